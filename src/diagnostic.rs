@@ -1,0 +1,221 @@
+//! Diagnostics: what is wrong with a rules document, where, and how to show it.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The document compiles, but probably does not do what its author meant.
+    Warning,
+    /// The document does not compile.
+    Error,
+}
+
+/// A position in a text: byte offset, and 1-based line and column (column counted in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Position {
+    /// Byte offset from the start of the text.
+    pub offset: usize,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in Unicode scalar values.
+    pub column: u32,
+}
+
+/// A range of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Span {
+    /// First position.
+    pub start: Position,
+    /// Position just past the end.
+    pub end: Position,
+}
+
+/// What kind of problem a diagnostic reports. The code is stable; messages may improve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Code {
+    /// The document is not JSON: `{"a": }`.
+    JsonSyntax,
+    /// A key has the wrong type or is unknown: `{"leadscore": "1"}`, `{"feilds": []}`.
+    Schema,
+    /// The document says a format version this engine does not read: `"leadscore": 2`.
+    Version,
+    /// An expression does not parse: `employees >=`.
+    ExprSyntax,
+    /// A name is not a field, list, event or group: `employes > 5`.
+    UnknownName,
+    /// Operands of the wrong type: `industry > 5`, `"a" + 1`.
+    Type,
+    /// Two things share one id: two rules `"id": "title"`.
+    Duplicate,
+    /// Steps jump to each other in a loop, or a jump goes backwards.
+    JumpCycle,
+    /// A limit was exceeded: too many rules, a too deep expression, a list too long, a document too big.
+    Limit,
+    /// A reference that is not allowed where it stands: `score` inside a rule, a field used before it is asked.
+    Reference,
+    /// A value that cannot be right: a negative half-life, `min` above `max`, a `javascript:` URL.
+    Value,
+    /// Warning: no answer can reach this stage.
+    UnreachableStage,
+    /// Warning: this rule's condition can never be true.
+    DeadRule,
+    /// Warning: a required field can be hidden.
+    HiddenRequired,
+}
+
+impl Code {
+    /// The code as written in JSON (`unknown_name`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::JsonSyntax => "json_syntax",
+            Code::Schema => "schema",
+            Code::Version => "version",
+            Code::ExprSyntax => "expr_syntax",
+            Code::UnknownName => "unknown_name",
+            Code::Type => "type",
+            Code::Duplicate => "duplicate",
+            Code::JumpCycle => "jump_cycle",
+            Code::Limit => "limit",
+            Code::Reference => "reference",
+            Code::Value => "value",
+            Code::UnreachableStage => "unreachable_stage",
+            Code::DeadRule => "dead_rule",
+            Code::HiddenRequired => "hidden_required",
+        }
+    }
+}
+
+/// One problem in a rules document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What kind of problem.
+    pub code: Code,
+    /// A sentence for people.
+    pub message: String,
+    /// JSON pointer of the offending value (`/rules/3/when`); empty for the whole document.
+    pub pointer: String,
+    /// Where in the document text; `None` when the document was not given as text.
+    pub span: Option<Span>,
+    /// For an expression: byte range inside the expression string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expr_span: Option<(usize, usize)>,
+    /// Further detail: "first defined here", a suggestion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Diagnostic {
+    pub(crate) fn error(code: Code, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            pointer: pointer.into(),
+            span: None,
+            expr_span: None,
+            note: None,
+        }
+    }
+
+    pub(crate) fn warning(code: Code, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, pointer, message) }
+    }
+
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    pub(crate) fn with_expr_span(mut self, start: usize, end: usize) -> Self {
+        self.expr_span = Some((start, end));
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}[{}]: {}", self.code.as_str(), self.message)?;
+        if let Some(span) = self.span {
+            write!(f, " (at {}:{}", span.start.line, span.start.column)?;
+            if !self.pointer.is_empty() {
+                write!(f, ", {}", self.pointer)?;
+            }
+            write!(f, ")")?;
+        } else if !self.pointer.is_empty() {
+            write!(f, " (at {})", self.pointer)?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders diagnostics for a terminal: message, location, the source line and carets under the span.
+pub fn render(diagnostics: &[Diagnostic], source: &str, file_name: &str) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        render_one(&mut out, d, source, file_name);
+    }
+    out
+}
+
+fn render_one(out: &mut String, d: &Diagnostic, source: &str, file_name: &str) {
+    use fmt::Write;
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{sev}[{}]: {}", d.code.as_str(), d.message);
+    match d.span {
+        Some(span) => {
+            let _ = write!(out, "  --> {file_name}:{}:{}", span.start.line, span.start.column);
+            if !d.pointer.is_empty() {
+                let _ = write!(out, " ({})", d.pointer);
+            }
+            out.push('\n');
+            let line_no = span.start.line as usize;
+            if let Some(line) = source.lines().nth(line_no.saturating_sub(1)) {
+                let width = line_no.to_string().len();
+                let _ = writeln!(out, "{:width$} |", "");
+                let _ = writeln!(out, "{line_no} | {line}");
+                let col = span.start.column.max(1) as usize - 1;
+                let len = if span.end.line == span.start.line {
+                    (span.end.column.saturating_sub(span.start.column) as usize).max(1)
+                } else {
+                    line.chars().count().saturating_sub(col).max(1)
+                };
+                let _ = writeln!(out, "{:width$} | {}{}", "", " ".repeat(col), "^".repeat(len));
+            }
+        }
+        None if !d.pointer.is_empty() => {
+            let _ = writeln!(out, "  --> {file_name} ({})", d.pointer);
+        }
+        None => {
+            let _ = writeln!(out, "  --> {file_name}");
+        }
+    }
+    if let Some(note) = &d.note {
+        let _ = writeln!(out, "  = note: {note}");
+    }
+    out.push('\n');
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub(crate) fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,4 @@
+pub mod diagnostic;
+pub mod expr;
+pub mod model;
+pub mod source;
