@@ -1,4 +1,37 @@
+//! leadscore: lead-qualification rules compiled once, evaluated many times, identically in the browser
+//! (WebAssembly) and on a server.
+//!
+//! ```
+//! let doc = r#"{
+//!   "leadscore": 1, "id": "demo",
+//!   "fields": [{"id": "employees", "type": "integer"}],
+//!   "rules": [{"id": "size", "group": "fit", "when": "employees >= 50", "points": 20}],
+//!   "stages": [{"id": "mql", "when": "score >= 20"}, {"id": "lead"}]
+//! }"#;
+//! let compiled = leadscore::compile_str(doc);
+//! let program = compiled.program.expect("no errors");
+//! let (answers, _issues) = leadscore::Answers::from_json(&program, &serde_json::json!({"employees": 120}));
+//! let events = leadscore::Events::new(&program);
+//! let result = program.evaluate(&answers, &events, 0.0, &leadscore::Options { complete: true, ..Default::default() });
+//! assert_eq!(result.score, 20.0);
+//! assert_eq!(result.stage.id, "mql");
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+mod answers;
+mod compile;
 pub mod diagnostic;
+mod eval;
 pub mod expr;
+mod jsonlogic;
 pub mod model;
+pub mod program;
 pub mod source;
+mod vm;
+
+pub use answers::{Answer, Answers, Events, Issue, DAY_MS};
+pub use compile::{compile_document, compile_str, compile_value, Compiled};
+pub use diagnostic::{Diagnostic, Severity};
+pub use eval::*;
+pub use program::Program;

@@ -6,7 +6,7 @@
 mod lexer;
 mod parser;
 
-pub use parser::parse;
+pub use parser::{is_keyword, parse};
 
 /// Byte range inside the expression text.
 pub type Span = (usize, usize);

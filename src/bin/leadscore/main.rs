@@ -1,1 +1,270 @@
-fn main(){}
+//! The leadscore command-line tool: check a rules document, score leads in bulk, explain one lead, print
+//! the JSON Schema of the document format.
+
+mod input;
+mod output;
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use leadscore::{diagnostic, Options, Program};
+
+#[derive(Parser)]
+#[command(name = "leadscore", version, about = "Lead scoring rules: check them, score leads, explain a score")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiagFormat {
+    /// Messages with the source line and carets.
+    Text,
+    /// One JSON array of diagnostics.
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InputFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// One JSON object per lead.
+    Ndjson,
+    /// One CSV row per lead.
+    Csv,
+    /// An aligned table for people.
+    Table,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a rules document and print its diagnostics (exit 1 when it has errors).
+    Check {
+        /// The rules document (JSON).
+        model: PathBuf,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+        /// Also print the compiled program.
+        #[arg(long)]
+        disassemble: bool,
+    },
+    /// Score leads from a CSV or NDJSON file (or - for standard input).
+    Score {
+        /// The rules document (JSON).
+        model: PathBuf,
+        /// The leads: CSV with a header row, or NDJSON.
+        leads: PathBuf,
+        /// Input format; by default from the file extension.
+        #[arg(long, value_enum)]
+        input: Option<InputFormat>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "ndjson")]
+        output: OutputFormat,
+        /// The time to score at (RFC 3339, such as 2026-11-23T00:00:00Z); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Treat leads as forms in progress: print score ranges and what is undecided.
+        #[arg(long)]
+        partial: bool,
+        /// Print the whole evaluation of each lead (NDJSON only).
+        #[arg(long)]
+        full: bool,
+        /// Locale of the texts in the output.
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Explain one lead's score: every rule that gave points, caps, stage and grade.
+    Explain {
+        /// The rules document (JSON).
+        model: PathBuf,
+        /// The leads file.
+        leads: PathBuf,
+        /// The lead's `id` (default: the first lead).
+        #[arg(long)]
+        id: Option<String>,
+        /// Input format; by default from the file extension.
+        #[arg(long, value_enum)]
+        input: Option<InputFormat>,
+        /// The time to score at (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Treat the lead as a form in progress.
+        #[arg(long)]
+        partial: bool,
+        /// Locale of the texts.
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Print the JSON Schema of the rules document.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(model: &Path) -> Result<(Program, String), String> {
+    let text = std::fs::read_to_string(model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+    let compiled = leadscore::compile_str(&text);
+    let name = model.display().to_string();
+    if compiled.has_errors() {
+        let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+        eprint!("{}", diagnostic::render(&compiled.diagnostics, &text, &name));
+        return Err(format!("{name} has {errors} error(s); run `leadscore check {name}`"));
+    }
+    let program = compiled.program.ok_or_else(|| format!("{name} did not compile"))?;
+    Ok((program, text))
+}
+
+fn now_ms(now: &Option<String>) -> Result<f64, String> {
+    match now {
+        None => Ok(jiff::Timestamp::now().as_millisecond() as f64),
+        Some(s) => input::parse_time(s).ok_or_else(|| format!("--now: `{s}` is not an RFC 3339 time such as 2026-11-23T00:00:00Z")),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Check { model, format, disassemble } => {
+            let text = std::fs::read_to_string(&model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+            let start = std::time::Instant::now();
+            let compiled = leadscore::compile_str(&text);
+            let took = start.elapsed();
+            let name = model.display().to_string();
+            match format {
+                DiagFormat::Text => {
+                    print!("{}", diagnostic::render(&compiled.diagnostics, &text, &name));
+                    let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+                    let warnings = compiled.diagnostics.len() - errors;
+                    if let Some(p) = &compiled.program {
+                        let b = leadscore::analyze::bounds(p);
+                        let show = |r: &leadscore::Range| {
+                            format!(
+                                "{}..{}",
+                                r.min.map_or("-inf".into(), |x| x.to_string()),
+                                r.max.map_or("inf".into(), |x| x.to_string())
+                            )
+                        };
+                        let groups: Vec<String> = b.groups.iter().map(|(g, r)| format!("{g} {}", show(r))).collect();
+                        println!(
+                            "{name}: ok, {} fields, {} steps, {} rules, {} knockouts, {} stages; rules hash {}",
+                            p.fields.len(),
+                            p.steps.len(),
+                            p.rules.len(),
+                            p.knockouts.len(),
+                            p.stages.len(),
+                            p.hash()
+                        );
+                        println!("reachable scores: total {}, {}", show(&b.total), groups.join(", "));
+                    }
+                    println!("{errors} error(s), {warnings} warning(s); compiled in {:.2} ms", took.as_secs_f64() * 1000.0);
+                }
+                DiagFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&compiled.diagnostics).map_err(|e| e.to_string())?);
+                }
+            }
+            if disassemble {
+                if let Some(p) = &compiled.program {
+                    print!("{p}");
+                }
+            }
+            Ok(if compiled.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Score { model, leads, input, output, now, partial, full, locale } => {
+            let (program, _) = load(&model)?;
+            let now = now_ms(&now)?;
+            let opts = Options { complete: !partial, locale };
+            let format = input.unwrap_or_else(|| input::guess(&leads));
+            let reader = input::Reader::open(&leads, format, &program)?;
+            let progress = progress_bar(reader.size());
+            let stdout = io::stdout();
+            let mut out = output::Writer::new(BufWriter::new(stdout.lock()), output, full, &program);
+            let mut scored = 0u64;
+            let mut bad = 0u64;
+            for item in reader {
+                match item {
+                    Ok(lead) => {
+                        let mut eval = program.evaluate(&lead.answers, &lead.events, now, &opts);
+                        eval.issues = lead.issues;
+                        out.write(&lead.id, lead.line, &eval).map_err(|e| format!("cannot write: {e}"))?;
+                        scored += 1;
+                        if let Some(pb) = &progress {
+                            pb.set_position(lead.offset);
+                        }
+                    }
+                    Err(e) => {
+                        bad += 1;
+                        if let Some(pb) = &progress {
+                            pb.suspend(|| eprintln!("{e}"));
+                        } else {
+                            eprintln!("{e}");
+                        }
+                    }
+                }
+            }
+            out.finish().map_err(|e| format!("cannot write: {e}"))?;
+            if let Some(pb) = progress {
+                pb.finish_and_clear();
+            }
+            eprintln!("scored {scored} lead(s); {bad} bad row(s) skipped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { model, leads, id, input, now, partial, locale } => {
+            let (program, _) = load(&model)?;
+            let now = now_ms(&now)?;
+            let format = input.unwrap_or_else(|| input::guess(&leads));
+            let reader = input::Reader::open(&leads, format, &program)?;
+            for item in reader {
+                let Ok(lead) = item else { continue };
+                if id.as_ref().is_some_and(|want| *want != lead.id) {
+                    continue;
+                }
+                let opts = Options { complete: !partial, locale };
+                let mut eval = program.evaluate(&lead.answers, &lead.events, now, &opts);
+                eval.issues = lead.issues;
+                let mut stdout = io::stdout().lock();
+                output::explain(&mut stdout, &lead.id, &eval).map_err(|e| e.to_string())?;
+                stdout.flush().map_err(|e| e.to_string())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(match id {
+                Some(id) => format!("no lead with id `{id}` in {}", leads.display()),
+                None => format!("no lead in {}", leads.display()),
+            })
+        }
+        Command::Schema => {
+            let schema = schemars::schema_for!(leadscore::model::Document);
+            println!("{}", serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn progress_bar(size: Option<u64>) -> Option<indicatif::ProgressBar> {
+    let size = size?;
+    if !io::stderr().is_terminal() || size < 1 << 20 {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(size);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(pb)
+}

@@ -1,0 +1,321 @@
+//! Typed input: answers and events, checked against a program. Building them never fails: a bad value is
+//! left out and reported as an [`Issue`] naming the field.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::model::FieldType;
+use crate::program::{FieldDef, Program};
+
+/// Milliseconds in a day.
+pub const DAY_MS: f64 = 86_400_000.0;
+
+/// One answer, already checked against its field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// number, integer
+    Num(f64),
+    /// string, email, country (upper case)
+    Text(Box<str>),
+    /// boolean
+    Bool(bool),
+    /// choice: option index
+    Choice(u32),
+    /// multi: bit set of option indexes
+    Multi(u64),
+}
+
+/// A problem with one input value. The value is left out; evaluation goes on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    /// The field id (or event type) the problem is about.
+    pub field: String,
+    /// Stable code: `unknown_field`, `type`, `range`, `option`, `format`, `too_long`, `unknown_event`, `time`.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+fn issue(field: &str, code: &'static str, message: impl Into<String>) -> Issue {
+    Issue { field: field.to_string(), code, message: message.into() }
+}
+
+/// Answers to a program's fields, by field index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers {
+    pub(crate) slots: Vec<Option<Answer>>,
+}
+
+impl Answers {
+    /// No answers yet.
+    pub fn new(program: &Program) -> Self {
+        Answers { slots: vec![None; program.fields.len()] }
+    }
+
+    /// The answer to field `index`.
+    pub fn get(&self, index: usize) -> Option<&Answer> {
+        self.slots.get(index).and_then(Option::as_ref)
+    }
+
+    /// Removes the answer to field `index`.
+    pub fn clear(&mut self, index: usize) {
+        if let Some(s) = self.slots.get_mut(index) {
+            *s = None;
+        }
+    }
+
+    /// Builds answers from a JSON object `{field: value}`. `null` means unanswered.
+    pub fn from_json(program: &Program, value: &Json) -> (Answers, Vec<Issue>) {
+        let mut answers = Answers::new(program);
+        let mut issues = Vec::new();
+        let Json::Object(map) = value else {
+            if !value.is_null() {
+                issues.push(issue("", "type", "answers are an object of field ids to values"));
+            }
+            return (answers, issues);
+        };
+        for (key, v) in map {
+            match program.field_index(key) {
+                Some(i) => {
+                    if let Err(e) = answers.set_json(program, i, v) {
+                        issues.push(e);
+                    }
+                }
+                None => issues.push(issue(key, "unknown_field", format!("`{key}` is not a field of this model; ignored"))),
+            }
+        }
+        (answers, issues)
+    }
+
+    /// Sets field `index` from a JSON value; on error the field is left unanswered.
+    pub fn set_json(&mut self, program: &Program, index: usize, v: &Json) -> Result<(), Issue> {
+        let Some(f) = program.fields.get(index) else {
+            return Err(issue("", "unknown_field", format!("no field #{index}")));
+        };
+        self.slots[index] = None;
+        let a = match (f.kind, v) {
+            (_, Json::Null) => return Ok(()),
+            (FieldType::Number | FieldType::Integer, Json::Number(n)) => number(f, n.as_f64().unwrap_or(f64::NAN))?,
+            (FieldType::Boolean, Json::Bool(b)) => Answer::Bool(*b),
+            (FieldType::Multi, Json::Array(items)) => {
+                let mut bits = 0u64;
+                for it in items {
+                    let Json::String(s) = it else {
+                        return Err(issue(&f.id, "type", format!("`{}` takes a list of option values", f.id)));
+                    };
+                    bits |= 1 << option(f, s)?;
+                }
+                Answer::Multi(bits)
+            }
+            (FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country, Json::String(s)) => text(f, s)?,
+            (_, other) => {
+                let want = match f.kind {
+                    FieldType::Number | FieldType::Integer => "a number",
+                    FieldType::Boolean => "true or false",
+                    FieldType::Multi => "a list of option values",
+                    _ => "a string",
+                };
+                let got = match other {
+                    Json::Bool(_) => "a boolean",
+                    Json::Number(_) => "a number",
+                    Json::String(_) => "a string",
+                    Json::Array(_) => "a list",
+                    _ => "an object",
+                };
+                return Err(issue(&f.id, "type", format!("`{}` takes {want}, not {got}", f.id)));
+            }
+        };
+        self.slots[index] = Some(a);
+        Ok(())
+    }
+
+    /// Sets field `index` from text as a form or a CSV cell holds it: numbers in decimal, booleans as
+    /// true/false/yes/no/1/0/on/off, multi values separated by `;`. Empty text means unanswered.
+    pub fn set_text(&mut self, program: &Program, index: usize, raw: &str) -> Result<(), Issue> {
+        let Some(f) = program.fields.get(index) else {
+            return Err(issue("", "unknown_field", format!("no field #{index}")));
+        };
+        self.slots[index] = None;
+        let s = raw.trim();
+        if s.is_empty() {
+            return Ok(());
+        }
+        let a = match f.kind {
+            FieldType::Number | FieldType::Integer => match s.parse::<f64>() {
+                Ok(n) => number(f, n)?,
+                Err(_) => return Err(issue(&f.id, "type", format!("`{}` takes a number, not \"{}\"", f.id, clip(s)))),
+            },
+            FieldType::Boolean => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" | "on" => Answer::Bool(true),
+                "false" | "no" | "0" | "off" => Answer::Bool(false),
+                _ => return Err(issue(&f.id, "type", format!("`{}` takes true or false, not \"{}\"", f.id, clip(s)))),
+            },
+            FieldType::Multi => {
+                let mut bits = 0u64;
+                for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                    bits |= 1 << option(f, part)?;
+                }
+                Answer::Multi(bits)
+            }
+            _ => text(f, raw)?,
+        };
+        self.slots[index] = Some(a);
+        Ok(())
+    }
+
+    /// The answer as JSON (for ledgers and output).
+    pub fn to_json(&self, program: &Program, index: usize) -> Json {
+        answer_json(program, index, self.get(index))
+    }
+}
+
+pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -> Json {
+    let Some(f) = program.fields.get(index) else { return Json::Null };
+    match a {
+        None => Json::Null,
+        Some(Answer::Num(n)) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
+        Some(Answer::Text(s)) => Json::String(s.to_string()),
+        Some(Answer::Bool(b)) => Json::Bool(*b),
+        Some(Answer::Choice(i)) => f.options.get(*i as usize).map_or(Json::Null, |o| Json::String(o.value().to_string())),
+        Some(Answer::Multi(bits)) => Json::Array(
+            f.options
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, o)| Json::String(o.value().to_string()))
+                .collect(),
+        ),
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > 40 {
+        s.chars().take(40).collect::<String>() + "…"
+    } else {
+        s.to_string()
+    }
+}
+
+fn number(f: &FieldDef, n: f64) -> Result<Answer, Issue> {
+    if !n.is_finite() {
+        return Err(issue(&f.id, "range", format!("`{}` takes a finite number", f.id)));
+    }
+    if f.kind == FieldType::Integer && n.fract() != 0.0 {
+        return Err(issue(&f.id, "type", format!("`{}` takes a whole number, not {n}", f.id)));
+    }
+    if let Some(lo) = f.min {
+        if n < lo {
+            return Err(issue(&f.id, "range", format!("`{}` is at least {lo}; {n} is too small", f.id)));
+        }
+    }
+    if let Some(hi) = f.max {
+        if n > hi {
+            return Err(issue(&f.id, "range", format!("`{}` is at most {hi}; {n} is too large", f.id)));
+        }
+    }
+    // -0 and 0 answer alike.
+    Ok(Answer::Num(if n == 0.0 { 0.0 } else { n }))
+}
+
+fn option(f: &FieldDef, s: &str) -> Result<usize, Issue> {
+    f.option_index(s).ok_or_else(|| {
+        let opts: Vec<&str> = f.options.iter().map(|o| o.value()).take(12).collect();
+        issue(&f.id, "option", format!("\"{}\" is not an option of `{}` (options: {})", clip(s), f.id, opts.join(", ")))
+    })
+}
+
+fn text(f: &FieldDef, s: &str) -> Result<Answer, Issue> {
+    match f.kind {
+        FieldType::Choice => return Ok(Answer::Choice(option(f, s.trim())? as u32)),
+        FieldType::Country => {
+            let c = s.trim();
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Ok(Answer::Text(c.to_ascii_uppercase().into()));
+            }
+            return Err(issue(&f.id, "format", format!("`{}` takes a two-letter country code such as IT, not \"{}\"", f.id, clip(c))));
+        }
+        _ => {}
+    }
+    let len = s.chars().count();
+    if len > f.max_length as usize {
+        return Err(issue(&f.id, "too_long", format!("`{}` takes at most {} characters; this has {len}", f.id, f.max_length)));
+    }
+    if f.kind == FieldType::Email {
+        let e = s.trim();
+        let ok = match e.rsplit_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if !ok {
+            return Err(issue(&f.id, "format", format!("\"{}\" is not an email address", clip(e))));
+        }
+        return Ok(Answer::Text(e.into()));
+    }
+    Ok(Answer::Text(s.into()))
+}
+
+/// Recorded behaviour: occurrences of each event, as timestamps in milliseconds since 1970, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Events {
+    pub(crate) times: Vec<Vec<f64>>,
+}
+
+impl Events {
+    /// No events.
+    pub fn new(program: &Program) -> Self {
+        Events { times: vec![vec![]; program.events.len()] }
+    }
+
+    /// Records one occurrence of event `index` at `at_ms`. Non-finite times are rejected.
+    pub fn record(&mut self, index: usize, at_ms: f64) -> Result<(), Issue> {
+        if !at_ms.is_finite() {
+            return Err(issue("", "time", "an event time must be a finite number of milliseconds"));
+        }
+        let Some(list) = self.times.get_mut(index) else {
+            return Err(issue("", "unknown_event", format!("no event #{index}")));
+        };
+        let pos = list.partition_point(|&t| t > at_ms);
+        list.insert(pos, at_ms);
+        Ok(())
+    }
+
+    /// Builds events from `[{"type": "page_view", "at": 1763900000000}, ...]` (`at` in milliseconds).
+    pub fn from_json(program: &Program, value: &Json) -> (Events, Vec<Issue>) {
+        let mut events = Events::new(program);
+        let mut issues = Vec::new();
+        let Json::Array(items) = value else {
+            if !value.is_null() {
+                issues.push(issue("", "type", "events are a list of {\"type\", \"at\"} objects"));
+            }
+            return (events, issues);
+        };
+        for (i, it) in items.iter().enumerate() {
+            let ty = it.get("type").and_then(Json::as_str);
+            let at = it.get("at").and_then(Json::as_f64);
+            match (ty, at) {
+                (Some(t), Some(at)) => match program.event_index(t) {
+                    Some(e) => {
+                        if let Err(mut x) = events.record(e, at) {
+                            x.field = t.to_string();
+                            issues.push(x);
+                        }
+                    }
+                    None => issues.push(issue(t, "unknown_event", format!("`{t}` is not an event of this model; ignored"))),
+                },
+                _ => issues.push(issue("", "type", format!("event #{i} needs a string `type` and a number `at` (milliseconds)"))),
+            }
+        }
+        (events, issues)
+    }
+
+    /// Occurrences of event `index`, newest first.
+    pub fn times(&self, index: usize) -> &[f64] {
+        self.times.get(index).map_or(&[], Vec::as_slice)
+    }
+}

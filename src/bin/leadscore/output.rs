@@ -1,0 +1,198 @@
+//! Writing results: NDJSON, CSV, an aligned table, and the explanation of one lead.
+
+use std::io::{self, Write};
+
+use leadscore::{Evaluation, Program};
+use serde_json::{json, Value as Json};
+
+use crate::OutputFormat;
+
+pub struct Writer<W: Write> {
+    out: W,
+    format: OutputFormat,
+    full: bool,
+    groups: Vec<String>,
+    wrote_header: bool,
+}
+
+fn num(x: f64) -> String {
+    // Shortest representation that reads back to the same number; integers without ".0".
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The compact record of one lead.
+pub fn record(id: &str, line: u64, e: &Evaluation) -> Json {
+    let groups: serde_json::Map<String, Json> = e.groups.iter().map(|g| (g.id.clone(), json!(g.score))).collect();
+    let mut r = json!({
+        "id": id,
+        "line": line,
+        "score": e.score,
+        "groups": groups,
+        "stage": e.stage.id,
+        "fired": e.ledger.iter().map(|l| l.rule.clone()).collect::<Vec<_>>(),
+    });
+    if let Some(g) = &e.grade {
+        r["grade"] = json!(g.letter);
+        if let Some(c) = &g.cell {
+            r["cell"] = json!(c);
+        }
+    }
+    if let Some(d) = &e.disqualified {
+        r["knockout"] = json!(d.reason);
+    }
+    if !e.decided || e.range.min != e.range.max || e.range.min != Some(e.score) {
+        r["range"] = json!(e.range);
+        r["decided"] = json!(e.decided);
+        r["undecided_fields"] = json!(e.undecided_fields);
+    }
+    if !e.issues.is_empty() {
+        r["issues"] = json!(e.issues);
+    }
+    r
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, format: OutputFormat, full: bool, program: &Program) -> Self {
+        Writer {
+            out,
+            format,
+            full,
+            groups: program.groups.iter().map(|g| g.id.clone()).collect(),
+            wrote_header: false,
+        }
+    }
+
+    pub fn write(&mut self, id: &str, line: u64, e: &Evaluation) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Ndjson => {
+                let v = if self.full {
+                    let mut v = serde_json::to_value(e).map_err(io::Error::other)?;
+                    v["id"] = json!(id);
+                    v
+                } else {
+                    record(id, line, e)
+                };
+                serde_json::to_writer(&mut self.out, &v).map_err(io::Error::other)?;
+                self.out.write_all(b"\n")
+            }
+            OutputFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                if !self.wrote_header {
+                    let mut h = vec!["id".to_string(), "score".into()];
+                    h.extend(self.groups.iter().cloned());
+                    h.extend(["stage", "grade", "cell", "knockout", "fired", "issues"].map(String::from));
+                    w.write_record(&h)?;
+                    self.wrote_header = true;
+                }
+                let mut row = vec![id.to_string(), num(e.score)];
+                row.extend(e.groups.iter().map(|g| num(g.score)));
+                row.push(e.stage.id.clone());
+                row.push(e.grade.as_ref().map(|g| g.letter.clone()).unwrap_or_default());
+                row.push(e.grade.as_ref().and_then(|g| g.cell.clone()).unwrap_or_default());
+                row.push(e.disqualified.as_ref().map(|d| d.reason.clone()).unwrap_or_default());
+                row.push(e.ledger.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>().join(";"));
+                row.push(e.issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "));
+                w.write_record(&row)?;
+                let buf = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+                self.out.write_all(&buf)
+            }
+            OutputFormat::Table => {
+                if !self.wrote_header {
+                    write!(self.out, "{:<14} {:>7}", "id", "score")?;
+                    for g in &self.groups {
+                        write!(self.out, " {:>11}", clip(g, 11))?;
+                    }
+                    writeln!(self.out, "  {:<14} {:<5} {}", "stage", "grade", "knockout / rules fired")?;
+                    self.wrote_header = true;
+                }
+                write!(self.out, "{:<14} {:>7}", clip(id, 14), num(round2(e.score)))?;
+                for g in &e.groups {
+                    write!(self.out, " {:>11}", num(round2(g.score)))?;
+                }
+                let grade = e.grade.as_ref().map(|g| g.cell.clone().unwrap_or_else(|| g.letter.clone())).unwrap_or_default();
+                let tail = match &e.disqualified {
+                    Some(d) => format!("knockout: {}", d.reason),
+                    None => format!("{} rule(s)", e.ledger.len()),
+                };
+                writeln!(self.out, "  {:<14} {:<5} {}", e.stage.id, grade, tail)
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+fn show(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("\"{s}\""),
+        Json::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The explanation of one lead, as a table for people.
+pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()> {
+    let groups: Vec<String> = e.groups.iter().map(|g| format!("{} {}", g.id, num(round2(g.score)))).collect();
+    write!(out, "lead {id}: score {} ({})", num(round2(e.score)), groups.join(", "))?;
+    write!(out, " -> stage {}", e.stage.id)?;
+    if let Some(g) = &e.grade {
+        write!(out, ", grade {}", g.cell.as_ref().unwrap_or(&g.letter))?;
+    }
+    writeln!(out)?;
+    if let Some(d) = &e.disqualified {
+        writeln!(out, "disqualified by knockout `{}` (reason {}): {}", d.knockout, d.reason, d.message.as_deref().unwrap_or(""))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<24} {:<12} {:>9}  why", "rule", "group", "points")?;
+    for l in &e.ledger {
+        let mut why: Vec<String> = l.inputs.iter().map(|(k, v)| format!("{k} = {}", show(v))).collect();
+        if l.times != 1 || l.decayed != 0.0 {
+            why.push(format!("{} x {}", l.times, num(round2(l.base))));
+        }
+        if l.decayed.abs() > 0.005 {
+            why.push(format!("decay -{}", num(round2(l.decayed))));
+        }
+        let label = l.label.as_deref().map(|s| format!("  ({s})")).unwrap_or_default();
+        writeln!(out, "{:<24} {:<12} {:>+9.2}  {}{label}", clip(&l.rule, 24), clip(&l.group, 12), l.points, why.join(", "))?;
+    }
+    for g in &e.groups {
+        if g.clipped.abs() > 1e-9 {
+            writeln!(out, "cap on {}: {} before caps -> {} (clipped {})", g.id, num(round2(g.raw)), num(round2(g.score)), num(round2(g.clipped)))?;
+        }
+    }
+    if !e.decided || e.range.min != e.range.max {
+        let r = |x: Option<f64>, inf: &str| x.map_or(inf.to_string(), |v| num(round2(v)));
+        writeln!(out, "range over unanswered fields: {}..{}", r(e.range.min, "-inf"), r(e.range.max, "inf"))?;
+        if !e.undecided_fields.is_empty() {
+            writeln!(out, "still deciding the outcome: {}", e.undecided_fields.join(", "))?;
+        }
+    }
+    if !e.ignored.is_empty() {
+        writeln!(out, "ignored (hidden fields): {}", e.ignored.join(", "))?;
+    }
+    for i in &e.issues {
+        writeln!(out, "input issue: {}: {}", i.field, i.message)?;
+    }
+    if let Some(end) = &e.ending {
+        writeln!(out, "ending ({}): {}", end.key, end.title.as_deref().or(end.message.as_deref()).unwrap_or(""))?;
+    }
+    Ok(())
+}

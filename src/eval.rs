@@ -1,0 +1,653 @@
+//! Evaluation: program x answers x events x now -> [`Evaluation`]. It cannot fail and does not panic.
+//!
+//! Two passes over the same code: the *current* pass treats every unanswered field as never answered
+//! (the result if the form were submitted now); the *range* pass treats unanswered fields that may still be
+//! asked as unknown, which gives the score range over every completion and tells what is still undecided.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::answers::{answer_json, Answers, Events, Issue};
+use crate::model::{Ending, Text};
+use crate::program::{NodeId, Program};
+use crate::vm::{points_interval, Ctx, Scores, Slot, Tri, Val};
+
+/// Options of one evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The form is submitted: unanswered fields will stay unanswered (no ranges, everything decided).
+    pub complete: bool,
+    /// Locale of texts in the output; default: the model's.
+    pub locale: Option<String>,
+}
+
+/// The full result of an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Total score: the sum of capped group scores, counting only what is known now.
+    pub score: f64,
+    /// The total's range over every way of completing the form.
+    pub range: Range,
+    /// Per group, in model order.
+    pub groups: Vec<GroupScore>,
+    /// The lifecycle stage now (`disqualified` when a knockout holds).
+    pub stage: StageResult,
+    /// Letter grade, if the model grades.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<GradeResult>,
+    /// The knockout that holds, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disqualified: Option<Disqualification>,
+    /// Whether every completion gives the same stage and the same disqualification.
+    pub decided: bool,
+    /// Unanswered fields that can still change the stage or the disqualification.
+    pub undecided_fields: Vec<String>,
+    /// Every rule that gave points.
+    pub ledger: Vec<LedgerEntry>,
+    /// Rules that may still give points, depending on unanswered fields.
+    pub pending_rules: Vec<String>,
+    /// The form: what is shown, what is required, where the visitor is.
+    pub flow: Flow,
+    /// What the form shows at the end for this outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ending: Option<EndingResult>,
+    /// Answers given to fields that are hidden: they do not count.
+    pub ignored: Vec<String>,
+    /// Problems with the input (bad answers, unknown events), by field.
+    pub issues: Vec<Issue>,
+    /// The rules hash of the program.
+    pub rules_hash: String,
+}
+
+/// A closed interval; `null` bounds are infinite.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Range {
+    /// Lowest possible value.
+    pub min: Option<f64>,
+    /// Highest possible value.
+    pub max: Option<f64>,
+}
+
+impl Range {
+    fn of(lo: f64, hi: f64) -> Self {
+        Range { min: lo.is_finite().then_some(lo), max: hi.is_finite().then_some(hi) }
+    }
+}
+
+/// One group's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupScore {
+    /// Group id.
+    pub id: String,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The score after caps.
+    pub score: f64,
+    /// The sum of its rules before caps.
+    pub raw: f64,
+    /// `raw - score`: what the caps took away (negative when a floor added).
+    pub clipped: f64,
+    /// The range over completions, after caps.
+    pub range: Range,
+}
+
+/// The stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageResult {
+    /// Stage id, or `disqualified`.
+    pub id: String,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The grade.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradeResult {
+    /// Letter band, such as `A`.
+    pub letter: String,
+    /// Matrix cell, such as `A1`, when the model has a matrix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
+}
+
+/// Why a lead is disqualified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disqualification {
+    /// Knockout id.
+    pub knockout: String,
+    /// Reason code.
+    pub reason: String,
+    /// Message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// One rule's contribution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerEntry {
+    /// Rule id.
+    pub rule: String,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Group id.
+    pub group: String,
+    /// Points given (after decay, before caps).
+    pub points: f64,
+    /// Points per award.
+    pub base: f64,
+    /// Awards: 1, or the number of event occurrences counted.
+    pub times: u32,
+    /// `base * times - points`: what decay took away.
+    pub decayed: f64,
+    /// The answers the rule read.
+    pub inputs: serde_json::Map<String, Json>,
+}
+
+/// The state of the form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    /// Steps on the visitor's path, in order.
+    pub steps: Vec<String>,
+    /// Fields shown now (on the path, visible), in form order.
+    pub visible: Vec<String>,
+    /// Shown fields that are required now.
+    pub required: Vec<String>,
+    /// Shown fields that cannot be edited now.
+    pub disabled: Vec<String>,
+    /// Required fields shown and still unanswered.
+    pub missing: Vec<String>,
+    /// The first step on the path with a missing required field; `None` when none.
+    pub current_step: Option<String>,
+    /// The step after the current one on the path.
+    pub next_step: Option<String>,
+    /// Nothing required is missing, or a knockout ended the form.
+    pub finished: bool,
+}
+
+/// The ending screen chosen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndingResult {
+    /// `stage:<id>`, `knockout:<reason>` or `default`.
+    pub key: String,
+    /// Heading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Call to action label and URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<(String, String)>,
+}
+
+/// What one pass found.
+pub(crate) struct Pass {
+    /// Per rule: condition and points interval given (0 when not firing).
+    pub rules: Vec<RuleOutcome>,
+    /// Per group (lo, hi) after caps, and raw sums.
+    pub groups: Vec<(f64, f64)>,
+    pub raw: Vec<(f64, f64)>,
+    pub total: (f64, f64),
+    /// First knockout that holds.
+    pub knockout: Option<usize>,
+    /// Some knockout is still open (and none holds).
+    pub knockout_open: bool,
+    /// Stage index if decided.
+    pub stage: Option<usize>,
+    /// Stage conditions still open, by index.
+    pub stage_open: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleOutcome {
+    pub cond: Tri,
+    pub points: (f64, f64),
+    pub base: (f64, f64),
+    pub times: u32,
+}
+
+fn text(t: &Option<Text>, locale: &str, fallback: &str) -> Option<String> {
+    t.as_ref().map(|t| t.get(locale, fallback).to_string())
+}
+
+/// Field status and flow for one set of answers.
+pub(crate) struct Layout<'a> {
+    pub slots: Vec<Slot<'a>>,
+    pub flow: Flow,
+    pub ignored: Vec<String>,
+}
+
+/// Decides which fields are shown and fills `slots`: an answer counts only when its field is shown.
+pub(crate) fn layout<'a>(p: &'a Program, answers: &'a Answers, events: Option<&'a Events>, now: f64, complete: bool) -> Layout<'a> {
+    let n = p.fields.len();
+    let unanswered = if complete { Slot::Absent } else { Slot::Pending };
+    let mut slots: Vec<Slot<'a>> = vec![Slot::Absent; n];
+    let mut shown = vec![false; n];
+    // Background fields count as given.
+    for (i, f) in p.fields.iter().enumerate() {
+        if f.step.is_none() {
+            slots[i] = answers.get(i).map_or(unanswered, Slot::Known);
+            shown[i] = true;
+        }
+    }
+    // `certain`: the path so far does not depend on an open unknown.
+    let mut on_path = vec![false; p.steps.len()];
+    let mut maybe = vec![false; p.steps.len()];
+    let mut certain = true;
+    let mut cur = if p.steps.is_empty() { None } else { Some(0usize) };
+    let mut guard = 0;
+    while let Some(si) = cur {
+        guard += 1;
+        if guard > p.steps.len() {
+            break; // Cannot happen: the compiler rejects loops.
+        }
+        let step = &p.steps[si];
+        let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+        let vis = ctx.cond(step.visible);
+        if vis.is_open() {
+            certain = false;
+        }
+        if vis.is_true() {
+            on_path[si] = true;
+            for &f in &step.fields {
+                let f = f as usize;
+                let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+                let fv = ctx.cond(p.fields[f].visible);
+                if fv.is_true() {
+                    shown[f] = true;
+                    slots[f] = answers.get(f).map_or(unanswered, Slot::Known);
+                } else if fv.is_open() {
+                    slots[f] = unanswered;
+                } else {
+                    slots[f] = Slot::Absent;
+                }
+            }
+        } else if vis.is_open() {
+            maybe[si] = true;
+        }
+        // Where next: the first jump whose condition holds; an open one makes the path uncertain.
+        let mut next = Some(si + 1).filter(|&x| x < p.steps.len());
+        if vis.is_true() {
+            let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+            for (c, t) in &step.next {
+                let r = ctx.cond(*c);
+                if r.is_true() {
+                    next = t.map(|t| t as usize);
+                    break;
+                }
+                if r.is_open() {
+                    certain = false;
+                }
+            }
+        }
+        if !certain {
+            // Steps that the path may still reach: their fields may still be answered.
+            for (sj, s) in p.steps.iter().enumerate() {
+                if sj > si && !on_path[sj] {
+                    maybe[sj] = true;
+                    let _ = s;
+                }
+            }
+        }
+        cur = next;
+    }
+    if !complete {
+        for (si, s) in p.steps.iter().enumerate() {
+            if maybe[si] && !on_path[si] {
+                for &f in &s.fields {
+                    slots[f as usize] = Slot::Pending;
+                }
+            }
+        }
+    }
+    // Flow.
+    let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+    let mut flow = Flow {
+        steps: vec![],
+        visible: vec![],
+        required: vec![],
+        disabled: vec![],
+        missing: vec![],
+        current_step: None,
+        next_step: None,
+        finished: false,
+    };
+    let path: Vec<usize> = (0..p.steps.len()).filter(|&s| on_path[s]).collect();
+    let mut current: Option<usize> = None;
+    for &f in &p.order {
+        let fi = f as usize;
+        if !shown[fi] || p.fields[fi].step.is_none() {
+            continue;
+        }
+        let def = &p.fields[fi];
+        flow.visible.push(def.id.clone());
+        let enabled = def.enabled.is_none() || ctx.cond(def.enabled).is_true();
+        if !enabled {
+            flow.disabled.push(def.id.clone());
+        }
+        if enabled && def.required.is_some() && ctx.cond(def.required).is_true() {
+            flow.required.push(def.id.clone());
+            if answers.get(fi).is_none() {
+                flow.missing.push(def.id.clone());
+                if let Some(s) = def.step {
+                    let pos = path.iter().position(|&x| x == s as usize);
+                    if let Some(pos) = pos {
+                        current = Some(current.map_or(pos, |c: usize| c.min(pos)));
+                    }
+                }
+            }
+        }
+    }
+    flow.steps = path.iter().map(|&s| p.steps[s].id.clone()).collect();
+    flow.current_step = current.map(|c| p.steps[path[c]].id.clone());
+    flow.next_step = current.and_then(|c| path.get(c + 1)).map(|&s| p.steps[s].id.clone());
+    flow.finished = current.is_none();
+    let ignored = (0..n).filter(|&i| answers.get(i).is_some() && !shown[i]).map(|i| p.fields[i].id.clone()).collect();
+    Layout { slots, flow, ignored }
+}
+
+fn clamp(v: f64, lo: Option<f64>, hi: Option<f64>) -> f64 {
+    let v = lo.map_or(v, |lo| v.max(lo));
+    hi.map_or(v, |hi| v.min(hi))
+}
+
+/// Scores one rule: condition, points per award, occurrences and decay.
+fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcome {
+    let cond = ctx.cond(r.when);
+    if cond == Tri::False || cond == Tri::Unknown(false) {
+        return RuleOutcome { cond, points: (0.0, 0.0), base: (0.0, 0.0), times: 0 };
+    }
+    let pv = ctx.eval(r.points);
+    let mut base = points_interval(&pv);
+    if let Val::Num(n) = pv {
+        if !n.is_finite() {
+            base = (0.0, 0.0);
+        }
+    }
+    let (factor, times) = match r.per {
+        None => ((1.0, 1.0), 1),
+        Some(e) => match ctx.events {
+            None => {
+                let most = r.max_times.map_or(f64::INFINITY, f64::from);
+                ((0.0, most), 0)
+            }
+            Some(events) => {
+                let max = r.max_times.map_or(usize::MAX, |m| m as usize);
+                let within = r.within_days.unwrap_or(f64::INFINITY);
+                let mut sum = 0.0;
+                let mut times = 0u32;
+                for &t in events.times(e as usize).iter().take(max.min(1 << 20)) {
+                    let age = ((ctx.now - t) / crate::answers::DAY_MS).max(0.0);
+                    if age > within {
+                        break;
+                    }
+                    sum += match r.half_life_days {
+                        Some(h) => libm::exp2(-age / h),
+                        None => 1.0,
+                    };
+                    times += 1;
+                }
+                ((sum, sum), times)
+            }
+        },
+    };
+    let scaled = mul(base, factor);
+    let points = match cond {
+        Tri::True => scaled,
+        // Open: the rule may or may not fire.
+        _ => (scaled.0.min(0.0), scaled.1.max(0.0)),
+    };
+    RuleOutcome { cond, points, base, times }
+}
+
+fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    if a == (0.0, 0.0) || b == (0.0, 0.0) {
+        return (0.0, 0.0);
+    }
+    let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
+    if c.iter().any(|x| x.is_nan()) {
+        return (f64::NEG_INFINITY, f64::INFINITY);
+    }
+    (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+}
+
+/// One pass of scoring over `slots`. With `events = None`, events are unknown (static analysis).
+pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
+    let ctx = Ctx { p, slots, events, now, scores: None };
+    let mut knockout = None;
+    let mut knockout_open = false;
+    for (i, k) in p.knockouts.iter().enumerate() {
+        match ctx.cond(Some(k.when)) {
+            Tri::True => {
+                knockout = Some(i);
+                break;
+            }
+            Tri::Unknown(true) => knockout_open = true,
+            _ => {}
+        }
+    }
+    let mut raw = vec![(0.0, 0.0); p.groups.len()];
+    let mut rules = Vec::with_capacity(p.rules.len());
+    for r in &p.rules {
+        let o = rule_outcome(&ctx, r);
+        if let Some(g) = raw.get_mut(r.group as usize) {
+            g.0 += o.points.0;
+            g.1 += o.points.1;
+        }
+        rules.push(o);
+    }
+    // Sums in rule order; inf - inf cannot occur (lows only add non-positive infinities).
+    let groups: Vec<(f64, f64)> = raw
+        .iter()
+        .zip(&p.groups)
+        .map(|(&(lo, hi), g)| (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max)))
+        .collect();
+    let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
+    let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
+    let scores = Scores { total, groups: groups.clone() };
+    let sctx = Ctx { p, slots, events, now, scores: Some(&scores) };
+    let mut stage = None;
+    let mut stage_open = vec![];
+    for (i, s) in p.stages.iter().enumerate() {
+        match sctx.cond(s.when) {
+            Tri::True => {
+                stage = Some(i);
+                break;
+            }
+            Tri::Unknown(true) => {
+                stage_open.push(i);
+            }
+            _ => {}
+        }
+    }
+    if !stage_open.is_empty() {
+        stage = None;
+    }
+    Pass { rules, groups, raw, total, knockout, knockout_open, stage, stage_open }
+}
+
+fn sanitize(x: f64, nan_as: f64) -> f64 {
+    if x.is_nan() {
+        nan_as
+    } else {
+        x
+    }
+}
+
+fn band(bands: &[crate::program::BandDef], score: f64) -> String {
+    bands
+        .iter()
+        .find(|b| b.min.is_none_or(|m| score >= m))
+        .map(|b| b.label.clone())
+        .unwrap_or_default()
+}
+
+impl Program {
+    /// Evaluates answers and events at `now` (milliseconds since 1970).
+    pub fn evaluate(&self, answers: &Answers, events: &Events, now: f64, opts: &Options) -> Evaluation {
+        let p = self;
+        let now = if now.is_finite() { now } else { 0.0 };
+        let locale = opts.locale.as_deref().unwrap_or(&p.locale);
+        let fallback = p.locale.as_str();
+        let cur_layout = layout(p, answers, Some(events), now, true);
+        let cur = pass(p, &cur_layout.slots, Some(events), now);
+        let open_layout = if opts.complete { None } else { Some(layout(p, answers, Some(events), now, false)) };
+        let range = open_layout.as_ref().map(|l| pass(p, &l.slots, Some(events), now));
+        let flow_layout = open_layout.as_ref().unwrap_or(&cur_layout);
+
+        let groups: Vec<GroupScore> = p
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let score = cur.groups[i].0;
+                let raw = cur.raw[i].0;
+                let (lo, hi) = range.as_ref().map_or(cur.groups[i], |r| r.groups[i]);
+                GroupScore { id: g.id.clone(), label: text(&g.label, locale, fallback), score, raw, clipped: raw - score, range: Range::of(lo, hi) }
+            })
+            .collect();
+        let score = cur.total.0;
+        let total_range = range.as_ref().map_or(cur.total, |r| r.total);
+
+        let disqualified = cur.knockout.map(|k| {
+            let k = &p.knockouts[k];
+            Disqualification { knockout: k.id.clone(), reason: k.reason.clone(), message: text(&k.message, locale, fallback) }
+        });
+        let stage_idx = cur.stage.unwrap_or(p.stages.len().saturating_sub(1));
+        let stage = match &disqualified {
+            Some(_) => StageResult { id: "disqualified".into(), label: None },
+            None => p
+                .stages
+                .get(stage_idx)
+                .map(|s| StageResult { id: s.id.clone(), label: text(&s.label, locale, fallback) })
+                .unwrap_or(StageResult { id: String::new(), label: None }),
+        };
+        let grade = p.grade.as_ref().map(|g| {
+            let letter = band(&g.bands, cur.groups.get(g.group as usize).map_or(0.0, |x| x.0));
+            let cell = g.matrix.as_ref().map(|(mg, bands)| format!("{letter}{}", band(bands, cur.groups.get(*mg as usize).map_or(0.0, |x| x.0))));
+            GradeResult { letter, cell }
+        });
+
+        // Decided: the range pass has one stage and no open knockout (or a knockout holds already).
+        let (decided, undecided_fields, pending_rules) = match &range {
+            None => (true, vec![], vec![]),
+            Some(r) => {
+                let decided = cur.knockout.is_some() || (!r.knockout_open && r.stage.is_some());
+                let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
+                let pending = |f: &u32| matches!(slots.get(*f as usize), Some(Slot::Pending));
+                let mut fields: Vec<u32> = vec![];
+                let pending_rules: Vec<String> =
+                    p.rules.iter().zip(&r.rules).filter(|(_, o)| o.cond.is_open() || o.points.0 != o.points.1).map(|(d, _)| d.id.clone()).collect();
+                if !decided {
+                    for (d, o) in p.rules.iter().zip(&r.rules) {
+                        if o.cond.is_open() || o.points.0 != o.points.1 {
+                            fields.extend(d.fields.iter().filter(|f| pending(f)));
+                        }
+                    }
+                    if r.knockout_open {
+                        let ctx = Ctx { p, slots, events: Some(events), now, scores: None };
+                        for k in &p.knockouts {
+                            if ctx.cond(Some(k.when)).is_open() {
+                                fields.extend(k.fields.iter().filter(|f| pending(f)));
+                            }
+                        }
+                    }
+                    for &s in &r.stage_open {
+                        fields.extend(p.stages[s].fields.iter().filter(|f| pending(f)));
+                    }
+                }
+                fields.sort_unstable();
+                fields.dedup();
+                // In form order.
+                let names = p.order.iter().filter(|f| fields.binary_search(f).is_ok()).map(|&f| p.fields[f as usize].id.clone()).collect();
+                (decided, names, pending_rules)
+            }
+        };
+
+        let ledger = p
+            .rules
+            .iter()
+            .zip(&cur.rules)
+            .filter(|(_, o)| o.cond.is_true() && o.points.0 != 0.0)
+            .map(|(r, o)| {
+                let mut inputs = serde_json::Map::new();
+                for &f in &r.fields {
+                    let slot = cur_layout.slots.get(f as usize).copied();
+                    let v = match slot {
+                        Some(Slot::Known(a)) => answer_json(p, f as usize, Some(a)),
+                        _ => Json::Null,
+                    };
+                    inputs.insert(p.fields[f as usize].id.clone(), v);
+                }
+                let base = o.base.0;
+                LedgerEntry {
+                    rule: r.id.clone(),
+                    label: text(&r.label, locale, fallback),
+                    group: p.groups[r.group as usize].id.clone(),
+                    points: o.points.0,
+                    base,
+                    times: o.times,
+                    decayed: base * f64::from(o.times) - o.points.0,
+                    inputs,
+                }
+            })
+            .collect();
+
+        let mut flow = flow_layout.flow.clone();
+        if disqualified.is_some() {
+            flow.finished = true;
+            flow.current_step = None;
+            flow.next_step = None;
+        }
+        let ending = pick_ending(p, &disqualified, &stage.id, locale, fallback);
+        Evaluation {
+            score,
+            range: Range::of(total_range.0, total_range.1),
+            groups,
+            stage,
+            grade,
+            disqualified,
+            decided,
+            undecided_fields,
+            ledger,
+            pending_rules,
+            flow,
+            ending,
+            ignored: flow_layout.ignored.clone(),
+            issues: vec![],
+            rules_hash: p.hash.clone(),
+        }
+    }
+
+    /// Static bounds of each group and of the total over every possible input (events unknown).
+    pub(crate) fn static_pass(&self) -> Pass {
+        let slots = vec![Slot::Pending; self.fields.len()];
+        pass(self, &slots, None, 0.0)
+    }
+
+    /// Evaluates a node with every field pending and events unknown (static analysis).
+    pub(crate) fn static_cond(&self, id: Option<NodeId>, scores: Option<&Scores>) -> Tri {
+        let slots = vec![Slot::Pending; self.fields.len()];
+        Ctx { p: self, slots: &slots, events: None, now: 0.0, scores }.cond(id)
+    }
+}
+
+fn pick_ending(p: &Program, dq: &Option<Disqualification>, stage: &str, locale: &str, fallback: &str) -> Option<EndingResult> {
+    let (key, e): (String, Option<&Ending>) = match dq {
+        Some(d) => (format!("knockout:{}", d.reason), p.endings.knockouts.get(&d.reason)),
+        None => (format!("stage:{stage}"), p.endings.stages.get(stage)),
+    };
+    let (key, e) = match e {
+        Some(e) => (key, e),
+        None => ("default".to_string(), p.endings.default.as_ref()?),
+    };
+    Some(EndingResult {
+        key,
+        title: text(&e.title, locale, fallback),
+        message: text(&e.message, locale, fallback),
+        action: e.action.as_ref().map(|a| (a.label.get(locale, fallback).to_string(), a.url.clone())),
+    })
+}

@@ -1,0 +1,173 @@
+//! JsonLogic -> program nodes, with json-logic-js semantics: JavaScript coercions, `and`/`or` returning
+//! operands, json-logic-js truthiness (an empty array is false). `var` names must be fields of the model
+//! (a typo is a compile error rather than a silent null). Unsupported: `map`, `filter`, `reduce`, `all`,
+//! `some`, `none`, `log`, dotted `var` paths.
+
+use serde_json::Value as Json;
+
+use crate::compile::{closest, Compiler, Scope};
+use crate::diagnostic::{escape_pointer, Code, Diagnostic};
+use crate::program::{JsOp, Node, NodeId};
+
+const OPS: &[&str] = &[
+    "var", "missing", "missing_some", "if", "?:", "==", "===", "!=", "!==", "!", "!!", "or", "and", ">", ">=", "<", "<=", "max",
+    "min", "+", "-", "*", "/", "%", "in", "cat", "substr", "merge",
+];
+
+/// Compiles a JsonLogic value. `cond`: used as a condition (truthiness); otherwise the result is made a
+/// number the way json-logic-js's `+` does (parseFloat).
+pub(crate) fn compile(c: &mut Compiler, v: &Json, scope: &Scope, cond: bool) -> NodeId {
+    let mut depth = 0;
+    let n = node(c, v, &scope.pointer, scope, &mut depth);
+    if cond {
+        n
+    } else {
+        let (s, len) = c.push_args(&[n]);
+        c.push(Node::Js(JsOp::Add, s, len))
+    }
+}
+
+fn error(c: &mut Compiler, code: Code, pointer: &str, msg: String) -> NodeId {
+    c.diags.push(Diagnostic::error(code, pointer, msg));
+    c.push(Node::Null)
+}
+
+fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+    *depth += 1;
+    if *depth > crate::expr::MAX_DEPTH {
+        *depth -= 1;
+        return error(c, Code::Limit, pointer, format!("the expression nests more than {} levels deep", crate::expr::MAX_DEPTH));
+    }
+    let out = match v {
+        Json::Null => c.push(Node::Null),
+        Json::Bool(b) => c.push(Node::Bool(*b)),
+        Json::Number(n) => c.push(Node::Num(n.as_f64().unwrap_or(0.0))),
+        Json::String(s) => {
+            let i = c.string(s);
+            c.push(Node::Str(i))
+        }
+        Json::Array(items) => {
+            let ids: Vec<NodeId> = items.iter().enumerate().map(|(i, x)| node(c, x, &format!("{pointer}/{i}"), scope, depth)).collect();
+            let (s, n) = c.push_args(&ids);
+            c.push(Node::Js(JsOp::Array, s, n))
+        }
+        Json::Object(map) => {
+            if map.len() != 1 {
+                *depth -= 1;
+                return error(
+                    c,
+                    Code::ExprSyntax,
+                    pointer,
+                    format!("a JsonLogic operation is an object with exactly one key; this one has {}", map.len()),
+                );
+            }
+            let (op, raw) = map.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap_or(("", &Json::Null));
+            let p = format!("{pointer}/{}", escape_pointer(op));
+            operation(c, op, raw, &p, scope, depth)
+        }
+    };
+    *depth -= 1;
+    out
+}
+
+fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+    // Arguments: an array, or a single value standing for a one-element array.
+    let args: Vec<(&Json, String)> = match raw {
+        Json::Array(a) => a.iter().enumerate().map(|(i, x)| (x, format!("{p}/{i}"))).collect(),
+        other => vec![(other, p.to_string())],
+    };
+    if op == "var" {
+        return var(c, &args, p, scope, depth);
+    }
+    let js = match op {
+        "==" => JsOp::LooseEq,
+        "!=" => JsOp::LooseNe,
+        "===" => JsOp::StrictEq,
+        "!==" => JsOp::StrictNe,
+        "<" => JsOp::Lt,
+        "<=" => JsOp::Le,
+        ">" => JsOp::Gt,
+        ">=" => JsOp::Ge,
+        "!" => JsOp::Not,
+        "!!" => JsOp::Truthy,
+        "and" => JsOp::And,
+        "or" => JsOp::Or,
+        "if" | "?:" => JsOp::If,
+        "+" => JsOp::Add,
+        "-" => JsOp::Sub,
+        "*" => JsOp::Mul,
+        "/" => JsOp::Div,
+        "%" => JsOp::Rem,
+        "min" => JsOp::Min,
+        "max" => JsOp::Max,
+        "in" => JsOp::In,
+        "cat" => JsOp::Cat,
+        "substr" => JsOp::Substr,
+        "missing" => JsOp::Missing,
+        "missing_some" => JsOp::MissingSome,
+        "merge" => JsOp::Merge,
+        "map" | "filter" | "reduce" | "all" | "some" | "none" | "log" | "method" => {
+            return error(c, Code::ExprSyntax, p, format!("the JsonLogic operation `{op}` is not supported by leadscore"));
+        }
+        other => {
+            let mut d = Diagnostic::error(Code::UnknownName, p, format!("`{other}` is not a JsonLogic operation"));
+            if let Some(s) = closest(other, OPS.iter().copied()) {
+                d = d.with_note(format!("did you mean `{s}`?"));
+            }
+            c.diags.push(d);
+            return c.push(Node::Null);
+        }
+    };
+    let n = args.len();
+    let arity_ok = match js {
+        JsOp::Not | JsOp::Truthy => n == 1,
+        JsOp::LooseEq | JsOp::LooseNe | JsOp::StrictEq | JsOp::StrictNe | JsOp::Gt | JsOp::Ge | JsOp::In | JsOp::Div | JsOp::Rem => n == 2,
+        JsOp::Lt | JsOp::Le => n == 2 || n == 3,
+        JsOp::Substr => n == 2 || n == 3,
+        JsOp::MissingSome => n == 2,
+        JsOp::Sub => n == 1 || n == 2,
+        _ => true,
+    };
+    if !arity_ok {
+        return error(c, Code::Type, p, format!("`{op}` does not take {n} argument(s)"));
+    }
+    let ids: Vec<NodeId> = args.iter().map(|(x, ap)| node(c, x, ap, scope, depth)).collect();
+    let (s, len) = c.push_args(&ids);
+    c.push(Node::Js(js, s, len))
+}
+
+fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+    let Some((name, np)) = args.first() else {
+        return error(c, Code::ExprSyntax, p, "`var` needs a field name".into());
+    };
+    let name = match name {
+        Json::String(s) => s.clone(),
+        Json::Number(n) => n.to_string(),
+        _ => return error(c, Code::ExprSyntax, np, "`var` takes a field name (a string)".into()),
+    };
+    if name.is_empty() || name.contains('.') {
+        return error(c, Code::ExprSyntax, np, format!("`var` \"{name}\": leadscore data is flat; name one field"));
+    }
+    let Some(f) = c.lookup_field(&name) else {
+        let mut d = Diagnostic::error(Code::UnknownName, np, format!("`{name}` is not a field"));
+        let ids: Vec<String> = c.p.fields.iter().map(|f| f.id.clone()).collect();
+        if let Some(s) = closest(&name, ids.iter().map(String::as_str)) {
+            d = d.with_note(format!("did you mean `{s}`?"));
+        }
+        c.diags.push(d);
+        return c.push(Node::Null);
+    };
+    if let Some(limit) = scope.before {
+        if c.position[f as usize] >= limit {
+            return error(
+                c,
+                Code::Reference,
+                np,
+                format!("`{name}` is asked after {}: a condition here may only use answers given before it", scope.before_what),
+            );
+        }
+    }
+    c.reads.push(f);
+    let default = args.get(1).map(|(d, dp)| node(c, d, dp, scope, depth));
+    c.push(Node::Var(f, default))
+}

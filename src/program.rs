@@ -1,0 +1,608 @@
+//! The compiled program: every name resolved to an index, every expression a tree of flat nodes in one arena.
+//! `Display` prints a disassembly, which tests snapshot.
+
+use std::fmt;
+
+use crate::model::{Choice, Endings, FieldType, Text};
+
+/// Index of a node in [`Program::nodes`].
+pub type NodeId = u32;
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` (x / 0 is 0)
+    Div,
+    /// `%` (x % 0 is 0)
+    Rem,
+}
+
+/// Built-in functions of the expression language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Func {
+    /// `lower(s)`
+    Lower,
+    /// `upper(s)`
+    Upper,
+    /// `trim(s)`
+    Trim,
+    /// `contains(s, sub)`
+    Contains,
+    /// `contains(multi, value)`
+    Has,
+    /// `any_in(multi, list)`
+    AnyIn,
+    /// `starts_with(s, p)`
+    StartsWith,
+    /// `ends_with(s, p)`
+    EndsWith,
+    /// `domain(email)`
+    Domain,
+    /// `len(s)`
+    Len,
+    /// `min(a, ...)`
+    Min,
+    /// `max(a, ...)`
+    Max,
+    /// `abs(x)`
+    Abs,
+    /// `round(x)` (half away from zero)
+    Round,
+    /// `floor(x)`
+    Floor,
+    /// `ceil(x)`
+    Ceil,
+}
+
+/// JsonLogic operations, with json-logic-js semantics (JavaScript coercions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JsOp {
+    /// `==` (loose equality)
+    LooseEq,
+    /// `!=`
+    LooseNe,
+    /// `===`
+    StrictEq,
+    /// `!==`
+    StrictNe,
+    /// `<` (2 or 3 arguments)
+    Lt,
+    /// `<=` (2 or 3 arguments)
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `!`
+    Not,
+    /// `!!`
+    Truthy,
+    /// `and`: the first falsy argument, or the last
+    And,
+    /// `or`: the first truthy argument, or the last
+    Or,
+    /// `if` / `?:`: condition, value pairs and a final else
+    If,
+    /// `+` (parseFloat of each argument)
+    Add,
+    /// `-` (one argument: negation)
+    Sub,
+    /// `*` (parseFloat of each argument)
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+    /// `min`
+    Min,
+    /// `max`
+    Max,
+    /// `in`: substring or array membership
+    In,
+    /// `cat`: string concatenation
+    Cat,
+    /// `substr`
+    Substr,
+    /// `missing`: the listed fields without an answer
+    Missing,
+    /// `missing_some`: [need, fields]
+    MissingSome,
+    /// A literal array built from its arguments.
+    Array,
+    /// `merge`: flattens arrays one level
+    Merge,
+}
+
+/// One node of an expression tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A number.
+    Num(f64),
+    /// A string, by index in [`Program::strings`].
+    Str(u32),
+    /// `true` / `false`.
+    Bool(bool),
+    /// JSON null (JsonLogic only).
+    Null,
+    /// A constant list, by index in [`Program::lists`].
+    List(u32),
+    /// A field's answer.
+    Field(u32),
+    /// A field's answer as JsonLogic `var` reads it (null when missing), with an optional default.
+    Var(u32, Option<NodeId>),
+    /// `answered(field)`.
+    Answered(u32),
+    /// The total score (stage and grade conditions only).
+    Score,
+    /// A group's score.
+    Group(u32),
+    /// `count(event)` or `count(event, days)`.
+    Count(u32, Option<NodeId>),
+    /// `days_since(event)`.
+    DaysSince(u32),
+    /// `not x`.
+    Not(NodeId),
+    /// `a and b` (Kleene).
+    And(NodeId, NodeId),
+    /// `a or b` (Kleene).
+    Or(NodeId, NodeId),
+    /// `if c then a else b`.
+    If(NodeId, NodeId, NodeId),
+    /// `-x`.
+    Neg(NodeId),
+    /// Arithmetic on numbers.
+    Arith(Arith, NodeId, NodeId),
+    /// Comparison of two values of one type.
+    Cmp(Cmp, NodeId, NodeId),
+    /// Membership in a constant list.
+    In(NodeId, u32),
+    /// `x between lo and hi`.
+    Between(NodeId, NodeId, NodeId),
+    /// A built-in function; arguments in [`Program::args`] from `.1`, `.2` of them.
+    Call(Func, u32, u32),
+    /// A JsonLogic operation; arguments in [`Program::args`] from `.1`, `.2` of them.
+    Js(JsOp, u32, u32),
+}
+
+/// A constant list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct List {
+    /// Its name (`""` for a list literal inside an expression).
+    pub name: String,
+    /// The items, sorted.
+    pub items: ListItems,
+}
+
+/// Items of a constant list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListItems {
+    /// Strings, sorted and deduplicated.
+    Str(Vec<Box<str>>),
+    /// Numbers, sorted and deduplicated.
+    Num(Vec<f64>),
+    /// Anything else (JsonLogic arrays of mixed values), in the order written.
+    Json(Vec<serde_json::Value>),
+}
+
+impl ListItems {
+    /// Whether the list holds `s`.
+    pub fn has_str(&self, s: &str) -> bool {
+        match self {
+            ListItems::Str(v) => v.binary_search_by(|x| (**x).cmp(s)).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Whether the list holds `n`.
+    pub fn has_num(&self, n: f64) -> bool {
+        match self {
+            ListItems::Num(v) => v.binary_search_by(|x| x.total_cmp(&n)).is_ok() || (n == 0.0 && v.contains(&0.0)),
+            _ => false,
+        }
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ListItems::Str(v) => v.len(),
+            ListItems::Num(v) => v.len(),
+            ListItems::Json(v) => v.len(),
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A compiled field.
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    /// Identifier.
+    pub id: String,
+    /// Answer type.
+    pub kind: FieldType,
+    /// Question.
+    pub label: Option<Text>,
+    /// Help text.
+    pub help: Option<Text>,
+    /// Placeholder.
+    pub placeholder: Option<Text>,
+    /// Required: `None` = never; a node (possibly constant `true`).
+    pub required: Option<NodeId>,
+    /// Shown only while this holds.
+    pub visible: Option<NodeId>,
+    /// Editable only while this holds.
+    pub enabled: Option<NodeId>,
+    /// Smallest accepted number.
+    pub min: Option<f64>,
+    /// Largest accepted number.
+    pub max: Option<f64>,
+    /// Longest accepted text in characters.
+    pub max_length: u32,
+    /// Options (choice, multi).
+    pub options: Vec<Choice>,
+    /// The step that asks it; `None` for a background field set by the page.
+    pub step: Option<u32>,
+}
+
+impl FieldDef {
+    /// Index of an option value.
+    pub fn option_index(&self, value: &str) -> Option<usize> {
+        self.options.iter().position(|c| c.value() == value)
+    }
+}
+
+/// A compiled step.
+#[derive(Debug, Clone)]
+pub struct StepDef {
+    /// Identifier.
+    pub id: String,
+    /// Heading.
+    pub title: Option<Text>,
+    /// Field indexes, in order.
+    pub fields: Vec<u32>,
+    /// Shown only while this holds.
+    pub visible: Option<NodeId>,
+    /// Jumps: condition (None = always) and target step index (`None` = end of the form).
+    pub next: Vec<(Option<NodeId>, Option<u32>)>,
+}
+
+/// A compiled group.
+#[derive(Debug, Clone)]
+pub struct GroupDef {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub label: Option<Text>,
+    /// Lower cap.
+    pub min: Option<f64>,
+    /// Upper cap.
+    pub max: Option<f64>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    /// Identifier.
+    pub id: String,
+    /// Label.
+    pub label: Option<Text>,
+    /// Group index.
+    pub group: u32,
+    /// Condition; `None` = always.
+    pub when: Option<NodeId>,
+    /// Points per award.
+    pub points: NodeId,
+    /// Per occurrence of this event.
+    pub per: Option<u32>,
+    /// At most this many occurrences.
+    pub max_times: Option<u32>,
+    /// Only occurrences at most this many days old.
+    pub within_days: Option<f64>,
+    /// Half-life in days.
+    pub half_life_days: Option<f64>,
+    /// Fields the rule reads (for the ledger and for what is undecided).
+    pub fields: Vec<u32>,
+}
+
+/// A compiled knockout.
+#[derive(Debug, Clone)]
+pub struct KnockoutDef {
+    /// Identifier.
+    pub id: String,
+    /// Condition.
+    pub when: NodeId,
+    /// Reason code.
+    pub reason: String,
+    /// Message.
+    pub message: Option<Text>,
+    /// Fields read.
+    pub fields: Vec<u32>,
+}
+
+/// A compiled stage.
+#[derive(Debug, Clone)]
+pub struct StageDef {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub label: Option<Text>,
+    /// Condition; `None` on the default stage.
+    pub when: Option<NodeId>,
+    /// Fields read.
+    pub fields: Vec<u32>,
+}
+
+/// A band of a grade axis.
+#[derive(Debug, Clone)]
+pub struct BandDef {
+    /// Name.
+    pub label: String,
+    /// Smallest score; `None` on the last band.
+    pub min: Option<f64>,
+}
+
+/// A compiled grade.
+#[derive(Debug, Clone)]
+pub struct GradeDef {
+    /// Group graded.
+    pub group: u32,
+    /// Bands, best first.
+    pub bands: Vec<BandDef>,
+    /// Second axis.
+    pub matrix: Option<(u32, Vec<BandDef>)>,
+}
+
+/// A compiled rules document, ready to evaluate many times.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Model id.
+    pub id: String,
+    /// Title.
+    pub title: Option<Text>,
+    /// Default locale.
+    pub locale: String,
+    /// Fields, in document order.
+    pub fields: Vec<FieldDef>,
+    /// Steps, in order.
+    pub steps: Vec<StepDef>,
+    /// Constant lists (named lists first, then list literals).
+    pub lists: Vec<List>,
+    /// Event ids and labels.
+    pub events: Vec<(String, Option<Text>)>,
+    /// Groups.
+    pub groups: Vec<GroupDef>,
+    /// Rules.
+    pub rules: Vec<RuleDef>,
+    /// Knockouts.
+    pub knockouts: Vec<KnockoutDef>,
+    /// Stages, best first; the last is the default.
+    pub stages: Vec<StageDef>,
+    /// Grade.
+    pub grade: Option<GradeDef>,
+    /// Endings.
+    pub endings: Endings,
+    /// Expression nodes.
+    pub nodes: Vec<Node>,
+    /// Arguments of calls.
+    pub args: Vec<NodeId>,
+    /// String constants.
+    pub strings: Vec<Box<str>>,
+    /// Form order of fields: background fields first, then by step.
+    pub(crate) order: Vec<u32>,
+    pub(crate) hash: String,
+}
+
+impl Program {
+    /// The rules hash: a stable digest of the compiled program (hex, 16 digits). Equal documents (up to
+    /// formatting and key order) give equal hashes, on every platform.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Index of a field by id.
+    pub fn field_index(&self, id: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.id == id)
+    }
+
+    /// Index of an event by id.
+    pub fn event_index(&self, id: &str) -> Option<usize> {
+        self.events.iter().position(|e| e.0 == id)
+    }
+
+    /// Arguments of a call node.
+    pub(crate) fn call_args(&self, start: u32, len: u32) -> &[NodeId] {
+        &self.args[start as usize..(start + len) as usize]
+    }
+
+    fn write_node(&self, f: &mut fmt::Formatter<'_>, id: NodeId) -> fmt::Result {
+        let Some(node) = self.nodes.get(id as usize) else { return write!(f, "?") };
+        match node {
+            Node::Num(n) => write!(f, "{n}"),
+            Node::Str(s) => write!(f, "{:?}", &*self.strings[*s as usize]),
+            Node::Bool(b) => write!(f, "{b}"),
+            Node::Null => write!(f, "null"),
+            Node::List(l) => {
+                let list = &self.lists[*l as usize];
+                if list.name.is_empty() {
+                    write!(f, "list#{l}")
+                } else {
+                    write!(f, "list:{}", list.name)
+                }
+            }
+            Node::Field(i) => write!(f, "${}", self.fields[*i as usize].id),
+            Node::Var(i, d) => {
+                write!(f, "(var ${}", self.fields[*i as usize].id)?;
+                if let Some(d) = d {
+                    write!(f, " ")?;
+                    self.write_node(f, *d)?;
+                }
+                write!(f, ")")
+            }
+            Node::Answered(i) => write!(f, "(answered ${})", self.fields[*i as usize].id),
+            Node::Score => write!(f, "@score"),
+            Node::Group(g) => write!(f, "@{}", self.groups[*g as usize].id),
+            Node::Count(e, d) => {
+                write!(f, "(count !{}", self.events[*e as usize].0)?;
+                if let Some(d) = d {
+                    write!(f, " ")?;
+                    self.write_node(f, *d)?;
+                }
+                write!(f, ")")
+            }
+            Node::DaysSince(e) => write!(f, "(days_since !{})", self.events[*e as usize].0),
+            Node::Not(a) => self.write_call(f, "not", &[*a]),
+            Node::And(a, b) => self.write_call(f, "and", &[*a, *b]),
+            Node::Or(a, b) => self.write_call(f, "or", &[*a, *b]),
+            Node::If(c, a, b) => self.write_call(f, "if", &[*c, *a, *b]),
+            Node::Neg(a) => self.write_call(f, "neg", &[*a]),
+            Node::Arith(op, a, b) => self.write_call(f, &format!("{op:?}").to_lowercase(), &[*a, *b]),
+            Node::Cmp(op, a, b) => self.write_call(f, &format!("{op:?}").to_lowercase(), &[*a, *b]),
+            Node::In(a, l) => {
+                write!(f, "(in ")?;
+                self.write_node(f, *a)?;
+                let list = &self.lists[*l as usize];
+                if list.name.is_empty() {
+                    write!(f, " list#{l})")
+                } else {
+                    write!(f, " list:{})", list.name)
+                }
+            }
+            Node::Between(a, b, c) => self.write_call(f, "between", &[*a, *b, *c]),
+            Node::Call(func, s, n) => {
+                let name = format!("{func:?}").to_lowercase();
+                self.write_call(f, &name, self.call_args(*s, *n))
+            }
+            Node::Js(op, s, n) => {
+                let name = format!("js.{op:?}").to_lowercase();
+                self.write_call(f, &name, self.call_args(*s, *n))
+            }
+        }
+    }
+
+    fn write_call(&self, f: &mut fmt::Formatter<'_>, name: &str, args: &[NodeId]) -> fmt::Result {
+        write!(f, "({name}")?;
+        for a in args {
+            write!(f, " ")?;
+            self.write_node(f, *a)?;
+        }
+        write!(f, ")")
+    }
+
+    /// A closure-free way to print one expression.
+    pub fn display_node(&self, id: NodeId) -> impl fmt::Display + '_ {
+        NodeDisplay(self, id)
+    }
+}
+
+struct NodeDisplay<'a>(&'a Program, NodeId);
+
+impl fmt::Display for NodeDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_node(f, self.1)
+    }
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "program {} hash {}", self.id, self.hash)?;
+        for (i, fd) in self.fields.iter().enumerate() {
+            write!(f, "field {i} {} {:?}", fd.id, fd.kind)?;
+            if let Some(s) = fd.step {
+                write!(f, " step={}", self.steps[s as usize].id)?;
+            }
+            if let Some(r) = fd.required {
+                write!(f, " required=")?;
+                self.write_node(f, r)?;
+            }
+            if let Some(v) = fd.visible {
+                write!(f, " visible=")?;
+                self.write_node(f, v)?;
+            }
+            if let Some(v) = fd.enabled {
+                write!(f, " enabled=")?;
+                self.write_node(f, v)?;
+            }
+            writeln!(f)?;
+        }
+        for s in &self.steps {
+            write!(f, "step {}", s.id)?;
+            if let Some(v) = s.visible {
+                write!(f, " visible=")?;
+                self.write_node(f, v)?;
+            }
+            for (c, t) in &s.next {
+                write!(f, " next[")?;
+                if let Some(c) = c {
+                    self.write_node(f, *c)?;
+                    write!(f, " -> ")?;
+                }
+                match t {
+                    Some(t) => write!(f, "{}]", self.steps[*t as usize].id)?,
+                    None => write!(f, "end]")?,
+                }
+            }
+            writeln!(f)?;
+        }
+        for k in &self.knockouts {
+            write!(f, "knockout {} ({}) when ", k.id, k.reason)?;
+            self.write_node(f, k.when)?;
+            writeln!(f)?;
+        }
+        for r in &self.rules {
+            write!(f, "rule {} -> {} points ", r.id, self.groups[r.group as usize].id)?;
+            self.write_node(f, r.points)?;
+            if let Some(w) = r.when {
+                write!(f, " when ")?;
+                self.write_node(f, w)?;
+            }
+            if let Some(e) = r.per {
+                write!(f, " per {}", self.events[e as usize].0)?;
+            }
+            if let Some(m) = r.max_times {
+                write!(f, " max_times {m}")?;
+            }
+            if let Some(d) = r.within_days {
+                write!(f, " within {d}d")?;
+            }
+            if let Some(h) = r.half_life_days {
+                write!(f, " half_life {h}d")?;
+            }
+            writeln!(f)?;
+        }
+        for s in &self.stages {
+            write!(f, "stage {}", s.id)?;
+            if let Some(w) = s.when {
+                write!(f, " when ")?;
+                self.write_node(f, w)?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,899 @@
+//! Expression evaluation over possibly partial input, with three-valued logic and number intervals.
+//!
+//! A value is known, or unknown. An unknown is *open* when some completion of the answers could still
+//! decide it (it depends on a pending field), and *closed* when nothing can (it depends on a field that
+//! will never be answered). An open unknown number carries the interval it lies in. Every operation is
+//! total: it returns a value for any operands; none panics.
+
+use std::borrow::Cow;
+
+use crate::answers::{Answer, Events, DAY_MS};
+use crate::model::FieldType;
+use crate::program::*;
+
+/// A run-time value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    /// Not known. `open`: a later answer may decide it.
+    Unk(bool),
+    /// An open unknown number within [lo, hi] (bounds may be infinite).
+    Range(f64, f64),
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(Cow<'a, str>),
+    /// A multi field's answer: bits and the field.
+    Set(u64, u32),
+    /// A constant list.
+    List(u32),
+    /// A JsonLogic array.
+    Arr(Vec<Val<'a>>),
+}
+
+impl Val<'_> {
+    pub(crate) fn unknown(&self) -> Option<bool> {
+        match self {
+            Val::Unk(o) => Some(*o),
+            Val::Range(..) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// How far a field is answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Slot<'a> {
+    Known(&'a Answer),
+    /// May still be answered.
+    Pending,
+    /// Will not be answered (hidden, or the form is complete).
+    Absent,
+}
+
+/// Scores as stage conditions see them: intervals (points when everything is known).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scores {
+    pub total: (f64, f64),
+    pub groups: Vec<(f64, f64)>,
+}
+
+pub(crate) struct Ctx<'a> {
+    pub p: &'a Program,
+    pub slots: &'a [Slot<'a>],
+    /// `None`: events are not known (static analysis).
+    pub events: Option<&'a Events>,
+    pub now: f64,
+    pub scores: Option<&'a Scores>,
+}
+
+fn num_or_range(lo: f64, hi: f64) -> Val<'static> {
+    if lo == hi {
+        Val::Num(lo)
+    } else {
+        Val::Range(lo, hi)
+    }
+}
+
+/// JavaScript's ToNumber for the values JsonLogic sees.
+fn js_number(v: &Val) -> f64 {
+    match v {
+        Val::Null => 0.0,
+        Val::Bool(b) => f64::from(u8::from(*b)),
+        Val::Num(n) => *n,
+        Val::Str(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                0.0
+            } else {
+                t.parse::<f64>().ok().filter(|_| !t.ends_with('.') || t.len() > 1).unwrap_or(f64::NAN)
+            }
+        }
+        Val::Arr(a) if a.is_empty() => 0.0,
+        Val::Arr(a) if a.len() == 1 => js_number(&a[0]),
+        _ => f64::NAN,
+    }
+}
+
+/// JavaScript's parseFloat: the longest numeric prefix.
+fn js_parse_float(v: &Val) -> f64 {
+    let s: Cow<str> = match v {
+        Val::Num(n) => return *n,
+        Val::Str(s) => Cow::Borrowed(s.as_ref()),
+        Val::Arr(a) if !a.is_empty() => return js_parse_float(&a[0]),
+        _ => return f64::NAN,
+    };
+    let t = s.trim_start();
+    let bytes = t.as_bytes();
+    let mut end = 0;
+    let mut best = None;
+    let mut seen_dot = false;
+    let mut seen_e = false;
+    while end < bytes.len() {
+        let c = bytes[end];
+        let ok = c.is_ascii_digit()
+            || ((c == b'+' || c == b'-') && (end == 0 || matches!(bytes[end - 1], b'e' | b'E')))
+            || (c == b'.' && !seen_dot && !seen_e)
+            || ((c == b'e' || c == b'E') && !seen_e && end > 0);
+        if !ok {
+            break;
+        }
+        seen_dot |= c == b'.';
+        seen_e |= c == b'e' || c == b'E';
+        end += 1;
+        if let Ok(n) = t[..end].parse::<f64>() {
+            best = Some(n);
+        }
+    }
+    if t.starts_with("Infinity") || t.starts_with("+Infinity") {
+        return f64::INFINITY;
+    }
+    if t.starts_with("-Infinity") {
+        return f64::NEG_INFINITY;
+    }
+    best.unwrap_or(f64::NAN)
+}
+
+/// JavaScript's ToString for the values JsonLogic sees.
+fn js_string(p: &Program, v: &Val) -> String {
+    match v {
+        Val::Null => "null".into(),
+        Val::Bool(b) => b.to_string(),
+        Val::Num(n) => js_num_string(*n),
+        Val::Str(s) => s.to_string(),
+        Val::Arr(a) => a.iter().map(|x| if matches!(x, Val::Null) { String::new() } else { js_string(p, x) }).collect::<Vec<_>>().join(","),
+        Val::Set(bits, f) => set_values(p, *bits, *f).join(","),
+        Val::List(l) => list_vals(p, *l).iter().map(|x| js_string(p, x)).collect::<Vec<_>>().join(","),
+        Val::Unk(_) | Val::Range(..) => String::new(),
+    }
+}
+
+fn js_num_string(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".into()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else if n == 0.0 {
+        "0".into()
+    } else {
+        format!("{n}")
+    }
+}
+
+fn set_values(p: &Program, bits: u64, f: u32) -> Vec<&str> {
+    let Some(fd) = p.fields.get(f as usize) else { return vec![] };
+    fd.options.iter().enumerate().filter(|(i, _)| *i < 64 && bits & (1 << i) != 0).map(|(_, o)| o.value()).collect()
+}
+
+fn list_vals(p: &Program, l: u32) -> Vec<Val<'_>> {
+    match p.lists.get(l as usize).map(|l| &l.items) {
+        Some(ListItems::Str(v)) => v.iter().map(|s| Val::Str(Cow::Borrowed(&**s))).collect(),
+        Some(ListItems::Num(v)) => v.iter().map(|n| Val::Num(*n)).collect(),
+        Some(ListItems::Json(v)) => v.iter().map(json_val).collect(),
+        None => vec![],
+    }
+}
+
+fn json_val(j: &serde_json::Value) -> Val<'_> {
+    use serde_json::Value as J;
+    match j {
+        J::Null => Val::Null,
+        J::Bool(b) => Val::Bool(*b),
+        J::Number(n) => Val::Num(n.as_f64().unwrap_or(f64::NAN)),
+        J::String(s) => Val::Str(Cow::Borrowed(s)),
+        J::Array(a) => Val::Arr(a.iter().map(json_val).collect()),
+        J::Object(_) => Val::Null,
+    }
+}
+
+/// json-logic-js's truthiness: JavaScript's, except that an empty array is false.
+fn js_truthy(v: &Val) -> Option<bool> {
+    Some(match v {
+        Val::Unk(_) | Val::Range(..) => return None,
+        Val::Null => false,
+        Val::Bool(b) => *b,
+        Val::Num(n) => *n != 0.0 && !n.is_nan(),
+        Val::Str(s) => !s.is_empty(),
+        Val::Arr(a) => !a.is_empty(),
+        Val::Set(bits, _) => *bits != 0,
+        Val::List(_) => true,
+    })
+}
+
+fn js_strict_eq(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::Null, Val::Null) => true,
+        (Val::Bool(x), Val::Bool(y)) => x == y,
+        (Val::Num(x), Val::Num(y)) => x == y,
+        (Val::Str(x), Val::Str(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn js_loose_eq(p: &Program, a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::Null, Val::Null) => true,
+        (Val::Null, _) | (_, Val::Null) => false,
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Arr(_) | Val::Set(..) | Val::List(_)) => false,
+        (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Str(s)) | (Val::Str(s), Val::Arr(_) | Val::Set(..) | Val::List(_)) => {
+            let other = if matches!(a, Val::Str(_)) { b } else { a };
+            js_string(p, other) == **s
+        }
+        (Val::Arr(_) | Val::Set(..) | Val::List(_), _) => js_loose_eq(p, &Val::Str(Cow::Owned(js_string(p, a))), b),
+        (_, Val::Arr(_) | Val::Set(..) | Val::List(_)) => js_loose_eq(p, a, &Val::Str(Cow::Owned(js_string(p, b)))),
+        _ => js_number(a) == js_number(b),
+    }
+}
+
+/// JavaScript's `a < b` (and friends) after ToPrimitive: strings compare by UTF-16 code units.
+fn js_less(p: &Program, a: &Val, b: &Val, or_equal: bool) -> bool {
+    let prim = |v: &Val| -> Option<String> {
+        match v {
+            Val::Str(s) => Some(s.to_string()),
+            Val::Arr(_) | Val::Set(..) | Val::List(_) => Some(js_string(p, v)),
+            _ => None,
+        }
+    };
+    if let (Some(x), Some(y)) = (prim(a), prim(b)) {
+        let ord = x.encode_utf16().cmp(y.encode_utf16());
+        return if or_equal { ord.is_le() } else { ord.is_lt() };
+    }
+    let conv = |v: &Val| match prim(v) {
+        Some(s) => js_number(&Val::Str(Cow::Owned(s))),
+        None => js_number(v),
+    };
+    let (x, y) = (conv(a), conv(b));
+    if or_equal {
+        x <= y
+    } else {
+        x < y
+    }
+}
+
+fn round_half_away(x: f64) -> f64 {
+    libm::round(x)
+}
+
+/// Interval arithmetic; results that are not numbers become an unbounded interval.
+fn interval(op: Arith, a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    let fix = |(lo, hi): (f64, f64)| -> (f64, f64) {
+        if lo.is_nan() || hi.is_nan() {
+            (f64::NEG_INFINITY, f64::INFINITY)
+        } else {
+            (lo, hi)
+        }
+    };
+    match op {
+        Arith::Add => fix((a.0 + b.0, a.1 + b.1)),
+        Arith::Sub => fix((a.0 - b.1, a.1 - b.0)),
+        Arith::Mul => {
+            let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
+            if c.iter().any(|x| x.is_nan()) {
+                return (f64::NEG_INFINITY, f64::INFINITY);
+            }
+            (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        }
+        Arith::Div => {
+            if b.0 <= 0.0 && b.1 >= 0.0 {
+                // The divisor may be 0 (giving 0) or tiny: anything.
+                return (f64::NEG_INFINITY, f64::INFINITY);
+            }
+            let c = [a.0 / b.0, a.0 / b.1, a.1 / b.0, a.1 / b.1];
+            if c.iter().any(|x| x.is_nan()) {
+                return (f64::NEG_INFINITY, f64::INFINITY);
+            }
+            (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        }
+        Arith::Rem => {
+            let m = b.0.abs().max(b.1.abs());
+            if a.0 >= 0.0 {
+                (0.0, m.min(a.1.max(0.0)))
+            } else {
+                (-m, m)
+            }
+        }
+    }
+}
+
+/// Known-number arithmetic: x / 0 and x % 0 are 0.
+pub(crate) fn arith(op: Arith, x: f64, y: f64) -> f64 {
+    match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div => {
+            if y == 0.0 {
+                0.0
+            } else {
+                x / y
+            }
+        }
+        Arith::Rem => {
+            if y == 0.0 {
+                0.0
+            } else {
+                x % y
+            }
+        }
+    }
+}
+
+fn bounds(v: &Val) -> Option<(f64, f64)> {
+    match v {
+        Val::Num(n) => Some((*n, *n)),
+        Val::Range(lo, hi) => Some((*lo, *hi)),
+        _ => None,
+    }
+}
+
+/// Decides `a op b` on intervals: Some(true) when it holds for every pair, Some(false) when for none.
+fn cmp_interval(op: Cmp, a: (f64, f64), b: (f64, f64)) -> Option<bool> {
+    match op {
+        Cmp::Lt => decide(a.1 < b.0, a.0 >= b.1),
+        Cmp::Le => decide(a.1 <= b.0, a.0 > b.1),
+        Cmp::Gt => decide(a.0 > b.1, a.1 <= b.0),
+        Cmp::Ge => decide(a.0 >= b.1, a.1 < b.0),
+        Cmp::Eq => decide(a.0 == a.1 && b.0 == b.1 && a.0 == b.0, a.1 < b.0 || b.1 < a.0),
+        Cmp::Ne => decide(a.1 < b.0 || b.1 < a.0, a.0 == a.1 && b.0 == b.1 && a.0 == b.0),
+    }
+}
+
+fn decide(yes: bool, no: bool) -> Option<bool> {
+    if yes {
+        Some(true)
+    } else if no {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn hull<'a>(a: Val<'a>, b: Val<'a>) -> Val<'a> {
+    if a == b {
+        return a;
+    }
+    match (bounds(&a), bounds(&b)) {
+        (Some(x), Some(y)) => Val::Range(x.0.min(y.0), x.1.max(y.1)),
+        _ => Val::Unk(true),
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn field(&self, f: u32) -> Val<'a> {
+        let Some(def) = self.p.fields.get(f as usize) else { return Val::Unk(false) };
+        match self.slots.get(f as usize).copied().unwrap_or(Slot::Absent) {
+            Slot::Known(a) => match a {
+                Answer::Num(n) => Val::Num(*n),
+                Answer::Text(s) => Val::Str(Cow::Borrowed(&**s)),
+                Answer::Bool(b) => Val::Bool(*b),
+                Answer::Choice(i) => def.options.get(*i as usize).map_or(Val::Unk(false), |o| Val::Str(Cow::Borrowed(o.value()))),
+                Answer::Multi(bits) => Val::Set(*bits, f),
+            },
+            Slot::Pending => match def.kind {
+                FieldType::Number | FieldType::Integer => {
+                    Val::Range(def.min.unwrap_or(f64::NEG_INFINITY), def.max.unwrap_or(f64::INFINITY))
+                }
+                _ => Val::Unk(true),
+            },
+            Slot::Absent => Val::Unk(false),
+        }
+    }
+
+    /// Ages in days of event `e`'s occurrences, newest first (future times count as age 0).
+    fn ages(&self, e: u32) -> impl Iterator<Item = f64> + 'a {
+        let now = self.now;
+        self.events.map_or(&[][..], |ev| ev.times(e as usize)).iter().map(move |t| ((now - t) / DAY_MS).max(0.0))
+    }
+
+    /// The condition's value: Some(b) when known; None with `open` when unknown.
+    pub(crate) fn cond(&self, id: Option<NodeId>) -> Tri {
+        let Some(id) = id else { return Tri::True };
+        match self.eval(id) {
+            Val::Bool(true) => Tri::True,
+            Val::Bool(false) => Tri::False,
+            Val::Unk(open) => Tri::Unknown(open),
+            Val::Range(..) => Tri::Unknown(true),
+            v => match js_truthy(&v) {
+                Some(true) => Tri::True,
+                _ => Tri::False,
+            },
+        }
+    }
+
+    pub(crate) fn eval(&self, id: NodeId) -> Val<'a> {
+        let p = self.p;
+        let Some(node) = p.nodes.get(id as usize) else { return Val::Unk(false) };
+        match node {
+            Node::Num(n) => Val::Num(*n),
+            Node::Str(s) => Val::Str(Cow::Borrowed(p.strings.get(*s as usize).map_or("", |b| &**b))),
+            Node::Bool(b) => Val::Bool(*b),
+            Node::Null => Val::Null,
+            Node::List(l) => Val::List(*l),
+            Node::Field(f) => self.field(*f),
+            Node::Var(f, default) => match self.field(*f) {
+                Val::Unk(false) => match default {
+                    Some(d) => self.eval(*d),
+                    None => Val::Null,
+                },
+                Val::Range(..) => Val::Unk(true),
+                v => v,
+            },
+            Node::Answered(f) => match self.slots.get(*f as usize).copied().unwrap_or(Slot::Absent) {
+                Slot::Known(_) => Val::Bool(true),
+                Slot::Absent => Val::Bool(false),
+                Slot::Pending => Val::Unk(true),
+            },
+            Node::Score => match self.scores {
+                Some(s) => num_or_range(s.total.0, s.total.1),
+                None => Val::Unk(false),
+            },
+            Node::Group(g) => match self.scores.and_then(|s| s.groups.get(*g as usize)) {
+                Some(&(lo, hi)) => num_or_range(lo, hi),
+                None => Val::Unk(false),
+            },
+            Node::Count(e, days) => {
+                let within = match days.map(|d| self.eval(d)) {
+                    None => f64::INFINITY,
+                    Some(Val::Num(d)) => d,
+                    Some(_) => return Val::Unk(false),
+                };
+                if self.events.is_none() {
+                    return Val::Range(0.0, f64::INFINITY);
+                }
+                Val::Num(self.ages(*e).take_while(|&a| a <= within).count() as f64)
+            }
+            Node::DaysSince(e) => {
+                if self.events.is_none() {
+                    return Val::Range(0.0, f64::INFINITY);
+                }
+                Val::Num(self.ages(*e).next().unwrap_or(f64::INFINITY))
+            }
+            Node::Not(a) => match self.eval(*a) {
+                Val::Bool(b) => Val::Bool(!b),
+                Val::Range(..) => Val::Unk(true),
+                v => v,
+            },
+            Node::And(a, b) => {
+                let x = self.eval(*a);
+                if x == Val::Bool(false) {
+                    return x;
+                }
+                let y = self.eval(*b);
+                match (x, y) {
+                    (_, Val::Bool(false)) => Val::Bool(false),
+                    (Val::Bool(true), y) => y,
+                    (x, Val::Bool(true)) => x,
+                    (x, y) => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
+                }
+            }
+            Node::Or(a, b) => {
+                let x = self.eval(*a);
+                if x == Val::Bool(true) {
+                    return x;
+                }
+                let y = self.eval(*b);
+                match (x, y) {
+                    (_, Val::Bool(true)) => Val::Bool(true),
+                    (Val::Bool(false), y) => y,
+                    (x, Val::Bool(false)) => x,
+                    (x, y) => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
+                }
+            }
+            Node::If(c, a, b) => match self.eval(*c) {
+                Val::Bool(true) => self.eval(*a),
+                Val::Bool(false) => self.eval(*b),
+                Val::Unk(false) => Val::Unk(false),
+                _ => hull(self.eval(*a), self.eval(*b)),
+            },
+            Node::Neg(a) => match self.eval(*a) {
+                Val::Num(n) => Val::Num(-n),
+                Val::Range(lo, hi) => Val::Range(-hi, -lo),
+                v => v,
+            },
+            Node::Arith(op, a, b) => {
+                let x = self.eval(*a);
+                let y = self.eval(*b);
+                match (&x, &y) {
+                    (Val::Num(x), Val::Num(y)) => Val::Num(arith(*op, *x, *y)),
+                    _ => match (bounds(&x), bounds(&y)) {
+                        (Some(bx), Some(by)) => {
+                            let (lo, hi) = interval(*op, bx, by);
+                            Val::Range(lo, hi)
+                        }
+                        _ => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
+                    },
+                }
+            }
+            Node::Cmp(op, a, b) => {
+                let x = self.eval(*a);
+                let y = self.eval(*b);
+                if let (Some(bx), Some(by)) = (bounds(&x), bounds(&y)) {
+                    return match cmp_interval(*op, bx, by) {
+                        Some(r) => Val::Bool(r),
+                        None => Val::Unk(true),
+                    };
+                }
+                if let Some(open) = unknown2(&x, &y) {
+                    return Val::Unk(open);
+                }
+                let eq = match (&x, &y) {
+                    (Val::Str(s), Val::Str(t)) => s == t,
+                    (Val::Bool(s), Val::Bool(t)) => s == t,
+                    _ => false,
+                };
+                Val::Bool(if *op == Cmp::Ne { !eq } else { eq })
+            }
+            Node::In(a, l) => {
+                let x = self.eval(*a);
+                let list = p.lists.get(*l as usize).map(|l| &l.items);
+                match (x, list) {
+                    (Val::Str(s), Some(items)) => Val::Bool(items.has_str(&s)),
+                    (Val::Num(n), Some(items)) => Val::Bool(items.has_num(n)),
+                    (Val::Range(lo, hi), Some(ListItems::Num(v))) => {
+                        if v.iter().any(|&n| n >= lo && n <= hi) {
+                            Val::Unk(true)
+                        } else {
+                            Val::Bool(false)
+                        }
+                    }
+                    (Val::Unk(o), _) => Val::Unk(o),
+                    (Val::Range(..), _) => Val::Unk(true),
+                    _ => Val::Bool(false),
+                }
+            }
+            Node::Between(a, lo, hi) => {
+                let x = self.eval(*a);
+                let l = self.eval(*lo);
+                let h = self.eval(*hi);
+                match (bounds(&x), bounds(&l), bounds(&h)) {
+                    (Some(bx), Some(bl), Some(bh)) => {
+                        let ge = cmp_interval(Cmp::Ge, bx, bl);
+                        let le = cmp_interval(Cmp::Le, bx, bh);
+                        match (ge, le) {
+                            (Some(false), _) | (_, Some(false)) => Val::Bool(false),
+                            (Some(true), Some(true)) => Val::Bool(true),
+                            _ => Val::Unk(true),
+                        }
+                    }
+                    _ => Val::Unk([x, l, h].iter().any(|v| v.unknown() == Some(true))),
+                }
+            }
+            Node::Call(func, s, n) => self.call(*func, p.call_args(*s, *n)),
+            Node::Js(op, s, n) => self.js(*op, p.call_args(*s, *n)),
+        }
+    }
+
+    fn call(&self, func: Func, args: &[NodeId]) -> Val<'a> {
+        let vals: [Val<'a>; 2] = [
+            args.first().map_or(Val::Null, |&a| self.eval(a)),
+            if matches!(func, Func::Min | Func::Max) { Val::Null } else { args.get(1).map_or(Val::Null, |&a| self.eval(a)) },
+        ];
+        match func {
+            Func::Min | Func::Max => {
+                let mut acc: Option<(f64, f64)> = None;
+                let mut unk: Option<bool> = None;
+                for &a in args {
+                    let v = self.eval(a);
+                    match bounds(&v) {
+                        Some(b) => {
+                            acc = Some(match acc {
+                                None => b,
+                                Some(c) if func == Func::Min => (c.0.min(b.0), c.1.min(b.1)),
+                                Some(c) => (c.0.max(b.0), c.1.max(b.1)),
+                            })
+                        }
+                        None => unk = Some(unk.unwrap_or(false) || v.unknown().unwrap_or(false)),
+                    }
+                }
+                match (unk, acc) {
+                    (Some(o), _) => Val::Unk(o),
+                    (None, Some((lo, hi))) => num_or_range(lo, hi),
+                    (None, None) => Val::Unk(false),
+                }
+            }
+            Func::Abs | Func::Round | Func::Floor | Func::Ceil => {
+                let f = |x: f64| match func {
+                    Func::Abs => x.abs(),
+                    Func::Round => round_half_away(x),
+                    Func::Floor => libm::floor(x),
+                    _ => libm::ceil(x),
+                };
+                match &vals[0] {
+                    Val::Num(x) => Val::Num(f(*x)),
+                    Val::Range(lo, hi) => {
+                        if func == Func::Abs {
+                            let m = lo.abs().max(hi.abs());
+                            let min = if *lo <= 0.0 && *hi >= 0.0 { 0.0 } else { lo.abs().min(hi.abs()) };
+                            Val::Range(min, m)
+                        } else {
+                            Val::Range(f(*lo), f(*hi))
+                        }
+                    }
+                    v => Val::Unk(v.unknown().unwrap_or(false)),
+                }
+            }
+            Func::Len => match &vals[0] {
+                Val::Str(s) => Val::Num(s.chars().count() as f64),
+                Val::Set(bits, _) => Val::Num(f64::from(bits.count_ones())),
+                v => match v.unknown() {
+                    Some(true) => Val::Range(0.0, f64::INFINITY),
+                    _ => Val::Unk(false),
+                },
+            },
+            Func::Has => match (&vals[0], &vals[1]) {
+                (Val::Set(bits, f), Val::Str(s)) => {
+                    let idx = self.p.fields.get(*f as usize).and_then(|d| d.option_index(s));
+                    Val::Bool(idx.is_some_and(|i| i < 64 && bits & (1 << i) != 0))
+                }
+                (x, y) => Val::Unk(unknown2(x, y).unwrap_or(false)),
+            },
+            Func::AnyIn => match (&vals[0], &vals[1]) {
+                (Val::Set(bits, f), Val::List(l)) => {
+                    let items = self.p.lists.get(*l as usize).map(|l| &l.items);
+                    let hit = set_values(self.p, *bits, *f).iter().any(|v| items.is_some_and(|i| i.has_str(v)));
+                    Val::Bool(hit)
+                }
+                (x, y) => Val::Unk(unknown2(x, y).unwrap_or(false)),
+            },
+            _ => {
+                let [x, y] = vals;
+                if let Some(open) = unknown2(&x, &y) {
+                    return Val::Unk(open);
+                }
+                let Val::Str(s) = x else { return Val::Unk(false) };
+                let t = match &y {
+                    Val::Str(t) => t.as_ref(),
+                    _ => "",
+                };
+                match func {
+                    Func::Lower => Val::Str(if s.chars().any(char::is_uppercase) { Cow::Owned(s.to_lowercase()) } else { s }),
+                    Func::Upper => Val::Str(if s.chars().any(char::is_lowercase) { Cow::Owned(s.to_uppercase()) } else { s }),
+                    Func::Trim => Val::Str(match s {
+                        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+                    }),
+                    Func::Domain => {
+                        let d = s.rsplit_once('@').map_or("", |(_, d)| d).trim().to_string();
+                        Val::Str(Cow::Owned(d.to_lowercase()))
+                    }
+                    Func::Contains => Val::Bool(s.contains(t)),
+                    Func::StartsWith => Val::Bool(s.starts_with(t)),
+                    Func::EndsWith => Val::Bool(s.ends_with(t)),
+                    _ => Val::Unk(false),
+                }
+            }
+        }
+    }
+
+    fn js(&self, op: JsOp, args: &[NodeId]) -> Val<'a> {
+        let p = self.p;
+        let arg = |i: usize| args.get(i).map_or(Val::Null, |&a| self.eval(a));
+        match op {
+            JsOp::And | JsOp::Or => {
+                let mut last = Val::Null;
+                let mut unknown: Option<bool> = None;
+                for &a in args {
+                    let v = self.eval(a);
+                    match js_truthy(&v) {
+                        None => unknown = Some(unknown.unwrap_or(false) || v.unknown().unwrap_or(false)),
+                        Some(t) => {
+                            if t != (op == JsOp::And) {
+                                // This operand decides, unless an earlier one was unknown.
+                                return match unknown {
+                                    Some(o) => Val::Unk(o),
+                                    None => v,
+                                };
+                            }
+                        }
+                    }
+                    last = v;
+                }
+                match unknown {
+                    Some(o) => Val::Unk(o),
+                    None => last,
+                }
+            }
+            JsOp::If => {
+                let mut i = 0;
+                while i + 1 < args.len() {
+                    let c = self.eval(args[i]);
+                    match js_truthy(&c) {
+                        Some(true) => return self.eval(args[i + 1]),
+                        Some(false) => i += 2,
+                        None => return Val::Unk(c.unknown().unwrap_or(false)),
+                    }
+                }
+                if i < args.len() {
+                    self.eval(args[i])
+                } else {
+                    Val::Null
+                }
+            }
+            JsOp::Missing | JsOp::MissingSome => {
+                let (need, list) = if op == JsOp::MissingSome { (js_number(&arg(0)), arg(1)) } else { (f64::NAN, Val::Arr(args.iter().map(|&a| self.eval(a)).collect())) };
+                let names: Vec<Val<'a>> = match list {
+                    Val::Arr(a) => a.into_iter().flat_map(|v| if let Val::Arr(inner) = v { inner } else { vec![v] }).collect(),
+                    Val::List(l) => list_vals(p, l),
+                    v => vec![v],
+                };
+                let mut missing = vec![];
+                let mut open = false;
+                let mut present = 0usize;
+                for n in names {
+                    let name = js_string(p, &n);
+                    match p.field_index(&name).map(|i| self.slots.get(i).copied().unwrap_or(Slot::Absent)) {
+                        Some(Slot::Known(_)) => present += 1,
+                        Some(Slot::Pending) => {
+                            open = true;
+                            missing.push(Val::Str(Cow::Owned(name)));
+                        }
+                        _ => missing.push(Val::Str(Cow::Owned(name))),
+                    }
+                }
+                if op == JsOp::MissingSome && need.is_finite() && present as f64 >= need {
+                    return Val::Arr(vec![]);
+                }
+                if open {
+                    return Val::Unk(true);
+                }
+                Val::Arr(missing)
+            }
+            JsOp::Array => Val::Arr(args.iter().map(|&a| self.eval(a)).collect()),
+            JsOp::Merge => {
+                let mut out = vec![];
+                for &a in args {
+                    match self.eval(a) {
+                        Val::Arr(v) => out.extend(v),
+                        Val::List(l) => out.extend(list_vals(p, l)),
+                        v if v.unknown().is_some() => return Val::Unk(v.unknown().unwrap_or(false)),
+                        v => out.push(v),
+                    }
+                }
+                Val::Arr(out)
+            }
+            _ => {
+                let vals: Vec<Val<'a>> = args.iter().map(|&a| self.eval(a)).collect();
+                if let Some(open) = vals.iter().filter_map(Val::unknown).reduce(|a, b| a || b) {
+                    return Val::Unk(open);
+                }
+                let v = |i: usize| vals.get(i).cloned().unwrap_or(Val::Null);
+                match op {
+                    JsOp::LooseEq => Val::Bool(js_loose_eq(p, &v(0), &v(1))),
+                    JsOp::LooseNe => Val::Bool(!js_loose_eq(p, &v(0), &v(1))),
+                    JsOp::StrictEq => Val::Bool(js_strict_eq(&v(0), &v(1))),
+                    JsOp::StrictNe => Val::Bool(!js_strict_eq(&v(0), &v(1))),
+                    JsOp::Lt | JsOp::Le => {
+                        let eq = op == JsOp::Le;
+                        let r = js_less(p, &v(0), &v(1), eq) && (vals.len() < 3 || js_less(p, &v(1), &v(2), eq));
+                        Val::Bool(r)
+                    }
+                    JsOp::Gt => Val::Bool(js_less(p, &v(1), &v(0), false)),
+                    JsOp::Ge => Val::Bool(js_less(p, &v(1), &v(0), true)),
+                    JsOp::Not => Val::Bool(!js_truthy(&v(0)).unwrap_or(false)),
+                    JsOp::Truthy => Val::Bool(js_truthy(&v(0)).unwrap_or(false)),
+                    JsOp::Add => Val::Num(vals.iter().map(js_parse_float).fold(0.0, |a, b| a + b)),
+                    JsOp::Mul => Val::Num(vals.iter().map(js_parse_float).reduce(|a, b| a * b).unwrap_or(f64::NAN)),
+                    JsOp::Sub => {
+                        if vals.len() == 1 {
+                            Val::Num(-js_number(&v(0)))
+                        } else {
+                            Val::Num(js_number(&v(0)) - js_number(&v(1)))
+                        }
+                    }
+                    JsOp::Div => Val::Num(js_number(&v(0)) / js_number(&v(1))),
+                    JsOp::Rem => Val::Num(js_number(&v(0)) % js_number(&v(1))),
+                    JsOp::Min | JsOp::Max => {
+                        if vals.is_empty() {
+                            return Val::Num(if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY });
+                        }
+                        let mut acc = if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY };
+                        for x in vals.iter().map(js_number) {
+                            if x.is_nan() {
+                                return Val::Num(f64::NAN);
+                            }
+                            acc = if op == JsOp::Min { acc.min(x) } else { acc.max(x) };
+                        }
+                        Val::Num(acc)
+                    }
+                    JsOp::In => match v(1) {
+                        Val::Str(hay) => Val::Bool(hay.contains(js_string(p, &v(0)).as_str())),
+                        Val::Arr(items) => Val::Bool(items.iter().any(|x| js_strict_eq(x, &v(0)))),
+                        Val::List(l) => Val::Bool(list_vals(p, l).iter().any(|x| js_strict_eq(x, &v(0)))),
+                        Val::Set(bits, f) => {
+                            let needle = v(0);
+                            Val::Bool(matches!(&needle, Val::Str(s) if set_values(p, bits, f).contains(&s.as_ref())))
+                        }
+                        _ => Val::Bool(false),
+                    },
+                    JsOp::Cat => Val::Str(Cow::Owned(vals.iter().map(|x| js_string(p, x)).collect())),
+                    JsOp::Substr => {
+                        let s: Vec<u16> = js_string(p, &v(0)).encode_utf16().collect();
+                        let len = s.len() as f64;
+                        let mut start = js_number(&v(1));
+                        if start.is_nan() {
+                            start = 0.0;
+                        }
+                        let start = if start < 0.0 { (len + start).max(0.0) } else { start.min(len) } as usize;
+                        let end = match vals.get(2) {
+                            None => s.len(),
+                            Some(n) => {
+                                let n = js_number(n);
+                                let n = if n.is_nan() { 0.0 } else { n };
+                                if n < 0.0 {
+                                    ((len + n).max(start as f64)) as usize
+                                } else {
+                                    ((start as f64 + n).min(len)) as usize
+                                }
+                            }
+                        };
+                        Val::Str(Cow::Owned(String::from_utf16_lossy(&s[start..end.max(start)])))
+                    }
+                    _ => Val::Unk(false),
+                }
+            }
+        }
+    }
+}
+
+fn unknown2(x: &Val, y: &Val) -> Option<bool> {
+    match (x.unknown(), y.unknown()) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    }
+}
+
+/// A condition's truth value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tri {
+    True,
+    False,
+    /// `open`: a later answer may decide it.
+    Unknown(bool),
+}
+
+impl Tri {
+    pub(crate) fn is_true(self) -> bool {
+        self == Tri::True
+    }
+    pub(crate) fn is_open(self) -> bool {
+        self == Tri::Unknown(true)
+    }
+}
+
+/// A number value as an interval of points, for rule contributions: a closed unknown counts 0.
+pub(crate) fn points_interval(v: &Val) -> (f64, f64) {
+    match v {
+        Val::Num(n) if n.is_finite() => (*n, *n),
+        Val::Range(lo, hi) => (*lo, *hi),
+        Val::Unk(true) => (f64::NEG_INFINITY, f64::INFINITY),
+        _ => (0.0, 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_coercions_follow_javascript() {
+        assert_eq!(js_number(&Val::Str(Cow::Borrowed(" 12 "))), 12.0);
+        assert!(js_number(&Val::Str(Cow::Borrowed("12abc"))).is_nan());
+        assert_eq!(js_number(&Val::Null), 0.0);
+        assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("12abc"))), 12.0);
+        assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("-1.5e2x"))), -150.0);
+        assert!(js_parse_float(&Val::Null).is_nan());
+        assert_eq!(js_num_string(5.0), "5");
+        assert_eq!(js_num_string(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(js_truthy(&Val::Arr(vec![])), Some(false));
+        assert_eq!(js_truthy(&Val::Str(Cow::Borrowed("0"))), Some(true));
+    }
+
+    #[test]
+    fn interval_comparisons_decide_only_when_certain() {
+        assert_eq!(cmp_interval(Cmp::Ge, (50.0, 100.0), (50.0, 50.0)), Some(true));
+        assert_eq!(cmp_interval(Cmp::Ge, (0.0, 49.0), (50.0, 50.0)), Some(false));
+        assert_eq!(cmp_interval(Cmp::Ge, (0.0, 60.0), (50.0, 50.0)), None);
+        assert_eq!(interval(Arith::Mul, (-2.0, 3.0), (4.0, 5.0)), (-10.0, 15.0));
+        assert_eq!(interval(Arith::Div, (1.0, 2.0), (-1.0, 1.0)), (f64::NEG_INFINITY, f64::INFINITY));
+    }
+}
