@@ -52,6 +52,8 @@ pub fn compile_str(text: &str) -> Compiled {
     };
     let mut out = if diagnostics.is_empty() { compile_value(value) } else { Compiled { program: None, diagnostics } };
     crate::source::locate(text, &mut out.diagnostics);
+    // Document order; diagnostics without a position keep their place at the start.
+    out.diagnostics.sort_by_key(|d| d.span.map_or(0, |s| s.start.offset));
     out
 }
 

@@ -1,0 +1,169 @@
+//! Data-driven tests: every `tests/cases/*.json` file is a model (inline or an example file) and a list of
+//! cases, each with answers, events and the expected part of the evaluation. One function runs them all.
+//!
+//! A case file:
+//! ```json
+//! { "model": { ... } | "model_file": "examples/b2b-saas.json",
+//!   "now": 1795392000000,
+//!   "diagnostics": [ {"code": "type", "pointer": "/rules/0/when", "severity": "error"} ],
+//!   "cases": [ { "name": "...", "answers": {...}, "events": [{"type": "page_view", "days_ago": 3}],
+//!                "complete": true, "expect": { ...subset of the evaluation... },
+//!                "hints": { ...subset of the hints... } } ] }
+//! ```
+//! `expect` matches when every key it names has the same value in the result (objects recursively; arrays
+//! element by element and of the same length; numbers within 1e-9).
+
+use std::path::{Path, PathBuf};
+
+use leadscore::{Answers, Events, Options, DAY_MS};
+use serde_json::Value as Json;
+
+/// 2026-11-23T00:00:00Z
+const NOW: f64 = 1_795_392_000_000.0;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn subset(actual: &Json, expected: &Json, path: &str, errors: &mut Vec<String>) {
+    match (actual, expected) {
+        (Json::Object(a), Json::Object(e)) => {
+            for (k, ev) in e {
+                match a.get(k) {
+                    Some(av) => subset(av, ev, &format!("{path}/{k}"), errors),
+                    None if ev.is_null() => {}
+                    None => errors.push(format!("{path}/{k}: missing, expected {ev}")),
+                }
+            }
+        }
+        (Json::Array(a), Json::Array(e)) => {
+            if a.len() != e.len() {
+                errors.push(format!("{path}: {} items, expected {}: got {actual}", a.len(), e.len()));
+                return;
+            }
+            for (i, (av, ev)) in a.iter().zip(e).enumerate() {
+                subset(av, ev, &format!("{path}/{i}"), errors);
+            }
+        }
+        (Json::Number(a), Json::Number(e)) => {
+            let (a, e) = (a.as_f64().unwrap_or(f64::NAN), e.as_f64().unwrap_or(f64::NAN));
+            if (a - e).abs() > 1e-9 * e.abs().max(1.0) {
+                errors.push(format!("{path}: {a}, expected {e}"));
+            }
+        }
+        (a, e) if a == e => {}
+        (a, e) => errors.push(format!("{path}: {a}, expected {e}")),
+    }
+}
+
+fn run_file(path: &Path) -> Vec<String> {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(path).unwrap();
+    let file: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let compiled = match (file.get("model"), file.get("model_file")) {
+        (Some(m), _) => leadscore::compile_str(&serde_json::to_string_pretty(m).unwrap()),
+        (None, Some(Json::String(f))) => leadscore::compile_str(&std::fs::read_to_string(root().join(f)).unwrap()),
+        _ => panic!("{name}: needs `model` or `model_file`"),
+    };
+    let mut errors = vec![];
+    let diags: Vec<Json> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| serde_json::json!({"code": d.code, "pointer": d.pointer, "severity": d.severity, "message": d.message}))
+        .collect();
+    let expected_diags = file.get("diagnostics").cloned().unwrap_or(Json::Array(vec![]));
+    subset(&Json::Array(diags.clone()), &expected_diags, &format!("{name} diagnostics"), &mut errors);
+    let Some(program) = compiled.program else {
+        if file.get("cases").is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty())) {
+            errors.push(format!("{name}: the model has errors: {diags:?}"));
+        }
+        return errors;
+    };
+    let now = file.get("now").and_then(Json::as_f64).unwrap_or(NOW);
+    for case in file.get("cases").and_then(Json::as_array).into_iter().flatten() {
+        let cname = case.get("name").and_then(Json::as_str).unwrap_or("?");
+        let label = format!("{name} [{cname}]");
+        let (answers, mut issues) = Answers::from_json(&program, case.get("answers").unwrap_or(&Json::Null));
+        let events_json: Vec<Json> = case
+            .get("events")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(d) = e.get("days_ago").and_then(Json::as_f64) {
+                    e["at"] = Json::from(now - d * DAY_MS);
+                }
+                e
+            })
+            .collect();
+        let (events, more) = Events::from_json(&program, &Json::Array(events_json));
+        issues.extend(more);
+        let complete = case.get("complete").and_then(Json::as_bool).unwrap_or(true);
+        let locale = case.get("locale").and_then(Json::as_str).map(String::from);
+        let mut eval = program.evaluate(&answers, &events, now, &Options { complete, locale });
+        eval.issues = issues;
+        let actual = serde_json::to_value(&eval).unwrap();
+        if let Some(exp) = case.get("expect") {
+            subset(&actual, exp, &label, &mut errors);
+        }
+        if let Some(exp) = case.get("hints") {
+            let hints = serde_json::to_value(program.hints(&answers, &events, now)).unwrap();
+            subset(&hints, exp, &format!("{label} hints"), &mut errors);
+        }
+        // Invariants that hold for every case.
+        let lo = eval.range.min.unwrap_or(f64::NEG_INFINITY);
+        let hi = eval.range.max.unwrap_or(f64::INFINITY);
+        if !(lo - 1e-9 <= eval.score && eval.score <= hi + 1e-9) {
+            errors.push(format!("{label}: score {} outside its range {lo}..{hi}", eval.score));
+        }
+    }
+    errors
+}
+
+#[test]
+fn cases() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = vec![];
+    let mut count = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let v: Json = serde_json::from_str(&text).unwrap();
+        count += v.get("cases").and_then(Json::as_array).map_or(0, Vec::len);
+        failures.extend(run_file(f));
+    }
+    assert!(failures.is_empty(), "{} failure(s) in {} files / {count} cases:\n{}", failures.len(), files.len(), failures.join("\n"));
+    eprintln!("{} case files, {count} cases", files.len());
+}
+
+/// Every rules document in `tests/diagnostics/` renders its diagnostics as the snapshot says.
+#[test]
+fn diagnostics() {
+    insta::glob!("diagnostics/*.json", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let compiled = leadscore::compile_str(&text);
+        let name = path.file_name().unwrap().to_string_lossy();
+        let rendered = leadscore::diagnostic::render(&compiled.diagnostics, &text, &name);
+        insta::assert_snapshot!(rendered);
+    });
+}
+
+/// Every shipped example compiles without errors or warnings.
+#[test]
+fn examples_compile_cleanly() {
+    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let compiled = leadscore::compile_str(&text);
+            let rendered = leadscore::diagnostic::render(&compiled.diagnostics, &text, &path.display().to_string());
+            assert!(compiled.diagnostics.is_empty(), "{rendered}");
+        }
+    }
+}
