@@ -47,11 +47,20 @@ pub(crate) fn warnings(p: &Program, diags: &mut Vec<Diagnostic>) {
         if s.when.is_some() && p.static_cond(s.when, Some(&scores)) == Tri::False {
             let parts: Vec<String> =
                 std::iter::once(format!("score {}..{}", fmt_bound(pass.total.0), fmt_bound(pass.total.1)))
-                    .chain(p.groups.iter().zip(&pass.groups).map(|(g, r)| format!("{} {}..{}", g.id, fmt_bound(r.0), fmt_bound(r.1))))
+                    .chain(
+                        p.groups
+                            .iter()
+                            .zip(&pass.groups)
+                            .map(|(g, r)| format!("{} {}..{}", g.id, fmt_bound(r.0), fmt_bound(r.1))),
+                    )
                     .collect();
             diags.push(
-                Diagnostic::warning(Code::UnreachableStage, format!("/stages/{i}/when"), format!("no lead can reach the stage `{}`", s.id))
-                    .with_note(format!("reachable: {}", parts.join(", "))),
+                Diagnostic::warning(
+                    Code::UnreachableStage,
+                    format!("/stages/{i}/when"),
+                    format!("no lead can reach the stage `{}`", s.id),
+                )
+                .with_note(format!("reachable: {}", parts.join(", "))),
             );
         }
     }

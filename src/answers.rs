@@ -81,7 +81,9 @@ impl Answers {
                         issues.push(e);
                     }
                 }
-                None => issues.push(issue(key, "unknown_field", format!("`{key}` is not a field of this model; ignored"))),
+                None => {
+                    issues.push(issue(key, "unknown_field", format!("`{key}` is not a field of this model; ignored")))
+                }
             }
         }
         (answers, issues)
@@ -107,7 +109,9 @@ impl Answers {
                 }
                 Answer::Multi(bits)
             }
-            (FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country, Json::String(s)) => text(f, s)?,
+            (FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country, Json::String(s)) => {
+                text(f, s)?
+            }
             (_, other) => {
                 let want = match f.kind {
                     FieldType::Number | FieldType::Integer => "a number",
@@ -176,7 +180,9 @@ pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -
         Some(Answer::Num(n)) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
         Some(Answer::Text(s)) => Json::String(s.to_string()),
         Some(Answer::Bool(b)) => Json::Bool(*b),
-        Some(Answer::Choice(i)) => f.options.get(*i as usize).map_or(Json::Null, |o| Json::String(o.value().to_string())),
+        Some(Answer::Choice(i)) => {
+            f.options.get(*i as usize).map_or(Json::Null, |o| Json::String(o.value().to_string()))
+        }
         Some(Answer::Multi(bits)) => Json::Array(
             f.options
                 .iter()
@@ -232,13 +238,21 @@ fn text(f: &FieldDef, s: &str) -> Result<Answer, Issue> {
             if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
                 return Ok(Answer::Text(c.to_ascii_uppercase().into()));
             }
-            return Err(issue(&f.id, "format", format!("`{}` takes a two-letter country code such as IT, not \"{}\"", f.id, clip(c))));
+            return Err(issue(
+                &f.id,
+                "format",
+                format!("`{}` takes a two-letter country code such as IT, not \"{}\"", f.id, clip(c)),
+            ));
         }
         _ => {}
     }
     let len = s.chars().count();
     if len > f.max_length as usize {
-        return Err(issue(&f.id, "too_long", format!("`{}` takes at most {} characters; this has {len}", f.id, f.max_length)));
+        return Err(issue(
+            &f.id,
+            "too_long",
+            format!("`{}` takes at most {} characters; this has {len}", f.id, f.max_length),
+        ));
     }
     if f.kind == FieldType::Email {
         let e = s.trim();
@@ -306,9 +320,15 @@ impl Events {
                             issues.push(x);
                         }
                     }
-                    None => issues.push(issue(t, "unknown_event", format!("`{t}` is not an event of this model; ignored"))),
+                    None => {
+                        issues.push(issue(t, "unknown_event", format!("`{t}` is not an event of this model; ignored")))
+                    }
                 },
-                _ => issues.push(issue("", "type", format!("event #{i} needs a string `type` and a number `at` (milliseconds)"))),
+                _ => issues.push(issue(
+                    "",
+                    "type",
+                    format!("event #{i} needs a string `type` and a number `at` (milliseconds)"),
+                )),
             }
         }
         (events, issues)

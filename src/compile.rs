@@ -97,8 +97,14 @@ fn de<T: DeserializeOwned>(value: Json, pointer: &str, diags: &mut Vec<Diagnosti
                 }
             }
             let msg = e.into_inner().to_string();
-            let msg = msg.replace("data did not match any variant of untagged enum Text", "expected a text: a string, or an object of strings by locale");
-            let msg = msg.replace("data did not match any variant of untagged enum Choice", "expected an option: a string, or {\"value\": ..., \"label\": ...}");
+            let msg = msg.replace(
+                "data did not match any variant of untagged enum Text",
+                "expected a text: a string, or an object of strings by locale",
+            );
+            let msg = msg.replace(
+                "data did not match any variant of untagged enum Choice",
+                "expected an option: a string, or {\"value\": ..., \"label\": ...}",
+            );
             diags.push(Diagnostic::error(Code::Schema, p, msg));
             None
         }
@@ -107,13 +113,15 @@ fn de<T: DeserializeOwned>(value: Json, pointer: &str, diags: &mut Vec<Diagnosti
 
 fn de_array<T: DeserializeOwned>(value: Json, pointer: &str, diags: &mut Vec<Diagnostic>) -> Vec<T> {
     match value {
-        Json::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, v)| de(v, &format!("{pointer}/{i}"), diags))
-            .collect(),
+        Json::Array(items) => {
+            items.into_iter().enumerate().filter_map(|(i, v)| de(v, &format!("{pointer}/{i}"), diags)).collect()
+        }
         other => {
-            diags.push(Diagnostic::error(Code::Schema, pointer, format!("expected an array, found {}", kind_of(&other))));
+            diags.push(Diagnostic::error(
+                Code::Schema,
+                pointer,
+                format!("expected an array, found {}", kind_of(&other)),
+            ));
             Vec::new()
         }
     }
@@ -131,13 +139,30 @@ fn kind_of(v: &Json) -> &'static str {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "$schema", "leadscore", "id", "title", "locale", "fields", "steps", "lists", "events", "groups", "rules", "knockouts",
-    "stages", "grade", "endings",
+    "$schema",
+    "leadscore",
+    "id",
+    "title",
+    "locale",
+    "fields",
+    "steps",
+    "lists",
+    "events",
+    "groups",
+    "rules",
+    "knockouts",
+    "stages",
+    "grade",
+    "endings",
 ];
 
 fn read_document(value: Json, diags: &mut Vec<Diagnostic>) -> Option<Document> {
     let Json::Object(map) = value else {
-        diags.push(Diagnostic::error(Code::Schema, "", format!("a rules document is a JSON object, found {}", kind_of(&value))));
+        diags.push(Diagnostic::error(
+            Code::Schema,
+            "",
+            format!("a rules document is a JSON object, found {}", kind_of(&value)),
+        ));
         return None;
     };
     let mut doc = Document {
@@ -173,7 +198,10 @@ fn read_document(value: Json, diags: &mut Vec<Diagnostic>) -> Option<Document> {
                         diags.push(Diagnostic::error(
                             Code::Version,
                             p,
-                            format!("this engine reads format version {}; the document says {n}", model::FORMAT_VERSION),
+                            format!(
+                                "this engine reads format version {}; the document says {n}",
+                                model::FORMAT_VERSION
+                            ),
                         ));
                     }
                     doc.leadscore = n;
@@ -433,7 +461,8 @@ impl<'d> Compiler<'d> {
             };
             let scope = Scope { pointer: String::new(), scores: false, before: None, before_what: "" };
             self.reads.clear();
-            let when = r.when.as_ref().map(|w| self.cond(w, &Scope { pointer: format!("{pointer}/when"), ..scope.clone() }));
+            let when =
+                r.when.as_ref().map(|w| self.cond(w, &Scope { pointer: format!("{pointer}/when"), ..scope.clone() }));
             let points = self.number(&r.points, &Scope { pointer: format!("{pointer}/points"), ..scope.clone() });
             let per = r.per.as_ref().and_then(|e| match self.syms.get(e) {
                 Some(Sym::Event(ev)) => Some(*ev),
@@ -443,23 +472,37 @@ impl<'d> Compiler<'d> {
                 }
             });
             if r.per.is_none() {
-                for (key, present) in
-                    [("decay", r.decay.is_some()), ("max_times", r.max_times.is_some()), ("within_days", r.within_days.is_some())]
-                {
+                for (key, present) in [
+                    ("decay", r.decay.is_some()),
+                    ("max_times", r.max_times.is_some()),
+                    ("within_days", r.within_days.is_some()),
+                ] {
                     if present {
-                        self.err(Code::Value, format!("{pointer}/{key}"), format!("`{key}` needs `per`: the event whose occurrences are counted"));
+                        self.err(
+                            Code::Value,
+                            format!("{pointer}/{key}"),
+                            format!("`{key}` needs `per`: the event whose occurrences are counted"),
+                        );
                     }
                 }
             }
             let half_life = r.decay.as_ref().map(|d| d.half_life_days);
             if let Some(h) = half_life {
                 if !(h > 0.0 && h.is_finite()) {
-                    self.err(Code::Value, format!("{pointer}/decay/half_life_days"), "the half-life must be a positive number of days");
+                    self.err(
+                        Code::Value,
+                        format!("{pointer}/decay/half_life_days"),
+                        "the half-life must be a positive number of days",
+                    );
                 }
             }
             if let Some(w) = r.within_days {
                 if !(w >= 0.0 && w.is_finite()) {
-                    self.err(Code::Value, format!("{pointer}/within_days"), "`within_days` must be zero or a positive number");
+                    self.err(
+                        Code::Value,
+                        format!("{pointer}/within_days"),
+                        "`within_days` must be zero or a positive number",
+                    );
                 }
             }
             let mut fields = std::mem::take(&mut self.reads);
@@ -485,14 +528,27 @@ impl<'d> Compiler<'d> {
             let pointer = format!("/knockouts/{i}");
             self.unique_id(&k.id, &format!("{pointer}/id"), &mut ko_ids, "knockout");
             if !is_id(&k.reason) {
-                self.err(Code::Value, format!("{pointer}/reason"), "a reason code uses letters, digits, `_`, `-` and `.`");
+                self.err(
+                    Code::Value,
+                    format!("{pointer}/reason"),
+                    "a reason code uses letters, digits, `_`, `-` and `.`",
+                );
             }
             self.reads.clear();
-            let when = self.cond(&k.when, &Scope { pointer: format!("{pointer}/when"), scores: false, before: None, before_what: "" });
+            let when = self.cond(
+                &k.when,
+                &Scope { pointer: format!("{pointer}/when"), scores: false, before: None, before_what: "" },
+            );
             let mut fields = std::mem::take(&mut self.reads);
             fields.sort_unstable();
             fields.dedup();
-            self.p.knockouts.push(KnockoutDef { id: k.id.clone(), when, reason: k.reason.clone(), message: k.message.clone(), fields });
+            self.p.knockouts.push(KnockoutDef {
+                id: k.id.clone(),
+                when,
+                reason: k.reason.clone(),
+                message: k.message.clone(),
+                fields,
+            });
         }
 
         // Stages.
@@ -505,7 +561,11 @@ impl<'d> Compiler<'d> {
             self.unique_id(&s.id, &format!("{pointer}/id"), &mut stage_ids, "stage");
             let last = i + 1 == doc.stages.len();
             if s.id == "disqualified" {
-                self.err(Code::Value, format!("{pointer}/id"), "`disqualified` is the outcome of knockouts, not a stage");
+                self.err(
+                    Code::Value,
+                    format!("{pointer}/id"),
+                    "`disqualified` is the outcome of knockouts, not a stage",
+                );
             }
             match (&s.when, last) {
                 (Some(_), true) => self.err(
@@ -521,7 +581,9 @@ impl<'d> Compiler<'d> {
                 _ => {}
             }
             self.reads.clear();
-            let when = s.when.as_ref().map(|w| self.cond(w, &Scope { pointer: format!("{pointer}/when"), scores: true, before: None, before_what: "" }));
+            let when = s.when.as_ref().map(|w| {
+                self.cond(w, &Scope { pointer: format!("{pointer}/when"), scores: true, before: None, before_what: "" })
+            });
             let mut fields = std::mem::take(&mut self.reads);
             fields.sort_unstable();
             fields.dedup();
@@ -542,7 +604,11 @@ impl<'d> Compiler<'d> {
 
     fn unique_id(&mut self, id: &str, pointer: &str, seen: &mut HashMap<String, String>, what: &str) {
         if !is_id(id) {
-            self.err(Code::Value, pointer, format!("a {what} id uses letters, digits, `_`, `-` and `.` (1 to 100 of them)"));
+            self.err(
+                Code::Value,
+                pointer,
+                format!("a {what} id uses letters, digits, `_`, `-` and `.` (1 to 100 of them)"),
+            );
         }
         if let Some(prev) = seen.get(id) {
             let d = Diagnostic::error(Code::Duplicate, pointer, format!("two {what}s have the id `{id}`"))
@@ -583,7 +649,11 @@ impl<'d> Compiler<'d> {
             let pointer = format!("/steps/{si}");
             self.unique_id(&s.id, &format!("{pointer}/id"), &mut seen, "step");
             if s.id == "end" {
-                self.err(Code::Value, format!("{pointer}/id"), "`end` is reserved: it is the target that finishes the form");
+                self.err(
+                    Code::Value,
+                    format!("{pointer}/id"),
+                    "`end` is reserved: it is the target that finishes the form",
+                );
             }
             step_ids.entry(s.id.clone()).or_insert(si);
             let mut fields = vec![];
@@ -603,7 +673,11 @@ impl<'d> Compiler<'d> {
                         }
                     }
                     _ => {
-                        let mut d = Diagnostic::error(Code::UnknownName, format!("{pointer}/fields/{j}"), format!("`{fid}` is not a field"));
+                        let mut d = Diagnostic::error(
+                            Code::UnknownName,
+                            format!("{pointer}/fields/{j}"),
+                            format!("`{fid}` is not a field"),
+                        );
                         if let Some(s) = closest(fid, doc.fields.iter().map(|f| f.id.as_str())) {
                             d = d.with_note(format!("did you mean `{s}`?"));
                         }
@@ -614,7 +688,13 @@ impl<'d> Compiler<'d> {
             if s.fields.is_empty() {
                 self.err(Code::Value, format!("{pointer}/fields"), "a step asks at least one field");
             }
-            self.p.steps.push(StepDef { id: s.id.clone(), title: s.title.clone(), fields, visible: None, next: vec![] });
+            self.p.steps.push(StepDef {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                fields,
+                visible: None,
+                next: vec![],
+            });
         }
         // Form order: background fields first (the page sets them up front), then step by step.
         let mut order: Vec<u32> = (0..n as u32).filter(|&f| step_of[f as usize].is_none()).collect();
@@ -643,17 +723,29 @@ impl<'d> Compiler<'d> {
                 for (j, o) in f.options.iter().enumerate() {
                     if let Some(prev) = seen.insert(o.value().to_string(), j) {
                         self.diags.push(
-                            Diagnostic::error(Code::Duplicate, format!("{pointer}/options/{j}"), format!("the option `{}` is listed twice", o.value()))
-                                .with_note(format!("first at {pointer}/options/{prev}")),
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                format!("{pointer}/options/{j}"),
+                                format!("the option `{}` is listed twice", o.value()),
+                            )
+                            .with_note(format!("first at {pointer}/options/{prev}")),
                         );
                     }
                 }
             } else if !f.options.is_empty() {
-                self.err(Code::Value, format!("{pointer}/options"), format!("`options` is only for choice and multi fields, not {:?}", f.kind).to_lowercase());
+                self.err(
+                    Code::Value,
+                    format!("{pointer}/options"),
+                    format!("`options` is only for choice and multi fields, not {:?}", f.kind).to_lowercase(),
+                );
             }
             for (key, v) in [("min", f.min), ("max", f.max)] {
                 if v.is_some() && !numeric {
-                    self.err(Code::Value, format!("{pointer}/{key}"), format!("`{key}` is only for number and integer fields"));
+                    self.err(
+                        Code::Value,
+                        format!("{pointer}/{key}"),
+                        format!("`{key}` is only for number and integer fields"),
+                    );
                 }
             }
             if let (Some(lo), Some(hi)) = (f.min, f.max) {
@@ -662,7 +754,11 @@ impl<'d> Compiler<'d> {
                 }
             }
             if f.max_length.is_some() && !matches!(f.kind, FieldType::String | FieldType::Email) {
-                self.err(Code::Value, format!("{pointer}/max_length"), "`max_length` is only for string and email fields");
+                self.err(
+                    Code::Value,
+                    format!("{pointer}/max_length"),
+                    "`max_length` is only for string and email fields",
+                );
             }
             self.p.fields.push(FieldDef {
                 id: f.id.clone(),
@@ -684,7 +780,12 @@ impl<'d> Compiler<'d> {
         for (i, f) in doc.fields.iter().enumerate() {
             let pointer = format!("/fields/{i}");
             let before = Some(self.position.get(i).copied().unwrap_or(0));
-            let scope = |key: &str| Scope { pointer: format!("{pointer}/{key}"), scores: false, before, before_what: "this field" };
+            let scope = |key: &str| Scope {
+                pointer: format!("{pointer}/{key}"),
+                scores: false,
+                before,
+                before_what: "this field",
+            };
             let required = f.required.as_ref().and_then(|r| match &r.0 {
                 Json::Bool(false) => None,
                 _ => Some(self.cond(r, &scope("required"))),
@@ -703,13 +804,29 @@ impl<'d> Compiler<'d> {
             let first_pos = self.p.steps[si].fields.first().map(|&f| self.position[f as usize]);
             let end_pos = self.p.steps[si].fields.last().map(|&f| self.position[f as usize] + 1);
             if let Some(v) = &s.visible_if {
-                let node = self.cond(v, &Scope { pointer: format!("{pointer}/visible_if"), scores: false, before: first_pos, before_what: "this step" });
+                let node = self.cond(
+                    v,
+                    &Scope {
+                        pointer: format!("{pointer}/visible_if"),
+                        scores: false,
+                        before: first_pos,
+                        before_what: "this step",
+                    },
+                );
                 self.p.steps[si].visible = Some(node);
             }
             for (j, jump) in s.next.iter().enumerate() {
                 let jp = format!("{pointer}/next/{j}");
                 let cond = jump.when.as_ref().map(|w| {
-                    self.cond(w, &Scope { pointer: format!("{jp}/if"), scores: false, before: end_pos, before_what: "the end of this step" })
+                    self.cond(
+                        w,
+                        &Scope {
+                            pointer: format!("{jp}/if"),
+                            scores: false,
+                            before: end_pos,
+                            before_what: "the end of this step",
+                        },
+                    )
                 });
                 let target = if jump.goto == "end" {
                     None
@@ -717,7 +834,11 @@ impl<'d> Compiler<'d> {
                     match step_ids.get(&jump.goto) {
                         Some(&t) => Some(t as u32),
                         None => {
-                            self.err(Code::UnknownName, format!("{jp}/goto"), format!("`{}` is not a step (use `end` to finish the form)", jump.goto));
+                            self.err(
+                                Code::UnknownName,
+                                format!("{jp}/goto"),
+                                format!("`{}` is not a step (use `end` to finish the form)", jump.goto),
+                            );
                             continue;
                         }
                     }
@@ -770,7 +891,8 @@ impl<'d> Compiler<'d> {
                         }
                         1 => {
                             let from = stack.iter().position(|&(s, _)| s == w).unwrap_or(0);
-                            let mut path: Vec<&str> = stack[from..].iter().map(|&(s, _)| self.p.steps[s].id.as_str()).collect();
+                            let mut path: Vec<&str> =
+                                stack[from..].iter().map(|&(s, _)| self.p.steps[s].id.as_str()).collect();
                             path.push(&self.p.steps[w].id);
                             let msg = format!("the steps jump in a loop: {}", path.join(" -> "));
                             let j = self.p.steps[v].next.iter().position(|(_, t)| *t == Some(w as u32));
@@ -799,11 +921,19 @@ impl<'d> Compiler<'d> {
         for (i, b) in bands.iter().enumerate() {
             let last = i + 1 == bands.len();
             match (b.min, last) {
-                (Some(_), true) => self.err(Code::Value, format!("{pointer}/{i}/min"), "the last band has no `min`: it takes every score below the others"),
+                (Some(_), true) => self.err(
+                    Code::Value,
+                    format!("{pointer}/{i}/min"),
+                    "the last band has no `min`: it takes every score below the others",
+                ),
                 (None, false) => self.err(Code::Value, format!("{pointer}/{i}"), "only the last band may lack `min`"),
                 (Some(m), false) => {
                     if m >= prev {
-                        self.err(Code::Value, format!("{pointer}/{i}/min"), "bands go from the highest `min` to the lowest");
+                        self.err(
+                            Code::Value,
+                            format!("{pointer}/{i}/min"),
+                            "bands go from the highest `min` to the lowest",
+                        );
                     }
                     prev = m;
                 }
@@ -914,7 +1044,8 @@ impl<'d> Compiler<'d> {
                 let (ast, errors) = expr::parse(src);
                 if !errors.is_empty() {
                     for err in errors {
-                        let d = Diagnostic::error(Code::ExprSyntax, scope.pointer.clone(), err.message).with_expr_span(err.span.0, err.span.1);
+                        let d = Diagnostic::error(Code::ExprSyntax, scope.pointer.clone(), err.message)
+                            .with_expr_span(err.span.0, err.span.1);
                         self.diags.push(d);
                     }
                     return self.push(Node::Bool(false));
@@ -949,8 +1080,12 @@ impl<'d> Compiler<'d> {
         let (n, ty) = self.lower(e, scope, depth);
         if ty != want && ty != Ty::Err {
             self.diags.push(
-                Diagnostic::error(Code::Type, scope.pointer.clone(), format!("{what} must be {}, found {}", want.name(), ty.name()))
-                    .with_expr_span(e.span.0, e.span.1),
+                Diagnostic::error(
+                    Code::Type,
+                    scope.pointer.clone(),
+                    format!("{what} must be {}, found {}", want.name(), ty.name()),
+                )
+                .with_expr_span(e.span.0, e.span.1),
             );
         }
         n
@@ -964,7 +1099,10 @@ impl<'d> Compiler<'d> {
                     Diagnostic::error(
                         Code::Reference,
                         scope.pointer.clone(),
-                        format!("`{id}` is asked after {}: a condition here may only use answers given before it", scope.before_what),
+                        format!(
+                            "`{id}` is asked after {}: a condition here may only use answers given before it",
+                            scope.before_what
+                        ),
                     )
                     .with_expr_span(span.0, span.1),
                 );
@@ -1002,8 +1140,12 @@ impl<'d> Compiler<'d> {
     fn lower(&mut self, e: &expr::Expr, scope: &Scope, depth: usize) -> (NodeId, Ty) {
         if depth > expr::MAX_DEPTH {
             self.diags.push(
-                Diagnostic::error(Code::Limit, scope.pointer.clone(), format!("the expression nests more than {} levels deep", expr::MAX_DEPTH))
-                    .with_expr_span(e.span.0, e.span.1),
+                Diagnostic::error(
+                    Code::Limit,
+                    scope.pointer.clone(),
+                    format!("the expression nests more than {} levels deep", expr::MAX_DEPTH),
+                )
+                .with_expr_span(e.span.0, e.span.1),
             );
             return (self.push(Node::Bool(false)), Ty::Err);
         }
@@ -1082,7 +1224,11 @@ impl<'d> Compiler<'d> {
                 let ty = if at == Ty::Err || bt == Ty::Err {
                     Ty::Err
                 } else if at != bt {
-                    return self.type_error(scope, e.span, format!("the branches of `if` differ: `then` is {}, `else` is {}", at.name(), bt.name()));
+                    return self.type_error(
+                        scope,
+                        e.span,
+                        format!("the branches of `if` differ: `then` is {}, `else` is {}", at.name(), bt.name()),
+                    );
                 } else {
                     at
                 };
@@ -1113,8 +1259,12 @@ impl<'d> Compiler<'d> {
                 Kind::Num(n) => nums.push(*n),
                 _ => {
                     self.diags.push(
-                        Diagnostic::error(Code::Type, scope.pointer.clone(), "a list literal holds only constant strings or numbers")
-                            .with_expr_span(it.span.0, it.span.1),
+                        Diagnostic::error(
+                            Code::Type,
+                            scope.pointer.clone(),
+                            "a list literal holds only constant strings or numbers",
+                        )
+                        .with_expr_span(it.span.0, it.span.1),
                     );
                     return None;
                 }
@@ -1122,7 +1272,8 @@ impl<'d> Compiler<'d> {
         }
         if !strs.is_empty() && !nums.is_empty() {
             self.diags.push(
-                Diagnostic::error(Code::Type, scope.pointer.clone(), "a list holds only strings or only numbers").with_expr_span(e.span.0, e.span.1),
+                Diagnostic::error(Code::Type, scope.pointer.clone(), "a list holds only strings or only numbers")
+                    .with_expr_span(e.span.0, e.span.1),
             );
             return None;
         }
@@ -1173,7 +1324,15 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn binary(&mut self, op: BinOp, a: &expr::Expr, b: &expr::Expr, e: &expr::Expr, scope: &Scope, d: usize) -> (NodeId, Ty) {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        a: &expr::Expr,
+        b: &expr::Expr,
+        e: &expr::Expr,
+        scope: &Scope,
+        d: usize,
+    ) -> (NodeId, Ty) {
         match op {
             BinOp::And | BinOp::Or => {
                 let what = if op == BinOp::And { "an operand of `and`" } else { "an operand of `or`" };
@@ -1189,8 +1348,16 @@ impl<'d> Compiler<'d> {
                     return (self.push(Node::Bool(false)), Ty::Err);
                 }
                 if at != Ty::Num || bt != Ty::Num {
-                    let hint = if op == BinOp::Add && (at == Ty::Str || bt == Ty::Str) { " (strings are not added; there is no conversion)" } else { "" };
-                    return self.type_error(scope, e.span, format!("`{}` works on numbers, not on {} and {}{hint}", op.as_str(), at.name(), bt.name()));
+                    let hint = if op == BinOp::Add && (at == Ty::Str || bt == Ty::Str) {
+                        " (strings are not added; there is no conversion)"
+                    } else {
+                        ""
+                    };
+                    return self.type_error(
+                        scope,
+                        e.span,
+                        format!("`{}` works on numbers, not on {} and {}{hint}", op.as_str(), at.name(), bt.name()),
+                    );
                 }
                 let ar = match op {
                     BinOp::Add => Arith::Add,
@@ -1217,10 +1384,23 @@ impl<'d> Compiler<'d> {
                 };
                 let ordered = !matches!(cmp, Cmp::Eq | Cmp::Ne);
                 if ordered && (at != Ty::Num || bt != Ty::Num) {
-                    return self.type_error(scope, e.span, format!("`{}` compares numbers, not {} and {}", op.as_str(), at.name(), bt.name()));
+                    return self.type_error(
+                        scope,
+                        e.span,
+                        format!("`{}` compares numbers, not {} and {}", op.as_str(), at.name(), bt.name()),
+                    );
                 }
                 if !ordered && (at != bt || !matches!(at, Ty::Num | Ty::Str | Ty::Bool)) {
-                    return self.type_error(scope, e.span, format!("`{}` compares two values of one type, not {} and {}", op.as_str(), at.name(), bt.name()));
+                    return self.type_error(
+                        scope,
+                        e.span,
+                        format!(
+                            "`{}` compares two values of one type, not {} and {}",
+                            op.as_str(),
+                            at.name(),
+                            bt.name()
+                        ),
+                    );
                 }
                 if at == Ty::Str {
                     if let Kind::Str(s) = &b.kind {
@@ -1247,12 +1427,18 @@ impl<'d> Compiler<'d> {
         match (xt, lt) {
             (Ty::Str, Ty::StrList) | (Ty::Num, Ty::NumList) => {
                 if let (Kind::List(items), Some(f)) = (&l.kind, Self::field_of(x, self)) {
-                    let vals: Vec<(&str, expr::Span)> =
-                        items.iter().filter_map(|i| if let Kind::Str(s) = &i.kind { Some((s.as_str(), i.span)) } else { None }).collect();
+                    let vals: Vec<(&str, expr::Span)> = items
+                        .iter()
+                        .filter_map(|i| if let Kind::Str(s) = &i.kind { Some((s.as_str(), i.span)) } else { None })
+                        .collect();
                     self.check_options(Some(f), &vals, scope);
                 }
                 let Node::List(li) = self.p.nodes[ln as usize] else {
-                    return self.type_error(scope, span, "`in` needs a list name or a list literal on its right".into());
+                    return self.type_error(
+                        scope,
+                        span,
+                        "`in` needs a list name or a list literal on its right".into(),
+                    );
                 };
                 (self.push(Node::In(xn, li)), Ty::Bool)
             }
@@ -1268,17 +1454,39 @@ impl<'d> Compiler<'d> {
                 span,
                 "a multiple choice is not `in` a list: use any_in(field, list) for \"any of them\"".into(),
             ),
-            _ => self.type_error(scope, span, format!("`in` tests {} against {}: the types do not match", xt.name(), lt.name())),
+            _ => self.type_error(
+                scope,
+                span,
+                format!("`in` tests {} against {}: the types do not match", xt.name(), lt.name()),
+            ),
         }
     }
 
-    fn call(&mut self, name: &str, name_span: expr::Span, args: &[expr::Expr], e: &expr::Expr, scope: &Scope, d: usize) -> (NodeId, Ty) {
+    fn call(
+        &mut self,
+        name: &str,
+        name_span: expr::Span,
+        args: &[expr::Expr],
+        e: &expr::Expr,
+        scope: &Scope,
+        d: usize,
+    ) -> (NodeId, Ty) {
         let arity = |c: &mut Self, lo: usize, hi: usize| -> bool {
             if args.len() < lo || args.len() > hi {
-                let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} or {hi}") };
+                let want = if lo == hi {
+                    format!("{lo}")
+                } else if hi == usize::MAX {
+                    format!("at least {lo}")
+                } else {
+                    format!("{lo} or {hi}")
+                };
                 c.diags.push(
-                    Diagnostic::error(Code::Type, scope.pointer.clone(), format!("`{name}` takes {want} argument(s), found {}", args.len()))
-                        .with_expr_span(e.span.0, e.span.1),
+                    Diagnostic::error(
+                        Code::Type,
+                        scope.pointer.clone(),
+                        format!("`{name}` takes {want} argument(s), found {}", args.len()),
+                    )
+                    .with_expr_span(e.span.0, e.span.1),
                 );
                 return false;
             }
@@ -1340,11 +1548,31 @@ impl<'d> Compiler<'d> {
                     "ceil" => Func::Ceil,
                     _ => {
                         const FUNCS: &[&str] = &[
-                            "lower", "upper", "trim", "contains", "any_in", "starts_with", "ends_with", "domain", "len", "min", "max", "abs",
-                            "round", "floor", "ceil", "answered", "count", "days_since",
+                            "lower",
+                            "upper",
+                            "trim",
+                            "contains",
+                            "any_in",
+                            "starts_with",
+                            "ends_with",
+                            "domain",
+                            "len",
+                            "min",
+                            "max",
+                            "abs",
+                            "round",
+                            "floor",
+                            "ceil",
+                            "answered",
+                            "count",
+                            "days_since",
                         ];
-                        let mut diag = Diagnostic::error(Code::UnknownName, scope.pointer.clone(), format!("`{name}` is not a function"))
-                            .with_expr_span(name_span.0, name_span.1);
+                        let mut diag = Diagnostic::error(
+                            Code::UnknownName,
+                            scope.pointer.clone(),
+                            format!("`{name}` is not a function"),
+                        )
+                        .with_expr_span(name_span.0, name_span.1);
                         diag = match closest(name, FUNCS.iter().copied()) {
                             Some(s) => diag.with_note(format!("did you mean `{s}`?")),
                             None => diag.with_note(format!("the functions are: {}", FUNCS.join(", "))),
@@ -1354,7 +1582,15 @@ impl<'d> Compiler<'d> {
                     }
                 };
                 let (lo, hi) = match func {
-                    Func::Lower | Func::Upper | Func::Trim | Func::Domain | Func::Len | Func::Abs | Func::Round | Func::Floor | Func::Ceil => (1, 1),
+                    Func::Lower
+                    | Func::Upper
+                    | Func::Trim
+                    | Func::Domain
+                    | Func::Len
+                    | Func::Abs
+                    | Func::Round
+                    | Func::Floor
+                    | Func::Ceil => (1, 1),
                     Func::Min | Func::Max => (1, usize::MAX),
                     _ => (2, 2),
                 };
@@ -1387,7 +1623,11 @@ impl<'d> Compiler<'d> {
                     }
                 };
                 if func == Func::AnyIn && !matches!(self.p.nodes[lowered[1].0 as usize], Node::List(_)) {
-                    return self.type_error(scope, args[1].span, "the second argument of `any_in` is a list name or literal".into());
+                    return self.type_error(
+                        scope,
+                        args[1].span,
+                        "the second argument of `any_in` is a list name or literal".into(),
+                    );
                 }
                 let ids: Vec<NodeId> = lowered.iter().map(|x| x.0).collect();
                 let (s, n) = self.push_args(&ids);

@@ -221,7 +221,13 @@ pub(crate) struct Layout<'a> {
 }
 
 /// Decides which fields are shown and fills `slots`: an answer counts only when its field is shown.
-pub(crate) fn layout<'a>(p: &'a Program, answers: &'a Answers, events: Option<&'a Events>, now: f64, complete: bool) -> Layout<'a> {
+pub(crate) fn layout<'a>(
+    p: &'a Program,
+    answers: &'a Answers,
+    events: Option<&'a Events>,
+    now: f64,
+    complete: bool,
+) -> Layout<'a> {
     let n = p.fields.len();
     let unanswered = if complete { Slot::Absent } else { Slot::Pending };
     let mut slots: Vec<Slot<'a>> = vec![Slot::Absent; n];
@@ -443,7 +449,9 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
     let groups: Vec<(f64, f64)> = raw
         .iter()
         .zip(&p.groups)
-        .map(|(&(lo, hi), g)| (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max)))
+        .map(|(&(lo, hi), g)| {
+            (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max))
+        })
         .collect();
     let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
     let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
@@ -478,11 +486,7 @@ fn sanitize(x: f64, nan_as: f64) -> f64 {
 }
 
 fn band(bands: &[crate::program::BandDef], score: f64) -> String {
-    bands
-        .iter()
-        .find(|b| b.min.is_none_or(|m| score >= m))
-        .map(|b| b.label.clone())
-        .unwrap_or_default()
+    bands.iter().find(|b| b.min.is_none_or(|m| score >= m)).map(|b| b.label.clone()).unwrap_or_default()
 }
 
 impl Program {
@@ -506,7 +510,14 @@ impl Program {
                 let score = cur.groups[i].0;
                 let raw = cur.raw[i].0;
                 let (lo, hi) = range.as_ref().map_or(cur.groups[i], |r| r.groups[i]);
-                GroupScore { id: g.id.clone(), label: text(&g.label, locale, fallback), score, raw, clipped: raw - score, range: Range::of(lo, hi) }
+                GroupScore {
+                    id: g.id.clone(),
+                    label: text(&g.label, locale, fallback),
+                    score,
+                    raw,
+                    clipped: raw - score,
+                    range: Range::of(lo, hi),
+                }
             })
             .collect();
         let score = cur.total.0;
@@ -514,7 +525,11 @@ impl Program {
 
         let disqualified = cur.knockout.map(|k| {
             let k = &p.knockouts[k];
-            Disqualification { knockout: k.id.clone(), reason: k.reason.clone(), message: text(&k.message, locale, fallback) }
+            Disqualification {
+                knockout: k.id.clone(),
+                reason: k.reason.clone(),
+                message: text(&k.message, locale, fallback),
+            }
         });
         let stage_idx = cur.stage.unwrap_or(p.stages.len().saturating_sub(1));
         let stage = match &disqualified {
@@ -527,7 +542,9 @@ impl Program {
         };
         let grade = p.grade.as_ref().map(|g| {
             let letter = band(&g.bands, cur.groups.get(g.group as usize).map_or(0.0, |x| x.0));
-            let cell = g.matrix.as_ref().map(|(mg, bands)| format!("{letter}{}", band(bands, cur.groups.get(*mg as usize).map_or(0.0, |x| x.0))));
+            let cell = g.matrix.as_ref().map(|(mg, bands)| {
+                format!("{letter}{}", band(bands, cur.groups.get(*mg as usize).map_or(0.0, |x| x.0)))
+            });
             GradeResult { letter, cell }
         });
 
@@ -539,8 +556,13 @@ impl Program {
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
                 let pending = |f: &u32| matches!(slots.get(*f as usize), Some(Slot::Pending));
                 let mut fields: Vec<u32> = vec![];
-                let pending_rules: Vec<String> =
-                    p.rules.iter().zip(&r.rules).filter(|(_, o)| o.cond.is_open() || o.points.0 != o.points.1).map(|(d, _)| d.id.clone()).collect();
+                let pending_rules: Vec<String> = p
+                    .rules
+                    .iter()
+                    .zip(&r.rules)
+                    .filter(|(_, o)| o.cond.is_open() || o.points.0 != o.points.1)
+                    .map(|(d, _)| d.id.clone())
+                    .collect();
                 if !decided {
                     for (d, o) in p.rules.iter().zip(&r.rules) {
                         if o.cond.is_open() || o.points.0 != o.points.1 {
@@ -562,7 +584,12 @@ impl Program {
                 fields.sort_unstable();
                 fields.dedup();
                 // In form order.
-                let names = p.order.iter().filter(|f| fields.binary_search(f).is_ok()).map(|&f| p.fields[f as usize].id.clone()).collect();
+                let names = p
+                    .order
+                    .iter()
+                    .filter(|f| fields.binary_search(f).is_ok())
+                    .map(|&f| p.fields[f as usize].id.clone())
+                    .collect();
                 (decided, names, pending_rules)
             }
         };
@@ -635,7 +662,13 @@ impl Program {
     }
 }
 
-fn pick_ending(p: &Program, dq: &Option<Disqualification>, stage: &str, locale: &str, fallback: &str) -> Option<EndingResult> {
+fn pick_ending(
+    p: &Program,
+    dq: &Option<Disqualification>,
+    stage: &str,
+    locale: &str,
+    fallback: &str,
+) -> Option<EndingResult> {
     let (key, e): (String, Option<&Ending>) = match dq {
         Some(d) => (format!("knockout:{}", d.reason), p.endings.knockouts.get(&d.reason)),
         None => (format!("stage:{stage}"), p.endings.stages.get(stage)),

@@ -54,7 +54,11 @@ struct Outcome {
 fn outcome(p: &Program, answers: &Answers, events: &Events, now: f64) -> Outcome {
     let l = layout(p, answers, Some(events), now, true);
     let r = pass(p, &l.slots, Some(events), now);
-    Outcome { score: r.total.0, stage: Some(r.stage.unwrap_or(p.stages.len().saturating_sub(1))), disqualified: r.knockout.is_some() }
+    Outcome {
+        score: r.total.0,
+        stage: Some(r.stage.unwrap_or(p.stages.len().saturating_sub(1))),
+        disqualified: r.knockout.is_some(),
+    }
 }
 
 /// Values worth trying for a field.
@@ -68,7 +72,9 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
                 Some(Answer::Multi(b)) => *b,
                 _ => 0,
             };
-            out.extend((0..def.options.len().min(64)).filter(|i| bits & (1 << i) == 0).map(|i| Answer::Multi(bits | (1 << i))));
+            out.extend(
+                (0..def.options.len().min(64)).filter(|i| bits & (1 << i) == 0).map(|i| Answer::Multi(bits | (1 << i))),
+            );
         }
         FieldType::Boolean => out.extend([Answer::Bool(true), Answer::Bool(false)]),
         FieldType::Number | FieldType::Integer => {
@@ -90,7 +96,11 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
                 };
                 let (fa, fb) = (p.nodes.get(a as usize), p.nodes.get(b as usize));
                 let t = match (fa, fb) {
-                    (Some(Node::Field(ff)), Some(Node::Num(t))) | (Some(Node::Num(t)), Some(Node::Field(ff))) if *ff as usize == f => *t,
+                    (Some(Node::Field(ff)), Some(Node::Num(t))) | (Some(Node::Num(t)), Some(Node::Field(ff)))
+                        if *ff as usize == f =>
+                    {
+                        *t
+                    }
                     _ => continue,
                 };
                 nums.extend([t, t + 1.0, t - 1.0]);
@@ -118,7 +128,9 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
                     }
                     Node::Cmp(Cmp::Eq, a, b) => {
                         for (x, y) in [(a, b), (b, a)] {
-                            if let (Some(Node::Field(ff)), Some(Node::Str(s))) = (p.nodes.get(*x as usize), p.nodes.get(*y as usize)) {
+                            if let (Some(Node::Field(ff)), Some(Node::Str(s))) =
+                                (p.nodes.get(*x as usize), p.nodes.get(*y as usize))
+                            {
                                 if *ff as usize == f {
                                     strs.push(&p.strings[*s as usize]);
                                 }
@@ -153,7 +165,8 @@ impl Program {
         let current = stage_id(&base);
         let cur_idx = base.stage.unwrap_or(0);
         let target = if base.disqualified || cur_idx == 0 { None } else { Some(cur_idx - 1) };
-        let mut hints = Hints { stage: current, target: target.map(|t| p.stages[t].id.clone()), reach: vec![], closer: vec![] };
+        let mut hints =
+            Hints { stage: current, target: target.map(|t| p.stages[t].id.clone()), reach: vec![], closer: vec![] };
         let Some(target) = target else { return hints };
 
         let mut all: Vec<(u8, Hint, bool)> = vec![];
@@ -208,7 +221,14 @@ impl Program {
                 continue;
             }
             let reaches = o.stage.is_some_and(|s| s <= target);
-            let h = Hint { kind: "event", name: id.clone(), value: None, score: o.score, gain: o.score - base.score, stage: stage_id(&o) };
+            let h = Hint {
+                kind: "event",
+                name: id.clone(),
+                value: None,
+                score: o.score,
+                gain: o.score - base.score,
+                stage: stage_id(&o),
+            };
             if h.gain > 0.0 || reaches {
                 all.push((1, h, reaches));
             }

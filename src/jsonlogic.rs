@@ -10,8 +10,34 @@ use crate::diagnostic::{escape_pointer, Code, Diagnostic};
 use crate::program::{JsOp, Node, NodeId};
 
 const OPS: &[&str] = &[
-    "var", "missing", "missing_some", "if", "?:", "==", "===", "!=", "!==", "!", "!!", "or", "and", ">", ">=", "<", "<=", "max",
-    "min", "+", "-", "*", "/", "%", "in", "cat", "substr", "merge",
+    "var",
+    "missing",
+    "missing_some",
+    "if",
+    "?:",
+    "==",
+    "===",
+    "!=",
+    "!==",
+    "!",
+    "!!",
+    "or",
+    "and",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "max",
+    "min",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "in",
+    "cat",
+    "substr",
+    "merge",
 ];
 
 /// Compiles a JsonLogic value. `cond`: used as a condition (truthiness); otherwise the result is made a
@@ -36,7 +62,12 @@ fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut us
     *depth += 1;
     if *depth > crate::expr::MAX_DEPTH {
         *depth -= 1;
-        return error(c, Code::Limit, pointer, format!("the expression nests more than {} levels deep", crate::expr::MAX_DEPTH));
+        return error(
+            c,
+            Code::Limit,
+            pointer,
+            format!("the expression nests more than {} levels deep", crate::expr::MAX_DEPTH),
+        );
     }
     let out = match v {
         Json::Null => c.push(Node::Null),
@@ -47,7 +78,8 @@ fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut us
             c.push(Node::Str(i))
         }
         Json::Array(items) => {
-            let ids: Vec<NodeId> = items.iter().enumerate().map(|(i, x)| node(c, x, &format!("{pointer}/{i}"), scope, depth)).collect();
+            let ids: Vec<NodeId> =
+                items.iter().enumerate().map(|(i, x)| node(c, x, &format!("{pointer}/{i}"), scope, depth)).collect();
             let (s, n) = c.push_args(&ids);
             c.push(Node::Js(JsOp::Array, s, n))
         }
@@ -107,7 +139,12 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
         "missing_some" => JsOp::MissingSome,
         "merge" => JsOp::Merge,
         "map" | "filter" | "reduce" | "all" | "some" | "none" | "log" | "method" => {
-            return error(c, Code::ExprSyntax, p, format!("the JsonLogic operation `{op}` is not supported by leadscore"));
+            return error(
+                c,
+                Code::ExprSyntax,
+                p,
+                format!("the JsonLogic operation `{op}` is not supported by leadscore"),
+            );
         }
         other => {
             let mut d = Diagnostic::error(Code::UnknownName, p, format!("`{other}` is not a JsonLogic operation"));
@@ -121,7 +158,15 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
     let n = args.len();
     let arity_ok = match js {
         JsOp::Not | JsOp::Truthy => n == 1,
-        JsOp::LooseEq | JsOp::LooseNe | JsOp::StrictEq | JsOp::StrictNe | JsOp::Gt | JsOp::Ge | JsOp::In | JsOp::Div | JsOp::Rem => n == 2,
+        JsOp::LooseEq
+        | JsOp::LooseNe
+        | JsOp::StrictEq
+        | JsOp::StrictNe
+        | JsOp::Gt
+        | JsOp::Ge
+        | JsOp::In
+        | JsOp::Div
+        | JsOp::Rem => n == 2,
         JsOp::Lt | JsOp::Le => n == 2 || n == 3,
         JsOp::Substr => n == 2 || n == 3,
         JsOp::MissingSome => n == 2,
@@ -163,7 +208,10 @@ fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth
                 c,
                 Code::Reference,
                 np,
-                format!("`{name}` is asked after {}: a condition here may only use answers given before it", scope.before_what),
+                format!(
+                    "`{name}` is asked after {}: a condition here may only use answers given before it",
+                    scope.before_what
+                ),
             );
         }
     }

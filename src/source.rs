@@ -66,7 +66,8 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
         ast::Value::NumberLit(n) => match serde_json::Number::from_str(n.value) {
             Ok(num) => J::Number(num),
             Err(_) => {
-                let mut d = Diagnostic::error(Code::JsonSyntax, pointer.clone(), format!("number out of range: {}", n.value));
+                let mut d =
+                    Diagnostic::error(Code::JsonSyntax, pointer.clone(), format!("number out of range: {}", n.value));
                 d.span = Some(span_of(text, n.range.start, n.range.end));
                 diags.push(d);
                 J::Null
@@ -94,7 +95,11 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                 pointer.push_str(&escape_pointer(name));
                 if out.contains_key(name) {
                     let r = p.name_range();
-                    let mut d = Diagnostic::error(Code::Duplicate, pointer.clone(), format!("the key \"{name}\" appears twice in this object"));
+                    let mut d = Diagnostic::error(
+                        Code::Duplicate,
+                        pointer.clone(),
+                        format!("the key \"{name}\" appears twice in this object"),
+                    );
                     d.span = Some(span_of(text, r.start, r.end));
                     diags.push(d);
                 } else {

@@ -140,7 +140,11 @@ fn js_string(p: &Program, v: &Val) -> String {
         Val::Bool(b) => b.to_string(),
         Val::Num(n) => js_num_string(*n),
         Val::Str(s) => s.to_string(),
-        Val::Arr(a) => a.iter().map(|x| if matches!(x, Val::Null) { String::new() } else { js_string(p, x) }).collect::<Vec<_>>().join(","),
+        Val::Arr(a) => a
+            .iter()
+            .map(|x| if matches!(x, Val::Null) { String::new() } else { js_string(p, x) })
+            .collect::<Vec<_>>()
+            .join(","),
         Val::Set(bits, f) => set_values(p, *bits, *f).join(","),
         Val::List(l) => list_vals(p, *l).iter().map(|x| js_string(p, x)).collect::<Vec<_>>().join(","),
         Val::Unk(_) | Val::Range(..) => String::new(),
@@ -151,7 +155,11 @@ fn js_num_string(n: f64) -> String {
     if n.is_nan() {
         "NaN".into()
     } else if n.is_infinite() {
-        if n > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if n == 0.0 {
         "0".into()
     } else {
@@ -215,7 +223,8 @@ fn js_loose_eq(p: &Program, a: &Val, b: &Val) -> bool {
         (Val::Null, _) | (_, Val::Null) => false,
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Arr(_) | Val::Set(..) | Val::List(_)) => false,
-        (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Str(s)) | (Val::Str(s), Val::Arr(_) | Val::Set(..) | Val::List(_)) => {
+        (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Str(s))
+        | (Val::Str(s), Val::Arr(_) | Val::Set(..) | Val::List(_)) => {
             let other = if matches!(a, Val::Str(_)) { b } else { a };
             js_string(p, other) == **s
         }
@@ -366,7 +375,9 @@ impl<'a> Ctx<'a> {
                 Answer::Num(n) => Val::Num(*n),
                 Answer::Text(s) => Val::Str(Cow::Borrowed(&**s)),
                 Answer::Bool(b) => Val::Bool(*b),
-                Answer::Choice(i) => def.options.get(*i as usize).map_or(Val::Unk(false), |o| Val::Str(Cow::Borrowed(o.value()))),
+                Answer::Choice(i) => {
+                    def.options.get(*i as usize).map_or(Val::Unk(false), |o| Val::Str(Cow::Borrowed(o.value())))
+                }
                 Answer::Multi(bits) => Val::Set(*bits, f),
             },
             Slot::Pending => match def.kind {
@@ -566,7 +577,11 @@ impl<'a> Ctx<'a> {
     fn call(&self, func: Func, args: &[NodeId]) -> Val<'a> {
         let vals: [Val<'a>; 2] = [
             args.first().map_or(Val::Null, |&a| self.eval(a)),
-            if matches!(func, Func::Min | Func::Max) { Val::Null } else { args.get(1).map_or(Val::Null, |&a| self.eval(a)) },
+            if matches!(func, Func::Min | Func::Max) {
+                Val::Null
+            } else {
+                args.get(1).map_or(Val::Null, |&a| self.eval(a))
+            },
         ];
         match func {
             Func::Min | Func::Max => {
@@ -646,8 +661,12 @@ impl<'a> Ctx<'a> {
                     _ => "",
                 };
                 match func {
-                    Func::Lower => Val::Str(if s.chars().any(char::is_uppercase) { Cow::Owned(s.to_lowercase()) } else { s }),
-                    Func::Upper => Val::Str(if s.chars().any(char::is_lowercase) { Cow::Owned(s.to_uppercase()) } else { s }),
+                    Func::Lower => {
+                        Val::Str(if s.chars().any(char::is_uppercase) { Cow::Owned(s.to_lowercase()) } else { s })
+                    }
+                    Func::Upper => {
+                        Val::Str(if s.chars().any(char::is_lowercase) { Cow::Owned(s.to_uppercase()) } else { s })
+                    }
                     Func::Trim => Val::Str(match s {
                         Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
                         Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
@@ -710,9 +729,15 @@ impl<'a> Ctx<'a> {
                 }
             }
             JsOp::Missing | JsOp::MissingSome => {
-                let (need, list) = if op == JsOp::MissingSome { (js_number(&arg(0)), arg(1)) } else { (f64::NAN, Val::Arr(args.iter().map(|&a| self.eval(a)).collect())) };
+                let (need, list) = if op == JsOp::MissingSome {
+                    (js_number(&arg(0)), arg(1))
+                } else {
+                    (f64::NAN, Val::Arr(args.iter().map(|&a| self.eval(a)).collect()))
+                };
                 let names: Vec<Val<'a>> = match list {
-                    Val::Arr(a) => a.into_iter().flat_map(|v| if let Val::Arr(inner) = v { inner } else { vec![v] }).collect(),
+                    Val::Arr(a) => {
+                        a.into_iter().flat_map(|v| if let Val::Arr(inner) = v { inner } else { vec![v] }).collect()
+                    }
                     Val::List(l) => list_vals(p, l),
                     v => vec![v],
                 };

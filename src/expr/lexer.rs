@@ -48,7 +48,10 @@ pub(crate) fn lex(src: &str, errors: &mut Vec<SyntaxError>) -> Vec<(Tok, Span)> 
                 match text.parse::<f64>() {
                     Ok(n) if n.is_finite() => out.push((Tok::Num(n), (start, i))),
                     _ => {
-                        errors.push(SyntaxError { span: (start, i), message: format!("`{}` is not a number", &src[start..i]) });
+                        errors.push(SyntaxError {
+                            span: (start, i),
+                            message: format!("`{}` is not a number", &src[start..i]),
+                        });
                         out.push((Tok::Bad, (start, i)));
                     }
                 }
@@ -145,11 +148,8 @@ pub(crate) fn lex(src: &str, errors: &mut Vec<SyntaxError>) -> Vec<(Tok, Span)> 
         }
         let ch = src[i..].chars().next().unwrap_or('\u{fffd}');
         let end = i + ch.len_utf8();
-        let message = if ch == '!' {
-            "write `not` instead of `!`".to_string()
-        } else {
-            format!("unexpected character `{ch}`")
-        };
+        let message =
+            if ch == '!' { "write `not` instead of `!`".to_string() } else { format!("unexpected character `{ch}`") };
         errors.push(SyntaxError { span: (i, end), message });
         out.push((Tok::Bad, (i, end)));
         i = end;

@@ -431,7 +431,10 @@ mod tests {
         fails("a < b < c", "6..7 comparisons do not chain: write `a < b and b < c`, or use `between`");
         fails("x between 1", "11..11 expected `and` between the bounds of `between`, found the end of the expression");
         fails("'abc", "0..4 this string has no closing quote");
-        fails("a $ b", "2..3 unexpected character `$`\n4..5 expected an operator or the end of the expression, found `b`");
+        fails(
+            "a $ b",
+            "2..3 unexpected character `$`\n4..5 expected an operator or the end of the expression, found `b`",
+        );
         fails("", "0..0 the expression is empty");
     }
 

@@ -72,7 +72,8 @@ impl<'p> Reader<'p> {
         let source = match format {
             InputFormat::Csv => {
                 let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(inner);
-                let headers = rdr.headers().map_err(|e| format!("{}: cannot read the header row: {e}", path.display()))?.clone();
+                let headers =
+                    rdr.headers().map_err(|e| format!("{}: cannot read the header row: {e}", path.display()))?.clone();
                 let mut id_col = None;
                 let mut ignored = vec![];
                 let columns = headers
@@ -95,7 +96,10 @@ impl<'p> Reader<'p> {
                     })
                     .collect();
                 if !ignored.is_empty() {
-                    eprintln!("note: columns that are not fields or events of the model are ignored: {}", ignored.join(", "));
+                    eprintln!(
+                        "note: columns that are not fields or events of the model are ignored: {}",
+                        ignored.join(", ")
+                    );
                 }
                 Source::Csv { rows: rdr.into_records(), columns, id_col }
             }

@@ -135,7 +135,8 @@ fn load(model: &Path) -> Result<(Program, String), String> {
 fn now_ms(now: &Option<String>) -> Result<f64, String> {
     match now {
         None => Ok(jiff::Timestamp::now().as_millisecond() as f64),
-        Some(s) => input::parse_time(s).ok_or_else(|| format!("--now: `{s}` is not an RFC 3339 time such as 2026-11-23T00:00:00Z")),
+        Some(s) => input::parse_time(s)
+            .ok_or_else(|| format!("--now: `{s}` is not an RFC 3339 time such as 2026-11-23T00:00:00Z")),
     }
 }
 
@@ -173,7 +174,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         );
                         println!("reachable scores: total {}, {}", show(&b.total), groups.join(", "));
                     }
-                    println!("{errors} error(s), {warnings} warning(s); compiled in {:.2} ms", took.as_secs_f64() * 1000.0);
+                    println!(
+                        "{errors} error(s), {warnings} warning(s); compiled in {:.2} ms",
+                        took.as_secs_f64() * 1000.0
+                    );
                 }
                 DiagFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&compiled.diagnostics).map_err(|e| e.to_string())?);

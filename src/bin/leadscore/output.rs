@@ -57,13 +57,7 @@ pub fn record(id: &str, line: u64, e: &Evaluation) -> Json {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: OutputFormat, full: bool, program: &Program) -> Self {
-        Writer {
-            out,
-            format,
-            full,
-            groups: program.groups.iter().map(|g| g.id.clone()).collect(),
-            wrote_header: false,
-        }
+        Writer { out, format, full, groups: program.groups.iter().map(|g| g.id.clone()).collect(), wrote_header: false }
     }
 
     pub fn write(&mut self, id: &str, line: u64, e: &Evaluation) -> io::Result<()> {
@@ -106,14 +100,15 @@ impl<W: Write> Writer<W> {
                     for g in &self.groups {
                         write!(self.out, " {:>11}", clip(g, 11))?;
                     }
-                    writeln!(self.out, "  {:<14} {:<5} {}", "stage", "grade", "knockout / rules fired")?;
+                    writeln!(self.out, "  {:<14} {:<5} knockout / rules fired", "stage", "grade")?;
                     self.wrote_header = true;
                 }
                 write!(self.out, "{:<14} {:>7}", clip(id, 14), num(round2(e.score)))?;
                 for g in &e.groups {
                     write!(self.out, " {:>11}", num(round2(g.score)))?;
                 }
-                let grade = e.grade.as_ref().map(|g| g.cell.clone().unwrap_or_else(|| g.letter.clone())).unwrap_or_default();
+                let grade =
+                    e.grade.as_ref().map(|g| g.cell.clone().unwrap_or_else(|| g.letter.clone())).unwrap_or_default();
                 let tail = match &e.disqualified {
                     Some(d) => format!("knockout: {}", d.reason),
                     None => format!("{} rule(s)", e.ledger.len()),
@@ -158,7 +153,13 @@ pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()>
     }
     writeln!(out)?;
     if let Some(d) = &e.disqualified {
-        writeln!(out, "disqualified by knockout `{}` (reason {}): {}", d.knockout, d.reason, d.message.as_deref().unwrap_or(""))?;
+        writeln!(
+            out,
+            "disqualified by knockout `{}` (reason {}): {}",
+            d.knockout,
+            d.reason,
+            d.message.as_deref().unwrap_or("")
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "{:<24} {:<12} {:>9}  why", "rule", "group", "points")?;
@@ -171,11 +172,25 @@ pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()>
             why.push(format!("decay -{}", num(round2(l.decayed))));
         }
         let label = l.label.as_deref().map(|s| format!("  ({s})")).unwrap_or_default();
-        writeln!(out, "{:<24} {:<12} {:>+9.2}  {}{label}", clip(&l.rule, 24), clip(&l.group, 12), l.points, why.join(", "))?;
+        writeln!(
+            out,
+            "{:<24} {:<12} {:>+9.2}  {}{label}",
+            clip(&l.rule, 24),
+            clip(&l.group, 12),
+            l.points,
+            why.join(", ")
+        )?;
     }
     for g in &e.groups {
         if g.clipped.abs() > 1e-9 {
-            writeln!(out, "cap on {}: {} before caps -> {} (clipped {})", g.id, num(round2(g.raw)), num(round2(g.score)), num(round2(g.clipped)))?;
+            writeln!(
+                out,
+                "cap on {}: {} before caps -> {} (clipped {})",
+                g.id,
+                num(round2(g.raw)),
+                num(round2(g.score)),
+                num(round2(g.clipped))
+            )?;
         }
     }
     if !e.decided || e.range.min != e.range.max {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# End-to-end checks of the command-line tool on the shipped examples: real files, real process, exit codes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+bin=target/release/leadscore
+now=2026-11-23T00:00:00Z
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+for model in examples/*.json; do
+  if "$bin" check "$model" > "$tmp/check.txt"; then ok; else bad "check $model"; cat "$tmp/check.txt"; fi
+  grep -q "0 error(s), 0 warning(s)" "$tmp/check.txt" && ok || bad "$model has diagnostics"
+  name=$(basename "$model" .json)
+  for leads in examples/leads/"$name".csv examples/leads/"$name".ndjson; do
+    [ -f "$leads" ] || continue
+    rows=$(grep -c . "$leads")
+    [ "${leads##*.}" = csv ] && rows=$((rows - 1))
+    "$bin" score "$model" "$leads" --now "$now" > "$tmp/out.ndjson" 2> "$tmp/err.txt" || bad "score $leads"
+    got=$(grep -c . "$tmp/out.ndjson" || true)
+    [ "$got" = "$rows" ] && ok || bad "score $leads: $got results for $rows leads"
+    grep -q "0 bad row(s)" "$tmp/err.txt" && ok || bad "score $leads reported bad rows: $(cat "$tmp/err.txt")"
+    "$bin" score "$model" "$leads" --now "$now" --output csv > "$tmp/out.csv" || bad "score csv $leads"
+    [ "$(grep -c . "$tmp/out.csv")" = "$((rows + 1))" ] && ok || bad "csv output of $leads"
+    "$bin" explain "$model" "$leads" --now "$now" > "$tmp/explain.txt" || bad "explain $leads"
+    grep -q "^lead .*: score" "$tmp/explain.txt" && ok || bad "explain $leads output"
+  done
+done
+
+# A document with errors: exit 1, every error listed with its line.
+if "$bin" check tests/diagnostics/expressions.json > "$tmp/bad.txt"; then bad "check of a bad document exited 0"; else ok; fi
+[ "$(grep -c '^error\[' "$tmp/bad.txt")" -ge 10 ] && ok || bad "not every error reported"
+grep -q "expressions.json:13:45" "$tmp/bad.txt" && ok || bad "line:column missing"
+
+# A bad row does not stop the run and names its line.
+printf '{"id":"a","answers":{}}\nnot json\n{"id":"c","answers":{}}\n' > "$tmp/leads.ndjson"
+"$bin" score examples/b2b-saas.json "$tmp/leads.ndjson" --now "$now" > "$tmp/o.ndjson" 2> "$tmp/e.txt" || bad "score with a bad row failed"
+[ "$(grep -c . "$tmp/o.ndjson")" = 2 ] && ok || bad "bad row: expected 2 results"
+grep -q "line 2: not JSON" "$tmp/e.txt" && ok || bad "bad row line not reported: $(cat "$tmp/e.txt")"
+
+# The schema is JSON and names the document's keys.
+"$bin" schema > "$tmp/schema.json" || bad "schema"
+python3 -c "import json,sys; s=json.load(open('$tmp/schema.json')); assert 'rules' in s['properties'], s" && ok || bad "schema content"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
