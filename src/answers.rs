@@ -177,6 +177,8 @@ pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -
     let Some(f) = program.fields.get(index) else { return Json::Null };
     match a {
         None => Json::Null,
+        // Whole numbers as JSON integers (`14`, not `14.0`), the same on every platform.
+        Some(Answer::Num(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Json::from(*n as i64),
         Some(Answer::Num(n)) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
         Some(Answer::Text(s)) => Json::String(s.to_string()),
         Some(Answer::Bool(b)) => Json::Bool(*b),

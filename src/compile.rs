@@ -322,6 +322,8 @@ pub(crate) struct Compiler<'d> {
     pub(crate) position: Vec<usize>,
     /// Fields read by the expression being compiled.
     pub(crate) reads: Vec<u32>,
+    /// Events read by the expression being compiled.
+    pub(crate) event_reads: Vec<u32>,
     strings: HashMap<Box<str>, u32>,
 }
 
@@ -362,6 +364,7 @@ impl<'d> Compiler<'d> {
             syms: HashMap::new(),
             position: vec![],
             reads: vec![],
+            event_reads: vec![],
             strings: HashMap::new(),
         }
     }
@@ -461,6 +464,7 @@ impl<'d> Compiler<'d> {
             };
             let scope = Scope { pointer: String::new(), scores: false, before: None, before_what: "" };
             self.reads.clear();
+            self.event_reads.clear();
             let when =
                 r.when.as_ref().map(|w| self.cond(w, &Scope { pointer: format!("{pointer}/when"), ..scope.clone() }));
             let points = self.number(&r.points, &Scope { pointer: format!("{pointer}/points"), ..scope.clone() });
@@ -508,6 +512,10 @@ impl<'d> Compiler<'d> {
             let mut fields = std::mem::take(&mut self.reads);
             fields.sort_unstable();
             fields.dedup();
+            let mut events = std::mem::take(&mut self.event_reads);
+            events.extend(per);
+            events.sort_unstable();
+            events.dedup();
             self.p.rules.push(RuleDef {
                 id: r.id.clone(),
                 label: r.label.clone(),
@@ -519,6 +527,7 @@ impl<'d> Compiler<'d> {
                 within_days: r.within_days,
                 half_life_days: half_life,
                 fields,
+                events,
             });
         }
 
@@ -1240,11 +1249,15 @@ impl<'d> Compiler<'d> {
 
     fn score_ref(&mut self, node: Node, scope: &Scope, span: expr::Span) -> (NodeId, Ty) {
         if !scope.scores {
-            return self.type_error(
-                scope,
-                span,
-                "scores can only be read in stage conditions: rules, knockouts and the form are evaluated before scores exist".into(),
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Reference,
+                    scope.pointer.clone(),
+                    "scores can only be read in stage conditions: rules, knockouts and the form are evaluated before scores exist",
+                )
+                .with_expr_span(span.0, span.1),
             );
+            return (self.push(Node::Bool(false)), Ty::Err);
         }
         (self.push(node), Ty::Num)
     }
@@ -1523,6 +1536,7 @@ impl<'d> Compiler<'d> {
                     },
                     _ => return self.type_error(scope, args[0].span, format!("`{name}` takes an event name")),
                 };
+                self.event_reads.push(ev);
                 if name == "days_since" {
                     return (self.push(Node::DaysSince(ev)), Ty::Num);
                 }

@@ -144,6 +144,8 @@ pub struct LedgerEntry {
     pub decayed: f64,
     /// The answers the rule read.
     pub inputs: serde_json::Map<String, Json>,
+    /// The events the rule read: occurrences recorded and days since the latest.
+    pub events: serde_json::Map<String, Json>,
 }
 
 /// The state of the form.
@@ -609,6 +611,15 @@ impl Program {
                     };
                     inputs.insert(p.fields[f as usize].id.clone(), v);
                 }
+                let mut used_events = serde_json::Map::new();
+                for &e in &r.events {
+                    let times = events.times(e as usize);
+                    let last = times.first().map(|t| ((now - t) / crate::answers::DAY_MS).max(0.0));
+                    used_events.insert(
+                        p.events[e as usize].0.clone(),
+                        serde_json::json!({"count": times.len(), "days_since": last}),
+                    );
+                }
                 let base = o.base.0;
                 LedgerEntry {
                     rule: r.id.clone(),
@@ -619,6 +630,7 @@ impl Program {
                     times: o.times,
                     decayed: base * f64::from(o.times) - o.points.0,
                     inputs,
+                    events: used_events,
                 }
             })
             .collect();

@@ -328,6 +328,8 @@ pub struct RuleDef {
     pub half_life_days: Option<f64>,
     /// Fields the rule reads (for the ledger and for what is undecided).
     pub fields: Vec<u32>,
+    /// Events the rule reads (for the ledger).
+    pub events: Vec<u32>,
 }
 
 /// A compiled knockout.

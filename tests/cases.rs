@@ -69,7 +69,9 @@ fn run_file(path: &Path) -> Vec<String> {
     let diags: Vec<Json> = compiled
         .diagnostics
         .iter()
-        .map(|d| serde_json::json!({"code": d.code, "pointer": d.pointer, "severity": d.severity, "message": d.message}))
+        .map(
+            |d| serde_json::json!({"code": d.code, "pointer": d.pointer, "severity": d.severity, "message": d.message}),
+        )
         .collect();
     let expected_diags = file.get("diagnostics").cloned().unwrap_or(Json::Array(vec![]));
     subset(&Json::Array(diags.clone()), &expected_diags, &format!("{name} diagnostics"), &mut errors);
@@ -138,7 +140,13 @@ fn cases() {
         count += v.get("cases").and_then(Json::as_array).map_or(0, Vec::len);
         failures.extend(run_file(f));
     }
-    assert!(failures.is_empty(), "{} failure(s) in {} files / {count} cases:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s) in {} files / {count} cases:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
     eprintln!("{} case files, {count} cases", files.len());
 }
 

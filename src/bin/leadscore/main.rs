@@ -242,8 +242,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 let opts = Options { complete: !partial, locale };
                 let mut eval = program.evaluate(&lead.answers, &lead.events, now, &opts);
                 eval.issues = lead.issues;
+                let hints = program.hints(&lead.answers, &lead.events, now);
                 let mut stdout = io::stdout().lock();
-                output::explain(&mut stdout, &lead.id, &eval).map_err(|e| e.to_string())?;
+                output::explain(&mut stdout, &lead.id, &eval, &hints).map_err(|e| e.to_string())?;
                 stdout.flush().map_err(|e| e.to_string())?;
                 return Ok(ExitCode::SUCCESS);
             }

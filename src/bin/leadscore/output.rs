@@ -144,7 +144,7 @@ fn show(v: &Json) -> String {
 }
 
 /// The explanation of one lead, as a table for people.
-pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()> {
+pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation, hints: &leadscore::Hints) -> io::Result<()> {
     let groups: Vec<String> = e.groups.iter().map(|g| format!("{} {}", g.id, num(round2(g.score)))).collect();
     write!(out, "lead {id}: score {} ({})", num(round2(e.score)), groups.join(", "))?;
     write!(out, " -> stage {}", e.stage.id)?;
@@ -165,6 +165,13 @@ pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()>
     writeln!(out, "{:<24} {:<12} {:>9}  why", "rule", "group", "points")?;
     for l in &e.ledger {
         let mut why: Vec<String> = l.inputs.iter().map(|(k, v)| format!("{k} = {}", show(v))).collect();
+        for (ev, info) in &l.events {
+            let count = info.get("count").and_then(Json::as_u64).unwrap_or(0);
+            match info.get("days_since").and_then(Json::as_f64) {
+                Some(d) => why.push(format!("{ev}: {count}, latest {} days ago", num(round2(d)))),
+                None => why.push(format!("{ev}: none")),
+            }
+        }
         if l.times != 1 || l.decayed != 0.0 {
             why.push(format!("{} x {}", l.times, num(round2(l.base))));
         }
@@ -205,6 +212,27 @@ pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation) -> io::Result<()>
     }
     for i in &e.issues {
         writeln!(out, "input issue: {}: {}", i.field, i.message)?;
+    }
+    if let Some(target) = &hints.target {
+        let describe = |h: &leadscore::Hint| {
+            let what = match (&h.kind[..], &h.value) {
+                ("event", _) => format!("record {}", h.name),
+                (_, Some(v)) => format!("{} = {}", h.name, show(v)),
+                _ => h.name.clone(),
+            };
+            format!("{what} ({:+} -> {}, {})", round2(h.gain), num(round2(h.score)), h.stage)
+        };
+        if hints.reach.is_empty() {
+            writeln!(out, "no single change reaches {target}; closest:")?;
+            for h in &hints.closer {
+                writeln!(out, "  {}", describe(h))?;
+            }
+        } else {
+            writeln!(out, "to reach {target}, any one of:")?;
+            for h in hints.reach.iter().take(8) {
+                writeln!(out, "  {}", describe(h))?;
+            }
+        }
     }
     if let Some(end) = &e.ending {
         writeln!(out, "ending ({}): {}", end.key, end.title.as_deref().or(end.message.as_deref()).unwrap_or(""))?;
