@@ -47,6 +47,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("evaluate complete lead", |b| {
         b.iter(|| program.evaluate(black_box(&answers), &events, NOW, &complete))
     });
+    c.bench_function("score complete lead", |b| b.iter(|| program.score(black_box(&answers), &events, NOW)));
     let mut half = answers.clone();
     for i in (0..program.fields.len()).step_by(2) {
         half.clear(i);

@@ -15,14 +15,23 @@ pub const DAY_MS: f64 = 86_400_000.0;
 pub enum Answer {
     /// number, integer
     Num(f64),
-    /// string, email, country (upper case)
-    Text(Box<str>),
+    /// string, email, country (upper case); with its lower-case form when that differs, computed once here
+    /// rather than on every evaluation.
+    Text(Box<str>, Option<Box<str>>),
     /// boolean
     Bool(bool),
     /// choice: option index
     Choice(u32),
     /// multi: bit set of option indexes
     Multi(u64),
+}
+
+impl Answer {
+    /// A text answer.
+    pub fn text(s: &str) -> Answer {
+        let lower = if s.chars().any(char::is_uppercase) { Some(s.to_lowercase().into()) } else { None };
+        Answer::Text(s.into(), lower)
+    }
 }
 
 /// A problem with one input value. The value is left out; evaluation goes on.
@@ -180,7 +189,7 @@ pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -
         // Whole numbers as JSON integers (`14`, not `14.0`), the same on every platform.
         Some(Answer::Num(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Json::from(*n as i64),
         Some(Answer::Num(n)) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
-        Some(Answer::Text(s)) => Json::String(s.to_string()),
+        Some(Answer::Text(s, _)) => Json::String(s.to_string()),
         Some(Answer::Bool(b)) => Json::Bool(*b),
         Some(Answer::Choice(i)) => {
             f.options.get(*i as usize).map_or(Json::Null, |o| Json::String(o.value().to_string()))
@@ -238,7 +247,7 @@ fn text(f: &FieldDef, s: &str) -> Result<Answer, Issue> {
         FieldType::Country => {
             let c = s.trim();
             if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Ok(Answer::Text(c.to_ascii_uppercase().into()));
+                return Ok(Answer::text(&c.to_ascii_uppercase()));
             }
             return Err(issue(
                 &f.id,
@@ -271,9 +280,9 @@ fn text(f: &FieldDef, s: &str) -> Result<Answer, Issue> {
         if !ok {
             return Err(issue(&f.id, "format", format!("\"{}\" is not an email address", clip(e))));
         }
-        return Ok(Answer::Text(e.into()));
+        return Ok(Answer::text(e));
     }
-    Ok(Answer::Text(s.into()))
+    Ok(Answer::text(s))
 }
 
 /// Recorded behaviour: occurrences of each event, as timestamps in milliseconds since 1970, newest first.

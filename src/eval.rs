@@ -218,8 +218,10 @@ fn text(t: &Option<Text>, locale: &str, fallback: &str) -> Option<String> {
 /// Field status and flow for one set of answers.
 pub(crate) struct Layout<'a> {
     pub slots: Vec<Slot<'a>>,
-    pub flow: Flow,
-    pub ignored: Vec<String>,
+    /// Fields shown now.
+    pub shown: Vec<bool>,
+    /// Steps on the path now.
+    pub on_path: Vec<bool>,
 }
 
 /// Decides which fields are shown and fills `slots`: an answer counts only when its field is shown.
@@ -311,8 +313,18 @@ pub(crate) fn layout<'a>(
             }
         }
     }
-    // Flow.
-    let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+    Layout { slots, shown, on_path }
+}
+
+/// The form's state for people: ids of what is shown, required, missing; where the visitor is.
+pub(crate) fn flow(
+    p: &Program,
+    l: &Layout,
+    answers: &Answers,
+    events: Option<&Events>,
+    now: f64,
+) -> (Flow, Vec<String>) {
+    let ctx = Ctx { p, slots: &l.slots, events, now, scores: None };
     let mut flow = Flow {
         steps: vec![],
         visible: vec![],
@@ -323,11 +335,11 @@ pub(crate) fn layout<'a>(
         next_step: None,
         finished: false,
     };
-    let path: Vec<usize> = (0..p.steps.len()).filter(|&s| on_path[s]).collect();
+    let path: Vec<usize> = (0..p.steps.len()).filter(|&s| l.on_path[s]).collect();
     let mut current: Option<usize> = None;
     for &f in &p.order {
         let fi = f as usize;
-        if !shown[fi] || p.fields[fi].step.is_none() {
+        if !l.shown[fi] || p.fields[fi].step.is_none() {
             continue;
         }
         let def = &p.fields[fi];
@@ -340,11 +352,8 @@ pub(crate) fn layout<'a>(
             flow.required.push(def.id.clone());
             if answers.get(fi).is_none() {
                 flow.missing.push(def.id.clone());
-                if let Some(s) = def.step {
-                    let pos = path.iter().position(|&x| x == s as usize);
-                    if let Some(pos) = pos {
-                        current = Some(current.map_or(pos, |c: usize| c.min(pos)));
-                    }
+                if let Some(pos) = def.step.and_then(|s| path.iter().position(|&x| x == s as usize)) {
+                    current = Some(current.map_or(pos, |c: usize| c.min(pos)));
                 }
             }
         }
@@ -353,8 +362,11 @@ pub(crate) fn layout<'a>(
     flow.current_step = current.map(|c| p.steps[path[c]].id.clone());
     flow.next_step = current.and_then(|c| path.get(c + 1)).map(|&s| p.steps[s].id.clone());
     flow.finished = current.is_none();
-    let ignored = (0..n).filter(|&i| answers.get(i).is_some() && !shown[i]).map(|i| p.fields[i].id.clone()).collect();
-    Layout { slots, flow, ignored }
+    let ignored = (0..p.fields.len())
+        .filter(|&i| answers.get(i).is_some() && !l.shown[i])
+        .map(|i| p.fields[i].id.clone())
+        .collect();
+    (flow, ignored)
 }
 
 fn clamp(v: f64, lo: Option<f64>, hi: Option<f64>) -> f64 {
@@ -491,7 +503,33 @@ fn band(bands: &[crate::program::BandDef], score: f64) -> String {
     bands.iter().find(|b| b.min.is_none_or(|m| score >= m)).map(|b| b.label.clone()).unwrap_or_default()
 }
 
+/// The bare outcome of a submitted lead, for bulk scoring: no texts, no ledger, no form state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Total score.
+    pub total: f64,
+    /// Group scores after caps, in model order.
+    pub groups: Vec<f64>,
+    /// Stage index in `Program::stages` (meaningless when disqualified).
+    pub stage: usize,
+    /// The knockout that holds, by index in `Program::knockouts`.
+    pub knockout: Option<usize>,
+}
+
 impl Program {
+    /// Scores a submitted lead (every unanswered field stays unanswered), without building an explanation.
+    pub fn score(&self, answers: &Answers, events: &Events, now: f64) -> Score {
+        let now = if now.is_finite() { now } else { 0.0 };
+        let l = layout(self, answers, Some(events), now, true);
+        let r = pass(self, &l.slots, Some(events), now);
+        Score {
+            total: r.total.0,
+            groups: r.groups.iter().map(|g| g.0).collect(),
+            stage: r.stage.unwrap_or(self.stages.len().saturating_sub(1)),
+            knockout: r.knockout,
+        }
+    }
+
     /// Evaluates answers and events at `now` (milliseconds since 1970).
     pub fn evaluate(&self, answers: &Answers, events: &Events, now: f64, opts: &Options) -> Evaluation {
         let p = self;
@@ -554,7 +592,9 @@ impl Program {
         let (decided, undecided_fields, pending_rules) = match &range {
             None => (true, vec![], vec![]),
             Some(r) => {
-                let decided = cur.knockout.is_some() || (!r.knockout_open && r.stage.is_some());
+                // From the range pass only: a knockout that holds there holds for every completion. (The current
+                // pass is not enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.)
+                let decided = r.knockout.is_some() || (!r.knockout_open && r.stage.is_some());
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
                 let pending = |f: &u32| matches!(slots.get(*f as usize), Some(Slot::Pending));
                 let mut fields: Vec<u32> = vec![];
@@ -635,7 +675,7 @@ impl Program {
             })
             .collect();
 
-        let mut flow = flow_layout.flow.clone();
+        let (mut flow, ignored) = flow(p, flow_layout, answers, Some(events), now);
         if disqualified.is_some() {
             flow.finished = true;
             flow.current_step = None;
@@ -655,7 +695,7 @@ impl Program {
             pending_rules,
             flow,
             ending,
-            ignored: flow_layout.ignored.clone(),
+            ignored,
             issues: vec![],
             rules_hash: p.hash.clone(),
         }

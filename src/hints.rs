@@ -142,7 +142,7 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
             }
             strs.sort_unstable();
             strs.dedup();
-            out.extend(strs.into_iter().map(|s| Answer::Text(s.into())));
+            out.extend(strs.into_iter().map(Answer::text));
         }
     }
     out.retain(|a| Some(a) != current);

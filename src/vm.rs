@@ -373,7 +373,7 @@ impl<'a> Ctx<'a> {
         match self.slots.get(f as usize).copied().unwrap_or(Slot::Absent) {
             Slot::Known(a) => match a {
                 Answer::Num(n) => Val::Num(*n),
-                Answer::Text(s) => Val::Str(Cow::Borrowed(&**s)),
+                Answer::Text(s, _) => Val::Str(Cow::Borrowed(&**s)),
                 Answer::Bool(b) => Val::Bool(*b),
                 Answer::Choice(i) => {
                     def.options.get(*i as usize).map_or(Val::Unk(false), |o| Val::Str(Cow::Borrowed(o.value())))
@@ -575,6 +575,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn call(&self, func: Func, args: &[NodeId]) -> Val<'a> {
+        // `lower(field)`: the answer's lower-case form was computed when it was set.
+        if let (Func::Lower, [arg]) = (func, args) {
+            if let Some(Node::Field(f)) = self.p.nodes.get(*arg as usize) {
+                if let Some(Slot::Known(Answer::Text(s, lower))) = self.slots.get(*f as usize) {
+                    return Val::Str(Cow::Borrowed(lower.as_deref().unwrap_or(s)));
+                }
+            }
+        }
         let vals: [Val<'a>; 2] = [
             args.first().map_or(Val::Null, |&a| self.eval(a)),
             if matches!(func, Func::Min | Func::Max) {
@@ -672,8 +680,18 @@ impl<'a> Ctx<'a> {
                         Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
                     }),
                     Func::Domain => {
-                        let d = s.rsplit_once('@').map_or("", |(_, d)| d).trim().to_string();
-                        Val::Str(Cow::Owned(d.to_lowercase()))
+                        let lowercase =
+                            |d: &str| if d.chars().any(char::is_uppercase) { Some(d.to_lowercase()) } else { None };
+                        Val::Str(match s {
+                            Cow::Borrowed(b) => {
+                                let d = b.rsplit_once('@').map_or("", |(_, d)| d).trim();
+                                lowercase(d).map_or(Cow::Borrowed(d), Cow::Owned)
+                            }
+                            Cow::Owned(o) => {
+                                let d = o.rsplit_once('@').map_or("", |(_, d)| d).trim();
+                                Cow::Owned(lowercase(d).unwrap_or_else(|| d.to_string()))
+                            }
+                        })
                     }
                     Func::Contains => Val::Bool(s.contains(t)),
                     Func::StartsWith => Val::Bool(s.starts_with(t)),
