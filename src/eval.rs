@@ -236,11 +236,17 @@ pub(crate) fn layout<'a>(
     let unanswered = if complete { Slot::Absent } else { Slot::Pending };
     let mut slots: Vec<Slot<'a>> = vec![Slot::Absent; n];
     let mut shown = vec![false; n];
-    // Background fields count as given.
-    for (i, f) in p.fields.iter().enumerate() {
-        if f.step.is_none() {
-            slots[i] = answers.get(i).map_or(unanswered, Slot::Known);
-            shown[i] = true;
+    // Background fields (set by the page), in form order: their `visible_if` reads only earlier ones.
+    for &f in p.order.iter().take_while(|&&f| p.fields[f as usize].step.is_none()) {
+        let i = f as usize;
+        let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
+        match ctx.cond(p.fields[i].visible) {
+            Tri::True => {
+                slots[i] = answers.get(i).map_or(unanswered, Slot::Known);
+                shown[i] = true;
+            }
+            Tri::Unknown(true) => slots[i] = unanswered,
+            _ => slots[i] = Slot::Absent,
         }
     }
     // `certain`: the path so far does not depend on an open unknown.
@@ -255,7 +261,7 @@ pub(crate) fn layout<'a>(
             break; // Cannot happen: the compiler rejects loops.
         }
         let step = &p.steps[si];
-        let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+        let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
         let vis = ctx.cond(step.visible);
         if vis.is_open() {
             certain = false;
@@ -264,11 +270,13 @@ pub(crate) fn layout<'a>(
             on_path[si] = true;
             for &f in &step.fields {
                 let f = f as usize;
-                let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+                let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
                 let fv = ctx.cond(p.fields[f].visible);
                 if fv.is_true() {
                     shown[f] = true;
-                    slots[f] = answers.get(f).map_or(unanswered, Slot::Known);
+                    // Past an undecided jump or visibility, this step may still drop off the path: its answers
+                    // may or may not count, so they are as good as pending.
+                    slots[f] = if certain { answers.get(f).map_or(unanswered, Slot::Known) } else { unanswered };
                 } else if fv.is_open() {
                     slots[f] = unanswered;
                 } else {
@@ -281,7 +289,7 @@ pub(crate) fn layout<'a>(
         // Where next: the first jump whose condition holds; an open one makes the path uncertain.
         let mut next = Some(si + 1).filter(|&x| x < p.steps.len());
         if vis.is_true() {
-            let ctx = Ctx { p, slots: &slots, events, now, scores: None };
+            let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
             for (c, t) in &step.next {
                 let r = ctx.cond(*c);
                 if r.is_true() {
@@ -324,7 +332,7 @@ pub(crate) fn flow(
     events: Option<&Events>,
     now: f64,
 ) -> (Flow, Vec<String>) {
-    let ctx = Ctx { p, slots: &l.slots, events, now, scores: None };
+    let ctx = Ctx { p, slots: &l.slots, events, now, scores: None, present: false };
     let mut flow = Flow {
         steps: vec![],
         visible: vec![],
@@ -436,7 +444,7 @@ fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
 
 /// One pass of scoring over `slots`. With `events = None`, events are unknown (static analysis).
 pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
-    let ctx = Ctx { p, slots, events, now, scores: None };
+    let ctx = Ctx { p, slots, events, now, scores: None, present: false };
     let mut knockout = None;
     let mut knockout_open = false;
     for (i, k) in p.knockouts.iter().enumerate() {
@@ -470,7 +478,7 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
     let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
     let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
     let scores = Scores { total, groups: groups.clone() };
-    let sctx = Ctx { p, slots, events, now, scores: Some(&scores) };
+    let sctx = Ctx { p, slots, events, now, scores: Some(&scores), present: false };
     let mut stage = None;
     let mut stage_open = vec![];
     for (i, s) in p.stages.iter().enumerate() {
@@ -594,7 +602,9 @@ impl Program {
             Some(r) => {
                 // From the range pass only: a knockout that holds there holds for every completion. (The current
                 // pass is not enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.)
-                let decided = r.knockout.is_some() || (!r.knockout_open && r.stage.is_some());
+                // `knockout_open` counts only knockouts before the first that holds: one of them may still take its
+                // place, with another reason and ending.
+                let decided = !r.knockout_open && (r.knockout.is_some() || r.stage.is_some());
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
                 let pending = |f: &u32| matches!(slots.get(*f as usize), Some(Slot::Pending));
                 let mut fields: Vec<u32> = vec![];
@@ -612,7 +622,7 @@ impl Program {
                         }
                     }
                     if r.knockout_open {
-                        let ctx = Ctx { p, slots, events: Some(events), now, scores: None };
+                        let ctx = Ctx { p, slots, events: Some(events), now, scores: None, present: false };
                         for k in &p.knockouts {
                             if ctx.cond(Some(k.when)).is_open() {
                                 fields.extend(k.fields.iter().filter(|f| pending(f)));
@@ -707,10 +717,11 @@ impl Program {
         pass(self, &slots, None, 0.0)
     }
 
-    /// Evaluates a node with every field pending and events unknown (static analysis).
+    /// Evaluates a node with every field pending (and certainly answered) and events unknown: `False` means the
+    /// condition is never true for any input, since leaving a field unanswered only turns values unknown.
     pub(crate) fn static_cond(&self, id: Option<NodeId>, scores: Option<&Scores>) -> Tri {
         let slots = vec![Slot::Pending; self.fields.len()];
-        Ctx { p: self, slots: &slots, events: None, now: 0.0, scores }.cond(id)
+        Ctx { p: self, slots: &slots, events: None, now: 0.0, scores, present: true }.cond(id)
     }
 }
 

@@ -16,8 +16,10 @@ use crate::program::*;
 pub(crate) enum Val<'a> {
     /// Not known. `open`: a later answer may decide it.
     Unk(bool),
-    /// An open unknown number within [lo, hi] (bounds may be infinite).
+    /// An open unknown number within [lo, hi] (bounds may be infinite): a score, which always exists.
     Range(f64, f64),
+    /// An open unknown number within [lo, hi], or no value at all: a pending field may be answered or not.
+    Maybe(f64, f64),
     Null,
     Bool(bool),
     Num(f64),
@@ -34,7 +36,7 @@ impl Val<'_> {
     pub(crate) fn unknown(&self) -> Option<bool> {
         match self {
             Val::Unk(o) => Some(*o),
-            Val::Range(..) => Some(true),
+            Val::Range(..) | Val::Maybe(..) => Some(true),
             _ => None,
         }
     }
@@ -64,6 +66,9 @@ pub(crate) struct Ctx<'a> {
     pub events: Option<&'a Events>,
     pub now: f64,
     pub scores: Option<&'a Scores>,
+    /// Pending fields will certainly be answered (static "can never be true" checks only). Otherwise a pending
+    /// field may also stay unanswered, which no value stands for.
+    pub present: bool,
 }
 
 fn num_or_range(lo: f64, hi: f64) -> Val<'static> {
@@ -147,7 +152,7 @@ fn js_string(p: &Program, v: &Val) -> String {
             .join(","),
         Val::Set(bits, f) => set_values(p, *bits, *f).join(","),
         Val::List(l) => list_vals(p, *l).iter().map(|x| js_string(p, x)).collect::<Vec<_>>().join(","),
-        Val::Unk(_) | Val::Range(..) => String::new(),
+        Val::Unk(_) | Val::Range(..) | Val::Maybe(..) => String::new(),
     }
 }
 
@@ -196,7 +201,7 @@ fn json_val(j: &serde_json::Value) -> Val<'_> {
 /// json-logic-js's truthiness: JavaScript's, except that an empty array is false.
 fn js_truthy(v: &Val) -> Option<bool> {
     Some(match v {
-        Val::Unk(_) | Val::Range(..) => return None,
+        Val::Unk(_) | Val::Range(..) | Val::Maybe(..) => return None,
         Val::Null => false,
         Val::Bool(b) => *b,
         Val::Num(n) => *n != 0.0 && !n.is_nan(),
@@ -357,12 +362,30 @@ fn decide(yes: bool, no: bool) -> Option<bool> {
     }
 }
 
+/// Bounds of a number that may also be missing: (lo, hi, maybe missing).
+fn loose_bounds(v: &Val) -> Option<(f64, f64, bool)> {
+    match v {
+        Val::Num(n) => Some((*n, *n, false)),
+        Val::Range(lo, hi) => Some((*lo, *hi, false)),
+        Val::Maybe(lo, hi) => Some((*lo, *hi, true)),
+        _ => None,
+    }
+}
+
+fn ranged(lo: f64, hi: f64, maybe: bool) -> Val<'static> {
+    if maybe {
+        Val::Maybe(lo, hi)
+    } else {
+        Val::Range(lo, hi)
+    }
+}
+
 fn hull<'a>(a: Val<'a>, b: Val<'a>) -> Val<'a> {
     if a == b {
         return a;
     }
-    match (bounds(&a), bounds(&b)) {
-        (Some(x), Some(y)) => Val::Range(x.0.min(y.0), x.1.max(y.1)),
+    match (loose_bounds(&a), loose_bounds(&b)) {
+        (Some(x), Some(y)) => ranged(x.0.min(y.0), x.1.max(y.1), x.2 || y.2),
         _ => Val::Unk(true),
     }
 }
@@ -382,7 +405,7 @@ impl<'a> Ctx<'a> {
             },
             Slot::Pending => match def.kind {
                 FieldType::Number | FieldType::Integer => {
-                    Val::Range(def.min.unwrap_or(f64::NEG_INFINITY), def.max.unwrap_or(f64::INFINITY))
+                    ranged(def.min.unwrap_or(f64::NEG_INFINITY), def.max.unwrap_or(f64::INFINITY), !self.present)
                 }
                 _ => Val::Unk(true),
             },
@@ -403,7 +426,7 @@ impl<'a> Ctx<'a> {
             Val::Bool(true) => Tri::True,
             Val::Bool(false) => Tri::False,
             Val::Unk(open) => Tri::Unknown(open),
-            Val::Range(..) => Tri::Unknown(true),
+            Val::Range(..) | Val::Maybe(..) => Tri::Unknown(true),
             v => match js_truthy(&v) {
                 Some(true) => Tri::True,
                 _ => Tri::False,
@@ -426,7 +449,7 @@ impl<'a> Ctx<'a> {
                     Some(d) => self.eval(*d),
                     None => Val::Null,
                 },
-                Val::Range(..) => Val::Unk(true),
+                Val::Range(..) | Val::Maybe(..) => Val::Unk(true),
                 v => v,
             },
             Node::Answered(f) => match self.slots.get(*f as usize).copied().unwrap_or(Slot::Absent) {
@@ -461,7 +484,7 @@ impl<'a> Ctx<'a> {
             }
             Node::Not(a) => match self.eval(*a) {
                 Val::Bool(b) => Val::Bool(!b),
-                Val::Range(..) => Val::Unk(true),
+                Val::Range(..) | Val::Maybe(..) => Val::Unk(true),
                 v => v,
             },
             Node::And(a, b) => {
@@ -494,11 +517,18 @@ impl<'a> Ctx<'a> {
                 Val::Bool(true) => self.eval(*a),
                 Val::Bool(false) => self.eval(*b),
                 Val::Unk(false) => Val::Unk(false),
-                _ => hull(self.eval(*a), self.eval(*b)),
+                // Open: the condition may become true, false, or stay unknown for good (its fields never
+                // answered), when the `if` has no value: a number in the hull of both branches, or missing.
+                _ => match hull(self.eval(*a), self.eval(*b)) {
+                    Val::Num(n) => Val::Maybe(n, n),
+                    Val::Range(lo, hi) | Val::Maybe(lo, hi) => Val::Maybe(lo, hi),
+                    _ => Val::Unk(true),
+                },
             },
             Node::Neg(a) => match self.eval(*a) {
                 Val::Num(n) => Val::Num(-n),
                 Val::Range(lo, hi) => Val::Range(-hi, -lo),
+                Val::Maybe(lo, hi) => Val::Maybe(-hi, -lo),
                 v => v,
             },
             Node::Arith(op, a, b) => {
@@ -506,10 +536,10 @@ impl<'a> Ctx<'a> {
                 let y = self.eval(*b);
                 match (&x, &y) {
                     (Val::Num(x), Val::Num(y)) => Val::Num(arith(*op, *x, *y)),
-                    _ => match (bounds(&x), bounds(&y)) {
+                    _ => match (loose_bounds(&x), loose_bounds(&y)) {
                         (Some(bx), Some(by)) => {
-                            let (lo, hi) = interval(*op, bx, by);
-                            Val::Range(lo, hi)
+                            let (lo, hi) = interval(*op, (bx.0, bx.1), (by.0, by.1));
+                            ranged(lo, hi, bx.2 || by.2)
                         }
                         _ => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
                     },
@@ -548,7 +578,7 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     (Val::Unk(o), _) => Val::Unk(o),
-                    (Val::Range(..), _) => Val::Unk(true),
+                    (Val::Range(..) | Val::Maybe(..), _) => Val::Unk(true),
                     _ => Val::Bool(false),
                 }
             }
@@ -595,14 +625,16 @@ impl<'a> Ctx<'a> {
             Func::Min | Func::Max => {
                 let mut acc: Option<(f64, f64)> = None;
                 let mut unk: Option<bool> = None;
+                let mut maybe = false;
                 for &a in args {
                     let v = self.eval(a);
-                    match bounds(&v) {
-                        Some(b) => {
+                    match loose_bounds(&v) {
+                        Some((lo, hi, m)) => {
+                            maybe |= m;
                             acc = Some(match acc {
-                                None => b,
-                                Some(c) if func == Func::Min => (c.0.min(b.0), c.1.min(b.1)),
-                                Some(c) => (c.0.max(b.0), c.1.max(b.1)),
+                                None => (lo, hi),
+                                Some(c) if func == Func::Min => (c.0.min(lo), c.1.min(hi)),
+                                Some(c) => (c.0.max(lo), c.1.max(hi)),
                             })
                         }
                         None => unk = Some(unk.unwrap_or(false) || v.unknown().unwrap_or(false)),
@@ -610,6 +642,7 @@ impl<'a> Ctx<'a> {
                 }
                 match (unk, acc) {
                     (Some(o), _) => Val::Unk(o),
+                    (None, Some((lo, hi))) if maybe => Val::Maybe(lo, hi),
                     (None, Some((lo, hi))) => num_or_range(lo, hi),
                     (None, None) => Val::Unk(false),
                 }
@@ -623,13 +656,14 @@ impl<'a> Ctx<'a> {
                 };
                 match &vals[0] {
                     Val::Num(x) => Val::Num(f(*x)),
-                    Val::Range(lo, hi) => {
+                    Val::Range(lo, hi) | Val::Maybe(lo, hi) => {
+                        let maybe = matches!(vals[0], Val::Maybe(..));
                         if func == Func::Abs {
                             let m = lo.abs().max(hi.abs());
                             let min = if *lo <= 0.0 && *hi >= 0.0 { 0.0 } else { lo.abs().min(hi.abs()) };
-                            Val::Range(min, m)
+                            ranged(min, m, maybe)
                         } else {
-                            Val::Range(f(*lo), f(*hi))
+                            ranged(f(*lo), f(*hi), maybe)
                         }
                     }
                     v => Val::Unk(v.unknown().unwrap_or(false)),
@@ -639,7 +673,7 @@ impl<'a> Ctx<'a> {
                 Val::Str(s) => Val::Num(s.chars().count() as f64),
                 Val::Set(bits, _) => Val::Num(f64::from(bits.count_ones())),
                 v => match v.unknown() {
-                    Some(true) => Val::Range(0.0, f64::INFINITY),
+                    Some(true) => Val::Maybe(0.0, f64::INFINITY),
                     _ => Val::Unk(false),
                 },
             },
@@ -903,11 +937,13 @@ impl Tri {
     }
 }
 
-/// A number value as an interval of points, for rule contributions: a closed unknown counts 0.
+/// A number value as an interval of points, for rule contributions: a closed unknown counts 0, and so may a
+/// value that may be missing.
 pub(crate) fn points_interval(v: &Val) -> (f64, f64) {
     match v {
         Val::Num(n) if n.is_finite() => (*n, *n),
         Val::Range(lo, hi) => (*lo, *hi),
+        Val::Maybe(lo, hi) => (lo.min(0.0), hi.max(0.0)),
         Val::Unk(true) => (f64::NEG_INFINITY, f64::INFINITY),
         _ => (0.0, 0.0),
     }

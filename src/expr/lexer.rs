@@ -70,17 +70,19 @@ pub(crate) fn lex(src: &str, errors: &mut Vec<SyntaxError>) -> Vec<(Tok, Span)> 
                         break;
                     }
                     if b == b'\\' && i + 1 < bytes.len() {
-                        let e = bytes[i + 1];
+                        // The escaped character may be several bytes long.
+                        let e = src[i + 1..].chars().next().unwrap_or('\u{fffd}');
+                        let end = i + 1 + e.len_utf8();
                         match e {
-                            b'\\' | b'"' | b'\'' => s.push(e as char),
-                            b'n' => s.push('\n'),
-                            b't' => s.push('\t'),
+                            '\\' | '"' | '\'' => s.push(e),
+                            'n' => s.push('\n'),
+                            't' => s.push('\t'),
                             _ => errors.push(SyntaxError {
-                                span: (i, i + 2),
-                                message: format!("unknown escape `\\{}`; use \\\\, \\\", \\', \\n or \\t", e as char),
+                                span: (i, end),
+                                message: format!("unknown escape `\\{e}`; use \\\\, \\\", \\', \\n or \\t"),
                             }),
                         }
-                        i += 2;
+                        i = end;
                         continue;
                     }
                     // Copy one whole UTF-8 character.

@@ -436,6 +436,7 @@ mod tests {
             "2..3 unexpected character `$`\n4..5 expected an operator or the end of the expression, found `b`",
         );
         fails("", "0..0 the expression is empty");
+        fails("'\\é'", "1..4 unknown escape `\\é`; use \\\\, \\\", \\', \\n or \\t");
     }
 
     #[test]
