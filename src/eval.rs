@@ -606,7 +606,10 @@ impl Program {
                 // place, with another reason and ending.
                 let decided = !r.knockout_open && (r.knockout.is_some() || r.stage.is_some());
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
-                let pending = |f: &u32| matches!(slots.get(*f as usize), Some(Slot::Pending));
+                // Unanswered fields that may still be answered.
+                let pending = |f: &u32| {
+                    answers.get(*f as usize).is_none() && matches!(slots.get(*f as usize), Some(Slot::Pending))
+                };
                 let mut fields: Vec<u32> = vec![];
                 let pending_rules: Vec<String> = p
                     .rules
@@ -632,6 +635,17 @@ impl Program {
                     for &s in &r.stage_open {
                         fields.extend(p.stages[s].fields.iter().filter(|f| pending(f)));
                     }
+                    // Fields that decide what is shown: an open visibility or jump can add or remove answers.
+                    let ctx = Ctx { p, slots, events: Some(events), now, scores: None, present: false };
+                    let mut gates = vec![];
+                    let conds = p.fields.iter().map(|f| f.visible).chain(p.steps.iter().map(|s| s.visible));
+                    let jumps = p.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
+                    for c in conds.chain(jumps).flatten() {
+                        if ctx.cond(Some(c)).is_open() {
+                            p.fields_read(c, &mut gates);
+                        }
+                    }
+                    fields.extend(gates.iter().filter(|f| pending(f)));
                 }
                 fields.sort_unstable();
                 fields.dedup();

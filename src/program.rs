@@ -437,6 +437,28 @@ impl Program {
         self.events.iter().position(|e| e.0 == id)
     }
 
+    /// Adds the fields that the expression at `id` reads to `out`.
+    pub(crate) fn fields_read(&self, id: NodeId, out: &mut Vec<u32>) {
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            match self.nodes.get(n as usize) {
+                Some(Node::Field(f) | Node::Answered(f)) => out.push(*f),
+                Some(Node::Var(f, d)) => {
+                    out.push(*f);
+                    stack.extend(d);
+                }
+                Some(Node::Count(_, d)) => stack.extend(d),
+                Some(Node::Not(a) | Node::Neg(a) | Node::In(a, _)) => stack.push(*a),
+                Some(Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) | Node::Cmp(_, a, b)) => {
+                    stack.extend([*a, *b])
+                }
+                Some(Node::If(a, b, c) | Node::Between(a, b, c)) => stack.extend([*a, *b, *c]),
+                Some(Node::Call(_, s, len) | Node::Js(_, s, len)) => stack.extend_from_slice(self.call_args(*s, *len)),
+                _ => {}
+            }
+        }
+    }
+
     /// Arguments of a call node.
     pub(crate) fn call_args(&self, start: u32, len: u32) -> &[NodeId] {
         &self.args[start as usize..(start + len) as usize]
