@@ -1,61 +1,65 @@
-//! Benchmarks of the B2B example model: compiling the document, evaluating a submitted lead, evaluating a
-//! form in progress (two passes: the score now and the range), and computing hints.
+//! Benchmarks on the shipped examples: compiling each document; on the B2B model, evaluating sample leads
+//! from `examples/leads/b2b-saas.ndjson` submitted (full explanation, or the bare score) and in progress
+//! (two passes: the score now and the range), and computing hints.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use leadscore::{Answers, Events, Options, DAY_MS};
-use serde_json::json;
+use leadscore::{Answers, Events, Options, Program};
+use serde_json::Value as Json;
 use std::hint::black_box;
 
+/// 2026-11-23T00:00:00Z, the day the sample leads were collected.
 const NOW: f64 = 1_795_392_000_000.0;
 
-fn model() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/b2b-saas.json")).unwrap()
+fn root() -> String {
+    env!("CARGO_MANIFEST_DIR").to_string()
 }
 
-fn lead(program: &leadscore::Program) -> (Answers, Events) {
-    // A realistic qualified visitor: every field the model asks, answered.
-    let mut answers = Answers::new(program);
-    for (i, f) in program.fields.iter().enumerate() {
-        use leadscore::model::FieldType::*;
-        let v = match f.kind {
-            Number | Integer => json!(f.min.unwrap_or(0.0).max(250.0).min(f.max.unwrap_or(f64::MAX))),
-            String => json!("Head of Marketing Operations"),
-            Email => json!("dana.rossi@acme-industries.com"),
-            Choice => json!(f.options[f.options.len() / 2].value()),
-            Multi => json!([f.options[0].value()]),
-            Boolean => json!(true),
-            Country => json!("IT"),
-        };
-        let _ = answers.set_json(program, i, &v);
-    }
+/// An RFC 3339 time in milliseconds since 1970.
+fn ms(t: &str) -> f64 {
+    t.parse::<jiff::Timestamp>().unwrap().as_millisecond() as f64
+}
+
+fn lead(program: &Program, id: &str) -> (Answers, Events) {
+    let text = std::fs::read_to_string(format!("{}/examples/leads/b2b-saas.ndjson", root())).unwrap();
+    let line: Json = text.lines().map(|l| serde_json::from_str::<Json>(l).unwrap()).find(|l| l["id"] == id).unwrap();
+    let (answers, issues) = Answers::from_json(program, &line["answers"]);
+    assert!(issues.is_empty(), "{issues:?}");
     let mut events = Events::new(program);
-    for e in 0..program.events.len() {
-        for k in 0..3 {
-            let _ = events.record(e, NOW - (k as f64 * 4.0 + e as f64) * DAY_MS);
-        }
+    for e in line["events"].as_array().unwrap() {
+        let idx = program.event_index(e["type"].as_str().unwrap()).unwrap();
+        events.record(idx, ms(e["at"].as_str().unwrap())).unwrap();
     }
     (answers, events)
 }
 
 fn bench(c: &mut Criterion) {
-    let text = model();
-    c.bench_function("compile b2b-saas", |b| b.iter(|| leadscore::compile_str(black_box(&text))));
+    assert_eq!(ms("2026-11-23T00:00:00Z"), NOW);
+    for name in ["b2b-saas", "b2c-fitness", "agency", "it-software"] {
+        let text = std::fs::read_to_string(format!("{}/examples/{name}.json", root())).unwrap();
+        c.bench_function(&format!("compile {name}"), |b| b.iter(|| leadscore::compile_str(black_box(&text))));
+    }
+    let text = std::fs::read_to_string(format!("{}/examples/b2b-saas.json", root())).unwrap();
     let program = leadscore::compile_str(&text).program.unwrap();
-    let (answers, events) = lead(&program);
     let complete = Options { complete: true, locale: None };
     let partial = Options { complete: false, locale: None };
-    c.bench_function("evaluate complete lead", |b| {
-        b.iter(|| program.evaluate(black_box(&answers), &events, NOW, &complete))
+    // N-001: an SQL with 22 rules firing; N-004: an MQL one demo request away from SQL.
+    let (sql, sql_events) = lead(&program, "N-001");
+    let (mql, mql_events) = lead(&program, "N-004");
+    c.bench_function("evaluate submitted lead", |b| {
+        b.iter(|| program.evaluate(black_box(&sql), &sql_events, NOW, &complete))
     });
-    c.bench_function("score complete lead", |b| b.iter(|| program.score(black_box(&answers), &events, NOW)));
-    let mut half = answers.clone();
-    for i in (0..program.fields.len()).step_by(2) {
-        half.clear(i);
+    c.bench_function("score submitted lead", |b| b.iter(|| program.score(black_box(&sql), &sql_events, NOW)));
+    // The same lead after the first two steps.
+    let mut half = sql.clone();
+    for i in 0..program.fields.len() {
+        if program.fields[i].step.is_some_and(|s| s >= 2) {
+            half.clear(i);
+        }
     }
     c.bench_function("evaluate form in progress", |b| {
-        b.iter(|| program.evaluate(black_box(&half), &events, NOW, &partial))
+        b.iter(|| program.evaluate(black_box(&half), &sql_events, NOW, &partial))
     });
-    c.bench_function("hints form in progress", |b| b.iter(|| program.hints(black_box(&half), &events, NOW)));
+    c.bench_function("hints for an mql", |b| b.iter(|| program.hints(black_box(&mql), &mql_events, NOW)));
 }
 
 criterion_group!(benches, bench);
