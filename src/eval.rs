@@ -538,6 +538,17 @@ impl Program {
         }
     }
 
+    /// Evaluates answers and events given as JSON (`{"field": value}` and `[{"type", "at"}]`, `at` in
+    /// milliseconds): bad values are left out and reported in `issues`, by field.
+    pub fn evaluate_json(&self, answers: &Json, events: &Json, now: f64, opts: &Options) -> Evaluation {
+        let (answers, mut issues) = Answers::from_json(self, answers);
+        let (events, more) = Events::from_json(self, events);
+        issues.extend(more);
+        let mut e = self.evaluate(&answers, &events, now, opts);
+        e.issues = issues;
+        e
+    }
+
     /// Evaluates answers and events at `now` (milliseconds since 1970).
     pub fn evaluate(&self, answers: &Answers, events: &Events, now: f64, opts: &Options) -> Evaluation {
         let p = self;

@@ -175,3 +175,54 @@ fn examples_compile_cleanly() {
         }
     }
 }
+
+/// The rules hash depends on the content, not on formatting or key order.
+#[test]
+fn rules_hash_ignores_formatting_but_not_content() {
+    let text = std::fs::read_to_string(root().join("examples/b2b-saas.json")).unwrap();
+    let hash = |t: &str| leadscore::compile_str(t).program.unwrap().hash().to_string();
+    let original = hash(&text);
+    assert_eq!(original.len(), 16);
+    let value: Json = serde_json::from_str(&text).unwrap();
+    // Compact, and with every object's keys in reverse order.
+    fn reverse(v: &Json) -> String {
+        match v {
+            Json::Object(m) => {
+                let items: Vec<String> =
+                    m.iter().rev().map(|(k, v)| format!("{}:{}", Json::from(k.as_str()), reverse(v))).collect();
+                format!("{{{}}}", items.join(","))
+            }
+            Json::Array(a) => format!("[{}]", a.iter().map(reverse).collect::<Vec<_>>().join(",")),
+            other => other.to_string(),
+        }
+    }
+    assert_eq!(hash(&reverse(&value)), original);
+    assert_eq!(hash(&serde_json::to_string(&value).unwrap()), original);
+    let changed = text.replacen("\"points\": 15", "\"points\": 16", 1);
+    assert_ne!(changed, text);
+    assert_ne!(hash(&changed), original);
+}
+
+/// `evaluate_json` reports bad input by field and scores the rest.
+#[test]
+fn evaluate_json_merges_input_issues() {
+    let text = std::fs::read_to_string(root().join("examples/b2b-saas.json")).unwrap();
+    let program = leadscore::compile_str(&text).program.unwrap();
+    let answers = serde_json::json!({"employees": "many", "country": "IT", "nope": 1, "email": "x".repeat(100_000)});
+    let events =
+        serde_json::json!([{"type": "page_view", "at": NOW}, {"type": "teleport", "at": NOW}, {"at": "yesterday"}]);
+    let e = program.evaluate_json(&answers, &events, NOW, &Options::default());
+    let mut fields: Vec<(&str, &str)> = e.issues.iter().map(|i| (i.field.as_str(), i.code)).collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("", "type"),
+            ("email", "too_long"),
+            ("employees", "type"),
+            ("nope", "unknown_field"),
+            ("teleport", "unknown_event")
+        ]
+    );
+    assert!(e.score.is_finite());
+}
