@@ -1544,56 +1544,20 @@ impl<'d> Compiler<'d> {
                 (self.push(Node::Count(ev, days)), Ty::Num)
             }
             _ => {
-                let func = match name {
-                    "lower" => Func::Lower,
-                    "upper" => Func::Upper,
-                    "trim" => Func::Trim,
-                    "contains" => Func::Contains,
-                    "any_in" => Func::AnyIn,
-                    "starts_with" => Func::StartsWith,
-                    "ends_with" => Func::EndsWith,
-                    "domain" => Func::Domain,
-                    "len" => Func::Len,
-                    "min" => Func::Min,
-                    "max" => Func::Max,
-                    "abs" => Func::Abs,
-                    "round" => Func::Round,
-                    "floor" => Func::Floor,
-                    "ceil" => Func::Ceil,
-                    _ => {
-                        const FUNCS: &[&str] = &[
-                            "lower",
-                            "upper",
-                            "trim",
-                            "contains",
-                            "any_in",
-                            "starts_with",
-                            "ends_with",
-                            "domain",
-                            "len",
-                            "min",
-                            "max",
-                            "abs",
-                            "round",
-                            "floor",
-                            "ceil",
-                            "answered",
-                            "count",
-                            "days_since",
-                        ];
-                        let mut diag = Diagnostic::error(
-                            Code::UnknownName,
-                            scope.pointer.clone(),
-                            format!("`{name}` is not a function"),
-                        )
-                        .with_expr_span(name_span.0, name_span.1);
-                        diag = match closest(name, FUNCS.iter().copied()) {
-                            Some(s) => diag.with_note(format!("did you mean `{s}`?")),
-                            None => diag.with_note(format!("the functions are: {}", FUNCS.join(", "))),
-                        };
-                        self.diags.push(diag);
-                        return fail(self);
-                    }
+                let Some(&(_, func)) = FUNCTIONS.iter().find(|(n, _)| *n == name) else {
+                    let all = FUNCTIONS.iter().map(|(n, _)| *n).chain(["answered", "count", "days_since"]);
+                    let mut diag = Diagnostic::error(
+                        Code::UnknownName,
+                        scope.pointer.clone(),
+                        format!("`{name}` is not a function"),
+                    )
+                    .with_expr_span(name_span.0, name_span.1);
+                    diag = match closest(name, all.clone()) {
+                        Some(s) => diag.with_note(format!("did you mean `{s}`?")),
+                        None => diag.with_note(format!("the functions are: {}", all.collect::<Vec<_>>().join(", "))),
+                    };
+                    self.diags.push(diag);
+                    return fail(self);
                 };
                 let (lo, hi) = match func {
                     Func::Lower
@@ -1650,6 +1614,25 @@ impl<'d> Compiler<'d> {
         }
     }
 }
+
+/// The built-in functions by name (besides `answered`, `count` and `days_since`, which take names).
+const FUNCTIONS: &[(&str, Func)] = &[
+    ("lower", Func::Lower),
+    ("upper", Func::Upper),
+    ("trim", Func::Trim),
+    ("contains", Func::Contains),
+    ("any_in", Func::AnyIn),
+    ("starts_with", Func::StartsWith),
+    ("ends_with", Func::EndsWith),
+    ("domain", Func::Domain),
+    ("len", Func::Len),
+    ("min", Func::Min),
+    ("max", Func::Max),
+    ("abs", Func::Abs),
+    ("round", Func::Round),
+    ("floor", Func::Floor),
+    ("ceil", Func::Ceil),
+];
 
 /// FNV-1a 64 over the canonical JSON of the document (sorted keys, fixed field order, shortest floats).
 fn document_hash(doc: &Document) -> String {

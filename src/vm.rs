@@ -487,32 +487,8 @@ impl<'a> Ctx<'a> {
                 Val::Range(..) | Val::Maybe(..) => Val::Unk(true),
                 v => v,
             },
-            Node::And(a, b) => {
-                let x = self.eval(*a);
-                if x == Val::Bool(false) {
-                    return x;
-                }
-                let y = self.eval(*b);
-                match (x, y) {
-                    (_, Val::Bool(false)) => Val::Bool(false),
-                    (Val::Bool(true), y) => y,
-                    (x, Val::Bool(true)) => x,
-                    (x, y) => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
-                }
-            }
-            Node::Or(a, b) => {
-                let x = self.eval(*a);
-                if x == Val::Bool(true) {
-                    return x;
-                }
-                let y = self.eval(*b);
-                match (x, y) {
-                    (_, Val::Bool(true)) => Val::Bool(true),
-                    (Val::Bool(false), y) => y,
-                    (x, Val::Bool(false)) => x,
-                    (x, y) => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
-                }
-            }
+            Node::And(a, b) => self.kleene(*a, *b, false),
+            Node::Or(a, b) => self.kleene(*a, *b, true),
             Node::If(c, a, b) => match self.eval(*c) {
                 Val::Bool(true) => self.eval(*a),
                 Val::Bool(false) => self.eval(*b),
@@ -601,6 +577,21 @@ impl<'a> Ctx<'a> {
             }
             Node::Call(func, s, n) => self.call(*func, p.call_args(*s, *n)),
             Node::Js(op, s, n) => self.js(*op, p.call_args(*s, *n)),
+        }
+    }
+
+    /// Kleene `and` (`absorbing` false) and `or` (`absorbing` true): the absorbing value decides, even
+    /// beside an unknown; the other value leaves the result to the other operand.
+    fn kleene(&self, a: NodeId, b: NodeId, absorbing: bool) -> Val<'a> {
+        let x = self.eval(a);
+        if x == Val::Bool(absorbing) {
+            return x;
+        }
+        match (x, self.eval(b)) {
+            (_, Val::Bool(y)) if y == absorbing => Val::Bool(absorbing),
+            (Val::Bool(_), y) => y,
+            (x, Val::Bool(_)) => x,
+            (x, y) => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
         }
     }
 
