@@ -251,7 +251,6 @@ pub(crate) fn layout<'a>(
     }
     // `certain`: the path so far does not depend on an open unknown.
     let mut on_path = vec![false; p.steps.len()];
-    let mut maybe = vec![false; p.steps.len()];
     let mut certain = true;
     let mut cur = if p.steps.is_empty() { None } else { Some(0usize) };
     let mut guard = 0;
@@ -284,7 +283,11 @@ pub(crate) fn layout<'a>(
                 }
             }
         } else if vis.is_open() {
-            maybe[si] = true;
+            // The step may still be shown: its fields may still be answered. Marked at once, since later
+            // conditions on the walk read them.
+            for &f in &step.fields {
+                slots[f as usize] = unanswered;
+            }
         }
         // Where next: the first jump whose condition holds; an open one makes the path uncertain.
         let mut next = Some(si + 1).filter(|&x| x < p.steps.len());
@@ -302,24 +305,17 @@ pub(crate) fn layout<'a>(
             }
         }
         if !certain {
-            // Steps that the path may still reach: their fields may still be answered.
-            for (sj, s) in p.steps.iter().enumerate() {
-                if sj > si && !on_path[sj] {
-                    maybe[sj] = true;
-                    let _ = s;
+            // Steps the path may still reach: their fields may still be answered. A step visited later
+            // overwrites this with what it shows.
+            for (sj, later) in p.steps.iter().enumerate().skip(si + 1) {
+                if !on_path[sj] {
+                    for &f in &later.fields {
+                        slots[f as usize] = unanswered;
+                    }
                 }
             }
         }
         cur = next;
-    }
-    if !complete {
-        for (si, s) in p.steps.iter().enumerate() {
-            if maybe[si] && !on_path[si] {
-                for &f in &s.fields {
-                    slots[f as usize] = Slot::Pending;
-                }
-            }
-        }
     }
     Layout { slots, shown, on_path }
 }
