@@ -1474,6 +1474,9 @@ impl std::fmt::Debug for GenModel {
 }
 
 /// Generated models; `step_conditions`: steps may have a `visible_if`.
+/// A step's `visible_if` and its jumps (condition, target).
+type StepConds = (Option<Json>, Vec<(Option<Json>, Index)>);
+
 fn gen_model(step_conditions: bool) -> BoxedStrategy<GenModel> {
     skeleton()
         .prop_flat_map(move |sk| {
