@@ -309,8 +309,18 @@ fn interval(op: Arith, a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     }
 }
 
-/// Known-number arithmetic: x / 0 and x % 0 are 0.
+/// Known-number arithmetic: x / 0 and x % 0 are 0, and so is any result that is not a number
+/// (infinity minus infinity, infinity % n): NaN never enters a score.
 pub(crate) fn arith(op: Arith, x: f64, y: f64) -> f64 {
+    let r = arith_ieee(op, x, y);
+    if r.is_nan() {
+        0.0
+    } else {
+        r
+    }
+}
+
+fn arith_ieee(op: Arith, x: f64, y: f64) -> f64 {
     match op {
         Arith::Add => x + y,
         Arith::Sub => x - y,
