@@ -226,3 +226,46 @@ fn evaluate_json_merges_input_issues() {
     );
     assert!(e.score.is_finite());
 }
+
+/// Every limit is an error with code `limit` at the right place, not a crash or a slow compile.
+#[test]
+fn limits_are_errors_with_pointers() {
+    let doc = |extra: serde_json::Value| {
+        let mut d = serde_json::json!({
+            "leadscore": 1, "id": "limits",
+            "fields": [{"id": "n", "type": "number"}],
+            "stages": [{"id": "lead"}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        leadscore::compile_str(&serde_json::to_string(&d).unwrap())
+    };
+    let limit_at = |c: &leadscore::Compiled| -> Vec<String> {
+        c.diagnostics
+            .iter()
+            .filter(|d| d.code == leadscore::diagnostic::Code::Limit)
+            .map(|d| d.pointer.clone())
+            .collect()
+    };
+    let rules: Vec<Json> =
+        (0..2001).map(|i| serde_json::json!({"id": format!("r{i}"), "group": "fit", "points": 1})).collect();
+    assert_eq!(limit_at(&doc(serde_json::json!({"rules": rules}))), ["/rules"]);
+    let items: Vec<Json> = (0..10_001).map(|i| Json::from(format!("d{i}.com"))).collect();
+    assert_eq!(limit_at(&doc(serde_json::json!({"lists": {"big": items}}))), ["/lists/big"]);
+    let long = "n + ".repeat(1200) + "n";
+    let c = doc(serde_json::json!({"rules": [{"id": "r", "group": "fit", "points": long}]}));
+    assert!(
+        c.diagnostics.iter().any(|d| d.pointer == "/rules/0/points" && d.message.contains("the limit is 4000")),
+        "{:?}",
+        c.diagnostics
+    );
+    let deep = "(".repeat(70) + "n" + &")".repeat(70);
+    let c = doc(serde_json::json!({"rules": [{"id": "r", "group": "fit", "points": deep}]}));
+    assert!(c.diagnostics.iter().any(|d| d.pointer == "/rules/0/points" && d.message.contains("more than 64 levels")));
+    let big = format!("{{\"leadscore\": 1, \"id\": \"{}\"}}", "x".repeat(1 << 20));
+    assert_eq!(limit_at(&leadscore::compile_str(&big)), [""]);
+    let options: Vec<Json> = (0..65).map(|i| Json::from(format!("o{i}"))).collect();
+    let c = doc(serde_json::json!({"fields": [{"id": "m", "type": "multi", "options": options}]}));
+    assert_eq!(limit_at(&c), ["/fields/0/options"]);
+}
