@@ -195,8 +195,8 @@ pub(crate) struct Pass {
     pub total: (f64, f64),
     /// First knockout that holds.
     pub knockout: Option<usize>,
-    /// Some knockout is still open (and none holds).
-    pub knockout_open: bool,
+    /// Knockouts still open before the first that holds (or all open ones when none holds).
+    pub knockouts_open: Vec<usize>,
     /// Stage index if decided.
     pub stage: Option<usize>,
     /// Stage conditions still open, by index.
@@ -442,14 +442,14 @@ fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
 pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
     let ctx = Ctx { p, slots, events, now, scores: None, present: false };
     let mut knockout = None;
-    let mut knockout_open = false;
+    let mut knockouts_open = vec![];
     for (i, k) in p.knockouts.iter().enumerate() {
         match ctx.cond(Some(k.when)) {
             Tri::True => {
                 knockout = Some(i);
                 break;
             }
-            Tri::Unknown(true) => knockout_open = true,
+            Tri::Unknown(true) => knockouts_open.push(i),
             _ => {}
         }
     }
@@ -473,7 +473,7 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
         .collect();
     let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
     let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
-    let scores = Scores { total, groups: groups.clone() };
+    let scores = Scores { total, groups };
     let sctx = Ctx { p, slots, events, now, scores: Some(&scores), present: false };
     let mut stage = None;
     let mut stage_open = vec![];
@@ -492,7 +492,7 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
     if !stage_open.is_empty() {
         stage = None;
     }
-    Pass { rules, groups, raw, total, knockout, knockout_open, stage, stage_open }
+    Pass { rules, groups: scores.groups, raw, total, knockout, knockouts_open, stage, stage_open }
 }
 
 fn sanitize(x: f64, nan_as: f64) -> f64 {
@@ -611,7 +611,7 @@ impl Program {
                 // pass is not enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.)
                 // `knockout_open` counts only knockouts before the first that holds: one of them may still take its
                 // place, with another reason and ending.
-                let decided = !r.knockout_open && (r.knockout.is_some() || r.stage.is_some());
+                let decided = r.knockouts_open.is_empty() && (r.knockout.is_some() || r.stage.is_some());
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
                 // Unanswered fields that may still be answered.
                 let pending = |f: &u32| {
@@ -631,13 +631,8 @@ impl Program {
                             fields.extend(d.fields.iter().filter(|f| pending(f)));
                         }
                     }
-                    if r.knockout_open {
-                        let ctx = Ctx { p, slots, events: Some(events), now, scores: None, present: false };
-                        for k in &p.knockouts {
-                            if ctx.cond(Some(k.when)).is_open() {
-                                fields.extend(k.fields.iter().filter(|f| pending(f)));
-                            }
-                        }
+                    for &k in &r.knockouts_open {
+                        fields.extend(p.knockouts[k].fields.iter().filter(|f| pending(f)));
                     }
                     for &s in &r.stage_open {
                         fields.extend(p.stages[s].fields.iter().filter(|f| pending(f)));

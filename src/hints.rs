@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::answers::{answer_json, Answer, Answers, Events};
-use crate::eval::{layout, pass};
+use crate::eval::layout;
 use crate::model::FieldType;
 use crate::program::{Cmp, ListItems, Node, Program};
 
@@ -52,13 +52,8 @@ struct Outcome {
 }
 
 fn outcome(p: &Program, answers: &Answers, events: &Events, now: f64) -> Outcome {
-    let l = layout(p, answers, Some(events), now, true);
-    let r = pass(p, &l.slots, Some(events), now);
-    Outcome {
-        score: r.total.0,
-        stage: Some(r.stage.unwrap_or(p.stages.len().saturating_sub(1))),
-        disqualified: r.knockout.is_some(),
-    }
+    let s = p.score(answers, events, now);
+    Outcome { score: s.total, stage: Some(s.stage), disqualified: s.knockout.is_some() }
 }
 
 /// Values worth trying for a field.

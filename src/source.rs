@@ -94,7 +94,10 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                 pointer.push('/');
                 pointer.push_str(&escape_pointer(name));
                 if out.contains_key(name) {
-                    let r = p.name_range();
+                    let r = match &p.name {
+                        ast::ObjectPropName::String(s) => s.range,
+                        ast::ObjectPropName::Word(w) => w.range,
+                    };
                     let mut d = Diagnostic::error(
                         Code::Duplicate,
                         pointer.clone(),
@@ -109,19 +112,6 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                 pointer.truncate(len);
             }
             J::Object(out)
-        }
-    }
-}
-
-trait NameRange {
-    fn name_range(&self) -> jsonc_parser::common::Range;
-}
-
-impl NameRange for ast::ObjectProp<'_> {
-    fn name_range(&self) -> jsonc_parser::common::Range {
-        match &self.name {
-            ast::ObjectPropName::String(s) => s.range,
-            ast::ObjectPropName::Word(w) => w.range,
         }
     }
 }
