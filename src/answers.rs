@@ -142,6 +142,19 @@ impl Answers {
         Ok(())
     }
 
+    /// Sets number or integer field `index`; on error the field is left unanswered.
+    pub fn set_number(&mut self, program: &Program, index: usize, n: f64) -> Result<(), Issue> {
+        let Some(f) = program.fields.get(index) else {
+            return Err(issue("", "unknown_field", format!("no field #{index}")));
+        };
+        self.slots[index] = None;
+        if !matches!(f.kind, FieldType::Number | FieldType::Integer) {
+            return Err(issue(&f.id, "type", format!("`{}` does not take a number", f.id)));
+        }
+        self.slots[index] = Some(number(f, n)?);
+        Ok(())
+    }
+
     /// Sets field `index` from text as a form or a CSV cell holds it: numbers in decimal, booleans as
     /// true/false/yes/no/1/0/on/off, multi values separated by `;`. Empty text means unanswered.
     pub fn set_text(&mut self, program: &Program, index: usize, raw: &str) -> Result<(), Issue> {

@@ -379,7 +379,7 @@ fn clamp(v: f64, lo: Option<f64>, hi: Option<f64>) -> f64 {
 }
 
 /// Scores one rule: condition, points per award, occurrences and decay.
-fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcome {
+pub(crate) fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcome {
     let cond = ctx.cond(r.when);
     if cond == Tri::False || cond == Tri::Unknown(false) {
         return RuleOutcome { cond, points: (0.0, 0.0), base: (0.0, 0.0), times: 0 };
@@ -441,29 +441,45 @@ fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
 /// One pass of scoring over `slots`. With `events = None`, events are unknown (static analysis).
 pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
     let ctx = Ctx { p, slots, events, now, scores: None, present: false };
-    let mut knockout = None;
-    let mut knockouts_open = vec![];
-    for (i, k) in p.knockouts.iter().enumerate() {
+    let (knockout, knockouts_open) = knockouts(&ctx);
+    let mut rules = Vec::with_capacity(p.rules.len());
+    for r in &p.rules {
+        rules.push(rule_outcome(&ctx, r));
+    }
+    let raw = raw_sums(p, rules.iter().map(|o| o.points));
+    let scores = totals(p, &raw);
+    let (stage, stage_open) = stages(p, slots, events, now, &scores);
+    Pass { rules, groups: scores.groups, raw, total: scores.total, knockout, knockouts_open, stage, stage_open }
+}
+
+/// The first knockout that holds, and the open ones before it (all open ones when none holds).
+pub(crate) fn knockouts(ctx: &Ctx) -> (Option<usize>, Vec<usize>) {
+    let mut open = vec![];
+    for (i, k) in ctx.p.knockouts.iter().enumerate() {
         match ctx.cond(Some(k.when)) {
-            Tri::True => {
-                knockout = Some(i);
-                break;
-            }
-            Tri::Unknown(true) => knockouts_open.push(i),
+            Tri::True => return (Some(i), open),
+            Tri::Unknown(true) => open.push(i),
             _ => {}
         }
     }
+    (None, open)
+}
+
+/// Per group, the sum of its rules' points in rule order (the order fixes the floating-point result).
+pub(crate) fn raw_sums(p: &Program, points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
     let mut raw = vec![(0.0, 0.0); p.groups.len()];
-    let mut rules = Vec::with_capacity(p.rules.len());
-    for r in &p.rules {
-        let o = rule_outcome(&ctx, r);
+    for (r, pts) in p.rules.iter().zip(points) {
         if let Some(g) = raw.get_mut(r.group as usize) {
-            g.0 += o.points.0;
-            g.1 += o.points.1;
+            g.0 += pts.0;
+            g.1 += pts.1;
         }
-        rules.push(o);
     }
-    // Sums in rule order; inf - inf cannot occur (lows only add non-positive infinities).
+    raw
+}
+
+/// Group scores after caps, and the total.
+pub(crate) fn totals(p: &Program, raw: &[(f64, f64)]) -> Scores {
+    // inf - inf cannot occur (lows only add non-positive infinities).
     let groups: Vec<(f64, f64)> = raw
         .iter()
         .zip(&p.groups)
@@ -473,26 +489,34 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
         .collect();
     let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
     let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
-    let scores = Scores { total, groups };
-    let sctx = Ctx { p, slots, events, now, scores: Some(&scores), present: false };
+    Scores { total, groups }
+}
+
+/// The stage if decided, and the stage conditions still open.
+pub(crate) fn stages(
+    p: &Program,
+    slots: &[Slot],
+    events: Option<&Events>,
+    now: f64,
+    scores: &Scores,
+) -> (Option<usize>, Vec<usize>) {
+    let sctx = Ctx { p, slots, events, now, scores: Some(scores), present: false };
     let mut stage = None;
-    let mut stage_open = vec![];
+    let mut open = vec![];
     for (i, s) in p.stages.iter().enumerate() {
         match sctx.cond(s.when) {
             Tri::True => {
                 stage = Some(i);
                 break;
             }
-            Tri::Unknown(true) => {
-                stage_open.push(i);
-            }
+            Tri::Unknown(true) => open.push(i),
             _ => {}
         }
     }
-    if !stage_open.is_empty() {
+    if !open.is_empty() {
         stage = None;
     }
-    Pass { rules, groups: scores.groups, raw, total, knockout, knockouts_open, stage, stage_open }
+    (stage, open)
 }
 
 fn sanitize(x: f64, nan_as: f64) -> f64 {

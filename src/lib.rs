@@ -28,6 +28,7 @@ mod hints;
 mod jsonlogic;
 pub mod model;
 pub mod program;
+mod session;
 pub mod source;
 mod vm;
 
@@ -37,3 +38,4 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
 pub use hints::{Hint, Hints};
 pub use program::Program;
+pub use session::Session;

@@ -439,15 +439,24 @@ impl Program {
 
     /// Adds the fields that the expression at `id` reads to `out`.
     pub(crate) fn fields_read(&self, id: NodeId, out: &mut Vec<u32>) {
+        self.reads(id, out, &mut vec![]);
+    }
+
+    /// Adds the fields and the events that the expression at `id` reads to `fields` and `events`.
+    pub(crate) fn reads(&self, id: NodeId, fields: &mut Vec<u32>, events: &mut Vec<u32>) {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
             match self.nodes.get(n as usize) {
-                Some(Node::Field(f) | Node::Answered(f)) => out.push(*f),
+                Some(Node::Field(f) | Node::Answered(f)) => fields.push(*f),
                 Some(Node::Var(f, d)) => {
-                    out.push(*f);
+                    fields.push(*f);
                     stack.extend(d);
                 }
-                Some(Node::Count(_, d)) => stack.extend(d),
+                Some(Node::Count(e, d)) => {
+                    events.push(*e);
+                    stack.extend(d);
+                }
+                Some(Node::DaysSince(e)) => events.push(*e),
                 Some(Node::Not(a) | Node::Neg(a) | Node::In(a, _)) => stack.push(*a),
                 Some(Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) | Node::Cmp(_, a, b)) => {
                     stack.extend([*a, *b])

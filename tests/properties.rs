@@ -1747,3 +1747,66 @@ fn evaluate_never_panics_on_generated_models() {
         Ok(())
     });
 }
+
+/// One change to a form in progress.
+#[derive(Debug, Clone)]
+enum Op {
+    Set(usize, Json),
+    Text(usize, String),
+    Clear(usize),
+    Record(usize, f64),
+    Now(f64),
+}
+
+fn ops(p: &Program, v: &Vocab) -> BoxedStrategy<Vec<Op>> {
+    let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
+    let n = p.fields.len().max(1);
+    let n_events = p.events.len();
+    let valid = valid_answers(&fields, v);
+    let op = prop_oneof![
+        6 => (valid, any::<Index>()).prop_map(move |(vals, i)| {
+            let i = i.index(n);
+            match vals.get(i).cloned().flatten() {
+                Some(v) => Op::Set(i, v),
+                None => Op::Clear(i),
+            }
+        }),
+        2 => (any::<Index>(), prop_oneof!["\\PC{0,12}", select(vec!["", "12", "-3", "yes", "it", "x@y.z"]).prop_map(String::from)])
+            .prop_map(move |(i, t)| Op::Text(i.index(n), t)),
+        1 => any::<Index>().prop_map(move |i| Op::Clear(i.index(n))),
+        2 => (0..n_events + 1, -5.0..200.0f64).prop_map(|(e, d)| Op::Record(e, NOW - d * DAY_MS)),
+        1 => (-30.0..30.0f64).prop_map(|d| Op::Now(NOW + d * DAY_MS)),
+    ];
+    proptest::collection::vec(op, 1..40).boxed()
+}
+
+#[test]
+fn a_session_scores_like_a_fresh_evaluation_after_every_change() {
+    for (m, p) in programs() {
+        check(&format!("examples/{}", m.name), 1500, ops(p, &m.vocab), |ops| {
+            let mut s = leadscore::Session::new(p, NOW);
+            for (k, op) in ops.iter().enumerate() {
+                match op {
+                    Op::Set(i, v) => drop(s.set_json(*i, v)),
+                    Op::Text(i, t) => drop(s.set_text(*i, t)),
+                    Op::Clear(i) => s.clear(*i),
+                    Op::Record(e, at) => drop(s.record(*e, *at)),
+                    Op::Now(t) => s.set_now(*t),
+                }
+                let fresh = p.score(s.answers(), s.events(), s.now());
+                let got = s.score().clone();
+                let same = got.total.to_bits() == fresh.total.to_bits()
+                    && got.stage == fresh.stage
+                    && got.knockout == fresh.knockout
+                    && got.groups.iter().map(|g| g.to_bits()).eq(fresh.groups.iter().map(|g| g.to_bits()));
+                if !same {
+                    return Err(fail(
+                        format!("after change {k} ({op:?})"),
+                        format!("session {got:?}, fresh {fresh:?}"),
+                    ));
+                }
+            }
+            Ok(())
+        });
+    }
+}

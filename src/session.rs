@@ -1,0 +1,261 @@
+//! A form in progress: answers and events change one at a time, and the score follows by re-scoring only what
+//! depends on the change. The result is always the one [`Program::score`] gives for the same state.
+
+use std::ops::Deref;
+
+use serde_json::Value as Json;
+
+use crate::answers::{Answers, Events, Issue};
+use crate::eval::{knockouts, layout, raw_sums, rule_outcome, stages, totals, Evaluation, Options, Score};
+use crate::program::Program;
+use crate::vm::{Ctx, Slot};
+
+/// What a change can touch, worked out once per session from the program.
+#[derive(Debug, Default)]
+struct Deps {
+    /// Per field: the rules that read it.
+    field_rules: Vec<Vec<u32>>,
+    /// Per event: the rules that read it or count it.
+    event_rules: Vec<Vec<u32>>,
+    /// Per field: whether a visibility or jump condition reads it.
+    field_layout: Vec<bool>,
+    /// Whether a visibility or jump condition reads an event (and so the clock).
+    event_layout: bool,
+    /// Rules that read any event, and so the clock.
+    timed_rules: Vec<u32>,
+}
+
+impl Deps {
+    fn of(p: &Program) -> Deps {
+        let mut d = Deps {
+            field_rules: vec![vec![]; p.fields.len()],
+            event_rules: vec![vec![]; p.events.len()],
+            field_layout: vec![false; p.fields.len()],
+            ..Deps::default()
+        };
+        for (i, r) in p.rules.iter().enumerate() {
+            for &f in &r.fields {
+                d.field_rules[f as usize].push(i as u32);
+            }
+            for &e in &r.events {
+                d.event_rules[e as usize].push(i as u32);
+            }
+            if !r.events.is_empty() {
+                d.timed_rules.push(i as u32);
+            }
+        }
+        let conds = p
+            .fields
+            .iter()
+            .map(|f| f.visible)
+            .chain(p.steps.iter().flat_map(|s| std::iter::once(s.visible).chain(s.next.iter().map(|n| n.0))));
+        let (mut fields, mut events) = (vec![], vec![]);
+        for c in conds.flatten() {
+            p.reads(c, &mut fields, &mut events);
+        }
+        for f in fields {
+            d.field_layout[f as usize] = true;
+        }
+        d.event_layout = !events.is_empty();
+        d
+    }
+}
+
+/// A form in progress, scored incrementally.
+///
+/// `P` is anything that derefs to a [`Program`]: `&Program`, `Rc<Program>`, `Arc<Program>`.
+/// ```
+/// # let doc = r#"{"leadscore": 1, "id": "d", "fields": [{"id": "employees", "type": "integer"}],
+/// #   "rules": [{"id": "size", "group": "fit", "when": "employees >= 50", "points": 20}],
+/// #   "stages": [{"id": "mql", "when": "score >= 20"}, {"id": "lead"}]}"#;
+/// let program = leadscore::compile_str(doc).program.unwrap();
+/// let mut session = leadscore::Session::new(&program, 0.0);
+/// let employees = program.field_index("employees").unwrap();
+/// session.set_number(employees, 120.0).unwrap();
+/// assert_eq!(session.score().total, 20.0);
+/// ```
+pub struct Session<P: Deref<Target = Program>> {
+    program: P,
+    deps: Deps,
+    answers: Answers,
+    events: Events,
+    now: f64,
+    /// Per field: shown in the submitted-now layout.
+    shown: Vec<bool>,
+    /// Per rule: points in the submitted-now pass.
+    points: Vec<(f64, f64)>,
+    /// Rules to re-score.
+    dirty: Vec<bool>,
+    any_dirty: bool,
+    layout_dirty: bool,
+    score: Score,
+}
+
+impl<P: Deref<Target = Program>> Session<P> {
+    /// An empty form at time `now` (milliseconds since 1970).
+    pub fn new(program: P, now: f64) -> Self {
+        let p: &Program = &program;
+        let deps = Deps::of(p);
+        let answers = Answers::new(p);
+        let events = Events::new(p);
+        let now = if now.is_finite() { now } else { 0.0 };
+        let score = Score { total: 0.0, groups: vec![0.0; p.groups.len()], stage: 0, knockout: None };
+        let (n_fields, n_rules) = (p.fields.len(), p.rules.len());
+        let mut s = Session {
+            program,
+            deps,
+            answers,
+            events,
+            now,
+            shown: vec![false; n_fields],
+            points: vec![(0.0, 0.0); n_rules],
+            dirty: vec![true; n_rules],
+            any_dirty: true,
+            layout_dirty: true,
+            score,
+        };
+        s.refresh();
+        s
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The answers so far.
+    pub fn answers(&self) -> &Answers {
+        &self.answers
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The clock, in milliseconds since 1970.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// Sets field `index` from JSON. On error the field is left unanswered and the issue returned.
+    pub fn set_json(&mut self, index: usize, v: &Json) -> Result<(), Issue> {
+        let r = self.answers.set_json(&self.program, index, v);
+        self.touch_field(index);
+        r
+    }
+
+    /// Sets field `index` from the text a form input holds.
+    pub fn set_text(&mut self, index: usize, text: &str) -> Result<(), Issue> {
+        let r = self.answers.set_text(&self.program, index, text);
+        self.touch_field(index);
+        r
+    }
+
+    /// Sets a number or integer field.
+    pub fn set_number(&mut self, index: usize, n: f64) -> Result<(), Issue> {
+        let r = self.answers.set_number(&self.program, index, n);
+        self.touch_field(index);
+        r
+    }
+
+    /// Removes the answer to field `index`.
+    pub fn clear(&mut self, index: usize) {
+        self.answers.clear(index);
+        self.touch_field(index);
+    }
+
+    /// Records one occurrence of event `index` at `at` (milliseconds since 1970).
+    pub fn record(&mut self, index: usize, at: f64) -> Result<(), Issue> {
+        self.events.record(index, at)?;
+        for &r in self.deps.event_rules.get(index).map_or(&[][..], Vec::as_slice) {
+            self.dirty[r as usize] = true;
+            self.any_dirty = true;
+        }
+        self.layout_dirty |= self.deps.event_layout;
+        // Knockouts and stages may read events too; they are always re-checked.
+        self.any_dirty = true;
+        Ok(())
+    }
+
+    /// Moves the clock: decay and day windows follow it.
+    pub fn set_now(&mut self, now: f64) {
+        let now = if now.is_finite() { now } else { 0.0 };
+        if now.to_bits() == self.now.to_bits() {
+            return;
+        }
+        self.now = now;
+        self.any_dirty = true;
+        for &r in &self.deps.timed_rules {
+            self.dirty[r as usize] = true;
+            self.any_dirty = true;
+        }
+        self.layout_dirty |= self.deps.event_layout;
+    }
+
+    fn touch_field(&mut self, index: usize) {
+        let Some(rules) = self.deps.field_rules.get(index) else { return };
+        for &r in rules {
+            self.dirty[r as usize] = true;
+            self.any_dirty = true;
+        }
+        self.layout_dirty |= self.deps.field_layout[index];
+        // A change that moves nothing else still re-checks knockouts and stages.
+        self.any_dirty = true;
+    }
+
+    /// The score as if the form were submitted now: the same as [`Program::score`] of the same state.
+    pub fn score(&mut self) -> &Score {
+        self.refresh();
+        &self.score
+    }
+
+    /// The full evaluation of the form in progress (or submitted, with `opts.complete`).
+    pub fn evaluate(&self, opts: &Options) -> Evaluation {
+        self.program.evaluate(&self.answers, &self.events, self.now, opts)
+    }
+
+    fn refresh(&mut self) {
+        if !self.any_dirty && !self.layout_dirty {
+            return;
+        }
+        let p: &Program = &self.program;
+        if self.layout_dirty {
+            let l = layout(p, &self.answers, Some(&self.events), self.now, true);
+            for (f, (&was, &is)) in self.shown.iter().zip(&l.shown).enumerate() {
+                if was != is {
+                    for &r in &self.deps.field_rules[f] {
+                        self.dirty[r as usize] = true;
+                    }
+                }
+            }
+            self.shown.copy_from_slice(&l.shown);
+            self.layout_dirty = false;
+        }
+        // Submitted now: a field counts when it is shown and answered.
+        let slots: Vec<Slot> = (0..p.fields.len())
+            .map(|i| match self.answers.get(i) {
+                Some(a) if self.shown[i] => Slot::Known(a),
+                _ => Slot::Absent,
+            })
+            .collect();
+        let ctx = Ctx { p, slots: &slots, events: Some(&self.events), now: self.now, scores: None, present: false };
+        for (i, r) in p.rules.iter().enumerate() {
+            if self.dirty[i] {
+                self.points[i] = rule_outcome(&ctx, r).points;
+                self.dirty[i] = false;
+            }
+        }
+        let (knockout, _) = knockouts(&ctx);
+        let raw = raw_sums(p, self.points.iter().copied());
+        let scores = totals(p, &raw);
+        let (stage, _) = stages(p, &slots, Some(&self.events), self.now, &scores);
+        self.score = Score {
+            total: scores.total.0,
+            groups: scores.groups.iter().map(|g| g.0).collect(),
+            stage: stage.unwrap_or(p.stages.len().saturating_sub(1)),
+            knockout,
+        };
+        self.any_dirty = false;
+    }
+}
