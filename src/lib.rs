@@ -16,7 +16,7 @@
 //! assert_eq!(result.score, 20.0);
 //! assert_eq!(result.stage.id, "mql");
 //! ```
-#![forbid(unsafe_code)]
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 
 pub mod analyze;
 mod answers;
@@ -30,7 +30,10 @@ pub mod model;
 pub mod program;
 mod session;
 pub mod source;
+mod verify;
 mod vm;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 pub use answers::{Answer, Answers, Events, Issue, DAY_MS};
 pub use compile::{compile_document, compile_str, compile_value, Compiled};
@@ -39,3 +42,4 @@ pub use eval::*;
 pub use hints::{Hint, Hints};
 pub use program::Program;
 pub use session::Session;
+pub use verify::{Claim, Mismatch, Verification, VerifyOptions};

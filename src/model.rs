@@ -195,6 +195,14 @@ impl Choice {
             Choice::Labeled { value, .. } => value,
         }
     }
+
+    /// The label shown in `locale` (else `fallback`); the value when the option has no label.
+    pub fn label<'a>(&'a self, locale: &str, fallback: &str) -> &'a str {
+        match self {
+            Choice::Value(v) => v,
+            Choice::Labeled { label, .. } => label.get(locale, fallback),
+        }
+    }
 }
 
 /// An ordered group of fields shown together.

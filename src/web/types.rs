@@ -1,0 +1,390 @@
+//! The TypeScript types of every value that crosses the boundary, and the model description.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::model::{FieldType, Text};
+use crate::program::Program;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A rules document: JSON text, or the parsed object. */
+export type RulesDocument = string | { [key: string]: unknown };
+
+/** An answer: a number, a string (text, email, country, choice value), a boolean, or option values of a multi field. */
+export type AnswerValue = number | string | boolean | string[];
+
+/** Answers by field id. `null` means unanswered. */
+export type Answers = { [field: string]: AnswerValue | null };
+
+/** One occurrence of a behaviour event. */
+export interface EventRecord {
+  /** The event id, such as `pricing_view`. */
+  type: string;
+  /** When, in milliseconds since 1970. */
+  at: number;
+}
+
+/** A problem in a rules document. Positions count UTF-16 code units, as JS strings do. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  /** Stable code, such as `unknown_name` or `expr_syntax`. */
+  code: string;
+  message: string;
+  /** JSON pointer of the offending value, such as `/rules/3/when`; empty for the whole document. */
+  pointer: string;
+  /** 1-based line of `start`. */
+  line?: number;
+  /** 1-based column of `start`, in UTF-16 code units. */
+  column?: number;
+  /** Offset of the problem in the document text (inside an expression string when it can be pinned there). */
+  start?: number;
+  end?: number;
+  /** More detail, such as a suggestion. */
+  note?: string;
+}
+
+/** Thrown by `new Scorer()` when the rules document does not compile. */
+export interface LeadscoreError extends Error {
+  name: "LeadscoreError";
+  diagnostics: Diagnostic[];
+}
+
+/** A problem with one input value; the value is left out. */
+export interface Issue {
+  /** The field id (or event type). */
+  field: string;
+  code: "unknown_field" | "type" | "range" | "option" | "format" | "too_long" | "unknown_event" | "time";
+  message: string;
+}
+
+/** A closed interval; `null` bounds are unbounded. */
+export interface Range {
+  min: number | null;
+  max: number | null;
+}
+
+export interface GroupScore {
+  id: string;
+  label?: string;
+  /** After caps. */
+  score: number;
+  /** The sum of the group's rules before caps. */
+  raw: number;
+  /** `raw - score`. */
+  clipped: number;
+  range: Range;
+}
+
+export interface LedgerEntry {
+  rule: string;
+  label?: string;
+  group: string;
+  /** Points given, after decay and before caps. */
+  points: number;
+  /** Points per award. */
+  base: number;
+  /** Awards: 1, or the occurrences of the event counted. */
+  times: number;
+  /** What decay took away. */
+  decayed: number;
+  /** The answers the rule read. */
+  inputs: { [field: string]: AnswerValue | null };
+  /** The events the rule read. */
+  events: { [event: string]: { count: number; days_since: number | null } };
+}
+
+export interface Flow {
+  /** Steps on the visitor's path, in order. */
+  steps: string[];
+  visible: string[];
+  required: string[];
+  disabled: string[];
+  /** Required, shown and unanswered. */
+  missing: string[];
+  current_step: string | null;
+  next_step: string | null;
+  finished: boolean;
+}
+
+/** One change and what it would do. */
+export interface Hint {
+  kind: "answer" | "change" | "event";
+  /** Field or event id. */
+  name: string;
+  /** The answer to give. */
+  value?: AnswerValue;
+  score: number;
+  gain: number;
+  stage: string;
+}
+
+/** Changes towards the next stage. */
+export interface Hints {
+  stage: string;
+  target: string | null;
+  /** Single changes that reach `target`, best first. */
+  reach: Hint[];
+  /** When none reaches it: the changes that raise the score most. */
+  closer: Hint[];
+}
+
+/** The full result of an evaluation. */
+export interface Evaluation {
+  /** Total score, counting what is known now. */
+  score: number;
+  /** The total's range over every way of completing the form. */
+  range: Range;
+  groups: GroupScore[];
+  /** `id` is `disqualified` when a knockout holds. */
+  stage: { id: string; label?: string };
+  grade?: { letter: string; cell?: string };
+  disqualified?: { knockout: string; reason: string; message?: string };
+  /** Every completion of the form gives the same stage and disqualification. */
+  decided: boolean;
+  undecided_fields: string[];
+  ledger: LedgerEntry[];
+  pending_rules: string[];
+  flow: Flow;
+  ending?: { key: string; title?: string; message?: string; action?: [label: string, url: string] };
+  /** Answers to hidden fields: they do not count. */
+  ignored: string[];
+  issues: Issue[];
+  rules_hash: string;
+  /** Present unless `hints: false` was asked. */
+  hints?: Hints;
+}
+
+export interface EvaluateOptions {
+  /** The form is submitted: unanswered fields stay unanswered. Default false. */
+  complete?: boolean;
+  /** Locale of texts; default the model's. */
+  locale?: string;
+  /** Compute hints towards the next stage (costs up to about a millisecond). Default true. */
+  hints?: boolean;
+}
+
+/** What a client sends to be re-checked by a server. */
+export interface Claim {
+  rules_hash?: string;
+  /** When the client scored, in milliseconds since 1970. */
+  at?: number;
+  answers: Answers;
+  events?: EventRecord[];
+  score?: number;
+  groups?: { [group: string]: number };
+  stage?: string;
+  /** The matrix cell when the model has one, else the letter. */
+  grade?: string;
+  /** Ids of the rules that gave points. */
+  rules?: string[];
+}
+
+export interface VerifyOptions {
+  /** The server's clock; used when the claim has no time. */
+  now?: number;
+  /** With `now`: the largest accepted distance of the claim's time from it. */
+  maxSkewMs?: number;
+}
+
+export interface Verification {
+  ok: boolean;
+  mismatches: { what: string; claimed: unknown; actual: unknown }[];
+  /** The server's own evaluation, as submitted. */
+  evaluation: Evaluation;
+}
+
+export type FieldType = "number" | "integer" | "string" | "email" | "choice" | "multi" | "boolean" | "country";
+
+/** What a model asks and scores (labels in the requested locale). */
+export interface ModelInfo {
+  id: string;
+  title?: string;
+  locale: string;
+  rules_hash: string;
+  fields: {
+    id: string;
+    type: FieldType;
+    label?: string;
+    help?: string;
+    placeholder?: string;
+    /** The step that asks it; absent for background fields set by the page. */
+    step?: string;
+    min?: number;
+    max?: number;
+    max_length: number;
+    options: { value: string; label: string }[];
+  }[];
+  steps: { id: string; title?: string; fields: string[] }[];
+  events: { id: string; label?: string }[];
+  groups: { id: string; label?: string; min?: number; max?: number }[];
+  rules: { id: string; label?: string; group: string }[];
+  knockouts: { id: string; reason: string }[];
+  stages: { id: string; label?: string }[];
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "RulesDocument")]
+    pub type JsRules;
+    #[wasm_bindgen(typescript_type = "Diagnostic[]")]
+    pub type JsDiagnostics;
+    #[wasm_bindgen(typescript_type = "Answers")]
+    pub type JsAnswers;
+    #[wasm_bindgen(typescript_type = "EventRecord[]")]
+    pub type JsEvents;
+    #[wasm_bindgen(typescript_type = "EvaluateOptions")]
+    pub type JsEvaluateOptions;
+    #[wasm_bindgen(typescript_type = "Evaluation")]
+    pub type JsEvaluation;
+    #[wasm_bindgen(typescript_type = "Claim")]
+    pub type JsClaim;
+    #[wasm_bindgen(typescript_type = "VerifyOptions")]
+    pub type JsVerifyOptions;
+    #[wasm_bindgen(typescript_type = "Verification")]
+    pub type JsVerification;
+    #[wasm_bindgen(typescript_type = "ModelInfo")]
+    pub type JsModel;
+    #[wasm_bindgen(typescript_type = "Issue | undefined")]
+    pub type JsIssueOrUndefined;
+    #[wasm_bindgen(typescript_type = "string | number")]
+    pub type JsFieldRef;
+    #[wasm_bindgen(typescript_type = "AnswerValue | null | undefined")]
+    pub type JsAnswerValue;
+}
+
+#[derive(Serialize)]
+pub(crate) struct ModelInfo<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    locale: &'a str,
+    rules_hash: &'a str,
+    fields: Vec<FieldInfo<'a>>,
+    steps: Vec<StepInfo<'a>>,
+    events: Vec<Named<'a>>,
+    groups: Vec<GroupInfo<'a>>,
+    rules: Vec<RuleInfo<'a>>,
+    knockouts: Vec<KnockoutInfo<'a>>,
+    stages: Vec<Named<'a>>,
+}
+
+#[derive(Serialize)]
+struct FieldInfo<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: FieldType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placeholder: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    max_length: u32,
+    options: Vec<OptionInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct OptionInfo<'a> {
+    value: &'a str,
+    label: &'a str,
+}
+
+#[derive(Serialize)]
+struct StepInfo<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    fields: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct GroupInfo<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RuleInfo<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    group: &'a str,
+}
+
+#[derive(Serialize)]
+struct KnockoutInfo<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
+/// The model description in `locale` (default: the model's).
+pub(crate) fn model_info<'a>(p: &'a Program, locale: Option<&'a str>) -> ModelInfo<'a> {
+    let fallback = p.locale.as_str();
+    let loc = locale.unwrap_or(fallback);
+    let t = |t: &'a Option<Text>| t.as_ref().map(|t| t.get(loc, fallback));
+    let field_id = |f: &u32| p.fields.get(*f as usize).map_or("", |f| f.id.as_str());
+    ModelInfo {
+        id: &p.id,
+        title: t(&p.title),
+        locale: loc,
+        rules_hash: p.hash(),
+        fields: p
+            .fields
+            .iter()
+            .map(|f| FieldInfo {
+                id: &f.id,
+                kind: f.kind,
+                label: t(&f.label),
+                help: t(&f.help),
+                placeholder: t(&f.placeholder),
+                step: f.step.and_then(|s| p.steps.get(s as usize)).map(|s| s.id.as_str()),
+                min: f.min,
+                max: f.max,
+                max_length: f.max_length,
+                options: f
+                    .options
+                    .iter()
+                    .map(|o| OptionInfo { value: o.value(), label: o.label(loc, fallback) })
+                    .collect(),
+            })
+            .collect(),
+        steps: p
+            .steps
+            .iter()
+            .map(|s| StepInfo { id: &s.id, title: t(&s.title), fields: s.fields.iter().map(field_id).collect() })
+            .collect(),
+        events: p.events.iter().map(|(id, label)| Named { id, label: t(label) }).collect(),
+        groups: p.groups.iter().map(|g| GroupInfo { id: &g.id, label: t(&g.label), min: g.min, max: g.max }).collect(),
+        rules: p
+            .rules
+            .iter()
+            .map(|r| RuleInfo {
+                id: &r.id,
+                label: t(&r.label),
+                group: p.groups.get(r.group as usize).map_or("", |g| g.id.as_str()),
+            })
+            .collect(),
+        knockouts: p.knockouts.iter().map(|k| KnockoutInfo { id: &k.id, reason: &k.reason }).collect(),
+        stages: p.stages.iter().map(|s| Named { id: &s.id, label: t(&s.label) }).collect(),
+    }
+}
