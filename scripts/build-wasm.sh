@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package in pkg/: the engine compiled to WebAssembly (release profile, no CLI features),
 # JS glue and TypeScript types from wasm-bindgen (ES module), the Node entry point, and wasm-opt -Oz.
-# Then checks the size budget: .wasm + JS glue, gzipped, at most 64 KB. Installs what it needs first.
+# (scripts/size.sh checks the size budget.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-wasm.sh
@@ -39,4 +39,4 @@ cat > pkg/package.json <<JSON
   "keywords": ["lead scoring", "mql", "sql", "forms", "webassembly"]
 }
 JSON
-bash scripts/size.sh
+

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, lints, unit and data-driven tests, property tests, doc tests, the
-# benchmark and fuzz targets built, and the command-line tool run on every example.
+# benchmark and fuzz targets built, the command-line tool run on every example, then the WebAssembly package:
+# built (with its size budget checked), tested in headless Chromium and in Node, packed and installed into
+# scratch projects (Node, a plain page, Vite, webpack). Installs what it needs (scripts/setup-wasm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -10,6 +12,8 @@ cargo fmt --all -- --check
 
 echo "== lints"
 cargo clippy --quiet --all-targets -- -D warnings
+bash scripts/setup-wasm.sh
+cargo clippy --quiet --lib --test web --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 echo "== tests (native)"
 cargo test --release --all-targets
@@ -25,3 +29,12 @@ fi
 
 echo "== command-line tool on the examples"
 bash scripts/cli-check.sh
+
+echo "== WebAssembly package (build and size budget)"
+bash scripts/build-wasm.sh
+
+echo "== WebAssembly tests in headless Chromium"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --no-default-features --test web
+
+echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
+node --test tests/node/

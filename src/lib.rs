@@ -33,7 +33,7 @@ pub mod source;
 mod verify;
 mod vm;
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;
 
 pub use answers::{Answer, Answers, Events, Issue, DAY_MS};
 pub use compile::{compile_document, compile_str, compile_value, Compiled};

@@ -1,0 +1,143 @@
+// The npm package's API in Node, as a server uses it: compile, evaluate, sessions, verification, errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import init, { Scorer, check, version } from "../../pkg/node.js";
+import { root, NOW } from "./support.mjs";
+
+const b2b = readFileSync(join(root, "examples/b2b-saas.json"), "utf8");
+const leads = readFileSync(join(root, "examples/leads/b2b-saas.ndjson"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l));
+const events = (lead) => (lead.events ?? []).map((e) => ({ type: e.type, at: Date.parse(e.at) }));
+
+test("the module is ready on import in Node; init() resolves at once", async () => {
+  await init();
+  assert.match(version(), /^\d+\.\d+\.\d+$/);
+});
+
+test("a scorer compiles the example models and says their rules hash", () => {
+  for (const name of ["b2b-saas", "b2c-fitness", "agency", "it-software"]) {
+    const s = new Scorer(readFileSync(join(root, `examples/${name}.json`), "utf8"));
+    assert.match(s.hash, /^[0-9a-f]{16}$/);
+    assert.deepEqual(s.warnings, []);
+    s.free();
+  }
+});
+
+test("a plain object compiles like its JSON text", () => {
+  assert.equal(new Scorer(JSON.parse(b2b)).hash, new Scorer(b2b).hash);
+});
+
+test("compile errors throw a LeadscoreError with every diagnostic", () => {
+  const doc = { leadscore: 1, id: "x", fields: [{ id: "a", type: "integer" }], rules: [{ id: "r", group: "fit", when: "a >", points: 1 }, { id: "s", group: "fit", when: "b > 1", points: 1 }], stages: [{ id: "lead" }] };
+  assert.throws(
+    () => new Scorer(doc),
+    (e) => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.name, "LeadscoreError");
+      assert.deepEqual(e.diagnostics.map((d) => [d.code, d.pointer]), [
+        ["expr_syntax", "/rules/0/when"],
+        ["unknown_name", "/rules/1/when"],
+      ]);
+      for (const d of e.diagnostics) assert.ok(d.line >= 1 && d.column >= 1 && d.end >= d.start, JSON.stringify(d));
+      return true;
+    },
+  );
+});
+
+test("check reports without throwing, also for text that is not JSON", () => {
+  const d = check('{"leadscore": 1,\n  "id": }');
+  assert.equal(d.length, 1);
+  assert.equal(d[0].code, "json_syntax");
+  assert.equal(d[0].line, 2);
+  assert.deepEqual(check(b2b).filter((d) => d.severity === "error"), []);
+});
+
+test("evaluate scores the sample leads the same as the CLI's reference numbers", () => {
+  const s = new Scorer(b2b);
+  const expected = JSON.parse(readFileSync(new URL("./b2b-expected.json", import.meta.url), "utf8"));
+  for (const lead of leads) {
+    const e = s.evaluate(lead.answers, events(lead), NOW, { complete: true, hints: false });
+    assert.deepEqual({ score: e.score, stage: e.stage.id }, expected[lead.id], lead.id);
+    assert.equal(e.hints, undefined);
+    assert.equal(Object.getPrototypeOf(e.ledger[0]?.inputs ?? {}), Object.prototype);
+  }
+});
+
+test("bad answers are left out and reported by field; nothing throws", () => {
+  const s = new Scorer(b2b);
+  const e = s.evaluate({ employees: "many", industry: "fintech", nope: 1, country: "Italy" }, [{ type: "teleport", at: NOW }], NOW);
+  assert.deepEqual(e.issues.map((i) => [i.field, i.code]).sort(), [
+    ["country", "format"],
+    ["employees", "type"],
+    ["nope", "unknown_field"],
+    ["teleport", "unknown_event"],
+  ]);
+  assert.ok(e.hints && typeof e.hints.stage === "string");
+});
+
+test("a session gives the same score as evaluate after every change", () => {
+  const s = new Scorer(b2b);
+  const lead = leads[0];
+  const session = s.session(NOW);
+  const given = {};
+  for (const [field, value] of Object.entries(lead.answers)) {
+    assert.equal(session.set(field, value), undefined, field);
+    given[field] = value;
+    const e = s.evaluate(given, [], NOW, { complete: true, hints: false });
+    assert.equal(session.total, e.score, `after ${field}`);
+    assert.equal(session.stage, e.stage.id, `after ${field}`);
+  }
+  for (const ev of events(lead)) assert.equal(session.record(ev.type, ev.at), undefined);
+  const full = session.evaluate({ complete: true, hints: false });
+  assert.equal(full.score, session.total);
+  assert.deepEqual(Array.from(session.groups()), full.groups.map((g) => g.score));
+  // Multi answers come back in the order of the field's options.
+  const sorted = (a) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : v]));
+  assert.deepEqual(sorted(session.answers()), sorted(lead.answers));
+});
+
+test("the session's number fast path and text input", () => {
+  const s = new Scorer(b2b);
+  const session = s.session(NOW);
+  const i = session.fieldIndex("employees");
+  assert.ok(i >= 0);
+  assert.equal(session.fieldIndex("nope"), -1);
+  assert.equal(session.setNumber(i, 420), true);
+  const t = session.total;
+  assert.equal(session.setNumber(i, -5), false, "below the field's minimum");
+  assert.equal(session.input("employees", " 420 "), undefined);
+  assert.equal(session.total, t);
+  assert.equal(session.input("employees", "lots").code, "type");
+  assert.equal(session.set("employees", null), undefined);
+  assert.equal(session.total, 0);
+  session.now = NOW + 86_400_000;
+  assert.equal(session.now, NOW + 86_400_000);
+});
+
+test("a server re-checks a claim and names what was tampered with", () => {
+  const s = new Scorer(b2b);
+  const lead = leads[0];
+  const e = s.evaluate(lead.answers, events(lead), NOW, { complete: true, hints: false });
+  const claim = {
+    rules_hash: s.hash,
+    at: NOW,
+    answers: lead.answers,
+    events: events(lead),
+    score: e.score,
+    stage: e.stage.id,
+    groups: Object.fromEntries(e.groups.map((g) => [g.id, g.score])),
+    rules: e.ledger.map((l) => l.rule).reverse(),
+  };
+  const ok = s.verify(claim);
+  assert.equal(ok.ok, true, JSON.stringify(ok.mismatches));
+  assert.equal(ok.evaluation.score, e.score);
+  const forged = s.verify({ ...claim, score: e.score + 40, stage: "sql", rules_hash: "0000000000000000" });
+  assert.equal(forged.ok, false);
+  assert.deepEqual(forged.mismatches.map((m) => m.what).sort(), ["rules_hash", "score", ...(e.stage.id === "sql" ? [] : ["stage"])].sort());
+  const late = s.verify(claim, { now: NOW + 3_600_000, maxSkewMs: 60_000 });
+  assert.deepEqual(late.mismatches.map((m) => m.what), ["at"]);
+});

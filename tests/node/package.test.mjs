@@ -1,0 +1,120 @@
+// The npm package as users get it: `npm pack` of pkg/, installed from the tarball into scratch projects, then
+// imported and used in the three settings it promises: Node (a server), a page with no bundler
+// (<script type="module">), and bundled apps (Vite and webpack), the pages run in headless Chromium.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { root, pkg, NOW, serve, browser, pageResult } from "./support.mjs";
+
+const scratch = join(root, "target", "npm-test");
+const b2b = readFileSync(join(root, "examples/b2b-saas.json"), "utf8");
+const lead = JSON.parse(readFileSync(join(root, "examples/leads/b2b-saas.ndjson"), "utf8").split("\n")[0]);
+const events = lead.events.map((e) => ({ type: e.type, at: Date.parse(e.at) }));
+const expected = JSON.parse(readFileSync(new URL("./b2b-expected.json", import.meta.url), "utf8"))[lead.id];
+let tarball;
+let chromium;
+
+function run(cmd, args, cwd) {
+  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** A scratch project with the tarball installed. */
+function project(name, files) {
+  const dir = join(scratch, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], dir);
+  return dir;
+}
+
+/** The code every setting runs: compile the B2B model and score one lead. */
+const scoring = (importLine, initLine) => `${importLine}
+const doc = ${JSON.stringify(b2b)};
+async function main() {
+  ${initLine}
+  const s = new Scorer(doc);
+  const e = s.evaluate(${JSON.stringify(lead.answers)}, ${JSON.stringify(events)}, ${NOW}, { complete: true, hints: false });
+  return { score: e.score, stage: e.stage.id };
+}
+`;
+const pageMain = (importLine) =>
+  scoring(importLine, "await init();") +
+  "main().then((r) => { window.result = r; }, (e) => { window.failure = String(e && e.stack || e); });\n";
+const html = (script) =>
+  `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>t</title></head><body>${script}</body></html>`;
+
+before(() => {
+  mkdirSync(scratch, { recursive: true });
+  const out = run("npm", ["pack", "--json", "--pack-destination", scratch, pkg], root);
+  const [info] = JSON.parse(out);
+  tarball = join(scratch, info.filename);
+  const files = info.files.map((f) => f.path).sort();
+  assert.deepEqual(files, ["README.md", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json"]);
+});
+
+after(async () => {
+  await chromium?.close();
+});
+
+test("Node >= 20: import the installed package and score on a server", () => {
+  const dir = project("node-app", {
+    "app.mjs": scoring('import { Scorer } from "leadscore";', "") + "main().then((r) => console.log(JSON.stringify(r)));\n",
+    "app.cjs": 'import("leadscore").then(({ Scorer }) => console.log(typeof Scorer));\n',
+  });
+  assert.deepEqual(JSON.parse(run("node", ["app.mjs"], dir)), expected);
+  assert.equal(run("node", ["app.cjs"], dir).trim(), "function", "CommonJS code can load it with import()");
+});
+
+test("a page with no bundler: <script type=module> straight from node_modules", async () => {
+  const dir = project("page", {
+    "index.html": html('<script type="module" src="main.js"></script>'),
+    "main.js": pageMain('import init, { Scorer } from "./node_modules/leadscore/leadscore.js";'),
+  });
+  chromium ??= await browser();
+  const server = await serve(dir);
+  try {
+    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a Vite app: vite build, then the built page in Chromium", async () => {
+  const dir = project("vite-app", {
+    "index.html": html('<script type="module" src="/main.js"></script>'),
+    "main.js": pageMain('import init, { Scorer } from "leadscore";'),
+  });
+  run("node", [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], dir);
+  const assets = readdirSync(join(dir, "dist", "assets"));
+  assert.ok(assets.some((f) => f.endsWith(".wasm")), `the .wasm is emitted as an asset: ${assets}`);
+  chromium ??= await browser();
+  const server = await serve(join(dir, "dist"));
+  try {
+    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a webpack 5 app: webpack --mode production, then the built page in Chromium", async () => {
+  const dir = project("webpack-app", {
+    "src/index.js": pageMain('import init, { Scorer } from "leadscore";'),
+  });
+  run("node", [join(root, "node_modules/webpack-cli/bin/cli.js"), "--mode", "production", "--entry", "./src/index.js", "--output-path", "dist", "--no-stats"], dir);
+  writeFileSync(join(dir, "dist", "index.html"), html('<script src="main.js"></script>'));
+  assert.ok(readdirSync(join(dir, "dist")).some((f) => f.endsWith(".wasm")), "the .wasm is emitted");
+  chromium ??= await browser();
+  const server = await serve(join(dir, "dist"));
+  try {
+    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
+  } finally {
+    await server.close();
+  }
+});

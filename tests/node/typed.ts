@@ -1,0 +1,36 @@
+// Type-checked (not run) by types.test.mjs with `tsc --strict`: a TypeScript user's view of the package.
+// Every line relies on a declared type; a wrong use below is marked with @ts-expect-error and must stay an error.
+import init, { Scorer, check, type Evaluation, type Diagnostic, type LeadscoreError, type Issue, type Verification } from "leadscore";
+
+export async function demo(doc: string): Promise<number> {
+  await init();
+  const problems: Diagnostic[] = check(doc);
+  const firstLine: number | undefined = problems[0]?.line;
+  let s: Scorer;
+  try {
+    s = new Scorer(doc);
+  } catch (e) {
+    const err = e as LeadscoreError;
+    return err.diagnostics.length + (firstLine ?? 0);
+  }
+  const e: Evaluation = s.evaluate({ employees: 250, industry: "fintech", data_sources: ["postgres"] }, [{ type: "pricing_view", at: Date.now() }], Date.now(), { complete: false, hints: true });
+  const stage: string = e.stage.id;
+  const next: string | null = e.flow.next_step;
+  const hint = e.hints?.reach[0];
+  const gain: number = hint ? hint.gain : 0;
+  const low: number | null = e.range.min;
+  const ledgerInputs = e.ledger.map((l) => Object.keys(l.inputs).length);
+  const session = s.session(Date.now());
+  const issue: Issue | undefined = session.set("employees", 12);
+  const ok: boolean = session.setNumber(session.fieldIndex("employees"), 14);
+  const total: number = session.total + session.stageIndex + session.knockoutIndex;
+  const v: Verification = s.verify({ answers: {}, score: total, stage });
+  const kinds: string[] = s.model().fields.map((f) => f.type);
+  // @ts-expect-error an answer is not an object
+  s.evaluate({ employees: { n: 1 } });
+  // @ts-expect-error events need a time
+  s.evaluate({}, [{ type: "x" }]);
+  // @ts-expect-error the total is read-only
+  session.total = 3;
+  return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0);
+}

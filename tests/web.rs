@@ -1,0 +1,203 @@
+//! The JS binding, tested in a real browser (headless Chromium through chromedriver):
+//! `cargo test --target wasm32-unknown-unknown --no-default-features --test web`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Object, Reflect, JSON};
+use leadscore::web::{check, Scorer};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const B2B: &str = include_str!("../examples/b2b-saas.json");
+/// 2026-11-23T00:00:00Z
+const NOW: f64 = 1_795_392_000_000.0;
+
+fn js(text: &str) -> JsValue {
+    JSON::parse(text).expect("test JSON parses")
+}
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| match k.parse::<u32>() {
+        Ok(i) => Reflect::get_u32(&v, i).unwrap_or(JsValue::UNDEFINED),
+        Err(_) => Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED),
+    })
+}
+
+fn is_plain_object(v: &JsValue) -> bool {
+    v.is_object() && Object::get_prototype_of(v) == Object::get_prototype_of(&Object::new())
+}
+
+fn scorer() -> Scorer {
+    Scorer::new(JsValue::from_str(B2B).unchecked_into()).expect("the B2B example compiles")
+}
+
+#[wasm_bindgen_test]
+fn a_document_that_does_not_compile_throws_an_error_with_every_diagnostic() {
+    let doc = r#"{"leadscore": 1, "id": "x",
+ "fields": [{"id": "employees", "type": "integer"}],
+ "rules": [{"id": "a", "group": "fit", "when": "employes > 5", "points": 1},
+           {"id": "b", "group": "fit", "when": "employees >", "points": 1}],
+ "stages": [{"id": "lead"}]}"#;
+    let err = match Scorer::new(JsValue::from_str(doc).unchecked_into()) {
+        Ok(_) => panic!("compiled a document with two errors"),
+        Err(e) => e,
+    };
+    assert!(err.is_instance_of::<js_sys::Error>(), "thrown value is an Error");
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("LeadscoreError"));
+    let diags: Array = get(&err, "diagnostics").dyn_into().expect("diagnostics is an array");
+    assert_eq!(diags.length(), 2);
+    let first = diags.get(0);
+    assert_eq!(get(&first, "code").as_string().as_deref(), Some("unknown_name"));
+    assert_eq!(get(&first, "pointer").as_string().as_deref(), Some("/rules/0/when"));
+    assert_eq!(get(&first, "line").as_f64(), Some(3.0));
+    let line3 = doc.lines().nth(2).unwrap();
+    assert_eq!(get(&first, "column").as_f64(), Some((line3.find("employes").unwrap() + 1) as f64));
+    assert_eq!(get(&diags.get(1), "code").as_string().as_deref(), Some("expr_syntax"));
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(message.contains("/rules/0/when") && message.contains("1 more"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn positions_count_utf16_code_units_like_js_strings() {
+    // "😀" is 2 UTF-16 code units and 4 UTF-8 bytes; "é" is 1 and 2.
+    let doc = "{\"leadscore\": 1, \"id\": \"é😀\", \"title\": \"😀😀\", \"fields\": [{\"id\": \"a\", \"type\": \"integr\"}], \"stages\": [{\"id\": \"lead\"}]}";
+    let diags: Array = check(JsValue::from_str(doc).unchecked_into()).unwrap().unchecked_into();
+    assert_eq!(diags.length(), 1);
+    let d = diags.get(0);
+    assert_eq!(get(&d, "pointer").as_string().as_deref(), Some("/fields/0/type"));
+    let at = doc.find("\"integr\"").unwrap();
+    let units = doc[..at].encode_utf16().count() as f64;
+    assert_eq!(get(&d, "start").as_f64(), Some(units));
+    assert_eq!(get(&d, "column").as_f64(), Some(units + 1.0));
+    assert_eq!(get(&d, "end").as_f64(), Some(units + "\"integr\"".len() as f64));
+}
+
+#[wasm_bindgen_test]
+fn check_never_throws_on_garbage_and_accepts_objects() {
+    for text in ["", "{", "[1,2", "null", "\u{0}", "{\"leadscore\": 1}"] {
+        let d: Array = check(JsValue::from_str(text).unchecked_into()).expect("check does not throw").unchecked_into();
+        assert!(d.length() > 0, "{text:?} has diagnostics");
+    }
+    let ok: Array = check(js(B2B).unchecked_into()).unwrap().unchecked_into();
+    let errors = ok.iter().filter(|d| get(d, "severity").as_string().as_deref() == Some("error")).count();
+    assert_eq!(errors, 0, "the B2B example as an object compiles");
+    assert!(check(JsValue::from_f64(3.0).unchecked_into()).is_err(), "a number is not a rules document");
+}
+
+#[wasm_bindgen_test]
+fn evaluate_returns_plain_objects_with_the_whole_evaluation() {
+    let s = scorer();
+    let answers = js(r#"{"job_title": "VP Marketing", "seniority": "vp", "employees": 420, "industry": "fintech",
+        "country": "DE", "email": "m@zahlwerk.de", "budget_monthly": 2500, "timeline": "now", "decision_maker": true,
+        "use_case": "own_company", "employees_typo": 3, "annual_revenue": "lots"}"#);
+    let events = js(&format!(
+        r#"[{{"type": "pricing_view", "at": {}}}, {{"type": "demo_request", "at": {NOW}}}]"#,
+        NOW - 86_400_000.0
+    ));
+    let e = s.evaluate(answers.unchecked_into(), Some(events.unchecked_into()), Some(NOW), None).unwrap();
+    let e: JsValue = e.into();
+    assert!(is_plain_object(&e), "the result is a plain object, not a Map");
+    assert!(is_plain_object(&get(&e, "ledger.0.inputs")), "nested maps are plain objects");
+    assert!(get(&e, "score").as_f64().unwrap() > 0.0);
+    assert!(Array::is_array(&get(&e, "groups")));
+    assert!(get(&e, "stage.id").is_string());
+    assert!(get(&e, "flow.steps").is_object());
+    assert!(get(&e, "hints.stage").is_string(), "hints are included by default");
+    assert_eq!(get(&e, "rules_hash").as_string(), Some(s.hash()));
+    let issues: Array = get(&e, "issues").unchecked_into();
+    let fields: Vec<String> = issues.iter().filter_map(|i| get(&i, "field").as_string()).collect();
+    assert_eq!(fields, ["annual_revenue", "employees_typo"], "bad answers are reported by field");
+}
+
+#[wasm_bindgen_test]
+fn a_session_follows_one_answer_at_a_time() {
+    let s = scorer();
+    let mut session = s.session(Some(NOW));
+    assert_eq!(session.total(), 0.0);
+    let employees = session.field_index("employees");
+    assert!(employees >= 0);
+    assert!(session.set_number(employees as u32, 420.0));
+    let with_size = session.total();
+    assert!(with_size > 0.0, "company size scores");
+    assert!(!session.set_number(employees as u32, 1.5), "an integer field refuses 1.5");
+    assert_eq!(session.total(), 0.0, "the refused answer leaves the field unanswered");
+    let issue = session.set(JsValue::from_str("employees").unchecked_into(), JsValue::from_f64(420.0).unchecked_into());
+    assert!(issue.unwrap().is_undefined());
+    assert_eq!(session.total(), with_size);
+    let issue: JsValue = session
+        .set(JsValue::from_str("industry").unchecked_into(), JsValue::from_str("no such industry").unchecked_into())
+        .unwrap()
+        .into();
+    assert_eq!(get(&issue, "code").as_string().as_deref(), Some("option"));
+    assert_eq!(get(&issue, "field").as_string().as_deref(), Some("industry"));
+    let unknown: JsValue = session.input(JsValue::from_str("nope").unchecked_into(), "1").into();
+    assert_eq!(get(&unknown, "code").as_string().as_deref(), Some("unknown_field"));
+    assert!(session.record("pricing_view", None).is_undefined());
+    assert!(session.total() > with_size, "an event adds engagement");
+    // The session and a fresh evaluation of the same state agree.
+    let answers = session.answers();
+    let e: JsValue = s
+        .evaluate(
+            answers,
+            Some(js(&format!(r#"[{{"type": "pricing_view", "at": {NOW}}}]"#)).unchecked_into()),
+            Some(NOW),
+            None,
+        )
+        .unwrap()
+        .into();
+    assert_eq!(get(&e, "score").as_f64(), Some(session.total()));
+    assert_eq!(get(&e, "stage.id").as_string(), Some(session.stage()));
+}
+
+#[wasm_bindgen_test]
+fn a_server_finds_a_tampered_claim() {
+    let s = scorer();
+    let answers =
+        js(r#"{"job_title": "CTO", "seniority": "c_level", "employees": 420, "industry": "fintech", "country": "DE"}"#);
+    let e: JsValue = s
+        .evaluate(
+            answers.clone().unchecked_into(),
+            None,
+            Some(NOW),
+            Some(js(r#"{"complete": true, "hints": false}"#).unchecked_into()),
+        )
+        .unwrap()
+        .into();
+    let score = get(&e, "score").as_f64().unwrap();
+    let claim = Object::new();
+    Reflect::set(&claim, &"answers".into(), &answers).unwrap();
+    Reflect::set(&claim, &"at".into(), &NOW.into()).unwrap();
+    Reflect::set(&claim, &"rules_hash".into(), &s.hash().into()).unwrap();
+    Reflect::set(&claim, &"score".into(), &score.into()).unwrap();
+    Reflect::set(&claim, &"stage".into(), &get(&e, "stage.id")).unwrap();
+    let v: JsValue = s.verify(claim.clone().unchecked_into(), None).unwrap().into();
+    assert_eq!(get(&v, "ok").as_bool(), Some(true));
+    Reflect::set(&claim, &"score".into(), &(score + 50.0).into()).unwrap();
+    let v: JsValue = s.verify(claim.unchecked_into(), None).unwrap().into();
+    assert_eq!(get(&v, "ok").as_bool(), Some(false));
+    assert_eq!(get(&v, "mismatches.0.what").as_string().as_deref(), Some("score"));
+}
+
+#[wasm_bindgen_test]
+fn values_json_cannot_hold_are_errors_not_panics() {
+    let s = scorer();
+    let cyclic = Object::new();
+    Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    let err = s.evaluate(cyclic.unchecked_into(), None, Some(NOW), None).err().expect("a cyclic object is refused");
+    assert!(err.is_instance_of::<js_sys::Error>());
+    // After the error, the scorer still works.
+    let e: JsValue = s.evaluate(js("{}").unchecked_into(), None, None, None).unwrap().into();
+    assert_eq!(get(&e, "score").as_f64(), Some(0.0));
+}
+
+#[wasm_bindgen_test]
+fn the_model_description_lists_fields_and_options() {
+    let m: JsValue = scorer().model(Some("it".into())).into();
+    let fields: Array = get(&m, "fields").unchecked_into();
+    assert_eq!(fields.length(), 20);
+    let industry = fields.iter().find(|f| get(f, "id").as_string().as_deref() == Some("industry")).unwrap();
+    assert_eq!(get(&industry, "type").as_string().as_deref(), Some("choice"));
+    assert!(Array::from(&get(&industry, "options")).length() > 3);
+    assert_eq!(Array::from(&get(&m, "rules")).length(), 38);
+}
