@@ -59,6 +59,28 @@ fn bench(c: &mut Criterion) {
     c.bench_function("evaluate form in progress", |b| {
         b.iter(|| program.evaluate(black_box(&half), &sql_events, NOW, &partial))
     });
+    // A session holding N-001's answers and events: one number answer changes, then the score is read.
+    let mut session = leadscore::Session::new(&program, NOW);
+    for i in 0..program.fields.len() {
+        let a = sql.to_json(&program, i);
+        if !a.is_null() {
+            let _ = session.set_json(i, &a);
+        }
+    }
+    for e in 0..program.events.len() {
+        for &t in sql_events.times(e) {
+            let _ = session.record(e, t);
+        }
+    }
+    let budget = program.field_index("budget_monthly").unwrap();
+    let mut n = 0u32;
+    c.bench_function("session: set one number, read the score", |b| {
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            let _ = session.set_number(budget, f64::from(500 + (n % 8) * 500));
+            black_box(session.score().total)
+        })
+    });
     c.bench_function("hints for an mql", |b| b.iter(|| program.hints(black_box(&mql), &mql_events, NOW)));
 }
 

@@ -139,9 +139,12 @@ fn js_diagnostics(text: &str, diags: &[Diagnostic]) -> JsValue {
 fn compile_error(text: &str, diags: &[Diagnostic]) -> JsValue {
     let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
     let first = errors.first().map_or("", |d| d.message.as_str());
-    let at = errors.first().map_or(String::new(), |d| match d.span {
-        Some(s) => format!(" at {} (line {}, column {})", d.pointer, s.start.line, s.start.column),
-        None => format!(" at {}", d.pointer),
+    let at = errors.first().map_or(String::new(), |d| {
+        let pointer = if d.pointer.is_empty() { "the document" } else { d.pointer.as_str() };
+        match d.span {
+            Some(s) => format!(" at {pointer} (line {}, column {})", s.start.line, s.start.column),
+            None => format!(" at {pointer}"),
+        }
     });
     let more = match errors.len() {
         0 | 1 => String::new(),
