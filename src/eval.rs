@@ -467,29 +467,39 @@ pub(crate) fn knockouts(ctx: &Ctx) -> (Option<usize>, Vec<usize>) {
 
 /// Per group, the sum of its rules' points in rule order (the order fixes the floating-point result).
 pub(crate) fn raw_sums(p: &Program, points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
-    let mut raw = vec![(0.0, 0.0); p.groups.len()];
+    let mut raw = vec![];
+    raw_sums_into(p, points, &mut raw);
+    raw
+}
+
+/// [`raw_sums`] into a buffer that is reused.
+pub(crate) fn raw_sums_into(p: &Program, points: impl Iterator<Item = (f64, f64)>, raw: &mut Vec<(f64, f64)>) {
+    raw.clear();
+    raw.resize(p.groups.len(), (0.0, 0.0));
     for (r, pts) in p.rules.iter().zip(points) {
         if let Some(g) = raw.get_mut(r.group as usize) {
             g.0 += pts.0;
             g.1 += pts.1;
         }
     }
-    raw
 }
 
 /// Group scores after caps, and the total.
 pub(crate) fn totals(p: &Program, raw: &[(f64, f64)]) -> Scores {
+    let mut scores = Scores::default();
+    totals_into(p, raw, &mut scores);
+    scores
+}
+
+/// [`totals`] into a value that is reused.
+pub(crate) fn totals_into(p: &Program, raw: &[(f64, f64)], scores: &mut Scores) {
     // inf - inf cannot occur (lows only add non-positive infinities).
-    let groups: Vec<(f64, f64)> = raw
-        .iter()
-        .zip(&p.groups)
-        .map(|(&(lo, hi), g)| {
-            (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max))
-        })
-        .collect();
-    let total = groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
-    let total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
-    Scores { total, groups }
+    scores.groups.clear();
+    scores.groups.extend(raw.iter().zip(&p.groups).map(|(&(lo, hi), g)| {
+        (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max))
+    }));
+    let total = scores.groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
+    scores.total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
 }
 
 /// The stage if decided, and the stage conditions still open.

@@ -6,9 +6,9 @@ use std::ops::Deref;
 use serde_json::Value as Json;
 
 use crate::answers::{Answers, Events, Issue};
-use crate::eval::{knockouts, layout, raw_sums, rule_outcome, stages, totals, Evaluation, Options, Score};
+use crate::eval::{layout, raw_sums_into, rule_outcome, stages, totals_into, Evaluation, Options, Score};
 use crate::program::Program;
-use crate::vm::{Ctx, Slot};
+use crate::vm::{Ctx, Scores, Slot, Tri};
 
 /// What a change can touch, worked out once per session from the program.
 #[derive(Debug, Default)]
@@ -23,6 +23,10 @@ struct Deps {
     event_layout: bool,
     /// Rules that read any event, and so the clock.
     timed_rules: Vec<u32>,
+    /// Per field: the knockouts that read it.
+    field_kos: Vec<Vec<u32>>,
+    /// Knockouts that read any event.
+    timed_kos: Vec<u32>,
 }
 
 impl Deps {
@@ -31,8 +35,21 @@ impl Deps {
             field_rules: vec![vec![]; p.fields.len()],
             event_rules: vec![vec![]; p.events.len()],
             field_layout: vec![false; p.fields.len()],
+            field_kos: vec![vec![]; p.fields.len()],
             ..Deps::default()
         };
+        for (i, k) in p.knockouts.iter().enumerate() {
+            let (mut fields, mut events) = (vec![], vec![]);
+            p.reads(k.when, &mut fields, &mut events);
+            fields.sort_unstable();
+            fields.dedup();
+            for f in fields {
+                d.field_kos[f as usize].push(i as u32);
+            }
+            if !events.is_empty() {
+                d.timed_kos.push(i as u32);
+            }
+        }
         for (i, r) in p.rules.iter().enumerate() {
             for &f in &r.fields {
                 d.field_rules[f as usize].push(i as u32);
@@ -86,9 +103,16 @@ pub struct Session<P: Deref<Target = Program>> {
     points: Vec<(f64, f64)>,
     /// Rules to re-score.
     dirty: Vec<bool>,
+    /// Per knockout: whether it holds in the submitted-now pass.
+    holds: Vec<bool>,
+    /// Knockouts to re-check.
+    ko_dirty: Vec<bool>,
     any_dirty: bool,
     layout_dirty: bool,
     score: Score,
+    /// Buffers reused by every refresh.
+    raw: Vec<(f64, f64)>,
+    scores: Scores,
 }
 
 impl<P: Deref<Target = Program>> Session<P> {
@@ -100,7 +124,7 @@ impl<P: Deref<Target = Program>> Session<P> {
         let events = Events::new(p);
         let now = if now.is_finite() { now } else { 0.0 };
         let score = Score { total: 0.0, groups: vec![0.0; p.groups.len()], stage: 0, knockout: None };
-        let (n_fields, n_rules) = (p.fields.len(), p.rules.len());
+        let (n_fields, n_rules, n_kos) = (p.fields.len(), p.rules.len(), p.knockouts.len());
         let mut s = Session {
             program,
             deps,
@@ -110,9 +134,13 @@ impl<P: Deref<Target = Program>> Session<P> {
             shown: vec![false; n_fields],
             points: vec![(0.0, 0.0); n_rules],
             dirty: vec![true; n_rules],
+            holds: vec![false; n_kos],
+            ko_dirty: vec![true; n_kos],
             any_dirty: true,
             layout_dirty: true,
             score,
+            raw: vec![],
+            scores: Scores::default(),
         };
         s.refresh();
         s
@@ -173,7 +201,10 @@ impl<P: Deref<Target = Program>> Session<P> {
             self.any_dirty = true;
         }
         self.layout_dirty |= self.deps.event_layout;
-        // Knockouts and stages may read events too; they are always re-checked.
+        for &k in &self.deps.timed_kos {
+            self.ko_dirty[k as usize] = true;
+        }
+        // Stages may read events too; they are always re-checked.
         self.any_dirty = true;
         Ok(())
     }
@@ -186,6 +217,9 @@ impl<P: Deref<Target = Program>> Session<P> {
         }
         self.now = now;
         self.any_dirty = true;
+        for &k in &self.deps.timed_kos {
+            self.ko_dirty[k as usize] = true;
+        }
         for &r in &self.deps.timed_rules {
             self.dirty[r as usize] = true;
             self.any_dirty = true;
@@ -199,8 +233,11 @@ impl<P: Deref<Target = Program>> Session<P> {
             self.dirty[r as usize] = true;
             self.any_dirty = true;
         }
+        for &k in &self.deps.field_kos[index] {
+            self.ko_dirty[k as usize] = true;
+        }
         self.layout_dirty |= self.deps.field_layout[index];
-        // A change that moves nothing else still re-checks knockouts and stages.
+        // A change that moves nothing else still re-checks the stages.
         self.any_dirty = true;
     }
 
@@ -227,6 +264,9 @@ impl<P: Deref<Target = Program>> Session<P> {
                     for &r in &self.deps.field_rules[f] {
                         self.dirty[r as usize] = true;
                     }
+                    for &k in &self.deps.field_kos[f] {
+                        self.ko_dirty[k as usize] = true;
+                    }
                 }
             }
             self.shown.copy_from_slice(&l.shown);
@@ -246,16 +286,21 @@ impl<P: Deref<Target = Program>> Session<P> {
                 self.dirty[i] = false;
             }
         }
-        let (knockout, _) = knockouts(&ctx);
-        let raw = raw_sums(p, self.points.iter().copied());
-        let scores = totals(p, &raw);
-        let (stage, _) = stages(p, &slots, Some(&self.events), self.now, &scores);
-        self.score = Score {
-            total: scores.total.0,
-            groups: scores.groups.iter().map(|g| g.0).collect(),
-            stage: stage.unwrap_or(p.stages.len().saturating_sub(1)),
-            knockout,
-        };
+        for (i, k) in p.knockouts.iter().enumerate() {
+            if self.ko_dirty[i] {
+                self.holds[i] = ctx.cond(Some(k.when)) == Tri::True;
+                self.ko_dirty[i] = false;
+            }
+        }
+        let knockout = self.holds.iter().position(|&h| h);
+        raw_sums_into(p, self.points.iter().copied(), &mut self.raw);
+        totals_into(p, &self.raw, &mut self.scores);
+        let (stage, _) = stages(p, &slots, Some(&self.events), self.now, &self.scores);
+        self.score.total = self.scores.total.0;
+        self.score.groups.clear();
+        self.score.groups.extend(self.scores.groups.iter().map(|g| g.0));
+        self.score.stage = stage.unwrap_or(p.stages.len().saturating_sub(1));
+        self.score.knockout = knockout;
         self.any_dirty = false;
     }
 }
