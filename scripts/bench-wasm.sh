@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks the WebAssembly build (pkg/) in Node, then in headless Chromium, with the same harness
 # (bench/wasm/): leadscore's evaluate and session paths next to the B2B model written by hand in JS and the
-# same model in JsonLogic (json-logic-js), after checking that all three agree on every lead; plus start-up.
-# Prints Markdown tables. Builds pkg/ first when it is missing (or with --build).
+# same model in JsonLogic (json-logic-js), after checking that all three agree on every lead; plus start-up,
+# and a CPU profile of evaluate(object) in Node. Prints Markdown tables. Builds pkg/ first when it is missing (or with --build).
 #
 #   bash scripts/bench-wasm.sh [--build] [--quick]
 #
@@ -44,3 +44,5 @@ echo
 node bench/wasm/node.mjs --json "$out/node.json" "${pass[@]}"
 node bench/wasm/chromium.mjs --json "$out/chromium.json" "${pass[@]}"
 node bench/wasm/summary.mjs "$out/node.json" "$out/chromium.json"
+echo
+node bench/wasm/profile.mjs $([ ${#pass[@]} -gt 0 ] && echo --seconds 1)

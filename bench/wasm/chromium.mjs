@@ -3,7 +3,8 @@
 //
 //   node bench/wasm/chromium.mjs [--json results.json] [--quick] [--loads 20]
 //
-// Environment: CHROMIUM (default /usr/bin/chromium).
+// Environment: CHROMIUM (default /usr/bin/chromium); LEADSCORE_PKG, another build of the package to measure
+// instead of pkg/.
 
 import { writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -29,7 +30,7 @@ const ARGS = [
   "--disable-sync",
 ];
 
-const server = await serve();
+const server = await serve(process.env.LEADSCORE_PKG ? { pkg: process.env.LEADSCORE_PKG } : {});
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ARGS });
 const version = browser.version();
 
@@ -81,6 +82,7 @@ try {
 
 result.env = `Chromium ${version} headless (${result.env})`;
 result.startup = startup;
+if (process.env.LEADSCORE_PKG) result.env += `, package ${process.env.LEADSCORE_PKG}`;
 
 function startupTable({ cold, warm }) {
   const med = (list, key) => median(list.map((r) => r[key]).filter((x) => x !== null));

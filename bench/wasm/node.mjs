@@ -1,14 +1,18 @@
 // The benchmark in Node: start-up of the Wasm module, then the suite (suite.js), printed as Markdown.
 //
 //   node bench/wasm/node.mjs [--json results.json] [--quick]
+//
+// Environment: LEADSCORE_PKG, another build of the package to measure instead of pkg/.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { median } from "./timing.js";
 import { ms, resultsTable, breakdownTable, checkLine } from "./report.js";
 
 const root = new URL("../../", import.meta.url);
+const pkg = process.env.LEADSCORE_PKG ? pathToFileURL(resolve(process.env.LEADSCORE_PKG) + "/") : new URL("pkg/", root);
 const args = process.argv.slice(2);
 const jsonOut = args.includes("--json") ? args[args.indexOf("--json") + 1] : null;
 const quick = args.includes("--quick") || process.env.BENCH_QUICK === "1";
@@ -22,7 +26,7 @@ const modelText = read("examples/b2b-saas.json");
 const startup = {};
 {
   let t = performance.now();
-  const leadscore = await import(new URL("pkg/node.js", root).href);
+  const leadscore = await import(new URL("node.js", pkg).href);
   startup.importFirst = performance.now() - t;
   t = performance.now();
   const first = new leadscore.Scorer(modelText);
@@ -36,7 +40,7 @@ const startup = {};
   }
   startup.scorerLater = median(later);
 
-  const wasmUrl = new URL("pkg/leadscore_bg.wasm", root);
+  const wasmUrl = new URL("leadscore_bg.wasm", pkg);
   t = performance.now();
   const bytes = readFileSync(wasmUrl);
   startup.readFile = performance.now() - t;
@@ -49,7 +53,7 @@ const startup = {};
     const module = new WebAssembly.Module(bytes);
     compiles.push(performance.now() - t);
     // A separate copy of the glue (a different module URL) with an instance of its own.
-    const glue = await import(new URL(`pkg/leadscore.js?instance=${i}`, root).href);
+    const glue = await import(new URL(`leadscore.js?instance=${i}`, pkg).href);
     t = performance.now();
     glue.initSync({ module });
     instantiations.push(performance.now() - t);
@@ -77,7 +81,7 @@ function startupTable(s) {
   ].join("\n");
 }
 
-const { Scorer } = await import(new URL("pkg/node.js", root).href);
+const { Scorer } = await import(new URL("node.js", pkg).href);
 const jsonLogic = (await import("json-logic-js")).default;
 const { runSuite } = await import("./suite.js");
 
@@ -92,6 +96,7 @@ const result = await runSuite({
 });
 result.env = `Node ${process.version} (V8 ${process.versions.v8}), ${process.arch}`;
 result.startup = startup;
+if (process.env.LEADSCORE_PKG) result.env += `, package ${process.env.LEADSCORE_PKG}`;
 
 console.log(`## Node: ${result.env}\n`);
 console.log(checkLine(result) + "\n");

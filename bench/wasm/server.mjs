@@ -5,7 +5,7 @@
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { extname, normalize, sep } from "node:path";
+import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const TYPES = {
@@ -21,12 +21,17 @@ const TYPES = {
 /** Files that may be served, by path prefix. */
 const ALLOWED = ["/pkg/", "/examples/", "/bench/wasm/", "/node_modules/json-logic-js/"];
 
-/** Starts the server on a free port of 127.0.0.1; resolves to `{ origin, close }`. */
-export function serve(root = fileURLToPath(new URL("../../", import.meta.url))) {
+/**
+ * Starts the server on a free port of 127.0.0.1; resolves to `{ origin, close }`. `/pkg/` is served from
+ * `pkg` (default: the repository's pkg/).
+ */
+export function serve({ root = fileURLToPath(new URL("../../", import.meta.url)), pkg = resolve(root, "pkg") } = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
-    const file = normalize(root + path);
-    if (!ALLOWED.some((p) => path.startsWith(p)) || path.includes("..") || !file.startsWith(normalize(root + sep))) {
+    const inPkg = path.startsWith("/pkg/");
+    const base = inPkg ? resolve(pkg) : resolve(root);
+    const file = resolve(base, "." + (inPkg ? path.slice("/pkg".length) : path));
+    if (!ALLOWED.some((p) => path.startsWith(p)) || path.includes("..") || !file.startsWith(base + sep)) {
       res.writeHead(404).end();
       return;
     }
