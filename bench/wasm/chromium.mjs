@@ -1,0 +1,114 @@
+// The benchmark in headless Chromium: start-up over fresh page loads, then the suite (suite.js, the same module
+// as in Node) in one page, printed as Markdown.
+//
+//   node bench/wasm/chromium.mjs [--json results.json] [--quick] [--loads 20]
+//
+// Environment: CHROMIUM (default /usr/bin/chromium); LEADSCORE_PKG, another build of the package to measure
+// instead of pkg/.
+
+import { writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { serve } from "./server.mjs";
+import { median } from "./timing.js";
+import { ms, resultsTable, breakdownTable, checkLine } from "./report.js";
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const jsonOut = option("--json", null);
+const quick = args.includes("--quick") || process.env.BENCH_QUICK === "1";
+const loads = Number(option("--loads", quick ? 5 : 20));
+const log = (s) => console.error(s);
+
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const server = await serve(process.env.LEADSCORE_PKG ? { pkg: process.env.LEADSCORE_PKG } : {});
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ARGS });
+const version = browser.version();
+
+async function startupOnce(context) {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${server.origin}/bench/wasm/startup.html`);
+    await page.waitForFunction(() => window.startupResult, null, { timeout: 30_000 });
+    return await page.evaluate(() => window.startupResult);
+  } finally {
+    await page.close();
+  }
+}
+
+let result;
+const startup = { cold: [], warm: [] };
+try {
+  // Cold: every load in a new browser context (an empty profile: no HTTP cache, no code cache).
+  log(`start-up: ${loads} loads, each in a new context...`);
+  for (let i = 0; i < loads; i++) {
+    const context = await browser.newContext();
+    startup.cold.push(await startupOnce(context));
+    await context.close();
+  }
+  // Warm: every load a new page in one context, after a first visit (a returning visitor).
+  log(`start-up: ${loads} loads in one context, after a first one...`);
+  {
+    const context = await browser.newContext();
+    await startupOnce(context);
+    for (let i = 0; i < loads; i++) startup.warm.push(await startupOnce(context));
+    await context.close();
+  }
+
+  log("suite: one page...");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (m) => log(m.text()));
+  page.on("pageerror", (e) => log(`page error: ${e.message}`));
+  await page.goto(`${server.origin}/bench/wasm/page.html${quick ? "?quick" : ""}`);
+  await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 250 });
+  const out = await page.evaluate(() => window.benchResult);
+  await context.close();
+  if (out.error) throw new Error(`the benchmark failed in Chromium:\n${out.error}`);
+  result = out.result;
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+result.env = `Chromium ${version} headless (${result.env})`;
+result.startup = startup;
+if (process.env.LEADSCORE_PKG) result.env += `, package ${process.env.LEADSCORE_PKG}`;
+
+function startupTable({ cold, warm }) {
+  const med = (list, key) => median(list.map((r) => r[key]).filter((x) => x !== null));
+  const row = (label, key) => `| ${label} | ${ms(med(cold, key))} | ${ms(med(warm, key))} |`;
+  const sum = (r) => ({ ...r, total: r.importGlue + r.init + r.scorerFirst });
+  const cached = warm.filter((r) => r.wasmFromCache).length;
+  return [
+    `| Chromium start-up (\`examples/b2b-saas.json\`), median of ${cold.length} page loads | cold, ms | returning, ms |`,
+    "|---|---:|---:|",
+    row("`import(\"/pkg/leadscore.js\")` (the JS glue)", "importGlue"),
+    row("`await init()`: instantiate the module from its URL (fetch, compile, instantiate)", "init"),
+    row("&nbsp;&nbsp;of which the .wasm response, request start to last byte", "wasmFetch"),
+    row("first `new Scorer(b2bJsonText)`: compile the rules", "scorerFirst"),
+    row("later `new Scorer(b2bJsonText)` in the same page (median of 10)", "scorerLater"),
+    `| glue + \`init()\` + first \`new Scorer\` | ${ms(median(cold.map(sum).map((r) => r.total)))} | ${ms(median(warm.map(sum).map((r) => r.total)))} |`,
+    "",
+    "Cold: each load in a new browser context (empty profile: nothing cached). Returning: each load a new page in",
+    `one context after a first visit (HTTP cache; the .wasm came from the cache in ${cached} of ${warm.length} loads).`,
+    `Pages cross-origin isolated: ${cold.every((r) => r.crossOriginIsolated) ? "yes (fine-grained `performance.now()`)" : "no (100 µs timer resolution)"}.`,
+  ].join("\n");
+}
+
+console.log(`## Chromium: ${result.env}\n`);
+console.log(checkLine(result) + "\n");
+console.log(resultsTable(result) + "\n");
+console.log(breakdownTable(result) + "\n");
+console.log(startupTable(startup) + "\n");
+
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2));

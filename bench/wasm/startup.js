@@ -1,0 +1,38 @@
+// Start-up on one fresh page load: import the glue, `init()` (fetch, compile and instantiate the .wasm from
+// its URL), then `new Scorer(b2bJsonText)` (compile the rules document), first and again. The times are left
+// in `window.startupResult` for the runner.
+
+const modelText = await (await fetch("/examples/b2b-saas.json")).text();
+
+let t = performance.now();
+const leadscore = await import("/pkg/leadscore.js");
+const importGlue = performance.now() - t;
+
+t = performance.now();
+await leadscore.default();
+const init = performance.now() - t;
+
+t = performance.now();
+const first = new leadscore.Scorer(modelText);
+const scorerFirst = performance.now() - t;
+first.free();
+
+const later = [];
+for (let i = 0; i < 10; i++) {
+  t = performance.now();
+  new leadscore.Scorer(modelText).free();
+  later.push(performance.now() - t);
+}
+later.sort((a, b) => a - b);
+
+const wasm = performance.getEntriesByType("resource").find((e) => e.name.endsWith(".wasm"));
+window.startupResult = {
+  importGlue,
+  init,
+  scorerFirst,
+  scorerLater: (later[4] + later[5]) / 2,
+  // Time to the last byte of the .wasm response, from the request's start; and whether it came from a cache.
+  wasmFetch: wasm ? wasm.responseEnd - wasm.startTime : null,
+  wasmFromCache: wasm ? wasm.transferSize === 0 : null,
+  crossOriginIsolated: globalThis.crossOriginIsolated,
+};
