@@ -200,6 +200,17 @@ struct Full<'a> {
     hints: Option<Hints>,
 }
 
+/// `Scorer.score`'s result.
+#[derive(Serialize)]
+struct ScoreOut<'a> {
+    score: f64,
+    groups: std::collections::BTreeMap<&'a str, f64>,
+    stage: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    knockout: Option<&'a str>,
+    issues: Vec<Issue>,
+}
+
 /// A compiled rules document: compile once, evaluate many times.
 #[wasm_bindgen]
 pub struct Scorer {
@@ -270,6 +281,29 @@ impl Scorer {
             p.hints(&a, &e, now)
         });
         Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
+    }
+
+    /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
+    /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
+    pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<f64>) -> Result<JsScore, JsValue> {
+        let answers = from_js(&answers, "answers")?;
+        let events = events.map_or(Ok(Json::Null), |e| from_js(&e, "events"))?;
+        let p = &self.program;
+        let (a, mut issues) = crate::Answers::from_json(p, &answers);
+        let (e, more) = crate::Events::from_json(p, &events);
+        issues.extend(more);
+        let s = p.score(&a, &e, now_or_clock(now));
+        let out = ScoreOut {
+            score: s.total,
+            groups: p.groups.iter().zip(&s.groups).map(|(g, v)| (g.id.as_str(), *v)).collect(),
+            stage: match s.knockout {
+                Some(_) => "disqualified",
+                None => p.stages.get(s.stage).map_or("", |st| st.id.as_str()),
+            },
+            knockout: s.knockout.and_then(|k| p.knockouts.get(k)).map(|k| k.id.as_str()),
+            issues,
+        };
+        Ok(to_js(&out).unchecked_into())
     }
 
     /// Re-scores a submission as the server sees it and compares it with the client's claim.

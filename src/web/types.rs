@@ -155,6 +155,18 @@ export interface Evaluation {
   hints?: Hints;
 }
 
+/** The bare outcome of a submitted lead (`Scorer.score`). */
+export interface ScoreResult {
+  score: number;
+  /** After caps, by group id. */
+  groups: { [group: string]: number };
+  /** The stage id, or `disqualified`. */
+  stage: string;
+  /** The knockout that holds. */
+  knockout?: string;
+  issues: Issue[];
+}
+
 export interface EvaluateOptions {
   /** The form is submitted: unanswered fields stay unanswered. Default false. */
   complete?: boolean;
@@ -238,6 +250,8 @@ extern "C" {
     pub type JsEvaluateOptions;
     #[wasm_bindgen(typescript_type = "Evaluation")]
     pub type JsEvaluation;
+    #[wasm_bindgen(typescript_type = "ScoreResult")]
+    pub type JsScore;
     #[wasm_bindgen(typescript_type = "Claim")]
     pub type JsClaim;
     #[wasm_bindgen(typescript_type = "VerifyOptions")]

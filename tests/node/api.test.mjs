@@ -67,6 +67,19 @@ test("evaluate scores the sample leads the same as the CLI's reference numbers",
   }
 });
 
+test("score gives the bare numbers of evaluate, for scoring many leads", () => {
+  const s = new Scorer(b2b);
+  for (const lead of leads) {
+    const e = s.evaluate(lead.answers, events(lead), NOW, { complete: true, hints: false });
+    const r = s.score(lead.answers, events(lead), NOW);
+    assert.equal(r.score, e.score, lead.id);
+    assert.equal(r.stage, e.stage.id, lead.id);
+    assert.equal(r.knockout, e.disqualified?.knockout, lead.id);
+    assert.deepEqual(r.groups, Object.fromEntries(e.groups.map((g) => [g.id, g.score])), lead.id);
+  }
+  assert.deepEqual(s.score({ employees: "x" }, [], NOW).issues.map((i) => i.field), ["employees"]);
+});
+
 test("bad answers are left out and reported by field; nothing throws", () => {
   const s = new Scorer(b2b);
   const e = s.evaluate({ employees: "many", industry: "fintech", nope: 1, country: "Italy" }, [{ type: "teleport", at: NOW }], NOW);
