@@ -2,7 +2,8 @@
 # Client == server, bit for bit: generates N varied leads (default 100000) over every example model, scores
 # each one natively (the command-line tool, `score --full`, submitted and with --partial) and with the Wasm
 # build under Node (`Scorer.evaluate`, complete: true and false), and compares the canonical JSON of every
-# result. Builds the command-line tool and pkg/ first when they are missing or older than the sources.
+# result. Before that, checks that every entry point reads numbers as JavaScript does (tests/parity/numbers.mjs).
+# Builds the command-line tool and pkg/ first when they are missing or older than the sources.
 #
 #   scripts/parity.sh [N] [--seed S] [--jobs J] [--plain-numbers] [--keep] [--rebuild]
 #
@@ -52,14 +53,19 @@ if ! fresh pkg/leadscore_bg.wasm || [ ! -f pkg/node.js ]; then
 fi
 echo "== built in $(elapsed) s"
 
+status=0
+echo "== number reading (every JSON spelling, natively and in Wasm)"
+node tests/parity/numbers.mjs || status=$?
+
 out=target/parity
 rm -rf "$out"
 mkdir -p "$out"
 echo "== generating $count leads (seed $seed)"
 node tests/parity/generate.mjs --out "$out" --count "$count" --seed "$seed" $plain
 echo "== scoring natively and in Wasm, comparing"
-status=0
-node tests/parity/compare.mjs --dir "$out" ${jobs:+--jobs "$jobs"} || status=$?
+compared=0
+node tests/parity/compare.mjs --dir "$out" ${jobs:+--jobs "$jobs"} || compared=$?
+if [ "$compared" -gt "$status" ]; then status=$compared; fi
 if [ -z "$keep" ] && [ "$status" -eq 0 ]; then
   rm -f "$out"/*.ndjson
 fi
