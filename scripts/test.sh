@@ -38,3 +38,6 @@ CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-
 
 echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
 node --test tests/node/
+
+echo "== client == server: 100,000 generated leads scored natively and in Wasm under Node, compared"
+bash scripts/parity.sh 100000
