@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, lints, unit and data-driven tests, property tests, doc tests, the
 # benchmark and fuzz targets built, the command-line tool run on every example, then the WebAssembly package:
-# built (with its size budget checked), tested in headless Chromium and in Node, packed and installed into
+# built, tested in headless Chromium and in Node, packed and installed into
 # scratch projects (Node, a plain page, Vite, webpack). Installs what it needs (scripts/setup-wasm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ fi
 echo "== command-line tool on the examples"
 bash scripts/cli-check.sh
 
-echo "== WebAssembly package (build and size budget)"
+echo "== WebAssembly package (build)"
 bash scripts/build-wasm.sh
 
 echo "== WebAssembly tests in headless Chromium"
