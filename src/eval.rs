@@ -418,7 +418,12 @@ pub(crate) fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcom
             }
         },
     };
-    let scaled = mul(base, factor);
+    let mut scaled = mul(base, factor);
+    // A decided number of points that overflows (a huge answer times several events) counts 0, like any other
+    // non-finite points value. Unbounded ranges stay as they are.
+    if scaled.0 == scaled.1 && !scaled.0.is_finite() {
+        scaled = (0.0, 0.0);
+    }
     let points = match cond {
         Tri::True => scaled,
         // Open: the rule may or may not fire.
@@ -482,6 +487,9 @@ pub(crate) fn raw_sums_into(p: &Program, points: impl Iterator<Item = (f64, f64)
             g.1 += pts.1;
         }
     }
+    for g in raw.iter_mut() {
+        *g = saturate(*g);
+    }
 }
 
 /// Group scores after caps, and the total.
@@ -496,10 +504,24 @@ pub(crate) fn totals_into(p: &Program, raw: &[(f64, f64)], scores: &mut Scores) 
     // inf - inf cannot occur (lows only add non-positive infinities).
     scores.groups.clear();
     scores.groups.extend(raw.iter().zip(&p.groups).map(|(&(lo, hi), g)| {
-        (clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max), clamp(sanitize(hi, f64::INFINITY), g.min, g.max))
+        saturate((
+            clamp(sanitize(lo, f64::NEG_INFINITY), g.min, g.max),
+            clamp(sanitize(hi, f64::INFINITY), g.min, g.max),
+        ))
     }));
     let total = scores.groups.iter().fold((0.0, 0.0), |acc, g| (acc.0 + g.0, acc.1 + g.1));
-    scores.total = (sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY));
+    scores.total = saturate((sanitize(total.0, f64::NEG_INFINITY), sanitize(total.1, f64::INFINITY)));
+}
+
+/// A decided score that overflowed (sums of huge finite points) stays at the largest finite number, so a score
+/// is always finite. Unbounded ranges (`lo < hi`) stay as they are.
+fn saturate((lo, hi): (f64, f64)) -> (f64, f64) {
+    if lo == hi && lo.is_infinite() {
+        let v = f64::MAX.copysign(lo);
+        (v, v)
+    } else {
+        (lo, hi)
+    }
 }
 
 /// The stage if decided, and the stage conditions still open.
