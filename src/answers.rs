@@ -195,13 +195,21 @@ impl Answers {
     }
 }
 
+/// A number as JSON: whole numbers as integers (`14`, not `14.0`), the same on every platform; a non-finite
+/// number as `null`.
+pub(crate) fn num_json(n: f64) -> Json {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Json::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)
+    }
+}
+
 pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -> Json {
     let Some(f) = program.fields.get(index) else { return Json::Null };
     match a {
         None => Json::Null,
-        // Whole numbers as JSON integers (`14`, not `14.0`), the same on every platform.
-        Some(Answer::Num(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Json::from(*n as i64),
-        Some(Answer::Num(n)) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
+        Some(Answer::Num(n)) => num_json(*n),
         Some(Answer::Text(s, _)) => Json::String(s.to_string()),
         Some(Answer::Bool(b)) => Json::Bool(*b),
         Some(Answer::Choice(i)) => {

@@ -101,13 +101,14 @@ pub struct Session<P: Deref<Target = Program>> {
     shown: Vec<bool>,
     /// Per rule: points in the submitted-now pass.
     points: Vec<(f64, f64)>,
-    /// Rules to re-score.
+    /// Per rule: to be re-scored.
     dirty: Vec<bool>,
     /// Per knockout: whether it holds in the submitted-now pass.
     holds: Vec<bool>,
     /// Knockouts to re-check.
     ko_dirty: Vec<bool>,
-    any_dirty: bool,
+    /// Something changed since the last score: at least the stages are re-checked.
+    stale: bool,
     layout_dirty: bool,
     score: Score,
     /// Buffers reused by every refresh.
@@ -136,7 +137,7 @@ impl<P: Deref<Target = Program>> Session<P> {
             dirty: vec![true; n_rules],
             holds: vec![false; n_kos],
             ko_dirty: vec![true; n_kos],
-            any_dirty: true,
+            stale: true,
             layout_dirty: true,
             score,
             raw: vec![],
@@ -196,16 +197,10 @@ impl<P: Deref<Target = Program>> Session<P> {
     /// Records one occurrence of event `index` at `at` (milliseconds since 1970).
     pub fn record(&mut self, index: usize, at: f64) -> Result<(), Issue> {
         self.events.record(index, at)?;
-        for &r in self.deps.event_rules.get(index).map_or(&[][..], Vec::as_slice) {
+        for &r in &self.deps.event_rules[index] {
             self.dirty[r as usize] = true;
-            self.any_dirty = true;
         }
-        self.layout_dirty |= self.deps.event_layout;
-        for &k in &self.deps.timed_kos {
-            self.ko_dirty[k as usize] = true;
-        }
-        // Stages may read events too; they are always re-checked.
-        self.any_dirty = true;
+        self.touch_timed_conditions();
         Ok(())
     }
 
@@ -216,29 +211,38 @@ impl<P: Deref<Target = Program>> Session<P> {
             return;
         }
         self.now = now;
-        self.any_dirty = true;
+        for &r in &self.deps.timed_rules {
+            self.dirty[r as usize] = true;
+        }
+        self.touch_timed_conditions();
+    }
+
+    /// After an event or the clock changed: knockouts and layout conditions that read events.
+    fn touch_timed_conditions(&mut self) {
         for &k in &self.deps.timed_kos {
             self.ko_dirty[k as usize] = true;
         }
-        for &r in &self.deps.timed_rules {
-            self.dirty[r as usize] = true;
-            self.any_dirty = true;
-        }
         self.layout_dirty |= self.deps.event_layout;
+        self.stale = true;
     }
 
-    fn touch_field(&mut self, index: usize) {
-        let Some(rules) = self.deps.field_rules.get(index) else { return };
-        for &r in rules {
+    /// After field `index` changed (or was shown or hidden): the rules and knockouts that read it.
+    fn touch_readers(&mut self, index: usize) {
+        for &r in &self.deps.field_rules[index] {
             self.dirty[r as usize] = true;
-            self.any_dirty = true;
         }
         for &k in &self.deps.field_kos[index] {
             self.ko_dirty[k as usize] = true;
         }
+    }
+
+    fn touch_field(&mut self, index: usize) {
+        if index >= self.shown.len() {
+            return;
+        }
+        self.touch_readers(index);
         self.layout_dirty |= self.deps.field_layout[index];
-        // A change that moves nothing else still re-checks the stages.
-        self.any_dirty = true;
+        self.stale = true;
     }
 
     /// The score as if the form were submitted now: the same as [`Program::score`] of the same state.
@@ -253,25 +257,20 @@ impl<P: Deref<Target = Program>> Session<P> {
     }
 
     fn refresh(&mut self) {
-        if !self.any_dirty && !self.layout_dirty {
+        if !self.stale {
             return;
         }
-        let p: &Program = &self.program;
         if self.layout_dirty {
-            let l = layout(p, &self.answers, Some(&self.events), self.now, true);
-            for (f, (&was, &is)) in self.shown.iter().zip(&l.shown).enumerate() {
-                if was != is {
-                    for &r in &self.deps.field_rules[f] {
-                        self.dirty[r as usize] = true;
-                    }
-                    for &k in &self.deps.field_kos[f] {
-                        self.ko_dirty[k as usize] = true;
-                    }
+            let shown = layout(&self.program, &self.answers, Some(&self.events), self.now, true).shown;
+            for (f, &is) in shown.iter().enumerate() {
+                if self.shown[f] != is {
+                    self.touch_readers(f);
                 }
             }
-            self.shown.copy_from_slice(&l.shown);
+            self.shown = shown;
             self.layout_dirty = false;
         }
+        let p: &Program = &self.program;
         // Submitted now: a field counts when it is shown and answered.
         let slots: Vec<Slot> = (0..p.fields.len())
             .map(|i| match self.answers.get(i) {
@@ -301,6 +300,6 @@ impl<P: Deref<Target = Program>> Session<P> {
         self.score.groups.extend(self.scores.groups.iter().map(|g| g.0));
         self.score.stage = stage.unwrap_or(p.stages.len().saturating_sub(1));
         self.score.knockout = knockout;
-        self.any_dirty = false;
+        self.stale = false;
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::answers::num_json as num;
 use crate::eval::{Evaluation, Options};
 use crate::program::Program;
 
@@ -60,14 +61,6 @@ pub struct VerifyOptions {
     pub now: Option<f64>,
     /// With `now`: the largest accepted distance between the claim's time and `now`.
     pub max_skew_ms: Option<f64>,
-}
-
-fn num(x: f64) -> Json {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        Json::from(x as i64)
-    } else {
-        serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
-    }
 }
 
 /// Scores differ when they differ by more than rounding in the claim's transport (1e-9 relative).

@@ -7,7 +7,7 @@
 // instead of pkg/.
 
 import { writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { browser as launchChromium } from "../../tests/node/support.mjs";
 import { serve } from "./server.mjs";
 import { median } from "./timing.js";
 import { ms, resultsTable, breakdownTable, checkLine } from "./report.js";
@@ -19,19 +19,8 @@ const quick = args.includes("--quick") || process.env.BENCH_QUICK === "1";
 const loads = Number(option("--loads", quick ? 5 : 20));
 const log = (s) => console.error(s);
 
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 const server = await serve(process.env.LEADSCORE_PKG ? { pkg: process.env.LEADSCORE_PKG } : {});
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ARGS });
+const browser = await launchChromium();
 const version = browser.version();
 
 async function startupOnce(context) {

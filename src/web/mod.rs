@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::{compile_str, Claim, Evaluation, Hints, Issue, Options, Program, VerifyOptions};
+use crate::{compile_str, Answers, Claim, Evaluation, Events, Hints, Issue, Options, Program, VerifyOptions};
 
 pub use types::*;
 
@@ -77,7 +77,6 @@ struct JsDiagnostic<'a> {
 fn utf16_offsets(text: &str, bytes: &mut [(usize, usize)]) {
     bytes.sort_unstable();
     let mut units = 0;
-    let mut at = 0;
     let mut chars = text.char_indices().peekable();
     for (b, u) in bytes.iter_mut() {
         while let Some(&(i, c)) = chars.peek() {
@@ -85,22 +84,22 @@ fn utf16_offsets(text: &str, bytes: &mut [(usize, usize)]) {
                 break;
             }
             units += c.len_utf16();
-            at = i + c.len_utf8();
             chars.next();
         }
-        let _ = at;
         *u = units;
     }
+}
+
+/// The byte offset of the start of the line holding `offset`.
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
 }
 
 fn js_diagnostics(text: &str, diags: &[Diagnostic]) -> JsValue {
     let mut offsets: Vec<(usize, usize)> = diags
         .iter()
         .filter_map(|d| d.span)
-        .flat_map(|s| {
-            let line_start = text[..s.start.offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-            [(s.start.offset, 0), (s.end.offset, 0), (line_start, 0)]
-        })
+        .flat_map(|s| [(s.start.offset, 0), (s.end.offset, 0), (line_start(text, s.start.offset), 0)])
         .collect();
     utf16_offsets(text, &mut offsets);
     let find = |b: usize| offsets.binary_search_by_key(&b, |&(k, _)| k).ok().map(|i| offsets[i].1);
@@ -109,11 +108,10 @@ fn js_diagnostics(text: &str, diags: &[Diagnostic]) -> JsValue {
         .map(|d| {
             let (mut line, mut column, mut start, mut end) = (None, None, None, None);
             if let Some(s) = d.span {
-                let line_start = text[..s.start.offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
                 line = Some(s.start.line);
                 start = find(s.start.offset);
                 end = find(s.end.offset);
-                column = match (start, find(line_start)) {
+                column = match (start, find(line_start(text, s.start.offset))) {
                     (Some(a), Some(b)) => Some((a - b) as u32 + 1),
                     _ => None,
                 };
@@ -219,6 +217,26 @@ pub struct Scorer {
     warnings: Vec<Diagnostic>,
 }
 
+impl Scorer {
+    /// Answers and events from JS, checked against the program; bad values become issues.
+    fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
+        let answers = from_js(answers, "answers")?;
+        let events = events.map_or(Ok(Json::Null), |e| from_js(e, "events"))?;
+        let (a, mut issues) = Answers::from_json(&self.program, &answers);
+        let (e, more) = Events::from_json(&self.program, &events);
+        issues.extend(more);
+        Ok((a, e, issues))
+    }
+}
+
+/// The stage id of a bare score: `disqualified` when a knockout holds.
+fn stage_id(p: &Program, stage: usize, knockout: Option<usize>) -> &str {
+    match knockout {
+        Some(_) => "disqualified",
+        None => p.stages.get(stage).map_or("", |st| st.id.as_str()),
+    }
+}
+
 #[wasm_bindgen]
 impl Scorer {
     /// Compiles a rules document (JSON text or a plain object). Throws a `LeadscoreError` carrying every
@@ -229,14 +247,9 @@ impl Scorer {
         let compiled = compile_str(&text);
         match compiled.program {
             Some(program) => {
-                Ok(Scorer { program: Rc::new(program), text: String::new(), warnings: compiled.diagnostics }).map(
-                    |mut s| {
-                        if !s.warnings.is_empty() {
-                            s.text = text;
-                        }
-                        s
-                    },
-                )
+                // The text is kept only to place warnings.
+                let text = if compiled.diagnostics.is_empty() { String::new() } else { text };
+                Ok(Scorer { program: Rc::new(program), text, warnings: compiled.diagnostics })
             }
             None => Err(compile_error(&text, &compiled.diagnostics)),
         }
@@ -269,37 +282,26 @@ impl Scorer {
         now: Option<f64>,
         options: Option<JsEvaluateOptions>,
     ) -> Result<JsEvaluation, JsValue> {
-        let answers = from_js(&answers, "answers")?;
-        let events = events.map_or(Ok(Json::Null), |e| from_js(&e, "events"))?;
+        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
         let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
         let now = now_or_clock(now);
         let p = &self.program;
-        let evaluation = p.evaluate_json(&answers, &events, now, &opts);
-        let hints = hints.then(|| {
-            let (a, _) = crate::Answers::from_json(p, &answers);
-            let (e, _) = crate::Events::from_json(p, &events);
-            p.hints(&a, &e, now)
-        });
+        let mut evaluation = p.evaluate(&a, &e, now, &opts);
+        evaluation.issues = issues;
+        let hints = hints.then(|| p.hints(&a, &e, now));
         Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
     }
 
     /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
     /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
     pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<f64>) -> Result<JsScore, JsValue> {
-        let answers = from_js(&answers, "answers")?;
-        let events = events.map_or(Ok(Json::Null), |e| from_js(&e, "events"))?;
+        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
         let p = &self.program;
-        let (a, mut issues) = crate::Answers::from_json(p, &answers);
-        let (e, more) = crate::Events::from_json(p, &events);
-        issues.extend(more);
         let s = p.score(&a, &e, now_or_clock(now));
         let out = ScoreOut {
             score: s.total,
             groups: p.groups.iter().zip(&s.groups).map(|(g, v)| (g.id.as_str(), *v)).collect(),
-            stage: match s.knockout {
-                Some(_) => "disqualified",
-                None => p.stages.get(s.stage).map_or("", |st| st.id.as_str()),
-            },
+            stage: stage_id(p, s.stage, s.knockout),
             knockout: s.knockout.and_then(|k| p.knockouts.get(k)).map(|k| k.id.as_str()),
             issues,
         };
@@ -438,12 +440,11 @@ impl Session {
     /// The stage id as if the form were submitted now (`disqualified` on a knockout).
     #[wasm_bindgen(getter)]
     pub fn stage(&mut self) -> String {
-        let s = self.inner.score();
-        if s.knockout.is_some() {
-            return "disqualified".to_string();
-        }
-        let stage = s.stage;
-        self.inner.program().stages.get(stage).map_or(String::new(), |s| s.id.clone())
+        let (stage, knockout) = {
+            let s = self.inner.score();
+            (s.stage, s.knockout)
+        };
+        stage_id(self.inner.program(), stage, knockout).to_string()
     }
 
     /// The stage by index in `model.stages`; -1 when a knockout holds.

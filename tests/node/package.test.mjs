@@ -50,6 +50,17 @@ const pageMain = (importLine) =>
 const html = (script) =>
   `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>t</title></head><body>${script}</body></html>`;
 
+/** Serves `dir`, opens it in Chromium and returns what the page scored. */
+async function scoreInChromium(dir) {
+  chromium ??= await browser();
+  const server = await serve(dir);
+  try {
+    return await pageResult(chromium, server.url + "/");
+  } finally {
+    await server.close();
+  }
+}
+
 before(() => {
   mkdirSync(scratch, { recursive: true });
   const out = run("npm", ["pack", "--json", "--pack-destination", scratch, pkg], root);
@@ -77,13 +88,7 @@ test("a page with no bundler: <script type=module> straight from node_modules", 
     "index.html": html('<script type="module" src="main.js"></script>'),
     "main.js": pageMain('import init, { Scorer } from "./node_modules/leadscore/leadscore.js";'),
   });
-  chromium ??= await browser();
-  const server = await serve(dir);
-  try {
-    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
-  } finally {
-    await server.close();
-  }
+  assert.deepEqual(await scoreInChromium(dir), expected);
 });
 
 test("a Vite app: vite build, then the built page in Chromium", async () => {
@@ -94,13 +99,7 @@ test("a Vite app: vite build, then the built page in Chromium", async () => {
   run("node", [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], dir);
   const assets = readdirSync(join(dir, "dist", "assets"));
   assert.ok(assets.some((f) => f.endsWith(".wasm")), `the .wasm is emitted as an asset: ${assets}`);
-  chromium ??= await browser();
-  const server = await serve(join(dir, "dist"));
-  try {
-    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
-  } finally {
-    await server.close();
-  }
+  assert.deepEqual(await scoreInChromium(join(dir, "dist")), expected);
 });
 
 test("a webpack 5 app: webpack --mode production, then the built page in Chromium", async () => {
@@ -110,11 +109,5 @@ test("a webpack 5 app: webpack --mode production, then the built page in Chromiu
   run("node", [join(root, "node_modules/webpack-cli/bin/cli.js"), "--mode", "production", "--entry", "./src/index.js", "--output-path", "dist", "--no-stats"], dir);
   writeFileSync(join(dir, "dist", "index.html"), html('<script src="main.js"></script>'));
   assert.ok(readdirSync(join(dir, "dist")).some((f) => f.endsWith(".wasm")), "the .wasm is emitted");
-  chromium ??= await browser();
-  const server = await serve(join(dir, "dist"));
-  try {
-    assert.deepEqual(await pageResult(chromium, server.url + "/"), expected);
-  } finally {
-    await server.close();
-  }
+  assert.deepEqual(await scoreInChromium(join(dir, "dist")), expected);
 });
