@@ -20,6 +20,7 @@
 
 pub mod analyze;
 mod answers;
+mod codec;
 mod compile;
 pub mod diagnostic;
 mod eval;
@@ -36,6 +37,7 @@ mod vm;
 pub mod web;
 
 pub use answers::{Answer, Answers, Events, Issue, DAY_MS};
+pub use codec::DecodeError;
 pub use compile::{compile_document, compile_str, compile_value, Compiled};
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
