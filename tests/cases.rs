@@ -12,9 +12,13 @@
 //! ```
 //! `expect` matches when every key it names has the same value in the result (objects recursively; arrays
 //! element by element and of the same length; numbers within 1e-9).
+//!
+//! Every program that compiles also goes through its binary form (`Program::to_bytes`, `from_bytes`): the
+//! decoded program must have the same hash and disassembly, and evaluate, score and hint exactly alike.
 
 use std::path::{Path, PathBuf};
 
+use leadscore::program::Program;
 use leadscore::{Answers, Events, Options, DAY_MS};
 use serde_json::Value as Json;
 
@@ -81,6 +85,7 @@ fn run_file(path: &Path) -> Vec<String> {
         }
         return errors;
     };
+    let decoded = round_trip(&program, &name, &mut errors);
     let now = file.get("now").and_then(Json::as_f64).unwrap_or(NOW);
     for case in file.get("cases").and_then(Json::as_array).into_iter().flatten() {
         let cname = case.get("name").and_then(Json::as_str).unwrap_or("?");
@@ -103,7 +108,11 @@ fn run_file(path: &Path) -> Vec<String> {
         issues.extend(more);
         let complete = case.get("complete").and_then(Json::as_bool).unwrap_or(true);
         let locale = case.get("locale").and_then(Json::as_str).map(String::from);
-        let mut eval = program.evaluate(&answers, &events, now, &Options { complete, locale });
+        let opts = Options { complete, locale };
+        let mut eval = program.evaluate(&answers, &events, now, &opts);
+        if let Some(q) = &decoded {
+            same_evaluations(&program, q, &answers, &events, now, &opts, &label, &mut errors);
+        }
         eval.issues = issues;
         let actual = serde_json::to_value(&eval).unwrap();
         if let Some(exp) = case.get("expect") {
@@ -111,6 +120,11 @@ fn run_file(path: &Path) -> Vec<String> {
         }
         if let Some(exp) = case.get("hints") {
             let hints = serde_json::to_value(program.hints(&answers, &events, now)).unwrap();
+            if let Some(q) = &decoded {
+                if serde_json::to_value(q.hints(&answers, &events, now)).unwrap() != hints {
+                    errors.push(format!("{label}: the decoded program gives other hints"));
+                }
+            }
             subset(&hints, exp, &format!("{label} hints"), &mut errors);
         }
         // Invariants that hold for every case.
@@ -121,6 +135,49 @@ fn run_file(path: &Path) -> Vec<String> {
         }
     }
     errors
+}
+
+/// The program through its binary form: the same hash and disassembly, and the same bytes again.
+fn round_trip(p: &Program, name: &str, errors: &mut Vec<String>) -> Option<Program> {
+    let bytes = p.to_bytes();
+    let q = match Program::from_bytes(&bytes) {
+        Ok(q) => q,
+        Err(e) => {
+            errors.push(format!("{name}: the encoded program does not decode: {e}"));
+            return None;
+        }
+    };
+    if q.hash() != p.hash() || q.to_string() != p.to_string() || q.to_bytes() != bytes {
+        errors.push(format!("{name}: the decoded program differs:\n{q}\nexpected:\n{p}"));
+    }
+    Some(q)
+}
+
+/// The decoded program `q` evaluates like `p`, complete and in progress, and scores alike.
+#[allow(clippy::too_many_arguments)]
+fn same_evaluations(
+    p: &Program,
+    q: &Program,
+    answers: &Answers,
+    events: &Events,
+    now: f64,
+    opts: &Options,
+    label: &str,
+    errors: &mut Vec<String>,
+) {
+    for complete in [opts.complete, !opts.complete] {
+        let opts = Options { complete, ..opts.clone() };
+        let a = serde_json::to_string(&p.evaluate(answers, events, now, &opts)).unwrap();
+        let b = serde_json::to_string(&q.evaluate(answers, events, now, &opts)).unwrap();
+        if a != b {
+            errors.push(format!(
+                "{label}: the decoded program evaluates differently (complete: {complete})\n{b}\nexpected:\n{a}"
+            ));
+        }
+    }
+    if p.score(answers, events, now) != q.score(answers, events, now) {
+        errors.push(format!("{label}: the decoded program scores differently"));
+    }
 }
 
 #[test]
@@ -172,6 +229,25 @@ fn examples_compile_cleanly() {
             let compiled = leadscore::compile_str(&text);
             let rendered = leadscore::diagnostic::render(&compiled.diagnostics, &text, &path.display().to_string());
             assert!(compiled.diagnostics.is_empty(), "{rendered}");
+        }
+    }
+}
+
+/// Every shipped example goes through its binary form and comes back the same program: hash, disassembly,
+/// and evaluation of an empty form (generated leads: `tests/properties.rs`).
+#[test]
+fn examples_round_trip_through_bytes() {
+    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let p = leadscore::compile_str(&std::fs::read_to_string(&path).unwrap()).program.unwrap();
+            let name = path.display().to_string();
+            let mut errors = vec![];
+            if let Some(q) = round_trip(&p, &name, &mut errors) {
+                let (answers, events) = (Answers::new(&p), Events::new(&p));
+                same_evaluations(&p, &q, &answers, &events, NOW, &Options::default(), &name, &mut errors);
+            }
+            assert!(errors.is_empty(), "{}", errors.join("\n"));
         }
     }
 }

@@ -6,6 +6,10 @@
 //! - Evaluation never panics on any input (answers of the wrong type, huge numbers, long strings, unknown
 //!   fields and events, times far in the past or future), and its scores are finite and within the caps.
 //! - Evaluation is deterministic.
+//! - The binary form of a program (`to_bytes`, `from_bytes`) gives back the same program: every compiled
+//!   example, mutated example and generated model evaluates alike after the round trip. Decoding never
+//!   panics on any bytes (mutated encodings, random bytes), and a program it accepts evaluates, scores,
+//!   hints, verifies, runs a session and prints without panicking, with sane scores.
 //! - The ranges of a partly filled form contain the score of every way of completing it, and a decided
 //!   stage is the stage of every completion: checked on every `examples/*.json` model and on small
 //!   generated models.
@@ -658,6 +662,26 @@ fn check_compiled(c: &Compiled, text: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// `p` goes through its binary form and comes back the same: hash, disassembly, and the evaluation of no
+/// answers and of `answers`, complete and in progress.
+fn round_trips(p: &Program, answers: &Json) -> Result<(), String> {
+    let q = Program::from_bytes(&p.to_bytes()).map_err(|e| format!("the encoded program does not decode: {e}"))?;
+    if q.hash() != p.hash() || q.to_string() != p.to_string() {
+        return Err(format!("the decoded program differs:\n{q}\nexpected:\n{p}"));
+    }
+    let (e, _) = Events::from_json(p, &json!([{"type": "page_view", "at": NOW}]));
+    for answers in [Answers::new(p), Answers::from_json(p, answers).0] {
+        for complete in [true, false] {
+            let a = serde_json::to_string(&p.evaluate(&answers, &e, NOW, &opts(complete))).unwrap();
+            let b = serde_json::to_string(&q.evaluate(&answers, &e, NOW, &opts(complete))).unwrap();
+            if a != b {
+                return Err(format!("the decoded program evaluates differently:\n{b}\nexpected:\n{a}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Evaluates a compiled program on no answers and on `answers`: no panic, sane scores.
 fn evaluate_some(p: &Program, answers: &Json) -> Result<(), String> {
     let (a, _) = Answers::from_json(p, answers);
@@ -952,6 +976,7 @@ fn compile_never_panics_on_mutated_examples() {
             }
             if let Some(p) = &from_text.program {
                 evaluate_some(p, &answers).map_err(|e| fail(&text, e))?;
+                round_trips(p, &answers).map_err(|e| fail(&text, e))?;
             }
             Ok(())
         });
@@ -1744,6 +1769,7 @@ fn evaluate_never_panics_on_generated_models() {
             }
         }
         let _ = p.hints(&answers, &events, c.now);
+        round_trips(&p, &c.answers).map_err(|e| fail(&m.doc, e))?;
         Ok(())
     });
 }
@@ -1808,5 +1834,132 @@ fn a_session_scores_like_a_fresh_evaluation_after_every_change() {
             }
             Ok(())
         });
+    }
+}
+
+// -------------------------------------------------------------------------------------------------------
+// The binary form.
+
+/// The decoded examples evaluate exactly like the compiled ones, on valid answers and events.
+#[test]
+fn decoded_examples_evaluate_like_the_originals() {
+    for (m, p) in programs() {
+        let q = Program::from_bytes(&p.to_bytes()).expect("decodes");
+        let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
+        let strategy = (valid_answers(&fields, &m.vocab), event_list(p.events.len()), any::<bool>());
+        check(&format!("examples/{}", m.name), 300, strategy, |(valid, events, complete)| {
+            let (answers, events) = (answers_of(p, &valid)?, events_of(p, &events));
+            let a = serde_json::to_string(&p.evaluate(&answers, &events, NOW, &opts(complete))).unwrap();
+            let b = serde_json::to_string(&q.evaluate(&answers, &events, NOW, &opts(complete))).unwrap();
+            if a != b || p.score(&answers, &events, NOW) != q.score(&answers, &events, NOW) {
+                return Err(fail(answers_json(p, &valid), format!("decoded: {b}\n  compiled: {a}")));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// One edit of an encoded program.
+#[derive(Debug, Clone)]
+enum ByteEdit {
+    Flip(Index, u8),
+    Set(Index, u8),
+    Insert(Index, u8),
+    Delete(Index),
+    Truncate(Index),
+}
+
+fn edit_bytes(bytes: &mut Vec<u8>, e: &ByteEdit) {
+    if bytes.is_empty() {
+        return;
+    }
+    let n = bytes.len();
+    match *e {
+        ByteEdit::Flip(i, bit) => bytes[i.index(n)] ^= 1 << (bit % 8),
+        ByteEdit::Set(i, b) => bytes[i.index(n)] = b,
+        ByteEdit::Insert(i, b) => bytes.insert(i.index(n + 1), b),
+        ByteEdit::Delete(i) => drop(bytes.remove(i.index(n))),
+        ByteEdit::Truncate(i) => bytes.truncate(i.index(n)),
+    }
+}
+
+fn byte_edit() -> BoxedStrategy<ByteEdit> {
+    let byte = prop_oneof![any::<u8>(), select(vec![0u8, 1, 2, 0x7f, 0x80, 0xff])];
+    prop_oneof![
+        4 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| ByteEdit::Flip(i, b)),
+        3 => (any::<Index>(), byte.clone()).prop_map(|(i, b)| ByteEdit::Set(i, b)),
+        2 => (any::<Index>(), byte).prop_map(|(i, b)| ByteEdit::Insert(i, b)),
+        2 => any::<Index>().prop_map(ByteEdit::Delete),
+        1 => any::<Index>().prop_map(ByteEdit::Truncate),
+    ]
+    .boxed()
+}
+
+/// A program that decoded from any bytes: everything that takes a program works, without panicking, and keeps
+/// its promises (sane scores; a session scores like a fresh evaluation).
+fn use_decoded(p: &Program, answers: &Json) -> Result<(), String> {
+    let _ = p.to_string();
+    if Program::from_bytes(&p.to_bytes()).is_err() {
+        return Err("the decoded program does not encode and decode again".into());
+    }
+    evaluate_some(p, answers)?;
+    let (a, _) = Answers::from_json(p, answers);
+    let (e, _) = Events::from_json(p, &json!([{"type": "page_view", "at": NOW}]));
+    let _ = p.hints(&a, &e, NOW);
+    let claim = leadscore::Claim { answers: answers.clone(), score: Some(1.0), ..Default::default() };
+    let _ = p.verify(&claim, &leadscore::VerifyOptions::default());
+    let _ = leadscore::analyze::bounds(p);
+    let mut s = leadscore::Session::new(p, NOW);
+    for (i, f) in p.fields.iter().enumerate() {
+        let _ = s.set_json(i, answers.get(&f.id).unwrap_or(&Json::Null));
+        if i == 0 {
+            let _ = s.record(0, NOW - DAY_MS);
+        }
+        let fresh = p.score(s.answers(), s.events(), s.now());
+        if *s.score() != fresh {
+            return Err(format!(
+                "after setting `{}`, the session scores {:?}, a fresh score {fresh:?}",
+                f.id,
+                s.score()
+            ));
+        }
+    }
+    let _ = s.evaluate(&opts(false));
+    Ok(())
+}
+
+/// Edited encodings of the examples: decoding never panics, and what it accepts is safe to use.
+#[test]
+fn decode_never_panics_on_edited_encodings() {
+    for (m, p) in programs() {
+        let bytes = p.to_bytes();
+        let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
+        let strategy = (proptest::collection::vec(byte_edit(), 1..4), valid_answers(&fields, &m.vocab));
+        check(&format!("examples/{}", m.name), 3000, strategy, |(edits, valid)| {
+            let mut b = bytes.clone();
+            for e in &edits {
+                edit_bytes(&mut b, e);
+            }
+            if let Ok(q) = Program::from_bytes(&b) {
+                use_decoded(&q, &answers_json(p, &valid)).map_err(|e| fail(format!("{edits:?}"), e))?;
+            }
+            Ok(())
+        });
+    }
+}
+
+proptest! {
+    #![proptest_config(config(20_000))]
+
+    /// Random bytes, bare or after the magic bytes: decoding never panics.
+    #[test]
+    fn decode_never_panics_on_random_bytes(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        magic in any::<bool>(),
+    ) {
+        let b = if magic { [&b"LSP\x01"[..], &bytes].concat() } else { bytes };
+        if let Ok(p) = Program::from_bytes(&b) {
+            use_decoded(&p, &json!({})).map_err(TestCaseError::fail)?;
+        }
     }
 }
