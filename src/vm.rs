@@ -614,14 +614,12 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let vals: [Val<'a>; 2] = [
-            args.first().map_or(Val::Null, |&a| self.eval(a)),
-            if matches!(func, Func::Min | Func::Max) {
-                Val::Null
-            } else {
-                args.get(1).map_or(Val::Null, |&a| self.eval(a))
-            },
-        ];
+        // `min` and `max` read their arguments below: evaluating one here too would make nested calls exponential.
+        let vals: [Val<'a>; 2] = if matches!(func, Func::Min | Func::Max) {
+            [Val::Null, Val::Null]
+        } else {
+            [args.first().map_or(Val::Null, |&a| self.eval(a)), args.get(1).map_or(Val::Null, |&a| self.eval(a))]
+        };
         match func {
             Func::Min | Func::Max => {
                 let mut acc: Option<(f64, f64)> = None;
@@ -966,6 +964,20 @@ mod tests {
         assert_eq!(js_num_string(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(js_truthy(&Val::Arr(vec![])), Some(false));
         assert_eq!(js_truthy(&Val::Str(Cow::Borrowed("0"))), Some(true));
+    }
+
+    #[test]
+    fn nested_min_and_max_take_linear_time() {
+        // Each level evaluated its first argument twice: 2^30 evaluations.
+        let points = (0..30).fold("n".to_string(), |e, i| format!("{}({e}, 1)", ["min", "max"][i % 2]));
+        let doc = serde_json::json!({
+            "leadscore": 1, "id": "nested", "fields": [{"id": "n", "type": "number"}],
+            "rules": [{"id": "r", "group": "fit", "points": points}], "stages": [{"id": "lead"}]
+        });
+        let p = crate::compile_value(doc).program.expect("compiles");
+        let (answers, _) = crate::Answers::from_json(&p, &serde_json::json!({"n": 5}));
+        let e = p.evaluate(&answers, &Events::new(&p), 0.0, &crate::Options::default());
+        assert_eq!(e.score, 1.0);
     }
 
     #[test]
