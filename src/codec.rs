@@ -322,9 +322,15 @@ impl<T: Bin> Bin for Vec<T> {
         }
     }
     fn dec(r: &mut Reader) -> Self {
-        let n = r.count();
-        // After an error, stop: the items would all be empty values.
-        (0..n).map_while(|_| r.err.is_none().then(|| r.get())).collect()
+        let mut v = Vec::new();
+        for _ in 0..r.count() {
+            // After an error, stop: the items would all be empty values.
+            if r.err.is_some() {
+                break;
+            }
+            v.push(r.get());
+        }
+        v
     }
 }
 
