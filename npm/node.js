@@ -1,5 +1,5 @@
 // Node entry point: the same module as in the browser, instantiated synchronously from the file beside it,
-// so a server can `import { Scorer } from "leadscore"` and use it at once. `init()` resolves immediately.
+// so a server can import the package and use it at once. `init()` resolves immediately.
 import { readFileSync } from "node:fs";
 import { initSync } from "./leadscore.js";
 

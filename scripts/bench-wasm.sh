@@ -33,6 +33,9 @@ if [ "$build" = 1 ] || ! complete; then
   complete || { echo "bench-wasm: pkg/ is incomplete after the build" >&2; exit 1; }
 fi
 
+# The B2B program compiled ahead of time, which the runtime's start-up page fetches.
+cargo run --quiet --release -- build examples/b2b-saas.json -o target/bench/b2b-saas.lsp >&2
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/: the engine compiled to WebAssembly (release profile, no CLI features),
-# JS glue and TypeScript types from wasm-bindgen (ES module), the Node entry point, and wasm-opt -Oz.
-# (scripts/size.sh checks the size budget.)
+# Builds the npm package in pkg/ with two WebAssembly modules of the engine (release profile, no CLI):
+#   leadscore  the full build: compiles rules documents (diagnostics, warnings, hints) and evaluates them;
+#   runtime    what a landing page loads: evaluates programs compiled ahead of time (`toBytes()`,
+#              `leadscore build`), no compiler.
+# Each gets JS glue and TypeScript types from wasm-bindgen (ES module), a Node entry point, and wasm-opt -Oz.
+# (scripts/size.sh checks the runtime's size budget.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-wasm.sh
 
 export CARGO_TERM_COLOR=never
-cargo build --quiet --release --lib --target wasm32-unknown-unknown --no-default-features
 rm -rf pkg
-wasm-bindgen --target web --out-dir pkg --out-name leadscore \
-  target/wasm32-unknown-unknown/release/leadscore.wasm
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers pkg/leadscore_bg.wasm -o pkg/leadscore_bg.wasm
-cp npm/node.js npm/README.md pkg/
+# build NAME CARGO-FEATURE-ARGS...
+build() {
+  local name=$1
+  shift
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown --no-default-features "$@"
+  wasm-bindgen --target web --out-dir pkg --out-name "$name" target/wasm32-unknown-unknown/release/leadscore.wasm
+  node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
+    -o "pkg/${name}_bg.wasm"
+  # The glue is shipped minified, as a page loads it; its documentation lives in the .d.ts.
+  node_modules/.bin/terser "pkg/$name.js" --module --compress --mangle -o "pkg/$name.js"
+  sed "s#\./leadscore#./$name#g" npm/node.js > "pkg/$name-node.js"
+}
+build leadscore --features compiler
+build runtime
+mv pkg/leadscore-node.js pkg/node.js
+cp npm/README.md pkg/
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 cat > pkg/package.json <<JSON
 {
@@ -30,11 +44,20 @@ cat > pkg/package.json <<JSON
       "node": "./node.js",
       "default": "./leadscore.js"
     },
+    "./runtime": {
+      "types": "./runtime.d.ts",
+      "node": "./runtime-node.js",
+      "default": "./runtime.js"
+    },
     "./leadscore_bg.wasm": "./leadscore_bg.wasm",
+    "./runtime_bg.wasm": "./runtime_bg.wasm",
     "./package.json": "./package.json"
   },
-  "files": ["leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "README.md"],
-  "sideEffects": ["./node.js"],
+  "files": [
+    "leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
+    "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js", "README.md"
+  ],
+  "sideEffects": ["./node.js", "./runtime-node.js"],
   "engines": { "node": ">=20" },
   "keywords": ["lead scoring", "mql", "sql", "forms", "webassembly"]
 }

@@ -13,7 +13,11 @@ cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --quiet --all-targets -- -D warnings
 bash scripts/setup-wasm.sh
-cargo clippy --quiet --lib --test web --target wasm32-unknown-unknown --no-default-features -- -D warnings
+# The two Wasm builds: the runtime (no features) and the full build (`compiler`), and the runtime natively.
+cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+cargo clippy --quiet --lib --test web --target wasm32-unknown-unknown --no-default-features --features compiler \
+  -- -D warnings
+cargo clippy --quiet --lib --no-default-features -- -D warnings
 
 echo "== tests (native)"
 cargo test --release --all-targets
@@ -30,11 +34,13 @@ fi
 echo "== command-line tool on the examples"
 bash scripts/cli-check.sh
 
-echo "== WebAssembly package (build)"
+echo "== WebAssembly package (build) and the runtime's size budget"
 bash scripts/build-wasm.sh
+bash scripts/size.sh
 
 echo "== WebAssembly tests in headless Chromium"
-CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --no-default-features --test web
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --no-default-features \
+  --features compiler --test web
 
 echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
 node --test tests/node/

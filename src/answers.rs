@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use crate::host::Js;
 use crate::model::FieldType;
 use crate::program::{FieldDef, Program};
 
@@ -29,7 +30,7 @@ pub enum Answer {
 impl Answer {
     /// A text answer.
     pub fn text(s: &str) -> Answer {
-        let lower = if s.chars().any(char::is_uppercase) { Some(s.to_lowercase().into()) } else { None };
+        let lower = crate::host::lower(s).map(Into::into);
         Answer::Text(s.into(), lower)
     }
 }
@@ -167,9 +168,9 @@ impl Answers {
             return Ok(());
         }
         let a = match f.kind {
-            FieldType::Number | FieldType::Integer => match s.parse::<f64>() {
-                Ok(n) => number(f, n)?,
-                Err(_) => return Err(issue(&f.id, "type", format!("`{}` takes a number, not \"{}\"", f.id, clip(s)))),
+            FieldType::Number | FieldType::Integer => match crate::host::parse_f64(s) {
+                Some(n) => number(f, n)?,
+                None => return Err(issue(&f.id, "type", format!("`{}` takes a number, not \"{}\"", f.id, clip(s)))),
             },
             FieldType::Boolean => match s.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" | "on" => Answer::Bool(true),
@@ -239,16 +240,16 @@ fn number(f: &FieldDef, n: f64) -> Result<Answer, Issue> {
         return Err(issue(&f.id, "range", format!("`{}` takes a finite number", f.id)));
     }
     if f.kind == FieldType::Integer && n.fract() != 0.0 {
-        return Err(issue(&f.id, "type", format!("`{}` takes a whole number, not {n}", f.id)));
+        return Err(issue(&f.id, "type", format!("`{}` takes a whole number, not {}", f.id, Js(n))));
     }
     if let Some(lo) = f.min {
         if n < lo {
-            return Err(issue(&f.id, "range", format!("`{}` is at least {lo}; {n} is too small", f.id)));
+            return Err(issue(&f.id, "range", format!("`{}` is at least {}; {} is too small", f.id, Js(lo), Js(n))));
         }
     }
     if let Some(hi) = f.max {
         if n > hi {
-            return Err(issue(&f.id, "range", format!("`{}` is at most {hi}; {n} is too large", f.id)));
+            return Err(issue(&f.id, "range", format!("`{}` is at most {}; {} is too large", f.id, Js(hi), Js(n))));
         }
     }
     // -0 and 0 answer alike.

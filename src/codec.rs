@@ -51,9 +51,6 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use crate::compile::{
-    MAX_CHOICE_OPTIONS, MAX_FIELDS, MAX_KNOCKOUTS, MAX_LIST, MAX_MULTI_OPTIONS, MAX_RULES, MAX_STEPS,
-};
 use crate::model::{Action, Choice, Ending, Endings, FieldType, Text};
 use crate::program::*;
 
@@ -61,7 +58,7 @@ use crate::program::*;
 const MAGIC: &[u8; 4] = b"LSP\x01";
 
 /// Deepest expression accepted: the compiler's 64 levels, each of which may lower to two nodes (`not in`).
-const MAX_NODE_DEPTH: usize = 2 * (crate::expr::MAX_DEPTH + 1);
+const MAX_NODE_DEPTH: usize = 2 * (MAX_DEPTH + 1);
 
 /// Why bytes are not a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +80,9 @@ impl std::error::Error for DecodeError {}
 type Res<T> = Result<T, &'static str>;
 
 impl Program {
+    /// The first bytes of every encoded program, whatever its format version.
+    pub const MAGIC: &'static [u8] = b"LSP";
+
     /// The program in a compact binary format (`LSP`, a version byte, then every part: varints, 8-byte floats,
     /// length-prefixed strings), for a page that evaluates without compiling. [`Program::from_bytes`] reads it
     /// back.
@@ -402,7 +402,7 @@ impl Bin for Json {
         }
     }
     fn dec(r: &mut Reader) -> Self {
-        if r.depth >= crate::expr::MAX_DEPTH {
+        if r.depth >= MAX_DEPTH {
             r.fail("JSON nested too deep");
             return Json::Null;
         }
@@ -1076,7 +1076,7 @@ mod tests {
         assert_eq!(q.to_bytes(), p.to_bytes());
 
         let mut deep = Json::Null;
-        for _ in 0..crate::expr::MAX_DEPTH {
+        for _ in 0..MAX_DEPTH {
             deep = Json::Array(vec![deep]);
         }
         p.lists.push(List { name: String::new(), items: ListItems::Json(vec![deep]) });
@@ -1086,7 +1086,7 @@ mod tests {
     #[test]
     fn expressions_as_deep_as_the_compiler_allows_are_accepted() {
         // A left-leaning chain of sums nests as deep as the compiler lowers (64 levels below the comparison).
-        let when = "n".to_string() + &" + n".repeat(crate::expr::MAX_DEPTH - 1) + " > 1";
+        let when = "n".to_string() + &" + n".repeat(MAX_DEPTH - 1) + " > 1";
         let doc = serde_json::json!({
             "leadscore": 1, "id": "deep", "fields": [{"id": "n", "type": "number"}],
             "rules": [{"id": "r", "group": "fit", "when": when, "points": 1}],
@@ -1095,6 +1095,6 @@ mod tests {
         let p = crate::compile_value(doc).program.expect("compiles");
         let q = Program::from_bytes(&p.to_bytes()).unwrap();
         assert_eq!(q.to_string(), p.to_string());
-        assert!(p.nodes.len() > crate::expr::MAX_DEPTH);
+        assert!(p.nodes.len() > MAX_DEPTH);
     }
 }

@@ -13,21 +13,6 @@ use crate::expr::{self, BinOp, Kind};
 use crate::model::{self, Document, FieldType};
 use crate::program::*;
 
-/// Most fields a document may declare.
-pub const MAX_FIELDS: usize = 500;
-/// Most steps.
-pub const MAX_STEPS: usize = 100;
-/// Most rules.
-pub const MAX_RULES: usize = 2000;
-/// Most knockouts.
-pub const MAX_KNOCKOUTS: usize = 500;
-/// Most items in one list.
-pub const MAX_LIST: usize = 10_000;
-/// Most options of a choice field.
-pub const MAX_CHOICE_OPTIONS: usize = 1000;
-/// Most options of a multi field.
-pub const MAX_MULTI_OPTIONS: usize = 64;
-
 /// The result of compiling: the program (absent when there are errors) and every diagnostic.
 #[derive(Debug, Clone)]
 pub struct Compiled {

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use crate::answers::{answer_json, Answers, Events, Issue};
 use crate::model::{Ending, Text};
-use crate::program::{NodeId, Program};
+use crate::program::Program;
 use crate::vm::{points_interval, Ctx, Scores, Slot, Tri, Val};
 
 /// Options of one evaluation.
@@ -705,8 +705,7 @@ impl Program {
                     }
                     fields.extend(gates.iter().filter(|f| pending(f)));
                 }
-                fields.sort_unstable();
-                fields.dedup();
+                crate::program::sort_dedup(&mut fields);
                 // In form order.
                 let names = p
                     .order
@@ -784,6 +783,7 @@ impl Program {
     }
 
     /// Static bounds of each group and of the total over every possible input (events unknown).
+    #[cfg(feature = "compiler")]
     pub(crate) fn static_pass(&self) -> Pass {
         let slots = vec![Slot::Pending; self.fields.len()];
         pass(self, &slots, None, 0.0)
@@ -791,7 +791,8 @@ impl Program {
 
     /// Evaluates a node with every field pending (and certainly answered) and events unknown: `False` means the
     /// condition is never true for any input, since leaving a field unanswered only turns values unknown.
-    pub(crate) fn static_cond(&self, id: Option<NodeId>, scores: Option<&Scores>) -> Tri {
+    #[cfg(feature = "compiler")]
+    pub(crate) fn static_cond(&self, id: Option<crate::program::NodeId>, scores: Option<&Scores>) -> Tri {
         let slots = vec![Slot::Pending; self.fields.len()];
         Ctx { p: self, slots: &slots, events: None, now: 0.0, scores, present: true }.cond(id)
     }

@@ -18,18 +18,25 @@
 //! ```
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 
+#[cfg(feature = "compiler")]
 pub mod analyze;
 mod answers;
 mod codec;
+#[cfg(feature = "compiler")]
 mod compile;
+#[cfg(feature = "compiler")]
 pub mod diagnostic;
 mod eval;
+#[cfg(feature = "compiler")]
 pub mod expr;
 mod hints;
+mod host;
+#[cfg(feature = "compiler")]
 mod jsonlogic;
 pub mod model;
 pub mod program;
 mod session;
+#[cfg(feature = "compiler")]
 pub mod source;
 mod verify;
 mod vm;
@@ -38,7 +45,9 @@ pub mod web;
 
 pub use answers::{Answer, Answers, Events, Issue, DAY_MS};
 pub use codec::DecodeError;
+#[cfg(feature = "compiler")]
 pub use compile::{compile_document, compile_str, compile_value, Compiled};
+#[cfg(feature = "compiler")]
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
 pub use hints::{Hint, Hints};

@@ -420,6 +420,37 @@ pub struct Program {
     pub(crate) hash: String,
 }
 
+// Limits of a program, checked by the compiler on documents and by `Program::from_bytes` on compiled programs.
+/// Most fields a document may declare.
+pub const MAX_FIELDS: usize = 500;
+/// Most steps.
+pub const MAX_STEPS: usize = 100;
+/// Most rules.
+pub const MAX_RULES: usize = 2000;
+/// Most knockouts.
+pub const MAX_KNOCKOUTS: usize = 500;
+/// Most items in one list.
+pub const MAX_LIST: usize = 10_000;
+/// Most options of a choice field.
+pub const MAX_CHOICE_OPTIONS: usize = 1000;
+/// Most options of a multi field.
+pub const MAX_MULTI_OPTIONS: usize = 64;
+/// Deepest nesting of an expression (parentheses, operators, calls).
+pub const MAX_DEPTH: usize = 64;
+
+/// Sorts and deduplicates a short list of indexes (the fields one condition reads). An insertion sort: the
+/// lists are a handful long, and it keeps the standard library's sorts out of the Wasm module.
+pub(crate) fn sort_dedup(v: &mut Vec<u32>) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1] > v[j] {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    v.dedup();
+}
+
 impl Program {
     /// The rules hash: a stable digest of the compiled program (hex, 16 digits). Equal documents (up to
     /// formatting and key order) give equal hashes, on every platform.

@@ -41,8 +41,7 @@ impl Deps {
         for (i, k) in p.knockouts.iter().enumerate() {
             let (mut fields, mut events) = (vec![], vec![]);
             p.reads(k.when, &mut fields, &mut events);
-            fields.sort_unstable();
-            fields.dedup();
+            crate::program::sort_dedup(&mut fields);
             for f in fields {
                 d.field_kos[f as usize].push(i as u32);
             }
@@ -101,6 +100,8 @@ pub struct Session<P: Deref<Target = Program>> {
     shown: Vec<bool>,
     /// Per rule: points in the submitted-now pass.
     points: Vec<(f64, f64)>,
+    /// Per rule: it fired with points (what a ledger lists) in the submitted-now pass.
+    fired: Vec<bool>,
     /// Per rule: to be re-scored.
     dirty: Vec<bool>,
     /// Per knockout: whether it holds in the submitted-now pass.
@@ -134,6 +135,7 @@ impl<P: Deref<Target = Program>> Session<P> {
             now,
             shown: vec![false; n_fields],
             points: vec![(0.0, 0.0); n_rules],
+            fired: vec![false; n_rules],
             dirty: vec![true; n_rules],
             holds: vec![false; n_kos],
             ko_dirty: vec![true; n_kos],
@@ -251,6 +253,13 @@ impl<P: Deref<Target = Program>> Session<P> {
         &self.score
     }
 
+    /// The rules that fire with points as if the form were submitted now (the rules of the ledger of
+    /// `evaluate` with `complete`), by index in `Program::rules`.
+    pub fn fired(&mut self) -> impl Iterator<Item = usize> + '_ {
+        self.refresh();
+        self.fired.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i)
+    }
+
     /// The full evaluation of the form in progress (or submitted, with `opts.complete`).
     pub fn evaluate(&self, opts: &Options) -> Evaluation {
         self.program.evaluate(&self.answers, &self.events, self.now, opts)
@@ -281,7 +290,9 @@ impl<P: Deref<Target = Program>> Session<P> {
         let ctx = Ctx { p, slots: &slots, events: Some(&self.events), now: self.now, scores: None, present: false };
         for (i, r) in p.rules.iter().enumerate() {
             if self.dirty[i] {
-                self.points[i] = rule_outcome(&ctx, r).points;
+                let o = rule_outcome(&ctx, r);
+                self.points[i] = o.points;
+                self.fired[i] = o.cond.is_true() && o.points.0 != 0.0;
                 self.dirty[i] = false;
             }
         }

@@ -90,7 +90,7 @@ fn js_number(v: &Val) -> f64 {
             if t.is_empty() {
                 0.0
             } else {
-                t.parse::<f64>().ok().filter(|_| !t.ends_with('.') || t.len() > 1).unwrap_or(f64::NAN)
+                crate::host::parse_f64(t).filter(|_| !t.ends_with('.') || t.len() > 1).unwrap_or(f64::NAN)
             }
         }
         Val::Arr(a) if a.is_empty() => 0.0,
@@ -125,7 +125,7 @@ fn js_parse_float(v: &Val) -> f64 {
         seen_dot |= c == b'.';
         seen_e |= c == b'e' || c == b'E';
         end += 1;
-        if let Ok(n) = t[..end].parse::<f64>() {
+        if let Some(n) = crate::host::parse_f64(&t[..end]) {
             best = Some(n);
         }
     }
@@ -143,7 +143,7 @@ fn js_string(p: &Program, v: &Val) -> String {
     match v {
         Val::Null => "null".into(),
         Val::Bool(b) => b.to_string(),
-        Val::Num(n) => js_num_string(*n),
+        Val::Num(n) => crate::host::js_string(*n),
         Val::Str(s) => s.to_string(),
         Val::Arr(a) => a
             .iter()
@@ -153,22 +153,6 @@ fn js_string(p: &Program, v: &Val) -> String {
         Val::Set(bits, f) => set_values(p, *bits, *f).join(","),
         Val::List(l) => list_vals(p, *l).iter().map(|x| js_string(p, x)).collect::<Vec<_>>().join(","),
         Val::Unk(_) | Val::Range(..) | Val::Maybe(..) => String::new(),
-    }
-}
-
-fn js_num_string(n: f64) -> String {
-    if n.is_nan() {
-        "NaN".into()
-    } else if n.is_infinite() {
-        if n > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        }
-    } else if n == 0.0 {
-        "0".into()
-    } else {
-        format!("{n}")
     }
 }
 
@@ -702,19 +686,14 @@ impl<'a> Ctx<'a> {
                     _ => "",
                 };
                 match func {
-                    Func::Lower => {
-                        Val::Str(if s.chars().any(char::is_uppercase) { Cow::Owned(s.to_lowercase()) } else { s })
-                    }
-                    Func::Upper => {
-                        Val::Str(if s.chars().any(char::is_lowercase) { Cow::Owned(s.to_uppercase()) } else { s })
-                    }
+                    Func::Lower => Val::Str(crate::host::lower(&s).map_or(s, Cow::Owned)),
+                    Func::Upper => Val::Str(crate::host::upper(&s).map_or(s, Cow::Owned)),
                     Func::Trim => Val::Str(match s {
                         Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
                         Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
                     }),
                     Func::Domain => {
-                        let lowercase =
-                            |d: &str| if d.chars().any(char::is_uppercase) { Some(d.to_lowercase()) } else { None };
+                        let lowercase = |d: &str| crate::host::lower(d);
                         Val::Str(match s {
                             Cow::Borrowed(b) => {
                                 let d = b.rsplit_once('@').map_or("", |(_, d)| d).trim();
@@ -960,8 +939,8 @@ mod tests {
         assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("12abc"))), 12.0);
         assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("-1.5e2x"))), -150.0);
         assert!(js_parse_float(&Val::Null).is_nan());
-        assert_eq!(js_num_string(5.0), "5");
-        assert_eq!(js_num_string(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(crate::host::js_string(5.0), "5");
+        assert_eq!(crate::host::js_string(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(js_truthy(&Val::Arr(vec![])), Some(false));
         assert_eq!(js_truthy(&Val::Str(Cow::Borrowed("0"))), Some(true));
     }

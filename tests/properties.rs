@@ -1831,6 +1831,24 @@ fn a_session_scores_like_a_fresh_evaluation_after_every_change() {
                         format!("session {got:?}, fresh {fresh:?}"),
                     ));
                 }
+                // The fired rules are the ledger of a complete evaluation (checked on every 4th change: the
+                // evaluation costs more than the score).
+                if k % 4 == 0 {
+                    let opts = leadscore::Options { complete: true, ..Default::default() };
+                    let ledger: Vec<String> = p
+                        .evaluate(s.answers(), s.events(), s.now(), &opts)
+                        .ledger
+                        .into_iter()
+                        .map(|l| l.rule)
+                        .collect();
+                    let fired: Vec<String> = s.fired().map(|i| p.rules[i].id.clone()).collect::<Vec<_>>();
+                    if fired != ledger {
+                        return Err(fail(
+                            format!("after change {k} ({op:?})"),
+                            format!("fired {fired:?}, ledger {ledger:?}"),
+                        ));
+                    }
+                }
             }
             Ok(())
         });

@@ -23,10 +23,10 @@ const server = await serve(process.env.LEADSCORE_PKG ? { pkg: process.env.LEADSC
 const browser = await launchChromium();
 const version = browser.version();
 
-async function startupOnce(context) {
+async function startupOnce(context, build) {
   const page = await context.newPage();
   try {
-    await page.goto(`${server.origin}/bench/wasm/startup.html`);
+    await page.goto(`${server.origin}/bench/wasm/startup.html?build=${build}`);
     await page.waitForFunction(() => window.startupResult, null, { timeout: 30_000 });
     return await page.evaluate(() => window.startupResult);
   } finally {
@@ -35,21 +35,22 @@ async function startupOnce(context) {
 }
 
 let result;
-const startup = { cold: [], warm: [] };
+const startup = {};
 try {
-  // Cold: every load in a new browser context (an empty profile: no HTTP cache, no code cache).
-  log(`start-up: ${loads} loads, each in a new context...`);
-  for (let i = 0; i < loads; i++) {
+  for (const build of ["runtime", "full"]) {
+    const s = (startup[build] = { cold: [], warm: [] });
+    // Cold: every load in a new browser context (an empty profile: no HTTP cache, no code cache).
+    log(`start-up (${build}): ${loads} loads, each in a new context...`);
+    for (let i = 0; i < loads; i++) {
+      const context = await browser.newContext();
+      s.cold.push(await startupOnce(context, build));
+      await context.close();
+    }
+    // Warm: every load a new page in one context, after a first visit (a returning visitor).
+    log(`start-up (${build}): ${loads} loads in one context, after a first one...`);
     const context = await browser.newContext();
-    startup.cold.push(await startupOnce(context));
-    await context.close();
-  }
-  // Warm: every load a new page in one context, after a first visit (a returning visitor).
-  log(`start-up: ${loads} loads in one context, after a first one...`);
-  {
-    const context = await browser.newContext();
-    await startupOnce(context);
-    for (let i = 0; i < loads; i++) startup.warm.push(await startupOnce(context));
+    await startupOnce(context, build);
+    for (let i = 0; i < loads; i++) s.warm.push(await startupOnce(context, build));
     await context.close();
   }
 
@@ -73,20 +74,32 @@ result.env = `Chromium ${version} headless (${result.env})`;
 result.startup = startup;
 if (process.env.LEADSCORE_PKG) result.env += `, package ${process.env.LEADSCORE_PKG}`;
 
-function startupTable({ cold, warm }) {
+function startupTable({ runtime, full }) {
   const med = (list, key) => median(list.map((r) => r[key]).filter((x) => x !== null));
-  const row = (label, key) => `| ${label} | ${ms(med(cold, key))} | ${ms(med(warm, key))} |`;
-  const sum = (r) => ({ ...r, total: r.importGlue + r.init + r.scorerFirst });
+  const row = (label, key, { cold, warm }) => `| ${label} | ${ms(med(cold, key))} | ${ms(med(warm, key))} |`;
+  const sum = (r) => r.importGlue + r.init + r.scorerFirst;
+  const total = (label, { cold, warm }) =>
+    `| ${label} | ${ms(median(cold.map(sum)))} | ${ms(median(warm.map(sum)))} |`;
+  const { cold, warm } = full;
   const cached = warm.filter((r) => r.wasmFromCache).length;
   return [
-    `| Chromium start-up (\`examples/b2b-saas.json\`), median of ${cold.length} page loads | cold, ms | returning, ms |`,
+    `| Chromium start-up (the B2B example), median of ${cold.length} page loads | cold, ms | returning, ms |`,
     "|---|---:|---:|",
-    row("`import(\"/pkg/leadscore.js\")` (the JS glue)", "importGlue"),
-    row("`await init()`: instantiate the module from its URL (fetch, compile, instantiate)", "init"),
-    row("&nbsp;&nbsp;of which the .wasm response, request start to last byte", "wasmFetch"),
-    row("first `new Scorer(b2bJsonText)`: compile the rules", "scorerFirst"),
-    row("later `new Scorer(b2bJsonText)` in the same page (median of 10)", "scorerLater"),
-    `| glue + \`init()\` + first \`new Scorer\` | ${ms(median(cold.map(sum).map((r) => r.total)))} | ${ms(median(warm.map(sum).map((r) => r.total)))} |`,
+    "| **runtime** (what a landing page loads) | | |",
+    row("fetch `b2b-saas.lsp` (the program built ahead of time)", "fetchModel", runtime),
+    row("`import(\"/pkg/runtime.js\")` (the JS glue)", "importGlue", runtime),
+    row("`await init()`: instantiate the module from its URL (fetch, compile, instantiate)", "init", runtime),
+    row("&nbsp;&nbsp;of which the .wasm response, request start to last byte", "wasmFetch", runtime),
+    row("first `new Scorer(bytes)`: load the program", "scorerFirst", runtime),
+    row("later `new Scorer(bytes)` in the same page (median of 10)", "scorerLater", runtime),
+    total("runtime: glue + `init()` + first `new Scorer`", runtime),
+    "| **full build** (compiler included) | | |",
+    row("`import(\"/pkg/leadscore.js\")` (the JS glue)", "importGlue", full),
+    row("`await init()`: instantiate the module from its URL (fetch, compile, instantiate)", "init", full),
+    row("&nbsp;&nbsp;of which the .wasm response, request start to last byte", "wasmFetch", full),
+    row("first `new Scorer(b2bJsonText)`: compile the rules", "scorerFirst", full),
+    row("later `new Scorer(b2bJsonText)` in the same page (median of 10)", "scorerLater", full),
+    total("full: glue + `init()` + first `new Scorer`", full),
     "",
     "Cold: each load in a new browser context (empty profile: nothing cached). Returning: each load a new page in",
     `one context after a first visit (HTTP cache; the .wasm came from the cache in ${cached} of ${warm.length} loads).`,

@@ -16,10 +16,11 @@ const TYPES = {
   ".json": "application/json; charset=utf-8",
   ".csv": "text/csv; charset=utf-8",
   ".ndjson": "application/x-ndjson; charset=utf-8",
+  ".lsp": "application/octet-stream",
 };
 
 /** Files that may be served, by path prefix. */
-const ALLOWED = ["/pkg/", "/examples/", "/bench/wasm/", "/node_modules/json-logic-js/"];
+const ALLOWED = ["/pkg/", "/examples/", "/bench/wasm/", "/node_modules/json-logic-js/", "/target/bench/"];
 
 /**
  * Starts the server on a free port of 127.0.0.1; resolves to `{ origin, close }`. `/pkg/` is served from

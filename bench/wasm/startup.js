@@ -1,11 +1,19 @@
-// Start-up on one fresh page load: import the glue, `init()` (fetch, compile and instantiate the .wasm from
-// its URL), then `new Scorer(b2bJsonText)` (compile the rules document), first and again. The times are left
-// in `window.startupResult` for the runner.
+// Start-up on one fresh page load. With `?build=full` (the default): import the glue, `init()` (fetch,
+// compile and instantiate the .wasm from its URL), then `new Scorer(b2bJsonText)` (compile the rules
+// document), first and again. With `?build=runtime`: the same with the runtime module and the B2B program
+// compiled ahead of time (`leadscore build`), fetched as a page would fetch it. The times are left in
+// `window.startupResult` for the runner.
 
-const modelText = await (await fetch("/examples/b2b-saas.json")).text();
+const runtime = new URLSearchParams(location.search).get("build") === "runtime";
 
 let t = performance.now();
-const leadscore = await import("/pkg/leadscore.js");
+const source = runtime
+  ? new Uint8Array(await (await fetch("/target/bench/b2b-saas.lsp")).arrayBuffer())
+  : await (await fetch("/examples/b2b-saas.json")).text();
+const fetchModel = performance.now() - t;
+
+t = performance.now();
+const leadscore = await import(runtime ? "/pkg/runtime.js" : "/pkg/leadscore.js");
 const importGlue = performance.now() - t;
 
 t = performance.now();
@@ -13,20 +21,21 @@ await leadscore.default();
 const init = performance.now() - t;
 
 t = performance.now();
-const first = new leadscore.Scorer(modelText);
+const first = new leadscore.Scorer(source);
 const scorerFirst = performance.now() - t;
 first.free();
 
 const later = [];
 for (let i = 0; i < 10; i++) {
   t = performance.now();
-  new leadscore.Scorer(modelText).free();
+  new leadscore.Scorer(source).free();
   later.push(performance.now() - t);
 }
 later.sort((a, b) => a - b);
 
 const wasm = performance.getEntriesByType("resource").find((e) => e.name.endsWith(".wasm"));
 window.startupResult = {
+  fetchModel,
   importGlue,
   init,
   scorerFirst,

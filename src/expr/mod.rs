@@ -11,8 +11,7 @@ pub use parser::{is_keyword, parse};
 /// Byte range inside the expression text.
 pub type Span = (usize, usize);
 
-/// Deepest nesting accepted (parentheses, operators, calls).
-pub const MAX_DEPTH: usize = 64;
+pub use crate::program::MAX_DEPTH;
 /// Longest expression accepted, in bytes.
 pub const MAX_LEN: usize = 4000;
 

@@ -1,166 +1,89 @@
 //! The JavaScript wing: the only module that knows about JS. Every export has one shape: JS value in ->
-//! core -> JS value out. Values cross as JSON text (`JSON.stringify` / `JSON.parse` on the JS side and
+//! core -> JS value out. Two builds come from it: the runtime (no `compiler` feature), which loads programs
+//! compiled ahead of time and evaluates them, and the full build, which also compiles rules documents. Values cross as JSON text (`JSON.stringify` / `JSON.parse` on the JS side and
 //! serde_json, already part of the core, on this side), except on the session's hot path, where numbers
 //! and indexes cross as plain arguments. Nothing here panics: every failure becomes a thrown `Error` or an
 //! `Issue` value.
 
+#[cfg(feature = "compiler")]
+mod full;
 mod types;
 
 use std::rc::Rc;
 
-use js_sys::{Error, JSON};
+use js_sys::{Array, Error, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
 
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::{compile_str, Answers, Claim, Evaluation, Events, Hints, Issue, Options, Program, VerifyOptions};
+use crate::{Issue, Program};
+#[cfg(feature = "compiler")]
+pub use full::check;
 
 pub use types::*;
 
-/// JSON text -> JS value. serde_json output is always valid JSON; a failure would give `null`.
-fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
+// SAFETY: `new_global` requires that nothing else manages the Wasm memory the allocator grows into, and a
+// single thread; both hold for this module.
+#[global_allocator]
+static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+
+/// A Rust value -> plain JS objects and arrays (never `Map`s).
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
     match serde_json::to_string(v) {
-        Ok(s) => JSON::parse(&s).unwrap_or(JsValue::NULL),
+        Ok(s) => js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
     }
 }
 
-/// JS value -> JSON. `undefined` and `null` are `null`; values JSON cannot hold (a cycle, a BigInt) are an error.
+/// JS value -> JSON, as `JSON.stringify` would see it (`toJSON` called, `undefined` and functions left out of
+/// objects and `null` in arrays, non-finite numbers `null`), without writing text. A BigInt or a cycle is an
+/// error.
 fn from_js(v: &JsValue, what: &str) -> Result<Json, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Json::Null);
-    }
-    let text = match JSON::stringify(v) {
-        Ok(s) => s.as_string().unwrap_or_default(),
-        Err(_) => return Err(Error::new(&format!("leadscore: {what} cannot be written as JSON")).into()),
-    };
-    serde_json::from_str(&text).map_err(|e| Error::new(&format!("leadscore: {what}: {e}")).into())
+    walk(v, 0).map_err(|m| Error::new(&format!("leadscore: {what}: {m}")).into())
 }
 
-/// A rules document given as a string, or as a plain object (written out with two-space indents, so line
-/// and column numbers refer to that text).
-fn rules_text(rules: &JsValue) -> Result<String, JsValue> {
-    if let Some(s) = rules.as_string() {
-        return Ok(s);
+fn walk(v: &JsValue, depth: u32) -> Result<Json, &'static str> {
+    if let Some(n) = v.as_f64() {
+        // Whole numbers as integers, as serde_json reads `5` from text.
+        return Ok(if n.fract() == 0.0 && n.abs() < 9007199254740992.0 {
+            Json::from(n as i64)
+        } else {
+            serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)
+        });
     }
-    if rules.is_object() {
-        if let Ok(s) = JSON::stringify_with_replacer_and_space(rules, &JsValue::NULL, &JsValue::from_f64(2.0)) {
-            if let Some(s) = s.as_string() {
-                return Ok(s);
-            }
+    if let Some(s) = v.as_string() {
+        return Ok(Json::String(s));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Json::Bool(b));
+    }
+    if v.is_bigint() {
+        return Err("a BigInt is not a JSON value");
+    }
+    if !v.is_object() {
+        return Ok(Json::Null); // null, undefined, a function, a symbol
+    }
+    if depth >= 64 {
+        return Err("nested too deeply (a cycle?)");
+    }
+    let to_json = Reflect::get(v, &JsValue::from_str("toJSON")).unwrap_or(JsValue::UNDEFINED);
+    if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
+        let r = f.call0(v).map_err(|_| "its toJSON() threw")?;
+        return walk(&r, depth + 1);
+    }
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        return a.iter().map(|x| walk(&x, depth + 1)).collect::<Result<_, _>>().map(Json::Array);
+    }
+    let mut map = serde_json::Map::new();
+    for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+        let x = Reflect::get(v, &key).map_err(|_| "a property could not be read")?;
+        if x.is_undefined() || x.is_function() || x.is_symbol() {
+            continue;
         }
+        map.insert(key.as_string().unwrap_or_default(), walk(&x, depth + 1)?);
     }
-    Err(Error::new("leadscore: a rules document is a JSON string or a plain object").into())
-}
-
-/// A diagnostic as JS sees it: positions in UTF-16 code units, as JS strings count them.
-#[derive(Serialize)]
-struct JsDiagnostic<'a> {
-    severity: Severity,
-    code: &'static str,
-    message: &'a str,
-    pointer: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    end: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'a str>,
-}
-
-/// Byte offsets -> UTF-16 offsets, in one walk over the text.
-fn utf16_offsets(text: &str, bytes: &mut [(usize, usize)]) {
-    bytes.sort_unstable();
-    let mut units = 0;
-    let mut chars = text.char_indices().peekable();
-    for (b, u) in bytes.iter_mut() {
-        while let Some(&(i, c)) = chars.peek() {
-            if i >= *b {
-                break;
-            }
-            units += c.len_utf16();
-            chars.next();
-        }
-        *u = units;
-    }
-}
-
-/// The byte offset of the start of the line holding `offset`.
-fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
-}
-
-fn js_diagnostics(text: &str, diags: &[Diagnostic]) -> JsValue {
-    let mut offsets: Vec<(usize, usize)> = diags
-        .iter()
-        .filter_map(|d| d.span)
-        .flat_map(|s| [(s.start.offset, 0), (s.end.offset, 0), (line_start(text, s.start.offset), 0)])
-        .collect();
-    utf16_offsets(text, &mut offsets);
-    let find = |b: usize| offsets.binary_search_by_key(&b, |&(k, _)| k).ok().map(|i| offsets[i].1);
-    let out: Vec<JsDiagnostic> = diags
-        .iter()
-        .map(|d| {
-            let (mut line, mut column, mut start, mut end) = (None, None, None, None);
-            if let Some(s) = d.span {
-                line = Some(s.start.line);
-                start = find(s.start.offset);
-                end = find(s.end.offset);
-                column = match (start, find(line_start(text, s.start.offset))) {
-                    (Some(a), Some(b)) => Some((a - b) as u32 + 1),
-                    _ => None,
-                };
-            }
-            JsDiagnostic {
-                severity: d.severity,
-                code: d.code.as_str(),
-                message: &d.message,
-                pointer: &d.pointer,
-                line,
-                column,
-                start,
-                end,
-                note: d.note.as_deref(),
-            }
-        })
-        .collect();
-    to_js(&out)
-}
-
-/// The `Error` thrown when a rules document does not compile: `name` is `LeadscoreError` and
-/// `diagnostics` holds every problem found.
-fn compile_error(text: &str, diags: &[Diagnostic]) -> JsValue {
-    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
-    let first = errors.first().map_or("", |d| d.message.as_str());
-    let at = errors.first().map_or(String::new(), |d| {
-        let pointer = if d.pointer.is_empty() { "the document" } else { d.pointer.as_str() };
-        match d.span {
-            Some(s) => format!(" at {pointer} (line {}, column {})", s.start.line, s.start.column),
-            None => format!(" at {pointer}"),
-        }
-    });
-    let more = match errors.len() {
-        0 | 1 => String::new(),
-        n => format!(" (and {} more)", n - 1),
-    };
-    let err = Error::new(&format!("the rules document does not compile: {first}{at}{more}"));
-    err.set_name("LeadscoreError");
-    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("diagnostics"), &js_diagnostics(text, diags));
-    err.into()
-}
-
-/// Every problem in a rules document, errors and warnings, without throwing. Cheap enough to call on every
-/// keystroke of an editor.
-#[wasm_bindgen]
-pub fn check(rules: JsRules) -> Result<JsDiagnostics, JsValue> {
-    let text = rules_text(&rules)?;
-    let compiled = compile_str(&text);
-    Ok(js_diagnostics(&text, &compiled.diagnostics).unchecked_into())
+    Ok(Json::Object(map))
 }
 
 /// The engine's version.
@@ -177,55 +100,30 @@ pub fn debug_panics() {
     console_error_panic_hook::set_once();
 }
 
-fn eval_options(v: &JsValue) -> Result<(Options, bool), JsValue> {
-    let j = from_js(v, "options")?;
-    let complete = j.get("complete").and_then(Json::as_bool).unwrap_or(false);
-    let locale = j.get("locale").and_then(Json::as_str).map(str::to_string);
-    let hints = j.get("hints").and_then(Json::as_bool).unwrap_or(true);
-    Ok((Options { complete, locale }, hints))
-}
-
 fn now_or_clock(now: Option<f64>) -> f64 {
     now.filter(|n| n.is_finite()).unwrap_or_else(js_sys::Date::now)
-}
-
-/// An evaluation with its hints, as one object.
-#[derive(Serialize)]
-struct Full<'a> {
-    #[serde(flatten)]
-    evaluation: &'a Evaluation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hints: Option<Hints>,
-}
-
-/// `Scorer.score`'s result.
-#[derive(Serialize)]
-struct ScoreOut<'a> {
-    score: f64,
-    groups: std::collections::BTreeMap<&'a str, f64>,
-    stage: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    knockout: Option<&'a str>,
-    issues: Vec<Issue>,
 }
 
 /// A compiled rules document: compile once, evaluate many times.
 #[wasm_bindgen]
 pub struct Scorer {
     program: Rc<Program>,
+    /// The document's text, kept only to place warnings.
+    #[cfg(feature = "compiler")]
     text: String,
-    warnings: Vec<Diagnostic>,
+    #[cfg(feature = "compiler")]
+    warnings: Vec<crate::Diagnostic>,
 }
 
-impl Scorer {
-    /// Answers and events from JS, checked against the program; bad values become issues.
-    fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
-        let answers = from_js(answers, "answers")?;
-        let events = events.map_or(Ok(Json::Null), |e| from_js(e, "events"))?;
-        let (a, mut issues) = Answers::from_json(&self.program, &answers);
-        let (e, more) = Events::from_json(&self.program, &events);
-        issues.extend(more);
-        Ok((a, e, issues))
+impl From<Program> for Scorer {
+    fn from(program: Program) -> Scorer {
+        Scorer {
+            program: Rc::new(program),
+            #[cfg(feature = "compiler")]
+            text: String::new(),
+            #[cfg(feature = "compiler")]
+            warnings: vec![],
+        }
     }
 }
 
@@ -239,20 +137,62 @@ fn stage_id(p: &Program, stage: usize, knockout: Option<usize>) -> &str {
 
 #[wasm_bindgen]
 impl Scorer {
-    /// Compiles a rules document (JSON text or a plain object). Throws a `LeadscoreError` carrying every
-    /// diagnostic when it does not compile.
+    /// Loads a program compiled ahead of time (a `Uint8Array` from `toBytes()` or `leadscore build`); the full
+    /// build also compiles a rules document (JSON text or a plain object) and then throws a `LeadscoreError`
+    /// carrying every diagnostic when it does not compile.
     #[wasm_bindgen(constructor)]
-    pub fn new(rules: JsRules) -> Result<Scorer, JsValue> {
-        let text = rules_text(&rules)?;
-        let compiled = compile_str(&text);
-        match compiled.program {
-            Some(program) => {
-                // The text is kept only to place warnings.
-                let text = if compiled.diagnostics.is_empty() { String::new() } else { text };
-                Ok(Scorer { program: Rc::new(program), text, warnings: compiled.diagnostics })
-            }
-            None => Err(compile_error(&text, &compiled.diagnostics)),
+    pub fn new(source: JsScorerSource) -> Result<Scorer, JsValue> {
+        if let Some(bytes) = source.dyn_ref::<Uint8Array>() {
+            return match Program::from_bytes(&bytes.to_vec()) {
+                Ok(program) => Ok(Scorer::from(program)),
+                Err(e) => Err(Error::new(&format!("leadscore: not a compiled program of this version: {e}")).into()),
+            };
         }
+        #[cfg(feature = "compiler")]
+        {
+            let text = full::rules_text(&source)?;
+            let compiled = crate::compile_str(&text);
+            match compiled.program {
+                Some(program) => {
+                    let text = if compiled.diagnostics.is_empty() { String::new() } else { text };
+                    Ok(Scorer { program: Rc::new(program), text, warnings: compiled.diagnostics })
+                }
+                None => Err(full::compile_error(&text, &compiled.diagnostics)),
+            }
+        }
+        #[cfg(not(feature = "compiler"))]
+        Err(Error::new(
+            "leadscore: the runtime build loads compiled programs (a Uint8Array); compile rules documents with \
+             `leadscore build` or the full build's `toBytes()`",
+        )
+        .into())
+    }
+
+    /// The ids of what the model names, in model order: the indexes that sessions use (`fieldIndex`,
+    /// `groups()`, `stageIndex`, `knockoutIndex`) point into these lists.
+    pub fn ids(&self) -> JsIds {
+        let p = &self.program;
+        let list = |ids: &mut dyn Iterator<Item = &str>| ids.map(JsValue::from_str).collect::<Array>();
+        let out = Object::new();
+        let lists: [(&str, Array); 7] = [
+            ("fields", list(&mut p.fields.iter().map(|x| x.id.as_str()))),
+            ("steps", list(&mut p.steps.iter().map(|x| x.id.as_str()))),
+            ("events", list(&mut p.events.iter().map(|x| x.0.as_str()))),
+            ("groups", list(&mut p.groups.iter().map(|x| x.id.as_str()))),
+            ("rules", list(&mut p.rules.iter().map(|x| x.id.as_str()))),
+            ("knockouts", list(&mut p.knockouts.iter().map(|x| x.id.as_str()))),
+            ("stages", list(&mut p.stages.iter().map(|x| x.id.as_str()))),
+        ];
+        for (k, v) in lists {
+            let _ = Reflect::set(&out, &JsValue::from_str(k), &v);
+        }
+        out.unchecked_into()
+    }
+
+    /// The compiled program in the binary form that `new Scorer(bytes)` loads, in either build.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.program.to_bytes()
     }
 
     /// The rules hash: 16 hex digits that change when the document's meaning changes, not its formatting.
@@ -261,71 +201,13 @@ impl Scorer {
         self.program.hash().to_string()
     }
 
-    /// Warnings found while compiling.
-    #[wasm_bindgen(getter)]
-    pub fn warnings(&self) -> JsDiagnostics {
-        js_diagnostics(&self.text, &self.warnings).unchecked_into()
-    }
-
-    /// What the model asks and scores: fields (with their types and options), steps, events, groups, rules,
-    /// knockouts, stages; texts in `locale` (default: the model's).
-    pub fn model(&self, locale: Option<String>) -> JsModel {
-        to_js(&types::model_info(&self.program, locale.as_deref())).unchecked_into()
-    }
-
-    /// Evaluates answers and events at `now` (milliseconds since 1970; default: the clock). The result is a
-    /// plain object; bad answers are left out and listed in `issues`, by field.
-    pub fn evaluate(
-        &self,
-        answers: JsAnswers,
-        events: Option<JsEvents>,
-        now: Option<f64>,
-        options: Option<JsEvaluateOptions>,
-    ) -> Result<JsEvaluation, JsValue> {
-        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
-        let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
-        let now = now_or_clock(now);
-        let p = &self.program;
-        let mut evaluation = p.evaluate(&a, &e, now, &opts);
-        evaluation.issues = issues;
-        let hints = hints.then(|| p.hints(&a, &e, now));
-        Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
-    }
-
-    /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
-    /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
-    pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<f64>) -> Result<JsScore, JsValue> {
-        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
-        let p = &self.program;
-        let s = p.score(&a, &e, now_or_clock(now));
-        let out = ScoreOut {
-            score: s.total,
-            groups: p.groups.iter().zip(&s.groups).map(|(g, v)| (g.id.as_str(), *v)).collect(),
-            stage: stage_id(p, s.stage, s.knockout),
-            knockout: s.knockout.and_then(|k| p.knockouts.get(k)).map(|k| k.id.as_str()),
-            issues,
-        };
-        Ok(to_js(&out).unchecked_into())
-    }
-
-    /// Re-scores a submission as the server sees it and compares it with the client's claim.
-    pub fn verify(&self, claim: JsClaim, options: Option<JsVerifyOptions>) -> Result<JsVerification, JsValue> {
-        let claim: Claim = serde_json::from_value(from_js(&claim, "claim")?)
-            .map_err(|e| JsValue::from(Error::new(&format!("leadscore: claim: {e}"))))?;
-        let o = options.map_or(Ok(Json::Null), |o| from_js(&o, "options"))?;
-        let opts = VerifyOptions {
-            now: o.get("now").and_then(Json::as_f64),
-            max_skew_ms: o.get("maxSkewMs").and_then(Json::as_f64),
-        };
-        Ok(to_js(&self.program.verify(&claim, &opts)).unchecked_into())
-    }
-
     /// A form in progress, scored incrementally, at `now` (default: the clock).
     pub fn session(&self, now: Option<f64>) -> Session {
         Session { inner: crate::Session::new(self.program.clone(), now_or_clock(now)) }
     }
 
-    /// The compiled program as text, one line per rule, for debugging a model.
+    /// The compiled program as text, one line per rule, for debugging a model (full build only).
+    #[cfg(feature = "compiler")]
     pub fn disassemble(&self) -> String {
         self.program.to_string()
     }
@@ -346,7 +228,9 @@ fn issue_js(r: Result<(), Issue>) -> JsIssueOrUndefined {
 }
 
 fn unknown_field(field: &JsValue) -> Issue {
-    let name = field.as_string().unwrap_or_else(|| field.as_f64().map_or(String::new(), |f| format!("#{f}")));
+    let name = field
+        .as_string()
+        .unwrap_or_else(|| field.as_f64().map_or(String::new(), |f| format!("#{}", crate::host::Js(f))));
     Issue { message: format!("`{name}` is not a field of this model"), field: name, code: "unknown_field" }
 }
 
@@ -464,29 +348,34 @@ impl Session {
         self.inner.score().knockout.map_or(-1, |k| k as i32)
     }
 
+    /// The id of the knockout that holds, if any.
+    #[wasm_bindgen(getter)]
+    pub fn knockout(&mut self) -> Option<String> {
+        let k = self.inner.score().knockout?;
+        self.inner.program().knockouts.get(k).map(|k| k.id.clone())
+    }
+
+    /// The ids of the rules that fire with points as if the form were submitted now (the ledger's rules), in
+    /// model order.
+    pub fn fired(&mut self) -> Vec<String> {
+        let ids: Vec<usize> = self.inner.fired().collect();
+        let rules = &self.inner.program().rules;
+        ids.iter().filter_map(|&i| rules.get(i)).map(|r| r.id.clone()).collect()
+    }
+
     /// Group scores after caps, in `model.groups` order.
     pub fn groups(&mut self) -> Vec<f64> {
         self.inner.score().groups.clone()
-    }
-
-    /// The full evaluation of the form as it stands (ranges, flow, ledger). Costs more than `total`: call it
-    /// when the whole picture is needed, not on every keystroke.
-    pub fn evaluate(&self, options: Option<JsEvaluateOptions>) -> Result<JsEvaluation, JsValue> {
-        let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
-        let evaluation = self.inner.evaluate(&opts);
-        let p = self.inner.program();
-        let hints = hints.then(|| p.hints(self.inner.answers(), self.inner.events(), self.inner.now()));
-        Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
     }
 
     /// The answers so far, `{field: value}`.
     pub fn answers(&self) -> JsAnswers {
         let p = self.inner.program();
         let a = self.inner.answers();
-        let map: serde_json::Map<String, Json> = (0..p.fields.len())
-            .filter(|&i| a.get(i).is_some())
-            .map(|i| (p.fields[i].id.clone(), a.to_json(p, i)))
-            .collect();
+        let mut map = serde_json::Map::new();
+        for i in (0..p.fields.len()).filter(|&i| a.get(i).is_some()) {
+            map.insert(p.fields[i].id.clone(), a.to_json(p, i));
+        }
         to_js(&map).unchecked_into()
     }
 }

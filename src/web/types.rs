@@ -1,53 +1,28 @@
 //! The TypeScript types of every value that crosses the boundary, and the model description.
 
+#[cfg(feature = "compiler")]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "compiler")]
 use crate::model::{FieldType, Text};
+#[cfg(feature = "compiler")]
 use crate::program::Program;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** A rules document: JSON text, or the parsed object. */
-export type RulesDocument = string | { [key: string]: unknown };
+/** A program compiled ahead of time: `scorer.toBytes()` of the full build, or `leadscore build` on the command line. */
+export type CompiledProgram = Uint8Array;
 
-/** An answer: a number, a string (text, email, country, choice value), a boolean, or option values of a multi field. */
-export type AnswerValue = number | string | boolean | string[];
-
-/** Answers by field id. `null` means unanswered. */
-export type Answers = { [field: string]: AnswerValue | null };
-
-/** One occurrence of a behaviour event. */
-export interface EventRecord {
-  /** The event id, such as `pricing_view`. */
-  type: string;
-  /** When, in milliseconds since 1970. */
-  at: number;
-}
-
-/** A problem in a rules document. Positions count UTF-16 code units, as JS strings do. */
-export interface Diagnostic {
-  severity: "error" | "warning";
-  /** Stable code, such as `unknown_name` or `expr_syntax`. */
-  code: string;
-  message: string;
-  /** JSON pointer of the offending value, such as `/rules/3/when`; empty for the whole document. */
-  pointer: string;
-  /** 1-based line of `start`. */
-  line?: number;
-  /** 1-based column of `start`, in UTF-16 code units. */
-  column?: number;
-  /** Offset of the problem in the document text (inside an expression string when it can be pinned there). */
-  start?: number;
-  end?: number;
-  /** More detail, such as a suggestion. */
-  note?: string;
-}
-
-/** Thrown by `new Scorer()` when the rules document does not compile. */
-export interface LeadscoreError extends Error {
-  name: "LeadscoreError";
-  diagnostics: Diagnostic[];
+/** The ids a model names, in model order; session indexes point into these lists. */
+export interface ModelIds {
+  fields: string[];
+  steps: string[];
+  events: string[];
+  groups: string[];
+  rules: string[];
+  knockouts: string[];
+  stages: string[];
 }
 
 /** A problem with one input value; the value is left out. */
@@ -236,12 +211,77 @@ export interface ModelInfo {
 }
 "#;
 
+#[cfg(feature = "compiler")]
+#[wasm_bindgen(typescript_custom_section)]
+const COMPILER_TYPES: &'static str = r#"
+/** A rules document: JSON text, or the parsed object. */
+export type RulesDocument = string | { [key: string]: unknown };
+
+/** An answer: a number, a string (text, email, country, choice value), a boolean, or option values of a multi field. */
+export type AnswerValue = number | string | boolean | string[];
+
+/** Answers by field id. `null` means unanswered. */
+export type Answers = { [field: string]: AnswerValue | null };
+
+/** One occurrence of a behaviour event. */
+export interface EventRecord {
+  /** The event id, such as `pricing_view`. */
+  type: string;
+  /** When, in milliseconds since 1970. */
+  at: number;
+}
+
+/** A problem in a rules document. Positions count UTF-16 code units, as JS strings do. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  /** Stable code, such as `unknown_name` or `expr_syntax`. */
+  code: string;
+  message: string;
+  /** JSON pointer of the offending value, such as `/rules/3/when`; empty for the whole document. */
+  pointer: string;
+  /** 1-based line of `start`. */
+  line?: number;
+  /** 1-based column of `start`, in UTF-16 code units. */
+  column?: number;
+  /** Offset of the problem in the document text (inside an expression string when it can be pinned there). */
+  start?: number;
+  end?: number;
+  /** More detail, such as a suggestion. */
+  note?: string;
+}
+
+/** Thrown by `new Scorer()` when the rules document does not compile. */
+export interface LeadscoreError extends Error {
+  name: "LeadscoreError";
+  diagnostics: Diagnostic[];
+}
+
+/** What `new Scorer()` takes: a rules document to compile, or a compiled program. */
+export type ScorerSource = RulesDocument | CompiledProgram;
+"#;
+
+#[cfg(not(feature = "compiler"))]
+#[wasm_bindgen(typescript_custom_section)]
+const RUNTIME_TYPES: &'static str = r#"
+/** What `new Scorer()` takes in the runtime build: a compiled program. */
+export type ScorerSource = CompiledProgram;
+"#;
+
+#[cfg(feature = "compiler")]
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(typescript_type = "RulesDocument")]
     pub type JsRules;
     #[wasm_bindgen(typescript_type = "Diagnostic[]")]
     pub type JsDiagnostics;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "ScorerSource")]
+    pub type JsScorerSource;
+    #[wasm_bindgen(typescript_type = "ModelIds")]
+    pub type JsIds;
     #[wasm_bindgen(typescript_type = "Answers")]
     pub type JsAnswers;
     #[wasm_bindgen(typescript_type = "EventRecord[]")]
@@ -268,6 +308,7 @@ extern "C" {
     pub type JsAnswerValue;
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 pub(crate) struct ModelInfo<'a> {
     id: &'a str,
@@ -284,6 +325,7 @@ pub(crate) struct ModelInfo<'a> {
     stages: Vec<Named<'a>>,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct FieldInfo<'a> {
     id: &'a str,
@@ -305,12 +347,14 @@ struct FieldInfo<'a> {
     options: Vec<OptionInfo<'a>>,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct OptionInfo<'a> {
     value: &'a str,
     label: &'a str,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct StepInfo<'a> {
     id: &'a str,
@@ -319,6 +363,7 @@ struct StepInfo<'a> {
     fields: Vec<&'a str>,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct Named<'a> {
     id: &'a str,
@@ -326,6 +371,7 @@ struct Named<'a> {
     label: Option<&'a str>,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct GroupInfo<'a> {
     id: &'a str,
@@ -337,6 +383,7 @@ struct GroupInfo<'a> {
     max: Option<f64>,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct RuleInfo<'a> {
     id: &'a str,
@@ -345,6 +392,7 @@ struct RuleInfo<'a> {
     group: &'a str,
 }
 
+#[cfg(feature = "compiler")]
 #[derive(Serialize)]
 struct KnockoutInfo<'a> {
     id: &'a str,
@@ -352,6 +400,7 @@ struct KnockoutInfo<'a> {
 }
 
 /// The model description in `locale` (default: the model's).
+#[cfg(feature = "compiler")]
 pub(crate) fn model_info<'a>(p: &'a Program, locale: Option<&'a str>) -> ModelInfo<'a> {
     let fallback = p.locale.as_str();
     let loc = locale.unwrap_or(fallback);

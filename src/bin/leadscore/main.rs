@@ -104,6 +104,14 @@ enum Command {
         #[arg(long)]
         locale: Option<String>,
     },
+    /// Compile a rules document into the binary program that the runtime Wasm build loads.
+    Build {
+        /// The rules document (JSON).
+        model: PathBuf,
+        /// Where to write the program; default: the model's path with the extension `.lsp`.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the rules document.
     Schema,
 }
@@ -119,8 +127,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A rules document, or a program compiled by `leadscore build` (`score` and `explain` take either).
 fn load(model: &Path) -> Result<(Program, String), String> {
-    let text = std::fs::read_to_string(model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+    let bytes = std::fs::read(model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+    if bytes.starts_with(Program::MAGIC) {
+        let p = Program::from_bytes(&bytes).map_err(|e| format!("{}: not a compiled program: {e}", model.display()))?;
+        return Ok((p, String::new()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", model.display()))?;
     let compiled = leadscore::compile_str(&text);
     let name = model.display().to_string();
     if compiled.has_errors() {
@@ -252,6 +266,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 Some(id) => format!("no lead with id `{id}` in {}", leads.display()),
                 None => format!("no lead in {}", leads.display()),
             })
+        }
+        Command::Build { model, output } => {
+            let (program, text) = load(&model)?;
+            let bytes = program.to_bytes();
+            let out = output.unwrap_or_else(|| model.with_extension("lsp"));
+            std::fs::write(&out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            eprintln!(
+                "wrote {}: {} bytes (the document: {} bytes); rules hash {}",
+                out.display(),
+                bytes.len(),
+                text.len(),
+                program.hash()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
             let schema = schemars::schema_for!(leadscore::model::Document);

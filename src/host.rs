@@ -1,0 +1,179 @@
+//! Conversions that the host does in the Wasm build: numbers to and from text, and case mapping.
+//!
+//! Natively these are Rust's. In the Wasm build they are the JS engine's: number conversions are correctly
+//! rounded in both, and case mapping is Unicode's default mapping in both, so the results are identical (the
+//! parity test compares them on 100,000 leads), while Rust's conversion and case tables (about 60 KB) stay
+//! out of the module. This is the one place outside `src/web/` that calls into JS.
+
+use std::fmt;
+
+/// `s.parse::<f64>()`: Rust's grammar (`[+-]digits[.digits][e[+-]digits]`, digits on at least one side of
+/// the point, or `inf`, `infinity`, `nan` in any case), nothing around it.
+pub(crate) fn parse_f64(s: &str) -> Option<f64> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return s.parse().ok();
+    #[cfg(target_arch = "wasm32")]
+    {
+        if !s.is_empty() && decimal_prefix(s) == s.len() {
+            // The whole text is a decimal number, which parseFloat reads exactly as Rust does.
+            return Some(js_sys::parse_float(s));
+        }
+        let (sign, word) = match s.as_bytes().first() {
+            Some(b'-') => (-1.0, &s[1..]),
+            Some(b'+') => (1.0, &s[1..]),
+            _ => (1.0, s),
+        };
+        if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity") {
+            Some(sign * f64::INFINITY)
+        } else if word.eq_ignore_ascii_case("nan") {
+            Some(f64::NAN)
+        } else {
+            None
+        }
+    }
+}
+
+/// The length of the longest prefix of `s` in Rust's decimal grammar (no words); 0 when none.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn decimal_prefix(s: &str) -> usize {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let start = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut i = digits(start);
+    let mut any = i > start;
+    if b.get(i) == Some(&b'.') {
+        let j = digits(i + 1);
+        any |= j > i + 1;
+        i = j;
+    }
+    if !any {
+        return 0;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let k = i + 1 + usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+        let j = digits(k);
+        if j > k {
+            i = j;
+        }
+    }
+    i
+}
+
+/// A number as JavaScript's `String(n)` writes it: `20`, `0.5`, `1e+21`, `1e-7`, `NaN`, `-Infinity`.
+pub(crate) fn js_string(n: f64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_default();
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if n.is_nan() {
+            return "NaN".into();
+        }
+        if n == 0.0 {
+            return "0".into();
+        }
+        if n.is_infinite() {
+            return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
+        }
+        // Rust's `{:e}` gives the shortest digits that read back as `n`: `d[.ddd]e[-]x`.
+        let sci = format!("{:e}", n.abs());
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let k = digits.len() as i32;
+        let e: i32 = exp.parse().unwrap_or(0);
+        let point = e + 1; // the decimal point falls after `point` digits
+        let mut out = String::from(if n < 0.0 { "-" } else { "" });
+        if k <= point && point <= 21 {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', (point - k) as usize));
+        } else if 0 < point && point <= 21 {
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        } else if -6 < point && point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..1]);
+            if k > 1 {
+                out.push('.');
+                out.push_str(&digits[1..]);
+            }
+            out.push('e');
+            out.push(if e < 0 { '-' } else { '+' });
+            out.push_str(&e.unsigned_abs().to_string());
+        }
+        out
+    }
+}
+
+/// `s` in lower case (Unicode's default mapping, as JS `toLowerCase`); `None` when that changes nothing.
+pub(crate) fn lower(s: &str) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    let l = if s.is_ascii() { s.to_ascii_lowercase() } else { String::from(js_sys::JsString::from(s).to_lower_case()) };
+    #[cfg(not(target_arch = "wasm32"))]
+    let l = s.to_lowercase();
+    (l != s).then_some(l)
+}
+
+/// `s` in upper case (as JS `toUpperCase`); `None` when that changes nothing.
+pub(crate) fn upper(s: &str) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    let u = if s.is_ascii() { s.to_ascii_uppercase() } else { String::from(js_sys::JsString::from(s).to_upper_case()) };
+    #[cfg(not(target_arch = "wasm32"))]
+    let u = s.to_uppercase();
+    (u != s).then_some(u)
+}
+
+/// `Display` of a number as JavaScript writes it, for messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Js(pub f64);
+
+impl fmt::Display for Js {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&js_string(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_javascript_writes_them() {
+        let cases = [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (20.0, "20"),
+            (-2.5, "-2.5"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (1e-6, "0.000001"),
+            (1.25e-7, "1.25e-7"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(js_string(n), want, "{n:e}");
+        }
+    }
+
+    #[test]
+    fn decimal_prefixes_follow_rusts_grammar() {
+        for (s, n) in [("12", 2), ("-1.5e3x", 6), (".5", 2), ("5.", 2), ("e5", 0), ("1e", 1), ("+", 0), ("1e+", 1)] {
+            assert_eq!(decimal_prefix(s), n, "{s}");
+            if n == s.len() {
+                assert!(s.parse::<f64>().is_ok(), "{s}");
+            }
+        }
+    }
+}
