@@ -1,6 +1,8 @@
 // Scores the leads written by generate.mjs twice, natively (`leadscore score MODEL LEADS --full --now T`,
 // with `--partial` for forms in progress) and with the Wasm build under Node (`Scorer.evaluate(answers,
-// events, nowMs, {complete, hints: false})`), and compares the canonical JSON of every result.
+// events, nowMs, {complete, hints: false})`), and compares the canonical JSON of every result. Submitted
+// leads are scored a third time by the runtime build, fed to a session one answer at a time as a landing
+// page does; its score, stage, group scores and fired rules must equal the native ones.
 //
 //   node tests/parity/compare.mjs --dir DIR [--cli target/release/leadscore] [--pkg pkg/node.js]
 //                                 [--jobs N] [--show 10] [--modes complete,partial] [--tamper]
@@ -10,12 +12,13 @@
 // result is the same, 1 on any difference, 2 when something could not run.
 //
 // --tamper changes the Wasm result of the first lead of every job by one unit in the last place of its
-// score, to show that a difference that small is caught (the run must then report one per job).
+// score, and the runtime's score of the second lead of every complete job, to show that a difference that
+// small is caught (the run must then report one per job, and one more per complete job).
 
 import { spawn } from "node:child_process";
 import { createReadStream, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
@@ -84,10 +87,30 @@ class Coverage {
   }
 }
 
+/** A lead fed to a session of the runtime build one answer and one event at a time, read as if submitted. */
+function sessionScore(runtime, lead, nowMs) {
+  const s = runtime.session(nowMs);
+  const { answers, events } = lead;
+  if (answers && typeof answers === "object" && !Array.isArray(answers)) {
+    for (const [field, value] of Object.entries(answers)) s.set(field, value);
+  }
+  if (Array.isArray(events)) {
+    for (const e of events) if (e && typeof e.type === "string" && typeof e.at === "number") s.record(e.type, e.at);
+  }
+  const out = { score: s.total, stage: s.stage, groups: Array.from(s.groups()), fired: s.fired() };
+  s.free();
+  return out;
+}
+
 async function runJob(job) {
   const { Scorer } = await import(pathToFileURL(job.pkg).href);
   const scorer = new Scorer(readFileSync(job.model, "utf8"));
   const complete = job.mode === "complete";
+  // Submitted leads are also scored by the runtime build, as a landing page does: the program compiled ahead
+  // of time, each answer and event fed to a session.
+  const runtime = complete
+    ? new (await import(pathToFileURL(join(dirname(job.pkg), "runtime-node.js")).href)).Scorer(scorer.toBytes())
+    : null;
   const opts = { complete, hints: false };
   const args = ["score", job.model, job.cli, "--full", "--now", job.now];
   if (!complete) args.push("--partial");
@@ -140,6 +163,21 @@ async function runJob(job) {
       continue;
     }
     if (job.tamper && result.compared === 1) wasm.score = nextUp(wasm.score);
+    if (runtime) {
+      const page = sessionScore(runtime, lead, job.nowMs);
+      if (job.tamper && result.compared === 2) page.score = nextUp(page.score);
+      const want = canonical({
+        score: native.score,
+        stage: native.stage.id,
+        groups: native.groups.map((g) => g.score),
+        fired: native.ledger.map((l) => l.rule),
+      });
+      const got = canonical(page);
+      if (want !== got) {
+        record({ kind: "runtime session", id, line: input.line, native: want, wasm: got });
+        continue;
+      }
+    }
     const a = canonical(native);
     const b = canonical(wasm);
     if (a === b) {

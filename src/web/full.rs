@@ -1,0 +1,259 @@
+//! What only the full build exports: compiling rules documents (every diagnostic placed in the text), the
+//! model description, full evaluations with hints, bulk scoring and verification. The runtime build leaves
+//! all of it out to stay small.
+
+use std::collections::BTreeMap;
+
+use js_sys::{Error, JSON};
+use serde::Serialize;
+use serde_json::Value as Json;
+use wasm_bindgen::prelude::*;
+
+use super::*;
+use crate::compile_str;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::{Answers, Claim, Evaluation, Events, Hints, Issue, Options, VerifyOptions};
+
+/// A rules document given as a string, or as a plain object (written out with two-space indents, so line
+/// and column numbers refer to that text).
+pub(super) fn rules_text(rules: &JsValue) -> Result<String, JsValue> {
+    if let Some(s) = rules.as_string() {
+        return Ok(s);
+    }
+    if rules.is_object() {
+        if let Ok(s) = JSON::stringify_with_replacer_and_space(rules, &JsValue::NULL, &JsValue::from_f64(2.0)) {
+            if let Some(s) = s.as_string() {
+                return Ok(s);
+            }
+        }
+    }
+    Err(Error::new("leadscore: a rules document is a JSON string or a plain object").into())
+}
+
+/// A diagnostic as JS sees it: positions in UTF-16 code units, as JS strings count them.
+#[derive(Serialize)]
+struct JsDiagnostic<'a> {
+    severity: Severity,
+    code: &'static str,
+    message: &'a str,
+    pointer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+/// Byte offsets -> UTF-16 offsets, in one walk over the text.
+fn utf16_offsets(text: &str, bytes: &mut [(usize, usize)]) {
+    bytes.sort_unstable();
+    let mut units = 0;
+    let mut chars = text.char_indices().peekable();
+    for (b, u) in bytes.iter_mut() {
+        while let Some(&(i, c)) = chars.peek() {
+            if i >= *b {
+                break;
+            }
+            units += c.len_utf16();
+            chars.next();
+        }
+        *u = units;
+    }
+}
+
+/// The byte offset of the start of the line holding `offset`.
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
+}
+
+pub(super) fn js_diagnostics(text: &str, diags: &[Diagnostic]) -> JsValue {
+    let mut offsets: Vec<(usize, usize)> = diags
+        .iter()
+        .filter_map(|d| d.span)
+        .flat_map(|s| [(s.start.offset, 0), (s.end.offset, 0), (line_start(text, s.start.offset), 0)])
+        .collect();
+    utf16_offsets(text, &mut offsets);
+    let find = |b: usize| offsets.binary_search_by_key(&b, |&(k, _)| k).ok().map(|i| offsets[i].1);
+    let out: Vec<JsDiagnostic> = diags
+        .iter()
+        .map(|d| {
+            let (mut line, mut column, mut start, mut end) = (None, None, None, None);
+            if let Some(s) = d.span {
+                line = Some(s.start.line);
+                start = find(s.start.offset);
+                end = find(s.end.offset);
+                column = match (start, find(line_start(text, s.start.offset))) {
+                    (Some(a), Some(b)) => Some((a - b) as u32 + 1),
+                    _ => None,
+                };
+            }
+            JsDiagnostic {
+                severity: d.severity,
+                code: d.code.as_str(),
+                message: &d.message,
+                pointer: &d.pointer,
+                line,
+                column,
+                start,
+                end,
+                note: d.note.as_deref(),
+            }
+        })
+        .collect();
+    to_js(&out)
+}
+
+/// The `Error` thrown when a rules document does not compile: `name` is `LeadscoreError` and
+/// `diagnostics` holds every problem found.
+pub(super) fn compile_error(text: &str, diags: &[Diagnostic]) -> JsValue {
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
+    let first = errors.first().map_or("", |d| d.message.as_str());
+    let at = errors.first().map_or(String::new(), |d| {
+        let pointer = if d.pointer.is_empty() { "the document" } else { d.pointer.as_str() };
+        match d.span {
+            Some(s) => format!(" at {pointer} (line {}, column {})", s.start.line, s.start.column),
+            None => format!(" at {pointer}"),
+        }
+    });
+    let more = match errors.len() {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    let err = Error::new(&format!("the rules document does not compile: {first}{at}{more}"));
+    err.set_name("LeadscoreError");
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("diagnostics"), &js_diagnostics(text, diags));
+    err.into()
+}
+
+/// Every problem in a rules document, errors and warnings, without throwing. Cheap enough to call on every
+/// keystroke of an editor.
+#[wasm_bindgen]
+pub fn check(rules: JsRules) -> Result<JsDiagnostics, JsValue> {
+    let text = rules_text(&rules)?;
+    let compiled = compile_str(&text);
+    Ok(js_diagnostics(&text, &compiled.diagnostics).unchecked_into())
+}
+
+fn eval_options(v: &JsValue) -> Result<(Options, bool), JsValue> {
+    let j = from_js(v, "options")?;
+    let complete = j.get("complete").and_then(Json::as_bool).unwrap_or(false);
+    let locale = j.get("locale").and_then(Json::as_str).map(str::to_string);
+    let hints = j.get("hints").and_then(Json::as_bool).unwrap_or(true);
+    Ok((Options { complete, locale }, hints))
+}
+
+/// An evaluation with its hints, as one object.
+#[derive(Serialize)]
+struct Full<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hints: Option<Hints>,
+}
+
+/// `Scorer.score`'s result.
+#[derive(Serialize)]
+struct ScoreOut<'a> {
+    score: f64,
+    groups: BTreeMap<&'a str, f64>,
+    stage: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    knockout: Option<&'a str>,
+    issues: Vec<Issue>,
+}
+
+impl Scorer {
+    /// Answers and events from JS, checked against the program; bad values become issues.
+    fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
+        let answers = from_js(answers, "answers")?;
+        let events = events.map_or(Ok(Json::Null), |e| from_js(e, "events"))?;
+        let (a, mut issues) = Answers::from_json(&self.program, &answers);
+        let (e, more) = Events::from_json(&self.program, &events);
+        issues.extend(more);
+        Ok((a, e, issues))
+    }
+}
+
+#[wasm_bindgen]
+impl Scorer {
+    /// Warnings found while compiling .
+    #[wasm_bindgen(getter)]
+    pub fn warnings(&self) -> JsDiagnostics {
+        js_diagnostics(&self.text, &self.warnings).unchecked_into()
+    }
+
+    /// What the model asks and scores: fields (with their types and options), steps, events, groups, rules,
+    /// knockouts, stages; texts in `locale` (default: the model's).
+    pub fn model(&self, locale: Option<String>) -> JsModel {
+        to_js(&types::model_info(&self.program, locale.as_deref())).unchecked_into()
+    }
+
+    /// Evaluates answers and events at `now` (milliseconds since 1970; default: the clock). The result is a
+    /// plain object; bad answers are left out and listed in `issues`, by field.
+    pub fn evaluate(
+        &self,
+        answers: JsAnswers,
+        events: Option<JsEvents>,
+        now: Option<f64>,
+        options: Option<JsEvaluateOptions>,
+    ) -> Result<JsEvaluation, JsValue> {
+        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
+        let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
+        let now = now_or_clock(now);
+        let p = &self.program;
+        let mut evaluation = p.evaluate(&a, &e, now, &opts);
+        evaluation.issues = issues;
+        let hints = hints.then(|| p.hints(&a, &e, now));
+        Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
+    }
+
+    /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
+    /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
+    pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<f64>) -> Result<JsScore, JsValue> {
+        let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
+        let p = &self.program;
+        let s = p.score(&a, &e, now_or_clock(now));
+        let mut groups = BTreeMap::new();
+        for (g, v) in p.groups.iter().zip(&s.groups) {
+            groups.insert(g.id.as_str(), *v);
+        }
+        let out = ScoreOut {
+            score: s.total,
+            groups,
+            stage: stage_id(p, s.stage, s.knockout),
+            knockout: s.knockout.and_then(|k| p.knockouts.get(k)).map(|k| k.id.as_str()),
+            issues,
+        };
+        Ok(to_js(&out).unchecked_into())
+    }
+
+    /// Re-scores a submission as the server sees it and compares it with the client's claim.
+    pub fn verify(&self, claim: JsClaim, options: Option<JsVerifyOptions>) -> Result<JsVerification, JsValue> {
+        let claim: Claim = serde_json::from_value(from_js(&claim, "claim")?)
+            .map_err(|e| JsValue::from(Error::new(&format!("leadscore: claim: {e}"))))?;
+        let o = options.map_or(Ok(Json::Null), |o| from_js(&o, "options"))?;
+        let opts = VerifyOptions {
+            now: o.get("now").and_then(Json::as_f64),
+            max_skew_ms: o.get("maxSkewMs").and_then(Json::as_f64),
+        };
+        Ok(to_js(&self.program.verify(&claim, &opts)).unchecked_into())
+    }
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// The full evaluation of the form as it stands (ranges, flow, ledger). Costs more than `total`: call it
+    /// when the whole picture is needed, not on every keystroke.
+    pub fn evaluate(&self, options: Option<JsEvaluateOptions>) -> Result<JsEvaluation, JsValue> {
+        let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
+        let evaluation = self.inner.evaluate(&opts);
+        let p = self.inner.program();
+        let hints = hints.then(|| p.hints(self.inner.answers(), self.inner.events(), self.inner.now()));
+        Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
+    }
+}

@@ -1,0 +1,89 @@
+// The runtime build (`leadscore/runtime`), what a landing page loads: it takes programs compiled ahead of
+// time, by the full build's `toBytes()` or by `leadscore build`, and must score them exactly as the full
+// build does.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as full from "../../pkg/node.js";
+import * as runtime from "../../pkg/runtime-node.js";
+import { root, NOW } from "./support.mjs";
+
+const models = ["b2b-saas", "b2c-fitness", "agency", "it-software"];
+const doc = (name) => readFileSync(join(root, `examples/${name}.json`), "utf8");
+const leadsOf = (name) =>
+  readFileSync(join(root, `examples/leads/${name}.ndjson`), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+const events = (lead) => (lead.events ?? []).map((e) => ({ type: e.type, at: Date.parse(e.at) }));
+
+/** Feeds a lead to a session one answer and one event at a time. */
+function fill(session, lead) {
+  for (const [field, value] of Object.entries(lead.answers)) session.set(field, value);
+  for (const ev of events(lead)) session.record(ev.type, ev.at);
+  return session;
+}
+
+test("the runtime loads what the full build compiled and scores every sample lead the same", () => {
+  for (const name of models) {
+    const compiled = new full.Scorer(doc(name));
+    const bytes = compiled.toBytes();
+    assert.ok(bytes instanceof Uint8Array && bytes.length > 0);
+    const small = new runtime.Scorer(bytes);
+    assert.equal(small.hash, compiled.hash, name);
+    assert.deepEqual(small.toBytes(), bytes, `${name}: loading and writing again gives the same bytes`);
+    for (const lead of leadsOf(name)) {
+      const want = compiled.evaluate(lead.answers, events(lead), NOW, { complete: true, hints: false });
+      const s = fill(small.session(NOW), lead);
+      assert.equal(s.total, want.score, `${name} ${lead.id}`);
+      assert.equal(s.stage, want.stage.id, `${name} ${lead.id}`);
+      assert.deepEqual(Array.from(s.groups()), want.groups.map((g) => g.score), `${name} ${lead.id}`);
+      assert.deepEqual(s.fired(), want.ledger.map((l) => l.rule), `${name} ${lead.id}: fired rules`);
+      assert.equal(s.knockout, want.disqualified?.knockout, `${name} ${lead.id}: knockout`);
+      s.free();
+    }
+  }
+});
+
+test("the runtime loads a program written by `leadscore build`", () => {
+  const dir = mkdtempSync(join(tmpdir(), "leadscore-build-"));
+  const out = join(dir, "b2b.lsp");
+  const cli = join(root, "target/release/leadscore");
+  execFileSync(cli, ["build", join(root, "examples/b2b-saas.json"), "-o", out], { stdio: "pipe" });
+  const bytes = new Uint8Array(readFileSync(out));
+  const small = new runtime.Scorer(bytes);
+  assert.equal(small.hash, new full.Scorer(doc("b2b-saas")).hash);
+  const ids = small.ids();
+  assert.ok(ids.fields.includes("employees"));
+  assert.deepEqual(ids.stages.at(-1), "subscriber");
+  assert.equal(small.session(NOW).fieldIndex("employees"), ids.fields.indexOf("employees"));
+});
+
+test("the runtime refuses a rules document with a clear error, and bad bytes without crashing", () => {
+  assert.throws(() => new runtime.Scorer(doc("b2b-saas")), /runtime build loads compiled programs/);
+  const bytes = new full.Scorer(doc("b2b-saas")).toBytes();
+  assert.throws(() => new runtime.Scorer(bytes.subarray(0, bytes.length >> 1)), /not a compiled program/);
+  assert.throws(() => new runtime.Scorer(new Uint8Array([1, 2, 3])), /not a compiled program/);
+  const flipped = bytes.slice();
+  for (let i = 4; i < flipped.length; i += 97) flipped[i] ^= 0x5a;
+  try {
+    const s = new runtime.Scorer(flipped).session(NOW);
+    s.set("employees", 50);
+    assert.equal(typeof s.total, "number");
+  } catch (e) {
+    assert.match(String(e), /not a compiled program/);
+  }
+  // The module still works after refusing.
+  assert.equal(new runtime.Scorer(bytes).session(NOW).total, 0);
+});
+
+test("the runtime leaves out the compiler and the full evaluation", () => {
+  assert.equal(runtime.check, undefined);
+  const s = new runtime.Scorer(new full.Scorer(doc("agency")).toBytes());
+  assert.equal(s.evaluate, undefined);
+  assert.equal(s.model, undefined);
+  assert.equal(s.session(NOW).evaluate, undefined);
+});
