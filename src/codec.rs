@@ -715,8 +715,7 @@ fn bounds_ok(min: Option<f64>, max: Option<f64>) -> bool {
 }
 
 fn sorted_unique(mut v: Vec<u32>) -> Vec<u32> {
-    v.sort_unstable();
-    v.dedup();
+    sort_dedup(&mut v);
     v
 }
 

@@ -438,17 +438,20 @@ pub const MAX_MULTI_OPTIONS: usize = 64;
 /// Deepest nesting of an expression (parentheses, operators, calls).
 pub const MAX_DEPTH: usize = 64;
 
-/// Sorts and deduplicates a short list of indexes (the fields one condition reads). An insertion sort: the
-/// lists are a handful long, and it keeps the standard library's sorts out of the Wasm module.
+/// Sorts and deduplicates a list of field or event indexes, in linear time: a bitmap over the largest
+/// (indexes are below a few thousand), which also keeps the standard library's sorts out of the Wasm module.
 pub(crate) fn sort_dedup(v: &mut Vec<u32>) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && v[j - 1] > v[j] {
-            v.swap(j - 1, j);
-            j -= 1;
-        }
+    let Some(&max) = v.iter().max() else { return };
+    if max > 1 << 16 {
+        // Not an index of any valid program (the codec rejects the program): left as it is.
+        return;
     }
-    v.dedup();
+    let mut seen = vec![false; max as usize + 1];
+    for &x in v.iter() {
+        seen[x as usize] = true;
+    }
+    v.clear();
+    v.extend(seen.iter().enumerate().filter(|(_, &s)| s).map(|(i, _)| i as u32));
 }
 
 impl Program {

@@ -12,6 +12,7 @@ mod types;
 use std::rc::Rc;
 
 use js_sys::{Array, Error, Object, Reflect, Uint8Array};
+#[cfg(feature = "compiler")]
 use serde::Serialize;
 use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
@@ -28,10 +29,29 @@ pub use types::*;
 static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 
 /// A Rust value -> plain JS objects and arrays (never `Map`s).
+#[cfg(feature = "compiler")]
 pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
     match serde_json::to_string(v) {
         Ok(s) => js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
+    }
+}
+
+/// A JSON value -> the JS value `JSON.parse` would give, built directly (the runtime's small results).
+fn json_js(v: &Json) -> JsValue {
+    match v {
+        Json::Null => JsValue::NULL,
+        Json::Bool(b) => JsValue::from_bool(*b),
+        Json::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Json::String(s) => JsValue::from_str(s),
+        Json::Array(a) => a.iter().map(json_js).collect::<Array>().into(),
+        Json::Object(m) => {
+            let o = Object::new();
+            for (k, x) in m {
+                let _ = Reflect::set(&o, &JsValue::from_str(k), &json_js(x));
+            }
+            o.into()
+        }
     }
 }
 
@@ -189,7 +209,8 @@ impl Scorer {
         out.unchecked_into()
     }
 
-    /// The compiled program in the binary form that `new Scorer(bytes)` loads, in either build.
+    /// The compiled program in the binary form that `new Scorer(bytes)` loads (full build only).
+    #[cfg(feature = "compiler")]
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Vec<u8> {
         self.program.to_bytes()
@@ -223,7 +244,13 @@ pub struct Session {
 fn issue_js(r: Result<(), Issue>) -> JsIssueOrUndefined {
     match r {
         Ok(()) => JsValue::UNDEFINED.unchecked_into(),
-        Err(i) => to_js(&i).unchecked_into(),
+        Err(i) => {
+            let o = Object::new();
+            for (k, v) in [("field", i.field.as_str()), ("code", i.code), ("message", i.message.as_str())] {
+                let _ = Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+            }
+            o.unchecked_into()
+        }
     }
 }
 
@@ -357,10 +384,11 @@ impl Session {
 
     /// The ids of the rules that fire with points as if the form were submitted now (the ledger's rules), in
     /// model order.
-    pub fn fired(&mut self) -> Vec<String> {
+    pub fn fired(&mut self) -> JsStrings {
         let ids: Vec<usize> = self.inner.fired().collect();
         let rules = &self.inner.program().rules;
-        ids.iter().filter_map(|&i| rules.get(i)).map(|r| r.id.clone()).collect()
+        let out: Array = ids.iter().filter_map(|&i| rules.get(i)).map(|r| JsValue::from_str(&r.id)).collect();
+        out.unchecked_into()
     }
 
     /// Group scores after caps, in `model.groups` order.
@@ -376,6 +404,6 @@ impl Session {
         for i in (0..p.fields.len()).filter(|&i| a.get(i).is_some()) {
             map.insert(p.fields[i].id.clone(), a.to_json(p, i));
         }
-        to_js(&map).unchecked_into()
+        json_js(&Json::Object(map)).unchecked_into()
     }
 }

@@ -282,6 +282,8 @@ extern "C" {
     pub type JsScorerSource;
     #[wasm_bindgen(typescript_type = "ModelIds")]
     pub type JsIds;
+    #[wasm_bindgen(typescript_type = "string[]")]
+    pub type JsStrings;
     #[wasm_bindgen(typescript_type = "Answers")]
     pub type JsAnswers;
     #[wasm_bindgen(typescript_type = "EventRecord[]")]

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { root, pkg, NOW, serve, browser, pageResult } from "./support.mjs";
+import { Scorer as FullScorer } from "../../pkg/node.js";
 
 const scratch = join(root, "target", "npm-test");
 const b2b = readFileSync(join(root, "examples/b2b-saas.json"), "utf8");
@@ -67,7 +68,10 @@ before(() => {
   const [info] = JSON.parse(out);
   tarball = join(scratch, info.filename);
   const files = info.files.map((f) => f.path).sort();
-  assert.deepEqual(files, ["README.md", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json"]);
+  assert.deepEqual(files, [
+    "README.md", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
+    "package.json", "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts",
+  ]);
 });
 
 after(async () => {
@@ -109,5 +113,32 @@ test("a webpack 5 app: webpack --mode production, then the built page in Chromiu
   run("node", [join(root, "node_modules/webpack-cli/bin/cli.js"), "--mode", "production", "--entry", "./src/index.js", "--output-path", "dist", "--no-stats"], dir);
   writeFileSync(join(dir, "dist", "index.html"), html('<script src="main.js"></script>'));
   assert.ok(readdirSync(join(dir, "dist")).some((f) => f.endsWith(".wasm")), "the .wasm is emitted");
+  assert.deepEqual(await scoreInChromium(join(dir, "dist")), expected);
+});
+
+/** A landing page with the runtime build: it fetches the program compiled ahead of time (`model.lsp`), feeds the
+ * lead to a session one answer and one event at a time, and reads the score as if submitted. */
+const runtimePage = (importLine) => `${importLine}
+async function main() {
+  await init();
+  const bytes = new Uint8Array(await (await fetch("model.lsp")).arrayBuffer());
+  const session = new Scorer(bytes).session(${NOW});
+  for (const [field, value] of Object.entries(${JSON.stringify(lead.answers)})) session.set(field, value);
+  for (const e of ${JSON.stringify(events)}) session.record(e.type, e.at);
+  return { score: session.total, stage: session.stage };
+}
+main().then((r) => { window.result = r; }, (e) => { window.failure = String(e && e.stack || e); });
+`;
+
+test("a landing page with the runtime: Vite build of leadscore/runtime, the program loaded as bytes", async () => {
+  const dir = project("vite-runtime", {
+    "index.html": html('<script type="module" src="/main.js"></script>'),
+    "main.js": runtimePage('import init, { Scorer } from "leadscore/runtime";'),
+  });
+  run("node", [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], dir);
+  writeFileSync(join(dir, "dist", "model.lsp"), new FullScorer(b2b).toBytes());
+  const assets = readdirSync(join(dir, "dist", "assets"));
+  assert.deepEqual(assets.filter((f) => f.endsWith(".wasm")).length, 1, `only the runtime's .wasm: ${assets}`);
+  assert.ok(assets.some((f) => f.startsWith("runtime_bg")), `the runtime's .wasm is emitted: ${assets}`);
   assert.deepEqual(await scoreInChromium(join(dir, "dist")), expected);
 });
