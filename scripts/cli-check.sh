@@ -26,6 +26,11 @@ for model in examples/*.json; do
     grep -q "0 bad row(s)" "$tmp/err.txt" && ok || bad "score $leads reported bad rows: $(cat "$tmp/err.txt")"
     "$bin" score "$model" "$leads" --now "$now" --output csv > "$tmp/out.csv" || bad "score csv $leads"
     [ "$(grep -c . "$tmp/out.csv")" = "$((rows + 1))" ] && ok || bad "csv output of $leads"
+    # The program compiled ahead of time scores exactly as its document.
+    "$bin" build "$model" -o "$tmp/$name.lsp" 2> /dev/null || bad "build $model"
+    "$bin" score "$tmp/$name.lsp" "$leads" --now "$now" --full > "$tmp/lsp.ndjson" 2> /dev/null || bad "score with $name.lsp"
+    "$bin" score "$model" "$leads" --now "$now" --full > "$tmp/doc.ndjson" 2> /dev/null || bad "score --full $leads"
+    cmp -s "$tmp/lsp.ndjson" "$tmp/doc.ndjson" && ok || bad "$name.lsp scores differently from $model"
     "$bin" explain "$model" "$leads" --now "$now" > "$tmp/explain.txt" || bad "explain $leads"
     grep -q "^lead .*: score" "$tmp/explain.txt" && ok || bad "explain $leads output"
   done
@@ -41,6 +46,12 @@ printf '{"id":"a","answers":{}}\nnot json\n{"id":"c","answers":{}}\n' > "$tmp/le
 "$bin" score examples/b2b-saas.json "$tmp/leads.ndjson" --now "$now" > "$tmp/o.ndjson" 2> "$tmp/e.txt" || bad "score with a bad row failed"
 [ "$(grep -c . "$tmp/o.ndjson")" = 2 ] && ok || bad "bad row: expected 2 results"
 grep -q "line 2: not JSON" "$tmp/e.txt" && ok || bad "bad row line not reported: $(cat "$tmp/e.txt")"
+
+# Damaged program bytes are an error that says so, not a crash.
+"$bin" build examples/agency.json -o "$tmp/agency.lsp" 2> /dev/null
+head -c 200 "$tmp/agency.lsp" > "$tmp/cut.lsp"
+if "$bin" score "$tmp/cut.lsp" examples/leads/agency.csv --now "$now" > /dev/null 2> "$tmp/e.txt"; then bad "a cut program scored"; else ok; fi
+grep -q "not a compiled program" "$tmp/e.txt" && ok || bad "cut program message: $(cat "$tmp/e.txt")"
 
 # The schema is JSON and names the document's keys.
 "$bin" schema > "$tmp/schema.json" || bad "schema"

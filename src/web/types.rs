@@ -11,6 +11,20 @@ use crate::program::Program;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
+/** An answer: a number, a string (text, email, country, choice value), a boolean, or option values of a multi field. */
+export type AnswerValue = number | string | boolean | string[];
+
+/** Answers by field id. `null` means unanswered. */
+export type Answers = { [field: string]: AnswerValue | null };
+
+/** One occurrence of a behaviour event. */
+export interface EventRecord {
+  /** The event id, such as `pricing_view`. */
+  type: string;
+  /** When, in milliseconds since 1970. */
+  at: number;
+}
+
 /** A program compiled ahead of time: `scorer.toBytes()` of the full build, or `leadscore build` on the command line. */
 export type CompiledProgram = Uint8Array;
 
@@ -216,20 +230,6 @@ export interface ModelInfo {
 const COMPILER_TYPES: &'static str = r#"
 /** A rules document: JSON text, or the parsed object. */
 export type RulesDocument = string | { [key: string]: unknown };
-
-/** An answer: a number, a string (text, email, country, choice value), a boolean, or option values of a multi field. */
-export type AnswerValue = number | string | boolean | string[];
-
-/** Answers by field id. `null` means unanswered. */
-export type Answers = { [field: string]: AnswerValue | null };
-
-/** One occurrence of a behaviour event. */
-export interface EventRecord {
-  /** The event id, such as `pricing_view`. */
-  type: string;
-  /** When, in milliseconds since 1970. */
-  at: number;
-}
 
 /** A problem in a rules document. Positions count UTF-16 code units, as JS strings do. */
 export interface Diagnostic {

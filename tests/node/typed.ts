@@ -34,3 +34,21 @@ export async function demo(doc: string): Promise<number> {
   session.total = 3;
   return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0);
 }
+
+// The runtime build, as a landing page uses it.
+import initRuntime, { Scorer as RuntimeScorer, type ModelIds, type CompiledProgram } from "leadscore/runtime";
+
+export async function landing(bytes: CompiledProgram): Promise<string> {
+  await initRuntime();
+  const scorer = new RuntimeScorer(bytes);
+  const ids: ModelIds = scorer.ids();
+  const session = scorer.session();
+  const issue: Issue | undefined = session.input("employees", "250");
+  const fired: string[] = session.fired();
+  const knockout: string | undefined = session.knockout;
+  // @ts-expect-error the runtime does not compile documents
+  new RuntimeScorer("{}");
+  // @ts-expect-error the runtime has no full evaluation
+  session.evaluate();
+  return `${ids.stages[session.stageIndex]} ${fired.length} ${knockout ?? ""} ${issue?.code ?? ""}`;
+}

@@ -8,14 +8,16 @@ import { join } from "node:path";
 import { root, pkg } from "./support.mjs";
 
 test("the declarations never say any", () => {
-  const full = readFileSync(join(pkg, "leadscore.d.ts"), "utf8");
-  // The API, up to the loader's declarations (`InitOutput` describes the raw module exports, which take handles).
-  const cut = full.indexOf("export type InitInput");
-  assert.ok(cut > 0, "the loader's declarations follow the API");
-  const dts = full.slice(0, cut);
-  assert.match(dts, /export class Scorer/);
-  const anys = dts.split("\n").filter((l) => /\bany\b/.test(l) && !l.trim().startsWith("*") && !l.trim().startsWith("/"));
-  assert.deepEqual(anys, []);
+  for (const file of ["leadscore.d.ts", "runtime.d.ts"]) {
+    const full = readFileSync(join(pkg, file), "utf8");
+    // The API, up to the loader's declarations (`InitOutput` describes the raw module exports, which take handles).
+    const cut = full.indexOf("export type InitInput");
+    assert.ok(cut > 0, `${file}: the loader's declarations follow the API`);
+    const dts = full.slice(0, cut);
+    assert.match(dts, /export class Scorer/);
+    const anys = dts.split("\n").filter((l) => /\bany\b/.test(l) && !l.trim().startsWith("*") && !l.trim().startsWith("/"));
+    assert.deepEqual(anys, [], file);
+  }
 });
 
 test("tsc --strict accepts a typed use of the package and rejects misuses", () => {
