@@ -16,6 +16,8 @@ build() {
   local name=$1
   shift
   cargo build --quiet --release --lib --target wasm32-unknown-unknown --no-default-features "$@"
+  # Kept with its function names for bench/wasm/profile.mjs.
+  cp target/wasm32-unknown-unknown/release/leadscore.wasm "target/wasm32-unknown-unknown/release/build-$name.wasm"
   wasm-bindgen --target web --out-dir pkg --out-name "$name" target/wasm32-unknown-unknown/release/leadscore.wasm
   node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
     -o "pkg/${name}_bg.wasm"
