@@ -371,7 +371,7 @@ impl Session {
         stage_id(self.inner.program(), stage, knockout).to_string()
     }
 
-    /// The stage by index in `model.stages`; -1 when a knockout holds.
+    /// The stage by index in `ids().stages`; -1 when a knockout holds.
     #[wasm_bindgen(getter, js_name = stageIndex)]
     pub fn stage_index(&mut self) -> i32 {
         let s = self.inner.score();
@@ -382,7 +382,7 @@ impl Session {
         }
     }
 
-    /// The knockout that holds, by index in `model.knockouts`; -1 when none.
+    /// The knockout that holds, by index in `ids().knockouts`; -1 when none.
     #[wasm_bindgen(getter, js_name = knockoutIndex)]
     pub fn knockout_index(&mut self) -> i32 {
         self.inner.score().knockout.map_or(-1, |k| k as i32)
@@ -404,7 +404,7 @@ impl Session {
         out.unchecked_into()
     }
 
-    /// Group scores after caps, in `model.groups` order.
+    /// Group scores after caps, in model order (`ids().groups`).
     pub fn groups(&mut self) -> Vec<f64> {
         self.inner.score().groups.clone()
     }

@@ -47,6 +47,11 @@ export interface Issue {
   message: string;
 }
 
+"#;
+
+#[cfg(feature = "compiler")]
+#[wasm_bindgen(typescript_custom_section)]
+const COMPILER_TYPES: &'static str = r#"
 /** A closed interval; `null` bounds are unbounded. */
 export interface Range {
   min: number | null;
@@ -223,11 +228,6 @@ export interface ModelInfo {
   knockouts: { id: string; reason: string }[];
   stages: { id: string; label?: string }[];
 }
-"#;
-
-#[cfg(feature = "compiler")]
-#[wasm_bindgen(typescript_custom_section)]
-const COMPILER_TYPES: &'static str = r#"
 /** A rules document: JSON text, or the parsed object. */
 export type RulesDocument = string | { [key: string]: unknown };
 
@@ -274,20 +274,6 @@ extern "C" {
     pub type JsRules;
     #[wasm_bindgen(typescript_type = "Diagnostic[]")]
     pub type JsDiagnostics;
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(typescript_type = "ScorerSource")]
-    pub type JsScorerSource;
-    #[wasm_bindgen(typescript_type = "ModelIds")]
-    pub type JsIds;
-    #[wasm_bindgen(typescript_type = "string[]")]
-    pub type JsStrings;
-    #[wasm_bindgen(typescript_type = "Answers")]
-    pub type JsAnswers;
-    #[wasm_bindgen(typescript_type = "EventRecord[]")]
-    pub type JsEvents;
     #[wasm_bindgen(typescript_type = "EvaluateOptions")]
     pub type JsEvaluateOptions;
     #[wasm_bindgen(typescript_type = "Evaluation")]
@@ -302,6 +288,20 @@ extern "C" {
     pub type JsVerification;
     #[wasm_bindgen(typescript_type = "ModelInfo")]
     pub type JsModel;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "ScorerSource")]
+    pub type JsScorerSource;
+    #[wasm_bindgen(typescript_type = "ModelIds")]
+    pub type JsIds;
+    #[wasm_bindgen(typescript_type = "string[]")]
+    pub type JsStrings;
+    #[wasm_bindgen(typescript_type = "Answers")]
+    pub type JsAnswers;
+    #[wasm_bindgen(typescript_type = "EventRecord[]")]
+    pub type JsEvents;
     #[wasm_bindgen(typescript_type = "Issue | undefined")]
     pub type JsIssueOrUndefined;
     #[wasm_bindgen(typescript_type = "string | number")]
