@@ -34,7 +34,6 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
 }
 
 /// The length of the longest prefix of `s` in Rust's decimal grammar (no words); 0 when none.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn decimal_prefix(s: &str) -> usize {
     let b = s.as_bytes();
     let digits = |mut i: usize| {
@@ -114,20 +113,32 @@ pub(crate) fn js_string(n: f64) -> String {
 
 /// `s` in lower case (Unicode's default mapping, as JS `toLowerCase`); `None` when that changes nothing.
 pub(crate) fn lower(s: &str) -> Option<String> {
-    #[cfg(target_arch = "wasm32")]
-    let l = if s.is_ascii() { s.to_ascii_lowercase() } else { String::from(js_sys::JsString::from(s).to_lower_case()) };
-    #[cfg(not(target_arch = "wasm32"))]
-    let l = s.to_lowercase();
-    (l != s).then_some(l)
+    map_case(s, false)
 }
 
 /// `s` in upper case (as JS `toUpperCase`); `None` when that changes nothing.
 pub(crate) fn upper(s: &str) -> Option<String> {
+    map_case(s, true)
+}
+
+fn map_case(s: &str, up: bool) -> Option<String> {
+    if s.is_ascii() {
+        // The common case (a text answer set in a session): nothing to change, nothing allocated.
+        let changes = |b: &u8| if up { b.is_ascii_lowercase() } else { b.is_ascii_uppercase() };
+        return s
+            .as_bytes()
+            .iter()
+            .any(changes)
+            .then(|| if up { s.to_ascii_uppercase() } else { s.to_ascii_lowercase() });
+    }
     #[cfg(target_arch = "wasm32")]
-    let u = if s.is_ascii() { s.to_ascii_uppercase() } else { String::from(js_sys::JsString::from(s).to_upper_case()) };
+    let mapped = {
+        let js = js_sys::JsString::from(s);
+        String::from(if up { js.to_upper_case() } else { js.to_lower_case() })
+    };
     #[cfg(not(target_arch = "wasm32"))]
-    let u = s.to_uppercase();
-    (u != s).then_some(u)
+    let mapped = if up { s.to_uppercase() } else { s.to_lowercase() };
+    (mapped != s).then_some(mapped)
 }
 
 /// `Display` of a number as JavaScript writes it, for messages.
@@ -168,8 +179,34 @@ mod tests {
     }
 
     #[test]
+    fn case_mapping_changes_only_what_it_must() {
+        assert_eq!(lower("already lower"), None);
+        assert_eq!(lower("VP Marketing").as_deref(), Some("vp marketing"));
+        assert_eq!(upper("IT"), None);
+        assert_eq!(upper("straße").as_deref(), Some("STRASSE"));
+        assert_eq!(lower("ÀÉ").as_deref(), Some("àé"));
+        assert_eq!(lower("àé"), None);
+    }
+
+    #[test]
     fn decimal_prefixes_follow_rusts_grammar() {
-        for (s, n) in [("12", 2), ("-1.5e3x", 6), (".5", 2), ("5.", 2), ("e5", 0), ("1e", 1), ("+", 0), ("1e+", 1)] {
+        let cases = [
+            ("12", 2),
+            ("-1.5e3x", 6),
+            (".5", 2),
+            ("5.", 2),
+            ("e5", 0),
+            ("1e", 1),
+            ("+", 0),
+            ("1e+", 1),
+            ("1.e5", 4),
+            (".e5", 0),
+            ("1e5.5", 3),
+            ("1.2.3", 3),
+            ("1-2", 1),
+            ("-.5x", 3),
+        ];
+        for (s, n) in cases {
             assert_eq!(decimal_prefix(s), n, "{s}");
             if n == s.len() {
                 assert!(s.parse::<f64>().is_ok(), "{s}");

@@ -108,27 +108,8 @@ fn js_parse_float(v: &Val) -> f64 {
         _ => return f64::NAN,
     };
     let t = s.trim_start();
-    let bytes = t.as_bytes();
-    let mut end = 0;
-    let mut best = None;
-    let mut seen_dot = false;
-    let mut seen_e = false;
-    while end < bytes.len() {
-        let c = bytes[end];
-        let ok = c.is_ascii_digit()
-            || ((c == b'+' || c == b'-') && (end == 0 || matches!(bytes[end - 1], b'e' | b'E')))
-            || (c == b'.' && !seen_dot && !seen_e)
-            || ((c == b'e' || c == b'E') && !seen_e && end > 0);
-        if !ok {
-            break;
-        }
-        seen_dot |= c == b'.';
-        seen_e |= c == b'e' || c == b'E';
-        end += 1;
-        if let Some(n) = crate::host::parse_f64(&t[..end]) {
-            best = Some(n);
-        }
-    }
+    // The longest decimal prefix, read once (each read is a call into the JS engine in the Wasm build).
+    let best = crate::host::parse_f64(&t[..crate::host::decimal_prefix(t)]);
     if t.starts_with("Infinity") || t.starts_with("+Infinity") {
         return f64::INFINITY;
     }
@@ -938,6 +919,20 @@ mod tests {
         assert_eq!(js_number(&Val::Null), 0.0);
         assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("12abc"))), 12.0);
         assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("-1.5e2x"))), -150.0);
+        // What JavaScript's parseFloat gives for these.
+        for (s, want) in [
+            ("1e", 1.0),
+            ("1.e5", 1e5),
+            ("  +.5x", 0.5),
+            ("1e5.5", 1e5),
+            ("1.2.3", 1.2),
+            ("-Infinityx", f64::NEG_INFINITY),
+        ] {
+            assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed(s))), want, "{s}");
+        }
+        for s in [".e5", "e5", "+", "-", "", "x1"] {
+            assert!(js_parse_float(&Val::Str(Cow::Borrowed(s))).is_nan(), "{s}");
+        }
         assert!(js_parse_float(&Val::Null).is_nan());
         assert_eq!(crate::host::js_string(5.0), "5");
         assert_eq!(crate::host::js_string(0.1 + 0.2), "0.30000000000000004");
