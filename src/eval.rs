@@ -232,8 +232,20 @@ pub(crate) fn layout<'a>(
     now: f64,
     complete: bool,
 ) -> Layout<'a> {
+    layout_with(p, answers, events, now, &|_| complete)
+}
+
+/// [`layout`] where `asked(field)` says, per field, whether an unanswered field stays unanswered for good
+/// (`Absent`) or may still be answered (`Pending`).
+pub(crate) fn layout_with<'a>(
+    p: &'a Program,
+    answers: &'a Answers,
+    events: Option<&'a Events>,
+    now: f64,
+    asked: &dyn Fn(usize) -> bool,
+) -> Layout<'a> {
     let n = p.fields.len();
-    let unanswered = if complete { Slot::Absent } else { Slot::Pending };
+    let unanswered_of = |f: usize| if asked(f) { Slot::Absent } else { Slot::Pending };
     let mut slots: Vec<Slot<'a>> = vec![Slot::Absent; n];
     let mut shown = vec![false; n];
     // Background fields (set by the page), in form order: their `visible_if` reads only earlier ones.
@@ -242,10 +254,10 @@ pub(crate) fn layout<'a>(
         let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
         match ctx.cond(p.fields[i].visible) {
             Tri::True => {
-                slots[i] = answers.get(i).map_or(unanswered, Slot::Known);
+                slots[i] = answers.get(i).map_or(unanswered_of(i), Slot::Known);
                 shown[i] = true;
             }
-            Tri::Unknown(true) => slots[i] = unanswered,
+            Tri::Unknown(true) => slots[i] = unanswered_of(i),
             _ => slots[i] = Slot::Absent,
         }
     }
@@ -275,9 +287,10 @@ pub(crate) fn layout<'a>(
                     shown[f] = true;
                     // Past an undecided jump or visibility, this step may still drop off the path: its answers
                     // may or may not count, so they are as good as pending.
-                    slots[f] = if certain { answers.get(f).map_or(unanswered, Slot::Known) } else { unanswered };
+                    slots[f] =
+                        if certain { answers.get(f).map_or(unanswered_of(f), Slot::Known) } else { unanswered_of(f) };
                 } else if fv.is_open() {
-                    slots[f] = unanswered;
+                    slots[f] = unanswered_of(f);
                 } else {
                     slots[f] = Slot::Absent;
                 }
@@ -286,7 +299,7 @@ pub(crate) fn layout<'a>(
             // The step may still be shown: its fields may still be answered. Marked at once, since later
             // conditions on the walk read them.
             for &f in &step.fields {
-                slots[f as usize] = unanswered;
+                slots[f as usize] = unanswered_of(f as usize);
             }
         }
         // Where next: the first jump whose condition holds; an open one makes the path uncertain.
@@ -310,7 +323,7 @@ pub(crate) fn layout<'a>(
             for (sj, later) in p.steps.iter().enumerate().skip(si + 1) {
                 if !on_path[sj] {
                     for &f in &later.fields {
-                        slots[f as usize] = unanswered;
+                        slots[f as usize] = unanswered_of(f as usize);
                     }
                 }
             }

@@ -29,6 +29,7 @@ pub mod diagnostic;
 mod eval;
 #[cfg(feature = "compiler")]
 pub mod expr;
+mod form;
 mod hints;
 mod host;
 #[cfg(feature = "compiler")]
@@ -50,6 +51,7 @@ pub use compile::{compile_document, compile_str, compile_value, Compiled};
 #[cfg(feature = "compiler")]
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
+pub use form::{FormState, Outcome};
 pub use hints::{Hint, Hints};
 pub use program::Program;
 pub use session::Session;
