@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/ with two WebAssembly modules of the engine (release profile, no CLI):
-#   leadscore  the full build: compiles rules documents (diagnostics, warnings, hints) and evaluates them;
-#   runtime    what a landing page loads: evaluates programs compiled ahead of time (`toBytes()`,
-#              `leadscore build`), no compiler.
+# Builds the npm package in pkg/ with three WebAssembly modules of the engine (release profile, no CLI):
+#   leadscore  the full build: compiles rules documents (diagnostics, warnings, hints) and evaluates them,
+#              and drives forms;
+#   runtime    evaluates programs compiled ahead of time (`toBytes()`, `leadscore build`), no compiler;
+#   form       the runtime and the form controller: what a landing page loads (with auto.js, which attaches
+#              it to every `<form data-leadscore>`).
 # Each gets JS glue and TypeScript types from wasm-bindgen (ES module), a Node entry point, and wasm-opt -Oz.
 # (scripts/size.sh checks the runtime's size budget.)
 set -euo pipefail
@@ -25,8 +27,11 @@ build() {
   node_modules/.bin/terser "pkg/$name.js" --module --compress --mangle -o "pkg/$name.js"
   sed "s#\./leadscore#./$name#g" npm/node.js > "pkg/$name-node.js"
 }
-build leadscore --features compiler
+build leadscore --features compiler,form
 build runtime
+build form --features form
+rm pkg/form-node.js
+cp npm/auto.js pkg/
 mv pkg/leadscore-node.js pkg/node.js
 cp npm/README.md pkg/
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
@@ -51,15 +56,22 @@ cat > pkg/package.json <<JSON
       "node": "./runtime-node.js",
       "default": "./runtime.js"
     },
+    "./form": {
+      "types": "./form.d.ts",
+      "default": "./form.js"
+    },
+    "./auto": "./auto.js",
+    "./form_bg.wasm": "./form_bg.wasm",
     "./leadscore_bg.wasm": "./leadscore_bg.wasm",
     "./runtime_bg.wasm": "./runtime_bg.wasm",
     "./package.json": "./package.json"
   },
   "files": [
     "leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
-    "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js", "README.md"
+    "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js",
+    "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "README.md"
   ],
-  "sideEffects": ["./node.js", "./runtime-node.js"],
+  "sideEffects": ["./node.js", "./runtime-node.js", "./auto.js"],
   "engines": { "node": ">=20" },
   "keywords": ["lead scoring", "mql", "sql", "forms", "webassembly"]
 }

@@ -572,7 +572,7 @@ fn sanitize(x: f64, nan_as: f64) -> f64 {
     }
 }
 
-fn band(bands: &[crate::program::BandDef], score: f64) -> String {
+pub(crate) fn band(bands: &[crate::program::BandDef], score: f64) -> String {
     bands.iter().find(|b| b.min.is_none_or(|m| score >= m)).map(|b| b.label.clone()).unwrap_or_default()
 }
 

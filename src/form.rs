@@ -102,6 +102,30 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The grade of these group scores (in model order): the matrix cell, such as `A1`, when the model has a
+    /// matrix, else the letter; `None` when the model does not grade.
+    pub fn grade_of(&self, groups: &[f64]) -> Option<String> {
+        let g = self.grade.as_ref()?;
+        let score = |i: u32| groups.get(i as usize).copied().unwrap_or(0.0);
+        let mut label = crate::eval::band(&g.bands, score(g.group));
+        if let Some((mg, bands)) = &g.matrix {
+            label.push_str(&crate::eval::band(bands, score(*mg)));
+        }
+        Some(label)
+    }
+
+    /// The ending screen for an outcome: the knockout's reason's ending when a knockout holds, else the
+    /// stage's, else the default one.
+    pub fn ending_of(&self, knockout: Option<usize>, stage: usize) -> Option<&crate::model::Ending> {
+        let specific = match knockout {
+            Some(k) => self.knockouts.get(k).and_then(|k| self.endings.knockouts.get(&k.reason)),
+            None => self.stages.get(stage).and_then(|s| self.endings.stages.get(&s.id)),
+        };
+        specific.or(self.endings.default.as_ref())
+    }
+}
+
 #[cfg(all(test, feature = "compiler"))]
 mod tests {
     use serde_json::json;
@@ -248,5 +272,30 @@ mod tests {
         let o = p.outcome(&a, &ev, 0.0, &[]);
         assert!(!o.decided);
         assert!(!o.open[p.field_index("role").unwrap()], "answered fields are never open");
+    }
+
+    #[test]
+    fn grade_and_ending_agree_with_evaluate() {
+        let text = include_str!("../examples/b2b-saas.json");
+        let p = compile_str(text).program.unwrap();
+        let ev = Events::new(&p);
+        let opts = crate::Options { complete: true, ..Default::default() };
+        for lead in [
+            json!({"email": "ana@shop.example", "seniority": "vp", "use_case": "own_company", "country": "IT",
+                   "industry": "ecommerce", "employees": 400, "timeline": "now", "decision_maker": true,
+                   "budget_monthly": 3000}),
+            json!({"email": "kid@uni.example", "seniority": "student", "use_case": "coursework"}),
+            json!({"email": "x@gmail.com", "seniority": "manager", "use_case": "own_company", "country": "FR",
+                   "industry": "other", "employees": 12, "timeline": "researching", "budget_monthly": 500}),
+            json!({}),
+        ] {
+            let a = answers(&p, lead);
+            let e = p.evaluate(&a, &ev, 0.0, &opts);
+            let s = p.score(&a, &ev, 0.0);
+            let grade = e.grade.as_ref().map(|g| g.cell.clone().unwrap_or(g.letter.clone()));
+            assert_eq!(p.grade_of(&s.groups), grade);
+            let ending = p.ending_of(s.knockout, s.stage).and_then(|x| x.title.as_ref()).map(|t| t.get("en", "en"));
+            assert_eq!(ending, e.ending.as_ref().and_then(|x| x.title.as_deref()));
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! and indexes cross as plain arguments. Nothing here panics: every failure becomes a thrown `Error` or an
 //! `Issue` value.
 
+#[cfg(feature = "form")]
+mod form;
 #[cfg(feature = "compiler")]
 mod full;
 mod types;
@@ -233,6 +235,16 @@ impl Scorer {
     #[wasm_bindgen(getter)]
     pub fn hash(&self) -> String {
         self.program.hash().to_string()
+    }
+
+    /// Drives `form` with this program (see `FormOptions`).
+    #[cfg(feature = "form")]
+    pub fn attach(
+        &self,
+        form: web_sys::HtmlFormElement,
+        options: Option<form::JsFormOptions>,
+    ) -> Result<form::FormHandle, JsValue> {
+        form::attach_program(form, self.program.clone(), options.map(Into::into).unwrap_or(JsValue::UNDEFINED))
     }
 
     /// A form in progress, scored incrementally, at `now` (default: the clock).

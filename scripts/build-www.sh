@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the demo landing pages' generated files into www/dist/: the form build of the WebAssembly package
+# (form.js, form_bg.wasm, auto.js, from pkg/) and the B2B example model compiled ahead of time
+# (b2b-saas.lsp, by the command-line tool). Builds pkg/ first when it is missing or older than the sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+if [ ! -f pkg/form_bg.wasm ] || [ -n "$(find src npm Cargo.toml Cargo.lock scripts/build-wasm.sh -newer pkg/form_bg.wasm -print -quit)" ]; then
+  bash scripts/build-wasm.sh
+fi
+cargo build --release --quiet
+mkdir -p www/dist
+target/release/leadscore build examples/b2b-saas.json -o www/dist/b2b-saas.lsp
+cp pkg/form.js pkg/form_bg.wasm pkg/auto.js www/dist/
+echo "www/dist: $(cd www/dist && ls | tr '\n' ' ')"
