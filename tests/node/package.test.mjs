@@ -69,8 +69,9 @@ before(() => {
   tarball = join(scratch, info.filename);
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
-    "package.json", "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts",
+    "README.md", "auto.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts", "leadscore.d.ts",
+    "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json", "runtime-node.js",
+    "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts",
   ]);
 });
 
