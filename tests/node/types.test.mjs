@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { root, pkg } from "./support.mjs";
 
 test("the declarations never say any", () => {
-  for (const file of ["leadscore.d.ts", "runtime.d.ts"]) {
+  for (const file of ["leadscore.d.ts", "runtime.d.ts", "form.d.ts"]) {
     const full = readFileSync(join(pkg, file), "utf8");
     // The API, up to the loader's declarations (`InitOutput` describes the raw module exports, which take handles).
     const cut = full.indexOf("export type InitInput");
@@ -26,11 +26,12 @@ test("tsc --strict accepts a typed use of the package and rejects misuses", () =
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   cpSync(pkg, join(dir, "node_modules", "leadscore"), { recursive: true });
   cpSync(new URL("./typed.ts", import.meta.url), join(dir, "typed.ts"));
+  cpSync(new URL("./typed-form.ts", import.meta.url), join(dir, "typed-form.ts"));
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom"], skipLibCheck: false },
-      files: ["typed.ts"],
+      files: ["typed.ts", "typed-form.ts"],
     }),
   );
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));

@@ -100,6 +100,8 @@ extern "C" {
     pub type JsFormEventType;
     #[wasm_bindgen(typescript_type = "(outcome: FormOutcome) => void")]
     pub type JsFormListener;
+    #[wasm_bindgen(typescript_type = "() => void")]
+    pub type JsUnsubscribe;
 }
 
 thread_local! {
@@ -140,7 +142,7 @@ pub struct FormHandle {
 #[wasm_bindgen]
 impl FormHandle {
     /// Calls `listener` on each event of `type`; returns a function that stops it.
-    pub fn on(&self, r#type: JsFormEventType, listener: JsFormListener) -> Function {
+    pub fn on(&self, r#type: JsFormEventType, listener: JsFormListener) -> JsUnsubscribe {
         let kind = r#type.as_string().unwrap_or_default();
         let f: Function = listener.unchecked_into();
         self.ctl.callbacks.borrow_mut().push((kind, f.clone()));
