@@ -2,7 +2,8 @@
 # Every test of the project: formatting, lints, unit and data-driven tests, property tests, doc tests, the
 # benchmark and fuzz targets built, the command-line tool run on every example, then the WebAssembly package:
 # built, tested in headless Chromium and in Node, packed and installed into
-# scratch projects (Node, a plain page, Vite, webpack). Installs what it needs (scripts/setup-wasm.sh).
+# scratch projects (Node, a plain page, Vite, webpack), and the demo landing pages driven end to end in
+# Chromium. Installs what it needs (scripts/setup-wasm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -46,6 +47,10 @@ CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-
 
 echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
 node --test tests/node/
+
+echo "== the demo landing pages end to end in Chromium (screenshots of every step in target/e2e/)"
+bash scripts/build-www.sh
+node --test tests/e2e/
 
 echo "== client == server: 100,000 generated leads scored natively and in Wasm under Node, compared"
 bash scripts/parity.sh 100000

@@ -377,6 +377,8 @@ describe("without JavaScript", () => {
     await page.selectOption("#f-country", "IT");
     await page.selectOption("#f-industry", "ecommerce");
     await page.fill("#f-employees", "400");
+    await page.check("input[name=data_sources][value=snowflake]");
+    await page.selectOption("#f-current_tool", "in_house");
     await page.fill("#f-budget_monthly", "3000");
     await page.check("input[name=timeline][value=now]");
     await page.check("input[name=decision_maker][value=true]");
