@@ -1,0 +1,870 @@
+// The form build's programmatic API end to end, in Debian's Chromium: attach() and Scorer.attach() on a
+// real page, driven the way a visitor does (typing, clicking Next, Back and Send) and through the handle.
+// Each test serves a temporary directory holding the form build (pkg/form.js, pkg/form_bg.wasm), the page
+// and module of fixtures/ and small purpose-made models compiled here with the full Node build. Needs pkg/
+// (scripts/build-wasm.sh). Every test fails on an uncaught error or a console error in the page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Scorer } from "../../pkg/node.js";
+import { browser, pkg, serve } from "../node/support.mjs";
+
+const fixtures = new URL("./fixtures/", import.meta.url);
+const MODELS = ["basic", "knockout", "early", "conditions", "markup"];
+
+/** Node's scorers of the fixture models, to check what the page computes. */
+const scorers = {};
+let dir;
+let site;
+let chromium;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "leadscore-api-"));
+  for (const f of ["form.js", "form_bg.wasm"]) await copyFile(join(pkg, f), join(dir, f));
+  for (const f of ["api.html", "api.js"]) await copyFile(new URL(f, fixtures), join(dir, f));
+  for (const name of MODELS) {
+    scorers[name] = new Scorer(await readFile(new URL(`${name}.json`, fixtures), "utf8"));
+    await writeFile(join(dir, `${name}.lsp`), scorers[name].toBytes());
+  }
+  site = await serve(dir);
+  chromium = await browser();
+});
+
+after(async () => {
+  await chromium?.close();
+  await site?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * Opens the fixture page in a fresh browser context (its own localStorage and sessionStorage), attaches
+ * with `config` (see fixtures/api.js; none: the page is only loaded), and runs `body({ page, requests })`,
+ * `requests` being every request the page makes after attaching. Uncaught errors and console errors of the
+ * page fail the test, as does a failing body.
+ */
+async function run(config, body) {
+  const context = await chromium.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`uncaught in the page: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`console.error in the page: ${m.text()}`));
+  try {
+    await page.goto(`${site.url}/api.html`);
+    await page.waitForFunction(() => window.ready === true || "failure" in window, null, { timeout: 20000 });
+    const failure = await page.evaluate(() => window.failure);
+    assert.equal(failure, undefined, `the form build did not load: ${failure}`);
+    if (config) await page.evaluate((c) => window.start(c), config);
+    const requests = [];
+    page.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
+    await body({ page, requests });
+    // Errors of listeners and promises settled after the last step surface here.
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 50)));
+  } catch (e) {
+    if (problems.length) e.message += `\n(the page also reported: ${problems.join("; ")})`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, [], `the page reported errors:\n${problems.join("\n")}`);
+}
+
+// Page helpers.
+const outcome = (page) => page.evaluate(() => window.handle.outcome());
+/** Details of the leadscore:<type> events dispatched on the form so far. */
+const formEvents = (page, type) =>
+  page.evaluate((t) => window.formEvents.filter((e) => e.type === t).map((e) => e.detail), type);
+const isHidden = (page, selector) => page.$eval(selector, (e) => e.hidden);
+const text = (page, selector) => page.$eval(selector, (e) => e.textContent.trim());
+const submits = (page) => page.evaluate(() => window.submits);
+const waitSubmits = (page, n) =>
+  page.waitForFunction((k) => window.submits.length >= k, n, { timeout: 5000 }).catch(() => {
+    throw new Error(`onSubmit was not called ${n} time(s)`);
+  });
+const waitEnding = (page) =>
+  page.waitForSelector(".leadscore-ending:not([hidden])", { state: "attached", timeout: 5000 }).catch(() => {
+    throw new Error("the ending was not shown");
+  });
+
+// The forms of the fixture models.
+const BASIC_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="about"><legend>About you</legend>
+    <label data-field="email">Work email <input type="email" name="email"></label>
+    <label data-field="note">Anything else? <textarea name="note"></textarea></label>
+  </fieldset>
+  <fieldset data-step="company"><legend>Your company</legend>
+    <label data-field="employees">Company size <input type="number" name="employees"></label>
+  </fieldset>
+  <button type="submit">Send</button>
+</form>
+<p>Score: <output data-leadscore-output="score"></output></p>`;
+
+const KNOCKOUT_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="who">
+    <label data-field="email">Email <input type="email" name="email"></label>
+    <fieldset data-field="role"><legend>You are</legend>
+      <label><input type="radio" name="role" value="buyer"> buying for a company</label>
+      <label><input type="radio" name="role" value="student"> a student</label>
+    </fieldset>
+  </fieldset>
+  <fieldset data-step="org">
+    <label data-field="company">Company <input name="company"></label>
+  </fieldset>
+  <button type="submit">Send</button>
+</form>`;
+
+const EARLY_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="s1">
+    <label><input type="radio" name="plan" value="free"> Free</label>
+    <label><input type="radio" name="plan" value="enterprise"> Enterprise</label>
+  </fieldset>
+  <fieldset data-step="s2"><label data-field="nickname">Nickname <input name="nickname"></label></fieldset>
+  <fieldset data-step="s3"><label data-field="budget">Budget <input type="number" name="budget"></label></fieldset>
+  <button type="submit">Send</button>
+</form>`;
+
+const CONDITIONS_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="s1">
+    <fieldset data-field="contact">
+      <label><input type="radio" name="contact" value="email"> By email</label>
+      <label><input type="radio" name="contact" value="phone"> By phone</label>
+    </fieldset>
+    <label data-field="phone">Phone <input type="tel" name="phone"></label>
+  </fieldset>
+  <fieldset data-step="s2">
+    <fieldset data-field="team">
+      <label><input type="radio" name="team" value="solo"> Alone</label>
+      <label><input type="radio" name="team" value="team"> In a team</label>
+    </fieldset>
+    <label data-field="team_size">Team size <input type="number" name="team_size"></label>
+  </fieldset>
+  <button type="submit">Send</button>
+</form>`;
+
+const MARKUP_FORM = `
+<form id="lead" action="/collect" method="post">
+  <label data-field="name">Name <input name="name"></label>
+  <button type="submit">Send</button>
+</form>
+<p>Stage: <output data-leadscore-output="stage"></output></p>`;
+
+/** Answers the basic model's two steps so that the lead is an SQL (50 points), up to the Send button. */
+async function answerBasic(page) {
+  await page.fill("[name=email]", "ann@acme.example");
+  await page.click(".leadscore-next");
+  await page.fill("[name=employees]", "120");
+}
+
+test("onSubmit receives the outcome and the form data with the hidden score inputs; no request; then the stage's ending", async () => {
+  await run({ markup: BASIC_FORM, program: "basic.lsp", onSubmit: "hold" }, async ({ page, requests }) => {
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call, ...more] = await submits(page);
+    assert.equal(more.length, 0, "onSubmit was called more than once");
+    const o = call.outcome;
+    const expected = scorers.basic.score({ email: "ann@acme.example", employees: 120 }, [], o.at);
+    assert.equal(o.score, 50);
+    assert.equal(o.score, expected.score, "the page and Node score the lead differently");
+    assert.equal(o.stage, "sql");
+    assert.deepEqual(o.groups, { fit: 50, engagement: 0 });
+    assert.deepEqual([...o.fired].sort(), ["big_company", "work_email"]);
+    assert.equal(o.rulesHash, scorers.basic.hash);
+    assert.ok(Math.abs(o.at - Date.now()) < 60_000, `outcome.at is not now: ${o.at}`);
+
+    const names = call.data.map(([k]) => k);
+    for (const k of ["score", "stage", "rules", "hash", "at", "groups", "grade", "events"]) {
+      assert.ok(names.includes(`leadscore_${k}`), `the FormData has no leadscore_${k}: ${names.join(", ")}`);
+    }
+    const data = Object.fromEntries(call.data);
+    assert.equal(data.leadscore_score, "50");
+    assert.equal(data.leadscore_stage, "sql");
+    assert.deepEqual(data.leadscore_rules.split(",").sort(), ["big_company", "work_email"]);
+    assert.equal(data.leadscore_hash, scorers.basic.hash);
+    assert.equal(data.leadscore_at, String(o.at));
+    assert.deepEqual(JSON.parse(data.leadscore_groups), { fit: 50, engagement: 0 });
+    assert.equal(data.leadscore_grade, "A");
+    assert.deepEqual(JSON.parse(data.leadscore_events), []);
+    assert.equal(data.email, "ann@acme.example");
+    assert.equal(data.employees, "120");
+
+    // While the promise is pending, the form stays and no ending is shown.
+    assert.equal(await page.$eval("form", (f) => f.hidden), false, "the form was hidden before onSubmit settled");
+    assert.equal(await isHidden(page, ".leadscore-ending"), true, "the ending was shown before onSubmit settled");
+    assert.equal((await formEvents(page, "sent")).length, 0);
+
+    await page.evaluate(() => window.settle(true));
+    await waitEnding(page);
+    assert.equal(await page.$eval("form", (f) => f.hidden), true, "the form is still shown after sending");
+    assert.equal(await page.$eval(".leadscore-ending", (e) => e.dataset.ending), "stage:sql");
+    assert.equal(await text(page, ".leadscore-ending-title"), "Let's talk");
+    assert.equal(await text(page, ".leadscore-ending-message"), "A specialist will call you today.");
+    assert.equal(await text(page, "a.leadscore-action"), "Book a call");
+    assert.equal(await page.$eval("a.leadscore-action", (a) => a.getAttribute("href")), "https://cal.example.com/book");
+    assert.equal(await page.locator(".leadscore-ending .leadscore-edit").count(), 0, "a sent lead cannot edit");
+    const sent = await formEvents(page, "sent");
+    assert.equal(sent.length, 1, "leadscore:sent was not dispatched once");
+    assert.equal(sent[0].ended, true);
+    assert.equal((await submits(page)).length, 1);
+    assert.deepEqual(requests, [], "the page made requests while onSubmit sends the lead");
+  });
+});
+
+test("onSubmit rejecting keeps the form and its answers, shows an alert, and sending again works", async () => {
+  await run({ markup: BASIC_FORM, program: "basic.lsp", onSubmit: "reject-once" }, async ({ page, requests }) => {
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    await page.waitForSelector(".leadscore-failed", { timeout: 5000 }).catch(() => {
+      throw new Error("no failure message after onSubmit rejected");
+    });
+    const alert = page.locator("[role=alert]");
+    assert.equal(await alert.count(), 1, "not exactly one role=alert element");
+    assert.ok(await alert.isVisible(), "the alert is not visible");
+    assert.match(await alert.textContent(), /could not be sent/);
+    assert.equal(await page.$eval("form", (f) => f.hidden), false, "the form was hidden after a failure");
+    assert.equal(await isHidden(page, ".leadscore-ending"), true, "an ending was shown after a failure");
+    assert.equal(await page.inputValue("[name=employees]"), "120");
+    assert.equal(await page.inputValue("[name=email]"), "ann@acme.example");
+    assert.ok(await page.isVisible("button[type=submit]"), "the Send button is gone");
+    assert.equal((await outcome(page)).ended, false);
+    assert.equal((await formEvents(page, "sent")).length, 0, "leadscore:sent after a failure");
+
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 2);
+    await waitEnding(page);
+    const calls = await submits(page);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].outcome.score, 50);
+    assert.equal(Object.fromEntries(calls[1].data).leadscore_score, "50");
+    assert.equal(await page.$eval(".leadscore-ending", (e) => e.dataset.ending), "stage:sql");
+    assert.equal((await formEvents(page, "sent")).length, 1);
+    assert.deepEqual(requests, []);
+  });
+});
+
+test("on('step') and on('score') give the step and the score, unsubscribe stops them, score fires only on a change", async () => {
+  await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page }) => {
+    // What attach() itself announced, on the form.
+    const [firstStep] = await formEvents(page, "step");
+    assert.equal(firstStep.step, "about");
+    assert.equal(firstStep.stepNumber, 1);
+    assert.deepEqual(firstStep.steps, ["about", "company"]);
+    const firstScores = await formEvents(page, "score");
+    assert.equal(firstScores.length, 1);
+    assert.equal(firstScores[0].score, 0);
+    assert.equal(firstScores[0].stage, "lead");
+
+    await page.evaluate(() => {
+      window.seen = { step: [], score: [] };
+      window.stop = {
+        step: window.handle.on("step", (d) => window.seen.step.push(d)),
+        score: window.handle.on("score", (d) => window.seen.score.push(d)),
+      };
+    });
+    const seen = () => page.evaluate(() => window.seen);
+
+    // A free-mail address gives no points: the score does not change, no event.
+    await page.fill("[name=email]", "ann@gmail.com");
+    // A field that no rule reads.
+    await page.fill("[name=note]", "Please call after 5pm");
+    assert.deepEqual((await seen()).score, [], "score fired without a change of score or stage");
+    assert.equal((await formEvents(page, "score")).length, 1, "leadscore:score fired without a change");
+
+    await page.fill("[name=email]", "ann@acme.example");
+    let s = await seen();
+    assert.equal(s.score.length, 1, "score did not fire once when the score changed");
+    assert.equal(s.score[0].score, 10);
+    assert.equal(s.score[0].stage, "lead");
+    assert.equal(s.score[0].step, "about");
+    assert.deepEqual(s.score[0].fired, ["work_email"]);
+    assert.deepEqual(s.score[0].groups, { fit: 10, engagement: 0 });
+    const same = await page.evaluate(
+      () => window.formEvents.filter((e) => e.type === "score").at(-1).detail === window.seen.score.at(-1),
+    );
+    assert.ok(same, "the leadscore:score event does not carry the handle's detail");
+    assert.deepEqual((await formEvents(page, "score")).at(-1), s.score[0]);
+
+    await page.fill("[name=note]", "Or tomorrow morning");
+    assert.equal((await seen()).score.length, 1, "typing a note fired score");
+
+    assert.equal(await page.evaluate(() => window.handle.next()), true, "next() did not move");
+    s = await seen();
+    assert.equal(s.step.length, 1);
+    assert.equal(s.step[0].step, "company");
+    assert.equal(s.step[0].stepNumber, 2);
+    assert.equal(s.score.length, 1, "moving to another step fired score");
+    assert.equal(await isHidden(page, "[data-step=company]"), false);
+    assert.equal(await isHidden(page, "[data-step=about]"), true);
+
+    assert.equal(await page.evaluate(() => window.handle.back()), true, "back() did not move");
+    s = await seen();
+    assert.equal(s.step.length, 2);
+    assert.equal(s.step[1].step, "about");
+    assert.equal(s.step[1].stepNumber, 1);
+
+    await page.evaluate(() => {
+      window.stop.step();
+      window.stop.score();
+      window.handle.next();
+    });
+    await page.fill("[name=employees]", "100");
+    s = await seen();
+    assert.equal(s.step.length, 2, "step fired after unsubscribing");
+    assert.equal(s.score.length, 1, "score fired after unsubscribing");
+    // The form's events go on.
+    assert.equal((await formEvents(page, "step")).at(-1).step, "company");
+    const last = (await formEvents(page, "score")).at(-1);
+    assert.equal(last.score, 50);
+    assert.equal(last.stage, "sql");
+    assert.equal(await text(page, "[data-leadscore-output=score]"), "50");
+  });
+});
+
+test("cancelling leadscore:qualified sends nothing: onSubmit is not called, no native submission", async () => {
+  const cancel = (page) =>
+    page.evaluate(() => window.form.addEventListener("leadscore:qualified", (e) => e.preventDefault()));
+  await run({ markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve" }, async ({ page, requests }) => {
+    await cancel(page);
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await page.waitForFunction(() => window.formEvents.some((e) => e.type === "qualified"), null, { timeout: 5000 });
+    const [q] = await formEvents(page, "qualified");
+    assert.equal(q.score, 50);
+    assert.equal(q.stage, "sql");
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 200)));
+    assert.deepEqual(await submits(page), [], "onSubmit was called although leadscore:qualified was cancelled");
+    assert.equal((await formEvents(page, "sent")).length, 0);
+    assert.equal(await page.$eval("form", (f) => f.hidden), false);
+    assert.equal(await isHidden(page, ".leadscore-ending"), true);
+    // The page sends it itself: the score inputs are there.
+    assert.equal(await page.inputValue("input[type=hidden][name=leadscore_score]"), "50");
+    assert.deepEqual(requests, []);
+  });
+
+  // The default, native submission: cancelled, no request; not cancelled, the form is posted.
+  for (const cancelled of [true, false]) {
+    await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page, requests }) => {
+      const posted = [];
+      await page.route("**/collect", (route) => {
+        posted.push(route.request().postData());
+        return route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>ok</title>" });
+      });
+      if (cancelled) await cancel(page);
+      await answerBasic(page);
+      await page.click("button[type=submit]");
+      if (cancelled) {
+        await page.evaluate(() => new Promise((ok) => setTimeout(ok, 300)));
+        assert.deepEqual(requests, [], "the form was submitted although leadscore:qualified was cancelled");
+        assert.equal((await formEvents(page, "qualified")).length, 1);
+      } else {
+        await page.waitForURL("**/collect", { timeout: 5000 });
+        assert.equal(posted.length, 1, "the form was not posted once");
+        const body = new URLSearchParams(posted[0]);
+        assert.equal(body.get("leadscore_score"), "50");
+        assert.equal(body.get("leadscore_stage"), "sql");
+        assert.equal(body.get("employees"), "120");
+      }
+    });
+  }
+});
+
+test("earlyFinish sends once the outcome is decided, skips steps that cannot change it, and is off by default", async () => {
+  const stepsShown = async (page) => (await formEvents(page, "step")).map((d) => d.step);
+
+  // Free plan: nothing after s1 can change the outcome.
+  await run(
+    { markup: EARLY_FORM, program: "early.lsp", onSubmit: "resolve", options: { earlyFinish: true } },
+    async ({ page }) => {
+      await page.check("[name=plan][value=free]");
+      await page.click(".leadscore-next");
+      await waitSubmits(page, 1);
+      assert.deepEqual(await stepsShown(page), ["s1"], "later steps were shown");
+      const [call] = await submits(page);
+      assert.equal(call.outcome.stage, "lead");
+      assert.equal(call.outcome.score, 0);
+      assert.equal(Object.fromEntries(call.data).plan, "free");
+      await waitEnding(page);
+    },
+  );
+
+  // The same answers without earlyFinish: every step.
+  await run({ markup: EARLY_FORM, program: "early.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    await page.check("[name=plan][value=free]");
+    await page.click(".leadscore-next");
+    assert.equal(await isHidden(page, "[data-step=s2]"), false, "s2 is not shown without earlyFinish");
+    assert.deepEqual(await submits(page), []);
+    await page.click(".leadscore-next");
+    assert.equal(await isHidden(page, "[data-step=s3]"), false, "s3 is not shown without earlyFinish");
+    assert.deepEqual(await submits(page), []);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    assert.deepEqual(await stepsShown(page), ["s1", "s2", "s3"]);
+  });
+
+  // Enterprise plan: the budget can still make an SQL, the nickname cannot change anything.
+  await run(
+    { markup: EARLY_FORM, program: "early.lsp", onSubmit: "resolve", options: { earlyFinish: true } },
+    async ({ page }) => {
+      await page.check("[name=plan][value=enterprise]");
+      await page.click(".leadscore-next");
+      const o = await outcome(page);
+      assert.equal(o.step, "s3", "the step after s1 is not s3");
+      assert.equal(o.stepNumber, 3);
+      assert.equal(await isHidden(page, "[data-step=s2]"), true);
+      assert.equal(await isHidden(page, "[data-step=s3]"), false);
+      assert.deepEqual(await submits(page), [], "sent before the budget was asked");
+      await page.fill("[name=budget]", "5000");
+      await page.click("button[type=submit]");
+      await waitSubmits(page, 1);
+      assert.deepEqual(await stepsShown(page), ["s1", "s3"]);
+      const [call] = await submits(page);
+      assert.equal(call.outcome.score, 80);
+      assert.equal(call.outcome.stage, "sql");
+    },
+  );
+});
+
+test("a knockout shows its reason's ending and sends nothing; Change my answers brings the form back", async () => {
+  await run({ markup: KNOCKOUT_FORM, program: "knockout.lsp", onSubmit: "resolve" }, async ({ page, requests }) => {
+    await page.evaluate(() => {
+      window.dq = [];
+      window.handle.on("disqualified", (d) => window.dq.push(d));
+    });
+    await page.fill("[name=email]", "kim@uni.example");
+    await page.check("[name=role][value=student]");
+    await page.click(".leadscore-next");
+    await waitEnding(page);
+
+    const dq = await page.evaluate(() => window.dq);
+    assert.equal(dq.length, 1, "disqualified did not fire once");
+    assert.equal(dq[0].stage, "disqualified");
+    assert.equal(dq[0].knockout, "student");
+    assert.equal(dq[0].reason, "education");
+    assert.equal(dq[0].ended, true);
+    assert.equal((await formEvents(page, "disqualified")).length, 1);
+    assert.equal(await page.$eval("form", (f) => f.hidden), true, "the form is shown with the knockout's ending");
+    assert.equal(await page.$eval(".leadscore-ending", (e) => e.dataset.ending), "knockout:education");
+    assert.equal(await text(page, ".leadscore-ending-title"), "Free for education");
+    assert.equal(await text(page, ".leadscore-ending-message"), "Apply for the education licence instead.");
+    assert.equal(await page.$eval("a.leadscore-action", (a) => a.getAttribute("href")), "/education");
+    assert.equal(await text(page, ".leadscore-edit"), "Change my answers");
+    assert.deepEqual(await submits(page), [], "onSubmit was called for a disqualified lead");
+    assert.equal((await formEvents(page, "qualified")).length, 0);
+    assert.equal((await formEvents(page, "sent")).length, 0);
+
+    await page.click(".leadscore-edit");
+    assert.equal(await page.$eval("form", (f) => f.hidden), false, "the form did not come back");
+    assert.equal(await isHidden(page, ".leadscore-ending"), true, "the ending stayed");
+    assert.equal(await isHidden(page, "[data-step=who]"), false);
+    assert.equal(await page.inputValue("[name=email]"), "kim@uni.example", "the email was lost");
+    assert.ok(await page.isChecked("[name=role][value=student]"), "the role was lost");
+    assert.equal((await outcome(page)).ended, false);
+
+    await page.check("[name=role][value=buyer]");
+    await page.click(".leadscore-next");
+    assert.equal((await outcome(page)).step, "org");
+    await page.fill("[name=company]", "Acme");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    await waitEnding(page);
+    const [call] = await submits(page);
+    assert.equal(call.outcome.stage, "mql");
+    assert.equal(call.outcome.score, 20);
+    assert.equal(call.outcome.knockout, null);
+    assert.equal(await page.$eval(".leadscore-ending", (e) => e.dataset.ending), "stage:mql");
+    assert.equal(await text(page, ".leadscore-ending-title"), "Thanks, we will be in touch");
+    assert.deepEqual(requests, []);
+  });
+});
+
+test("consent: events are neither counted nor stored without it, pending until given, deleted when withdrawn", async () => {
+  const KEY = "leadscore:events:api-basic";
+  const storage = (page) => page.evaluate(() => ({ ...window.localStorage }));
+
+  await run({ markup: BASIC_FORM, program: "basic.lsp", options: { consent: false } }, async ({ page }) => {
+    assert.equal(await page.evaluate(() => window.handle.record("pricing_view")), true);
+    assert.equal((await outcome(page)).score, 0, "an event counted without consent");
+    assert.deepEqual(await storage(page), {}, "localStorage was written without consent");
+    assert.equal(await page.evaluate(() => window.handle.record("no_such_event")), false);
+  });
+
+  await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page }) => {
+    await page.evaluate(() => {
+      window.handle.record("pricing_view");
+      window.handle.record("pricing_view");
+    });
+    assert.equal((await outcome(page)).score, 0, "an event counted before consent was given");
+    assert.equal((await storage(page))[KEY], undefined, "events stored before consent was given");
+
+    await page.evaluate(() => window.handle.consent(true));
+    let o = await outcome(page);
+    assert.equal(o.score, 10, "the events recorded before consent were not counted once it was given");
+    assert.deepEqual(o.groups, { fit: 0, engagement: 10 });
+    let stored = JSON.parse((await storage(page))[KEY] ?? "null");
+    assert.ok(Array.isArray(stored), `no events under ${KEY}`);
+    assert.deepEqual(stored.map((e) => e.type), ["pricing_view", "pricing_view"]);
+    assert.ok(stored.every((e) => Math.abs(e.at - Date.now()) < 60_000), "stored times are not now");
+    assert.equal((await storage(page))["leadscore:consent"], "yes");
+
+    await page.evaluate(() => window.handle.record("pricing_view"));
+    assert.equal((await outcome(page)).score, 15);
+    stored = JSON.parse((await storage(page))[KEY]);
+    assert.equal(stored.length, 3);
+    assert.equal((await formEvents(page, "score")).at(-1).score, 15);
+
+    await page.evaluate(() => window.handle.consent(false));
+    o = await outcome(page);
+    assert.equal(o.score, 0, "the events still count after consent was withdrawn");
+    assert.equal((await storage(page))[KEY], undefined, "the events stay stored after consent was withdrawn");
+    assert.equal((await storage(page))["leadscore:consent"], "no");
+    assert.equal((await formEvents(page, "score")).at(-1).score, 0);
+  });
+
+  // Stored events count on the next visit, with the consent remembered.
+  await run(null, async ({ page }) => {
+    await page.evaluate(
+      ([key]) => {
+        localStorage.setItem("leadscore:consent", "yes");
+        localStorage.setItem(key, JSON.stringify([{ type: "pricing_view", at: Date.now() - 1000 }]));
+      },
+      [KEY],
+    );
+    await page.evaluate((c) => window.start(c), { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve" });
+    assert.equal((await outcome(page)).score, 5, "the stored event of an earlier visit is not counted");
+    // The counted events go with the lead.
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call] = await submits(page);
+    assert.equal(call.outcome.score, 55);
+    const events = JSON.parse(Object.fromEntries(call.data).leadscore_events);
+    assert.deepEqual(events.map((e) => e.type), ["pricing_view"]);
+  });
+});
+
+test("locale and texts: Italian buttons and messages, overrides by key", async () => {
+  await run(
+    { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve", options: { locale: "it" } },
+    async ({ page }) => {
+      assert.equal(await text(page, ".leadscore-next"), "Avanti");
+      assert.equal(await text(page, ".leadscore-back"), "Indietro");
+      await page.click(".leadscore-next");
+      assert.equal(await text(page, "#leadscore-error-email"), "Rispondi a questa domanda.");
+      await answerBasic(page);
+      assert.ok(await page.isVisible(".leadscore-back"), "Indietro is not shown on the second step");
+      await page.click("button[type=submit]");
+      await waitEnding(page);
+      // The model's texts follow the locale too.
+      assert.equal(await text(page, ".leadscore-ending-title"), "Parliamone");
+      assert.equal(await text(page, "a.leadscore-action"), "Prenota una chiamata");
+      assert.equal((await submits(page))[0].outcome.stageLabel, "Qualificato");
+    },
+  );
+
+  await run(
+    { markup: BASIC_FORM, program: "basic.lsp", options: { texts: { next: "Continue", required: "We need this." } } },
+    async ({ page }) => {
+      assert.equal(await text(page, ".leadscore-next"), "Continue");
+      assert.equal(await text(page, ".leadscore-back"), "Back");
+      await page.click(".leadscore-next");
+      assert.equal(await text(page, "#leadscore-error-email"), "We need this.");
+    },
+  );
+
+  await run(
+    { markup: BASIC_FORM, program: "basic.lsp", options: { locale: "it", texts: { next: "Prosegui" } } },
+    async ({ page }) => {
+      assert.equal(await text(page, ".leadscore-next"), "Prosegui");
+      assert.equal(await text(page, ".leadscore-back"), "Indietro");
+    },
+  );
+});
+
+test("bad input: bytes that are not a program throw; markup in the model's texts is shown as text", async () => {
+  await run(null, async ({ page }) => {
+    const r = await page.evaluate(() => {
+      const host = document.getElementById("host");
+      host.innerHTML = '<form id="f"><input name="email"><button type="submit">Send</button></form>';
+      const form = host.querySelector("form");
+      const tryIt = (f) => {
+        try {
+          f();
+          return null;
+        } catch (e) {
+          return { isError: e instanceof Error, message: String(e && e.message) };
+        }
+      };
+      const bytes = new Uint8Array([1, 2, 3]);
+      return {
+        attach: tryIt(() => window.leadscore.attach(form, bytes)),
+        scorer: tryIt(() => new window.leadscore.Scorer(bytes)),
+        untouched: form.outerHTML === '<form id="f"><input name="email"><button type="submit">Send</button></form>',
+      };
+    });
+    assert.ok(r.attach, "attach() accepted three random bytes");
+    assert.ok(r.attach.isError, "attach() threw something that is not an Error");
+    assert.match(r.attach.message, /compiled program/);
+    assert.ok(r.scorer?.isError, "new Scorer() accepted three random bytes");
+    assert.match(r.scorer.message, /compiled program/);
+    assert.ok(r.untouched, "a failed attach() changed the form");
+  });
+
+  await run({ markup: MARKUP_FORM, program: "markup.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    assert.equal(await text(page, "[data-leadscore-output=stage]"), "<b>Lead</b>");
+    assert.equal(await page.locator("output b").count(), 0, "the stage label was parsed as HTML");
+    await page.fill("[name=name]", "Robin");
+    await page.click("button[type=submit]");
+    await waitEnding(page);
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 200)));
+    const e = await page.$eval(".leadscore-ending", (el) => ({
+      html: el.innerHTML,
+      title: el.querySelector(".leadscore-ending-title")?.textContent,
+      message: el.querySelector(".leadscore-ending-message")?.textContent,
+      elements: [...el.querySelectorAll("img, script")].length,
+      images: document.images.length,
+      pwned: window.pwned ?? null,
+    }));
+    assert.equal(e.title, `<img src=x onerror="window.pwned = 'title'">`);
+    assert.equal(e.message, `<script>window.pwned = 'script'</script><img src=x onerror="window.pwned = 'message'">`);
+    assert.equal(e.elements, 0, "the ending's texts created elements");
+    assert.equal(e.images, 0);
+    assert.ok(e.html.includes("&lt;img"), `the ending's markup is not escaped: ${e.html}`);
+    assert.equal(e.pwned, null, "script from the model ran");
+  });
+});
+
+test("detach() shows every step and field again, removes the controller's elements and listeners", async () => {
+  await run({ markup: CONDITIONS_FORM, program: "conditions.lsp", scorer: true }, async ({ page }) => {
+    // Attached through Scorer.attach(): driving the form.
+    assert.equal(await isHidden(page, "[data-step=s2]"), true);
+    assert.equal(await page.isDisabled("[name=team_size]"), true);
+    assert.equal(await page.locator(".leadscore-next").count(), 1);
+    assert.equal(await isHidden(page, "button[type=submit]"), true);
+    await page.evaluate(() => {
+      window.seen = [];
+      for (const t of ["step", "score"]) window.handle.on(t, (d) => window.seen.push(t));
+    });
+    const before = await page.evaluate(() => window.formEvents.length);
+
+    await page.evaluate(() => window.handle.detach());
+    assert.equal(await isHidden(page, "[data-step=s1]"), false);
+    assert.equal(await isHidden(page, "[data-step=s2]"), false, "a step stayed hidden");
+    assert.equal(await page.isDisabled("[name=team_size]"), false, "a field stayed disabled");
+    assert.equal(await isHidden(page, "button[type=submit]"), false, "the Send button stayed hidden");
+    const added = [".leadscore-next", ".leadscore-back", ".leadscore-nav", ".leadscore-live", ".leadscore-ending"];
+    for (const sel of added) {
+      assert.equal(await page.locator(sel).count(), 0, `${sel} is still in the page`);
+    }
+    const form = await page.$eval("form", (f) => ({
+      noValidate: f.noValidate,
+      active: f.classList.contains("leadscore-active"),
+    }));
+    assert.deepEqual(form, { noValidate: false, active: false });
+    assert.equal(await page.evaluate(() => window.handle.outcome()), null);
+    assert.equal(await page.evaluate(() => window.handle.next()), false);
+
+    // Answers that would change the score and the path: nobody listens any more.
+    await page.check("[name=contact][value=email]");
+    await page.check("[name=team][value=team]");
+    await page.fill("[name=team_size]", "40");
+    assert.deepEqual(await page.evaluate(() => window.seen), [], "the handle's listeners still fire");
+    assert.equal(await page.evaluate(() => window.formEvents.length), before, "leadscore:* events after detach");
+    assert.equal(await page.isDisabled("[name=team_size]"), false);
+  });
+});
+
+test("a conditional required blocks Next only while it holds; a field off by enabled_if is disabled, not sent, not counted", async () => {
+  await run({ markup: CONDITIONS_FORM, program: "conditions.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    const phone = () =>
+      page.$eval("[name=phone]", (i) => ({
+        required: i.required,
+        invalid: i.getAttribute("aria-invalid"),
+        describedBy: i.getAttribute("aria-describedby"),
+      }));
+    const errorShown = () =>
+      page.evaluate(() => {
+        const e = document.querySelector("[data-field=phone] .leadscore-error");
+        return e && !e.hidden ? e.textContent : null;
+      });
+
+    // By email: the phone is optional.
+    await page.check("[name=contact][value=email]");
+    assert.equal((await phone()).required, false);
+    await page.click(".leadscore-next");
+    assert.equal((await outcome(page)).step, "s2", "Next was blocked although the phone is not required");
+    assert.equal(await errorShown(), null);
+
+    // By phone: required, Next stays.
+    await page.click(".leadscore-back");
+    await page.check("[name=contact][value=phone]");
+    assert.equal((await phone()).required, true, "the phone is not required when contact is phone");
+    await page.click(".leadscore-next");
+    assert.equal((await outcome(page)).step, "s1", "Next moved on without the required phone");
+    assert.equal(await errorShown(), "Please answer this question.");
+    let p = await phone();
+    assert.equal(p.invalid, "true");
+    assert.ok(p.describedBy?.split(" ").includes("leadscore-error-phone"), `aria-describedby: ${p.describedBy}`);
+
+    await page.fill("[name=phone]", "+39 02 1234 5678");
+    assert.equal(await errorShown(), null, "the error stayed once the phone was given");
+    p = await phone();
+    assert.equal(p.invalid, null);
+    await page.click(".leadscore-next");
+    assert.equal((await outcome(page)).step, "s2");
+
+    // team_size counts only while enabled.
+    assert.equal(await page.isDisabled("[name=team_size]"), true, "team_size is enabled before team is answered");
+    await page.check("[name=team][value=team]");
+    assert.equal(await page.isDisabled("[name=team_size]"), false);
+    await page.fill("[name=team_size]", "25");
+    assert.equal((await outcome(page)).score, 20);
+    await page.check("[name=team][value=solo]");
+    assert.equal(await page.isDisabled("[name=team_size]"), true, "team_size is enabled for a solo worker");
+    assert.equal(await page.inputValue("[name=team_size]"), "25", "the disabled field lost its value");
+    const o = await outcome(page);
+    assert.equal(o.score, 0, "a disabled field still counts");
+    assert.deepEqual(o.fired, []);
+
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call] = await submits(page);
+    const names = call.data.map(([k]) => k);
+    assert.ok(!names.includes("team_size"), `the disabled field was sent: ${JSON.stringify(call.data)}`);
+    const data = Object.fromEntries(call.data);
+    assert.equal(data.contact, "phone");
+    assert.equal(data.phone, "+39 02 1234 5678");
+    assert.equal(data.team, "solo");
+    assert.equal(data.leadscore_score, "0");
+    assert.equal(call.outcome.score, 0);
+    assert.equal(call.outcome.stage, "lead");
+  });
+});
+
+test("fieldPrefix names the hidden inputs; persist keeps the answers and the step across a reload unless false", async () => {
+  await run(
+    { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve", options: { fieldPrefix: "lead_" } },
+    async ({ page }) => {
+      await answerBasic(page);
+      await page.click("button[type=submit]");
+      await waitSubmits(page, 1);
+      const [call] = await submits(page);
+      const names = call.data.map(([k]) => k);
+      for (const k of ["score", "stage", "rules", "hash", "at", "groups", "grade", "events"]) {
+        assert.ok(names.includes(`lead_${k}`), `no lead_${k} in ${names.join(", ")}`);
+      }
+      assert.deepEqual(names.filter((n) => n.startsWith("leadscore_")), [], "the default prefix was used");
+      assert.equal(Object.fromEntries(call.data).lead_score, "50");
+    },
+  );
+
+  for (const persist of [true, false]) {
+    const config = { markup: BASIC_FORM, program: "basic.lsp", options: persist ? {} : { persist: false } };
+    await run(config, async ({ page }) => {
+      await page.fill("[name=email]", "ann@acme.example");
+      await page.fill("[name=note]", "Mornings are best");
+      await page.click(".leadscore-next");
+      await page.reload();
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      await page.evaluate((c) => window.start(c), config);
+      const o = await outcome(page);
+      if (persist) {
+        assert.equal(await page.inputValue("[name=email]"), "ann@acme.example", "the email was not kept");
+        assert.equal(await page.inputValue("[name=note]"), "Mornings are best");
+        assert.equal(o.step, "company", "the step was not kept");
+        assert.equal(o.score, 10);
+      } else {
+        assert.equal(await page.inputValue("[name=email]"), "", "persist: false kept the email");
+        assert.equal(o.step, "about");
+        assert.equal(o.score, 0);
+        assert.equal(await page.evaluate(() => sessionStorage.length), 0, "persist: false wrote sessionStorage");
+      }
+    });
+  }
+});
+
+// Found while writing these tests; see the todo reasons.
+
+test(
+  "an unsubscribe function stops only the listener it was returned for",
+  { todo: "FormHandle.on()'s unsubscribe removes the function from every event type it listens to" },
+  async () => {
+    await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page }) => {
+      const got = await page.evaluate(() => {
+        const got = [];
+        const log = (d) => got.push(d.score);
+        const offStep = window.handle.on("step", log);
+        window.handle.on("score", log);
+        offStep();
+        const email = window.form.querySelector("[name=email]");
+        email.value = "ann@acme.example";
+        email.dispatchEvent(new Event("input", { bubbles: true }));
+        return got;
+      });
+      assert.deepEqual(got, [10], "stopping the step listener also stopped the score listener of the same function");
+    });
+  },
+);
+
+test(
+  "calling an unsubscribe function twice is harmless",
+  { todo: "the second call throws 'closure invoked recursively or after being dropped'" },
+  async () => {
+    await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page }) => {
+      const r = await page.evaluate(() => {
+        const off = window.handle.on("step", () => {});
+        off();
+        try {
+          off();
+          return "ok";
+        } catch (e) {
+          return `threw: ${e.message}`;
+        }
+      });
+      assert.equal(r, "ok");
+    });
+  },
+);
+
+test(
+  "detach() gives the controls back as the page wrote them",
+  { todo: "detach() leaves the required, aria-required, aria-invalid and aria-describedby attributes it set" },
+  async () => {
+    await run({ markup: CONDITIONS_FORM, program: "conditions.lsp" }, async ({ page }) => {
+      await page.check("[name=contact][value=phone]");
+      await page.click(".leadscore-next"); // blocked: the phone is required, an error is shown
+      await page.evaluate(() => window.handle.detach());
+      await page.check("[name=contact][value=email]");
+      const left = await page.evaluate(() =>
+        [...window.form.querySelectorAll("input")]
+          .flatMap((i) =>
+            ["required", "aria-required", "aria-invalid", "aria-describedby"]
+              .filter((a) => i.hasAttribute(a))
+              .map((a) => `${i.name}[${a}=${i.getAttribute(a)}]`),
+          )
+          .concat([...window.form.querySelectorAll(".leadscore-invalid, .leadscore-locked")].map((e) => e.className)),
+      );
+      assert.deepEqual(left, [], "attributes and classes of the controller are left on the plain form");
+      // The plain form can be sent again: nothing the page asked for is missing.
+      assert.equal(await page.evaluate(() => window.form.checkValidity()), true, "the plain form is invalid");
+    });
+  },
+);
+
+test("errors in the page fail the test that caused them", async () => {
+  await assert.rejects(
+    run(null, (s) => s.page.evaluate(() => setTimeout(() => {
+      throw new Error("thrown by a listener");
+    }))),
+    /uncaught in the page: thrown by a listener/,
+  );
+  await assert.rejects(
+    run(null, (s) => s.page.evaluate(() => console.error("a lead was lost"))),
+    /console\.error in the page: a lead was lost/,
+  );
+});
