@@ -40,8 +40,8 @@ export interface FormOptions {
   locale?: string;
   /** Replacements of the controller's texts: `next`, `back`, `progress` ("Step {n} of {total}"), `step`
    * ("Step {n} of {total}: {title}", announced), `required`, `invalid`, `errors` ("... ({count})"), `sending`,
-   * `failed`, `edit`. */
-  texts?: Partial<Record<"next" | "back" | "progress" | "step" | "required" | "invalid" | "errors" | "sending" | "failed" | "edit", string>>;
+   * `failed`, `edit`, `sent` (the thanks when the model has no ending). */
+  texts?: Partial<Record<"next" | "back" | "progress" | "step" | "required" | "invalid" | "errors" | "sending" | "failed" | "edit" | "sent", string>>;
   /** How a qualified lead is sent [`data-leadscore-submit`]: `"native"` (default) submits the form normally;
    * `"fetch"` posts it to the form's action and shows the stage's ending in the page. */
   submit?: "native" | "fetch";
@@ -123,7 +123,7 @@ pub fn attach(
 }
 
 pub(crate) fn attach_program(form: HtmlFormElement, p: Rc<Program>, options: JsValue) -> Result<FormHandle, JsValue> {
-    let ctl = Rc::new(Ctl { st: RefCell::new(None), callbacks: RefCell::new(vec![]) });
+    let ctl = Rc::new(Ctl { st: RefCell::new(None), callbacks: RefCell::new(vec![]), next_id: Default::default() });
     let st = St::new(form, p, &options, Rc::downgrade(&ctl))
         .ok_or_else(|| JsValue::from(js_sys::Error::new("leadscore: the form is not in a document")))?;
     *ctl.st.borrow_mut() = Some(st);
@@ -144,17 +144,19 @@ impl FormHandle {
     /// Calls `listener` on each event of `type`; returns a function that stops it.
     pub fn on(&self, r#type: JsFormEventType, listener: JsFormListener) -> JsUnsubscribe {
         let kind = r#type.as_string().unwrap_or_default();
-        let f: Function = listener.unchecked_into();
-        self.ctl.callbacks.borrow_mut().push((kind, f.clone()));
+        let id = self.ctl.next_id.get();
+        self.ctl.next_id.set(id + 1);
+        self.ctl.callbacks.borrow_mut().push((id, kind, listener.unchecked_into()));
         let weak = Rc::downgrade(&self.ctl);
-        Closure::once_into_js(move || {
+        // Removes this registration only; calling it again does nothing.
+        let stop = Closure::<dyn FnMut()>::new(move || {
             if let Some(c) = weak.upgrade() {
                 if let Ok(mut cbs) = c.callbacks.try_borrow_mut() {
-                    cbs.retain(|(_, g)| !Object::is(g, &f));
+                    cbs.retain(|(i, _, _)| *i != id);
                 }
             }
-        })
-        .unchecked_into()
+        });
+        stop.into_js_value().unchecked_into()
     }
 
     /// Goes to the next step as the Next button does (validating the step first); `false` when it did not move.
@@ -219,7 +221,9 @@ impl Emit {
 
 struct Ctl {
     st: RefCell<Option<St>>,
-    callbacks: RefCell<Vec<(String, Function)>>,
+    /// The handle's listeners: registration id, event type, function.
+    callbacks: RefCell<Vec<(u32, String, Function)>>,
+    next_id: std::cell::Cell<u32>,
 }
 
 impl Ctl {
@@ -278,7 +282,7 @@ impl Ctl {
             }
         }
         let cbs: Vec<Function> = match self.callbacks.try_borrow() {
-            Ok(c) => c.iter().filter(|(k, _)| k == name).map(|(_, f)| f.clone()).collect(),
+            Ok(c) => c.iter().filter(|(_, k, _)| k == name).map(|(_, _, f)| f.clone()).collect(),
             Err(_) => vec![],
         };
         for f in cbs {
@@ -320,6 +324,10 @@ struct St {
     ending: Option<HtmlElement>,
     /// Elements the controller added, removed on detach.
     created: Vec<HtmlElement>,
+    /// Attributes the controller may change, as the page had them: put back on detach.
+    saved: Vec<(Element, &'static str, Option<String>)>,
+    /// Per step: skipped by an early finish (its fields were not asked, so they are not checked).
+    skipped: Vec<bool>,
     texts: Texts,
     locale: String,
     mode: SubmitMode,
@@ -425,7 +433,7 @@ impl St {
             let sel = format!("[data-field=\"{}\"]", f.id);
             fields[i].wrapper = form.query_selector(&sel).ok().flatten().and_then(html);
         }
-        let steps = p
+        let steps: Vec<Option<HtmlElement>> = p
             .steps
             .iter()
             .map(|s| form.query_selector(&format!("[data-step=\"{}\"]", s.id)).ok().flatten().and_then(html))
@@ -438,6 +446,24 @@ impl St {
                 }
             }
         }
+        let mut saved = vec![];
+        let mut keep = |e: &Element, names: &[&'static str]| {
+            for &n in names {
+                saved.push((e.clone(), n, e.get_attribute(n)));
+            }
+        };
+        for f in &fields {
+            for c in &f.controls {
+                keep(c.element(), &["required", "disabled", "aria-required", "aria-invalid", "aria-describedby"]);
+            }
+            if let Some(w) = &f.wrapper {
+                keep(w, &["hidden", "class"]);
+            }
+        }
+        for e in steps.iter().flatten().chain(submits.iter()) {
+            keep(e, &["hidden", "tabindex"]);
+        }
+        keep(&form, &["novalidate", "class", "hidden"]);
         let now = js_sys::Date::now();
         let session = crate::Session::new(p.clone(), now);
         let n = p.fields.len();
@@ -456,6 +482,8 @@ impl St {
             live: None,
             ending: None,
             created: vec![],
+            saved,
+            skipped: vec![false; p.steps.len()],
             texts,
             locale,
             mode,
@@ -848,22 +876,17 @@ impl St {
         for e in self.created.drain(..) {
             e.remove();
         }
-        for s in self.steps.iter().flatten() {
-            s.set_hidden(false);
-        }
         for f in &self.fields {
-            if let Some(w) = &f.wrapper {
-                w.set_hidden(false);
-            }
             for c in &f.controls {
-                c.set_disabled(false);
+                c.set_custom_validity("");
             }
         }
-        for s in &self.submits {
-            s.set_hidden(false);
+        for (e, name, value) in self.saved.drain(..) {
+            let _ = match value {
+                Some(v) => e.set_attribute(name, &v),
+                None => e.remove_attribute(name),
+            };
         }
-        self.form.set_no_validate(false);
-        let _ = self.form.class_list().remove_1("leadscore-active");
     }
 
     fn on_input(&mut self) -> (bool, Vec<Emit>) {
@@ -1042,12 +1065,12 @@ impl St {
         asked
     }
 
-    /// Checks the shown, enabled fields of `step` (every field when `None`); reports the first problem.
-    fn validate(&mut self, step: Option<usize>) -> bool {
+    /// Checks the shown, enabled fields of `step`; reports the first problem.
+    fn validate(&mut self, step: usize) -> bool {
         let mut bad: Vec<usize> = vec![];
         for i in 0..self.p.fields.len() {
             let f = &self.p.fields[i];
-            if step.is_some() && f.step.map(|s| s as usize) != step {
+            if f.step.map(|s| s as usize) != Some(step) {
                 continue;
             }
             if !(self.state.shown[i] && self.state.enabled[i]) || self.fields[i].controls.is_empty() {
@@ -1154,6 +1177,7 @@ impl St {
 
     fn go(&mut self, step: usize) -> (bool, Vec<Emit>) {
         self.cur = Some(step);
+        self.skipped[step] = false;
         self.render(true);
         self.save();
         // Focus on the first field the visitor can answer.
@@ -1183,7 +1207,7 @@ impl St {
         }
         self.sync();
         let Some(cur) = self.cur else { return self.finish() };
-        if !self.validate(Some(cur)) {
+        if !self.validate(cur) {
             return (false, vec![]);
         }
         let o =
@@ -1194,8 +1218,15 @@ impl St {
         let pos = self.state.path.iter().position(|&s| s == cur);
         let rest: Vec<usize> = pos.map(|p| self.state.path[p + 1..].to_vec()).unwrap_or_default();
         let next = if self.early_finish {
-            // Only steps where a field can still change the outcome.
-            rest.into_iter().find(|&s| !o.decided && self.p.steps[s].fields.iter().any(|&f| o.open[f as usize]))
+            // Only steps where a field can still change the outcome; the others are skipped, not asked.
+            let next = rest
+                .iter()
+                .copied()
+                .find(|&s| !o.decided && self.p.steps[s].fields.iter().any(|&f| o.open[f as usize]));
+            for &s in rest.iter().take_while(|&&s| Some(s) != next) {
+                self.skipped[s] = true;
+            }
+            next
         } else {
             rest.first().copied()
         };
@@ -1221,16 +1252,16 @@ impl St {
     fn finish(&mut self) -> (bool, Vec<Emit>) {
         // Every step on the path again: an earlier answer may have changed since it was checked.
         for s in self.state.path.clone() {
-            if !self.validate(Some(s)) {
+            if self.skipped[s] {
+                continue;
+            }
+            if !self.validate(s) {
                 if self.cur != Some(s) {
                     self.go(s);
-                    self.validate(Some(s));
+                    self.validate(s);
                 }
                 return (false, vec![Emit::Step]);
             }
-        }
-        if !self.validate(None) {
-            return (false, vec![]);
         }
         let all = vec![true; self.p.fields.len()];
         let o = self.p.outcome(self.session.answers(), self.session.events(), self.session.now(), &all);
@@ -1279,7 +1310,9 @@ impl St {
             None => format!("stage:{}", self.p.stages.get(stage).map_or("", |s| s.id.as_str())),
         };
         let _ = box_.set_attribute("data-ending", &key);
-        let title = ending.and_then(|e| self.text(&e.title));
+        // A lead sent to a model without an ending still gets a word of thanks.
+        let thanks = (ending.is_none() && knockout.is_none() && !can_edit).then_some(self.texts.sent.as_str());
+        let title = ending.and_then(|e| self.text(&e.title)).or(thanks);
         let message = ending
             .and_then(|e| self.text(&e.message))
             .or_else(|| knockout.and_then(|k| self.text(&self.p.knockouts[k].message)));

@@ -19,12 +19,13 @@ pub(super) struct Texts {
     pub sending: String,
     pub failed: String,
     pub edit: String,
+    pub sent: String,
 }
 
 const KEYS: [&str; 10] =
     ["next", "back", "progress", "step", "required", "invalid", "errors", "sending", "failed", "edit"];
 
-const EN: [&str; 10] = [
+const EN: [&str; 11] = [
     "Next",
     "Back",
     "Step {n} of {total}",
@@ -35,9 +36,10 @@ const EN: [&str; 10] = [
     "Sending...",
     "Your request could not be sent. Your answers are still here: please try again.",
     "Change my answers",
+    "Thank you: your request has been sent.",
 ];
 
-const IT: [&str; 10] = [
+const IT: [&str; 11] = [
     "Avanti",
     "Indietro",
     "Passo {n} di {total}",
@@ -48,6 +50,7 @@ const IT: [&str; 10] = [
     "Invio in corso...",
     "Non è stato possibile inviare la richiesta. Le tue risposte sono ancora qui: riprova.",
     "Modifica le risposte",
+    "Grazie: la tua richiesta è stata inviata.",
 ];
 
 impl Texts {
@@ -55,7 +58,7 @@ impl Texts {
     /// strings by key) on top.
     pub fn new(locale: &str, overrides: &JsValue) -> Texts {
         let base = if locale == "it" { IT } else { EN };
-        let mut t: [String; 10] = base.map(str::to_string);
+        let mut t: [String; 11] = base.map(str::to_string);
         if overrides.is_object() {
             for (slot, key) in t.iter_mut().zip(KEYS) {
                 if let Some(s) = Reflect::get(overrides, &JsValue::from_str(key)).ok().and_then(|v| v.as_string()) {
@@ -63,8 +66,8 @@ impl Texts {
                 }
             }
         }
-        let [next, back, progress, step, required, invalid, errors, sending, failed, edit] = t;
-        Texts { next, back, progress, step, required, invalid, errors, sending, failed, edit }
+        let [next, back, progress, step, required, invalid, errors, sending, failed, edit, sent] = t;
+        Texts { next, back, progress, step, required, invalid, errors, sending, failed, edit, sent }
     }
 }
 
