@@ -130,6 +130,12 @@ describe("the English landing page", () => {
     // Sent: nothing is kept for a reload.
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
     assert.ok(logs.some((l) => l.includes("stage=sql verified=true")));
+    // The page's only requests: itself, its style sheet, the module, the program, and the lead.
+    const paths = [...new Set(t.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`))].sort();
+    assert.deepEqual(paths, [
+      "GET /", "GET /dist/auto.js", "GET /dist/b2b-saas.lsp", "GET /dist/form.js", "GET /dist/form_bg.wasm",
+      "GET /style.css", "POST /submit",
+    ]);
     await t.close();
   });
 
@@ -360,6 +366,26 @@ describe("the Italian landing page", () => {
     assert.notEqual(title, "Larkspur is free for education", "the ending comes in Italian from the model");
     await page.screenshot({ path: join(shots, "it-knockout-student.png"), fullPage: true });
     await t.close();
+  });
+});
+
+describe("when the module cannot load", () => {
+  test("the form stays a plain form with every field, and says why in the console", async () => {
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.route("**/form_bg.wasm", (route) => route.abort());
+    await page.goto(server.origin + "/");
+    await page.waitForFunction(() => false, null, { timeout: 1500 }).catch(() => {});
+    assert.equal(await page.evaluate(() => document.querySelector("#lead-form").classList.contains("leadscore-active")), false);
+    const hidden = await page.evaluate(() => [...document.querySelectorAll("fieldset[data-step]")].filter((f) => f.hidden).length);
+    assert.equal(hidden, 0, "every step is shown");
+    assert.equal(await page.isVisible("button[type=submit]"), true);
+    assert.equal(await page.isVisible(".score-panel"), false, "the score panel stays hidden");
+    assert.ok(errors.some((e) => e.includes("the form stays a plain form")), errors.join("\n"));
+    await context.close();
   });
 });
 
