@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the demo landing pages' generated files into www/dist/: the form build of the WebAssembly package
+# Builds the demo pages' generated files into www/dist/: the form build of the WebAssembly package
 # (form.js, form_bg.wasm, auto.js, from pkg/) and the B2B example model compiled ahead of time
-# (b2b-saas.lsp, by the command-line tool). Builds pkg/ first when it is missing or older than the sources.
+# (b2b-saas.lsp, by the command-line tool) for the landing pages; the full build (leadscore.js,
+# leadscore_bg.wasm), the example models (examples/*.json) and the sample history of past leads
+# (examples/history/*.csv) for the playground. Builds pkg/ first when it is missing or older than the sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -11,5 +13,8 @@ fi
 cargo build --release --quiet
 mkdir -p www/dist
 target/release/leadscore build examples/b2b-saas.json -o www/dist/b2b-saas.lsp
-cp pkg/form.js pkg/form_bg.wasm pkg/auto.js www/dist/
+cp pkg/form.js pkg/form_bg.wasm pkg/auto.js pkg/leadscore.js pkg/leadscore_bg.wasm www/dist/
+mkdir -p www/dist/examples/history
+cp examples/*.json www/dist/examples/
+if compgen -G "examples/history/*.csv" > /dev/null; then cp examples/history/*.csv www/dist/examples/history/; fi
 echo "www/dist: $(cd www/dist && ls | tr '\n' ' ')"

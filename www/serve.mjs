@@ -17,7 +17,7 @@ const repo = resolve(here, "..");
 /** The Content-Security-Policy of every response. */
 export const CSP =
   "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  "connect-src 'self'; worker-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const SECURITY = {
   "Content-Security-Policy": CSP,
@@ -36,6 +36,7 @@ export const TYPES = {
   ".lsp": "application/octet-stream",
   ".svg": "image/svg+xml",
   ".txt": "text/plain; charset=utf-8",
+  ".csv": "text/csv; charset=utf-8",
 };
 
 /** The largest form body accepted, in bytes. */

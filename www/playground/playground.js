@@ -1,0 +1,938 @@
+// The scoring playground: edit a rules document, preview its form with the live score and the reasons for it,
+// add behaviour, read the model's checks, backtest it on past leads (in a worker) and plan the funnel. Runs the
+// full build of the package in the page; nothing is sent anywhere. Text from the document, the model and CSV
+// files only ever reaches the page as text content.
+import init, * as leadscore from "/dist/leadscore.js";
+import { funnel, histogram } from "./svg.js";
+
+const $ = (selector) => document.querySelector(selector);
+const DAY = 86_400_000;
+const STORE = "leadscore:playground:document";
+const num = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
+const int = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
+const pct = (v) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : `${num.format(v * 100)} %`);
+const fmt = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? num.format(v) : String(v));
+
+/** An element with attributes and children (strings become text nodes). */
+function h(name, attrs = {}, ...children) {
+  const node = document.createElement(name);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+const row = (...cells) => h("tr", {}, ...cells.map((c, i) => (i === 0 ? h("th", { scope: "row" }, c) : h("td", {}, c))));
+
+function setRows(table, rows) {
+  table.tBodies[0].replaceChildren(...rows);
+}
+
+const state = {
+  text: "",
+  /** The last document that compiled: its scorer and model description. */
+  scorer: null,
+  model: null,
+  compiles: false,
+  diagnostics: [],
+  form: null,
+  handle: null,
+  /** What-if behaviour by event id: {count, age}. */
+  whatIf: new Map(),
+};
+
+const status = (text) => {
+  $("#status").textContent = text;
+};
+
+// 1. The editor
+
+const doc = $("#doc");
+
+/** The document's UTF-16 offset of a 1-based line and column. */
+function offsetOf(text, line, column) {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const next = text.indexOf("\n", offset);
+    if (next < 0) return text.length;
+    offset = next + 1;
+  }
+  return Math.min(text.length, offset + Math.max(0, (column ?? 1) - 1));
+}
+
+/** Where a diagnostic is in the text: [start, end] offsets, or null. */
+function spanOf(d, text) {
+  if (Number.isInteger(d.start)) return [d.start, Math.max(d.start, d.end ?? d.start)];
+  if (Number.isInteger(d.line)) {
+    const start = offsetOf(text, d.line, d.column);
+    const lineEnd = text.indexOf("\n", start);
+    return [start, lineEnd < 0 ? text.length : lineEnd];
+  }
+  return null;
+}
+
+/** Redraws the line numbers and the mirror behind the textarea with the problems marked. */
+function paintEditor() {
+  const text = doc.value;
+  const lines = text.split("\n").length;
+  const bad = new Set(state.diagnostics.filter((d) => d.line).map((d) => d.line));
+  const gutter = $("#gutter");
+  const numbers = [];
+  for (let i = 1; i <= lines; i++) {
+    numbers.push(bad.has(i) ? h("span", { class: "pg-bad-line", text: String(i) }) : String(i), "\n");
+  }
+  gutter.replaceChildren(...numbers);
+  const spans = state.diagnostics
+    .map((d) => ({ d, span: spanOf(d, text) }))
+    .filter((s) => s.span)
+    .sort((a, b) => a.span[0] - b.span[0]);
+  const parts = [];
+  let at = 0;
+  for (const { d, span } of spans) {
+    let [start, end] = span;
+    if (start < at) continue;
+    if (end === start) end = Math.min(text.length, start + 1);
+    parts.push(text.slice(at, start));
+    parts.push(h("mark", { class: `pg-mark pg-${d.severity}`, text: text.slice(start, end) || " " }));
+    at = end;
+  }
+  parts.push(text.slice(at), "\n");
+  $("#mirror").replaceChildren(...parts);
+  // The textarea grows with its text, so one scroll box moves text, gutter and marks together.
+  doc.style.height = "0px";
+  doc.style.height = `${doc.scrollHeight}px`;
+  doc.style.width = "0px";
+  doc.style.width = `${Math.max(doc.scrollWidth, doc.parentElement.clientWidth)}px`;
+}
+
+/** Moves the caret to a diagnostic and scrolls the editor to it. */
+function reveal(d) {
+  const span = spanOf(d, doc.value);
+  doc.focus({ preventScroll: true });
+  if (span) doc.setSelectionRange(span[0], span[1]);
+  const line = d.line ?? (span ? doc.value.slice(0, span[0]).split("\n").length : 1);
+  const box = $("#editor-box");
+  const lineHeight = parseFloat(getComputedStyle(doc).lineHeight) || 20;
+  box.scrollTop = Math.max(0, (line - 3) * lineHeight);
+}
+
+function renderDiagnostics() {
+  const list = state.diagnostics;
+  const errors = list.filter((d) => d.severity === "error").length;
+  const warnings = list.length - errors;
+  $("#diag-summary").textContent =
+    list.length === 0
+      ? "No problems found."
+      : `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}.`;
+  $("#diagnostics").replaceChildren(
+    ...list.map((d) => {
+      const where = d.line ? `${d.line}:${d.column ?? 1}` : "document";
+      const button = h(
+        "button",
+        { type: "button", class: `pg-diag pg-${d.severity}`, "data-line": d.line ?? "", "data-code": d.code },
+        h("span", { class: "pg-where", text: where }),
+        " ",
+        h("span", { class: "pg-severity", text: d.severity }),
+        " ",
+        h("span", { class: "pg-message", text: d.message }),
+        d.pointer ? h("span", { class: "pg-pointer", text: ` (${d.pointer})` }) : null,
+        d.note ? h("span", { class: "pg-note", text: ` ${d.note}` }) : null,
+      );
+      button.addEventListener("click", () => reveal(d));
+      return h("li", {}, button);
+    }),
+  );
+}
+
+let checkTimer = 0;
+function scheduleCheck() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(onDocument, 150);
+  paintEditor();
+}
+
+/** Checks the document; when it compiles, rebuilds the scorer and everything that depends on it. */
+function onDocument() {
+  const text = doc.value;
+  state.text = text;
+  try {
+    localStorage.setItem(STORE, text);
+  } catch {
+    // Storage full or off: the document still works in the page.
+  }
+  let diagnostics;
+  try {
+    diagnostics = leadscore.check(text);
+  } catch (e) {
+    diagnostics = e?.diagnostics ?? [{ severity: "error", code: "internal", message: String(e?.message ?? e), pointer: "" }];
+  }
+  state.diagnostics = diagnostics;
+  renderDiagnostics();
+  paintEditor();
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  if (errors.length) {
+    state.compiles = false;
+    $("#preview").classList.add("pg-stale");
+    $("#preview-state").textContent =
+      `The model does not compile (${errors.length} error${errors.length === 1 ? "" : "s"}): the preview shows the last version that did.`;
+    $("#analysis-state").textContent = "The model does not compile: these checks are of the last version that did.";
+    return;
+  }
+  let scorer;
+  try {
+    scorer = new leadscore.Scorer(text);
+  } catch (e) {
+    state.compiles = false;
+    $("#preview-state").textContent = `The model does not compile: ${e?.message ?? e}`;
+    return;
+  }
+  state.compiles = true;
+  $("#preview").classList.remove("pg-stale");
+  $("#preview-state").textContent = "";
+  $("#analysis-state").textContent = "";
+  setScorer(scorer);
+}
+
+function loadDocument(text) {
+  doc.value = text;
+  paintEditor();
+  onDocument();
+}
+
+async function loadExample(name) {
+  const response = await fetch(`/dist/examples/${encodeURIComponent(name)}.json`);
+  if (!response.ok) throw new Error(`example ${name}: ${response.status}`);
+  loadDocument(await response.text());
+  status(`Loaded the example “${name}”.`);
+}
+
+// Sharing: #model= then base64url of the UTF-8 text; "z." first when it is deflate-compressed.
+
+function toBase64Url(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+async function through(bytes, stream) {
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(stream)).arrayBuffer());
+}
+
+async function encodeShare(text) {
+  const bytes = new TextEncoder().encode(text);
+  if (typeof CompressionStream === "function") return `z.${toBase64Url(await through(bytes, new CompressionStream("deflate-raw")))}`;
+  return toBase64Url(bytes);
+}
+
+async function decodeShare(value) {
+  if (value.startsWith("z.")) {
+    return new TextDecoder().decode(await through(fromBase64Url(value.slice(2)), new DecompressionStream("deflate-raw")));
+  }
+  return new TextDecoder().decode(fromBase64Url(value));
+}
+
+async function share() {
+  const hash = `#model=${await encodeShare(doc.value)}`;
+  history.replaceState(null, "", hash);
+  const url = location.href;
+  const field = $("#share-url");
+  field.value = url;
+  field.hidden = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    status("The link to this model is copied: whoever opens it gets this document.");
+  } catch {
+    field.select();
+    status("The link to this model is in the box next to Share: copy it from there.");
+  }
+}
+
+function download() {
+  const name = `${state.model?.id ?? "model"}.json`;
+  const url = URL.createObjectURL(new Blob([doc.value], { type: "application/json" }));
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  status(`Saved as ${name}.`);
+}
+
+// 2. The live preview
+
+/** The raw values of every control of a form, disabled ones included: kept across a rebuild. */
+function rawValues(form) {
+  const values = new Map();
+  if (!form) return values;
+  for (const c of form.elements) {
+    if (!c.name || c.type === "hidden" || c.type === "submit" || c.type === "button") continue;
+    if (!values.has(c.name)) values.set(c.name, []);
+    if (c.type === "radio" || c.type === "checkbox") {
+      if (c.checked) values.get(c.name).push(c.value);
+    } else if (c.value !== "") values.get(c.name).push(c.value);
+  }
+  return values;
+}
+
+function restoreValues(form, values) {
+  for (const c of form.elements) {
+    const v = values.get(c.name);
+    if (!v) continue;
+    if (c.type === "radio" || c.type === "checkbox") c.checked = v.includes(c.value);
+    else if (c.tagName === "SELECT") {
+      if ([...c.options].some((o) => o.value === v[0])) c.value = v[0];
+    } else c.value = v[0] ?? "";
+  }
+}
+
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** The answers of the form as the browser would submit them, typed by the model's fields. */
+function answersOf(form, model) {
+  const data = new FormData(form);
+  const answers = {};
+  for (const f of model.fields) {
+    const values = data.getAll(f.id).filter((v) => typeof v === "string" && v !== "");
+    if (values.length === 0) continue;
+    const v = values[0];
+    if (f.type === "multi") answers[f.id] = values;
+    else if (f.type === "number" || f.type === "integer") answers[f.id] = DECIMAL.test(v.trim()) ? Number(v) : v;
+    else if (f.type === "boolean") answers[f.id] = v === "true" ? true : v === "false" ? false : v;
+    else answers[f.id] = v;
+  }
+  return answers;
+}
+
+/** A control (or group of controls) for one field of the model. */
+function fieldControl(f) {
+  const id = `f-${f.id}`;
+  const label = f.label ?? f.id;
+  const help = f.help ? h("small", { class: "pg-help", id: `${id}-help`, text: f.help }) : null;
+  const described = f.help ? `${id}-help` : undefined;
+  const choices = (type, options) =>
+    h(
+      "fieldset",
+      { class: "choices", "data-field": f.id, "aria-describedby": described },
+      h("legend", { text: label }),
+      help,
+      ...options.map((o, i) =>
+        h("label", { class: "choice" }, h("input", { type, name: f.id, value: o.value, id: i === 0 ? id : undefined }), ` ${o.label}`),
+      ),
+    );
+  if (f.type === "choice") return choices("radio", f.options);
+  if (f.type === "multi") return choices("checkbox", f.options);
+  if (f.type === "boolean") {
+    return choices("radio", [
+      { value: "true", label: "Yes" },
+      { value: "false", label: "No" },
+    ]);
+  }
+  let control;
+  if (f.type === "country" && f.options?.length) {
+    control = h("select", { id, name: f.id }, h("option", { value: "", text: "Choose…" }), ...f.options.map((o) => h("option", { value: o.value, text: o.label })));
+  } else {
+    const type = { number: "number", integer: "number", email: "email" }[f.type] ?? "text";
+    control = h("input", {
+      id,
+      name: f.id,
+      type,
+      min: f.min,
+      max: f.max,
+      step: f.type === "integer" ? "1" : f.type === "number" ? "any" : undefined,
+      maxlength: f.type === "string" || f.type === "email" ? f.max_length : undefined,
+      placeholder: f.placeholder ?? (f.type === "country" ? "Country code, e.g. IT" : undefined),
+    });
+  }
+  if (described) control.setAttribute("aria-describedby", described);
+  return h("div", { class: "field", "data-field": f.id }, h("label", { for: id, text: label }), control, help);
+}
+
+/** The HTML form of a model: one fieldset per step; fields set by the page (no step) come first. */
+function buildForm(model) {
+  const byId = new Map(model.fields.map((f) => [f.id, f]));
+  const form = h("form", { id: "preview-form", class: "pg-form", action: "/playground/", method: "post", novalidate: false });
+  const background = model.fields.filter((f) => !f.step);
+  if (background.length) {
+    form.append(
+      h("div", { class: "pg-background" }, h("p", { class: "pg-hint", text: "Set by the page (from the link the visitor came from):" }), ...background.map(fieldControl)),
+    );
+  }
+  for (const step of model.steps) {
+    form.append(
+      h("fieldset", { "data-step": step.id }, h("legend", { text: step.title ?? step.id }), ...step.fields.map((id) => byId.get(id)).filter(Boolean).map(fieldControl)),
+    );
+  }
+  form.append(h("div", { "data-leadscore-nav": "" }, h("button", { type: "submit", text: "Send (nothing leaves the page)" })));
+  return form;
+}
+
+function setScorer(scorer) {
+  const previous = state.scorer;
+  const kept = rawValues(state.form);
+  state.handle?.detach();
+  state.handle = null;
+  state.scorer = scorer;
+  state.model = scorer.model("en");
+  const form = buildForm(state.model);
+  restoreValues(form, kept);
+  $("#form-host").replaceChildren(form);
+  state.form = form;
+  try {
+    state.handle = scorer.attach(form, {
+      locale: "en",
+      persist: false,
+      consent: false,
+      onSubmit: () => {
+        status("In the playground nothing is sent: the form would go to your server now.");
+        return Promise.resolve();
+      },
+    });
+    state.handle.on("score", () => schedulePreview());
+    state.handle.on("step", () => schedulePreview());
+  } catch (e) {
+    $("#preview-state").textContent = `The form controller could not attach: ${e?.message ?? e}`;
+  }
+  form.addEventListener("input", () => schedulePreview());
+  form.addEventListener("change", () => schedulePreview());
+  renderWhatIfRows();
+  renderAnalysis();
+  previous?.free?.();
+  evaluateNow();
+  invalidateBacktest();
+}
+
+let previewFrame = 0;
+function schedulePreview() {
+  if (previewFrame) return;
+  previewFrame = requestAnimationFrame(() => {
+    previewFrame = 0;
+    evaluateNow();
+  });
+}
+
+const labelOf = (list, id) => list?.find((x) => x.id === id)?.label ?? id;
+const fieldLabel = (id) => labelOf(state.model?.fields, id);
+const eventLabel = (id) => labelOf(state.model?.events, id);
+const stageLabel = (id) => (id === "disqualified" ? "Disqualified" : labelOf(state.model?.stages, id));
+
+function showValue(field, value) {
+  if (value === null || value === undefined) return "unanswered";
+  const f = state.model?.fields.find((x) => x.id === field);
+  const option = (v) => f?.options?.find((o) => o.value === v)?.label ?? v;
+  if (Array.isArray(value)) return value.map(option).join(", ");
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return typeof value === "number" ? num.format(value) : option(value);
+}
+
+function whatIfEvents(now) {
+  const events = [];
+  for (const [type, { count, age }] of state.whatIf) {
+    if (!state.model?.events.some((e) => e.id === type)) continue;
+    for (let i = 0; i < count; i++) events.push({ type, at: now - age * DAY });
+  }
+  return events;
+}
+
+function hintSentence(hint) {
+  const gain = `+${num.format(hint.gain)}`;
+  if (hint.kind === "event") return `record a ${eventLabel(hint.name).toLowerCase()} (${gain})`;
+  const verb = hint.kind === "change" ? "change" : "answer";
+  const to = hint.kind === "change" ? " to " : " ";
+  return `${verb} ${fieldLabel(hint.name).toLowerCase()}${to}${showValue(hint.name, hint.value)} (${gain})`;
+}
+
+function evaluateNow() {
+  if (!state.scorer || !state.form) return;
+  const now = Date.now();
+  let e;
+  try {
+    e = state.scorer.evaluate(answersOf(state.form, state.model), whatIfEvents(now), now, { locale: "en" });
+  } catch (err) {
+    $("#preview-state").textContent = `Could not score these answers: ${err?.message ?? err}`;
+    return;
+  }
+  state.evaluation = e;
+  $("#out-score").textContent = num.format(e.score);
+  const stage = $("#out-stage");
+  stage.textContent = e.stage.label ?? stageLabel(e.stage.id);
+  stage.dataset.stage = e.stage.id;
+  $("#out-grade").textContent = e.grade ? (e.grade.cell ?? e.grade.letter) : "–";
+  const { min, max } = e.range ?? {};
+  const range =
+    min === max
+      ? `Score now ${num.format(e.score)}; the remaining answers cannot change it.`
+      : `Score now ${num.format(e.score)}, between ${min === null ? "no lower limit" : num.format(min)} and ${max === null ? "no upper limit" : num.format(max)} once the form is complete.`;
+  $("#out-range").textContent = e.disqualified
+    ? `Disqualified by ${e.disqualified.knockout} (${e.disqualified.reason}). ${range}`
+    : range;
+  const undecided = e.undecided_fields ?? e.undecidedFields ?? [];
+  $("#out-undecided").textContent = e.decided
+    ? "The stage is decided: no remaining answer can change it."
+    : `Still open, and able to change the stage: ${undecided.map(fieldLabel).join(", ") || "behaviour"}.`;
+  setRows(
+    $("#out-groups"),
+    e.groups.map((g) =>
+      row(
+        g.label ?? g.id,
+        num.format(g.score),
+        g.clipped ? `${num.format(g.raw)} (cap took ${num.format(g.clipped)})` : num.format(g.raw),
+        `${fmt(g.range?.min)} to ${fmt(g.range?.max)}`,
+      ),
+    ),
+  );
+  renderHints(e);
+  setRows(
+    $("#ledger"),
+    e.ledger.map((l) => {
+      const used = [
+        ...Object.entries(l.inputs ?? {}).map(([k, v]) => `${fieldLabel(k)} = ${showValue(k, v)}`),
+        ...Object.entries(l.events ?? {}).map(
+          ([k, v]) => `${eventLabel(k)}: ${v.count}×${v.days_since === null ? "" : `, latest ${num.format(v.days_since)} days ago`}`,
+        ),
+      ].join("; ");
+      const decay = l.decayed ? `−${num.format(l.decayed)} (${l.times} × ${num.format(l.base)} before decay)` : l.times > 1 ? `${l.times} × ${num.format(l.base)}` : "";
+      const tr = row(l.label ? `${l.label} (${l.rule})` : l.rule, labelOf(state.model.groups, l.group), `${l.points >= 0 ? "+" : ""}${num.format(l.points)}`, used, decay);
+      tr.dataset.rule = l.rule;
+      return tr;
+    }),
+  );
+  if (e.ledger.length === 0) setRows($("#ledger"), [h("tr", {}, h("td", { colspan: 5, text: "No rule gives points yet." }))]);
+  const pending = e.pending_rules ?? e.pendingRules ?? [];
+  $("#out-pending").textContent = pending.length
+    ? `Rules that may still give points once more is answered: ${pending.map((id) => labelOf(state.model.rules, id)).join(", ")}.`
+    : "";
+  renderWhatIfReadings(e);
+}
+
+function renderHints(e) {
+  const hints = e.hints;
+  const items = [];
+  if (!hints || !hints.target) items.push(h("li", { text: e.disqualified ? "A knockout holds: no stage can be reached." : "This is the top stage." }));
+  else {
+    const target = stageLabel(hints.target);
+    if (hints.reach?.length) {
+      const best = hints.reach.slice(0, 4);
+      const need = Math.min(...best.map((x) => x.gain));
+      items.push(h("li", { text: `+${num.format(need)} to ${target}: ${best.map(hintSentence).join(", or ")}.` }));
+    } else if (hints.closer?.length) {
+      items.push(h("li", { text: `No single change reaches ${target}; closest: ${hints.closer.slice(0, 4).map(hintSentence).join(", or ")}.` }));
+    } else items.push(h("li", { text: `No single change reaches ${target}.` }));
+  }
+  $("#out-hints").replaceChildren(...items);
+}
+
+// 3. What-if behaviour
+
+function renderWhatIfRows() {
+  const events = state.model?.events ?? [];
+  setRows(
+    $("#whatif"),
+    events.map((ev) => {
+      const current = state.whatIf.get(ev.id) ?? { count: 0, age: 0 };
+      state.whatIf.set(ev.id, current);
+      const count = h("input", { type: "number", min: "0", max: "50", step: "1", value: String(current.count), id: `w-${ev.id}-count`, "aria-label": `${ev.label ?? ev.id}: times` });
+      const age = h("input", { type: "number", min: "0", max: "3650", step: "1", value: String(current.age), id: `w-${ev.id}-age`, "aria-label": `${ev.label ?? ev.id}: days ago` });
+      const update = () => {
+        current.count = Math.max(0, Math.min(50, Math.floor(Number(count.value) || 0)));
+        current.age = Math.max(0, Number(age.value) || 0);
+        schedulePreview();
+      };
+      count.addEventListener("input", update);
+      age.addEventListener("input", update);
+      const tr = h("tr", { "data-event": ev.id }, h("th", { scope: "row", text: ev.label ?? ev.id }), h("td", {}, count), h("td", {}, age), h("td", { class: "pg-reads" }));
+      return tr;
+    }),
+  );
+}
+
+function renderWhatIfReadings() {
+  for (const tr of $("#whatif").tBodies[0].rows) {
+    const w = state.whatIf.get(tr.dataset.event);
+    if (!w) continue;
+    tr.querySelector(".pg-reads").textContent = w.count
+      ? `${w.count} ${eventLabel(tr.dataset.event).toLowerCase()}${w.count === 1 ? "" : "s"}, ${num.format(w.age)} day${w.age === 1 ? "" : "s"} ago`
+      : "none";
+  }
+}
+
+// 4. Static analysis
+
+const WARNING_TITLES = {
+  unreachable_stage: "Stages no one can reach",
+  dead_rule: "Rules that never fire",
+  hidden_required: "Required fields that can be hidden",
+  knockout_overlap: "Overlapping knockouts",
+  overlapping_knockouts: "Overlapping knockouts",
+};
+
+function renderAnalysis() {
+  const scorer = state.scorer;
+  if (!scorer) return;
+  const analysis = typeof scorer.analysis === "function" ? scorer.analysis() : null;
+  const bound = (v, side) => (v === null || v === undefined ? (side === "min" ? "no lower limit" : "no upper limit") : num.format(v));
+  if (analysis) {
+    setRows($("#bounds"), [
+      ...analysis.groups.map((g) => row(g.label ?? g.id, bound(g.min, "min"), bound(g.max, "max"))),
+      row("Total", bound(analysis.total?.min, "min"), bound(analysis.total?.max, "max")),
+    ]);
+    setRows(
+      $("#stage-reach"),
+      analysis.stages.map((s) => {
+        const tr = row(s.label ?? s.id, s.threshold === null || s.threshold === undefined ? "–" : `≥ ${num.format(s.threshold)}`, s.reachable ? "yes" : "no: no one can reach it");
+        if (!s.reachable) tr.classList.add("pg-problem");
+        return tr;
+      }),
+    );
+  } else {
+    setRows($("#bounds"), state.model.groups.map((g) => row(g.label ?? g.id, g.min === undefined ? "–" : `cap ${num.format(g.min)}`, g.max === undefined ? "–" : `cap ${num.format(g.max)}`)));
+    setRows($("#stage-reach"), state.model.stages.map((s) => row(s.label ?? s.id, "–", "see the warnings below")));
+  }
+  $("#bounds").hidden = false;
+  const warnings = analysis?.warnings ?? scorer.warnings ?? [];
+  const byCode = new Map();
+  for (const w of warnings) {
+    if (!byCode.has(w.code)) byCode.set(w.code, []);
+    byCode.get(w.code).push(w);
+  }
+  const blocks = [];
+  if (warnings.length === 0) blocks.push(h("p", { class: "pg-ok", text: "No warnings: every stage can be reached, every rule can fire, no required field can be hidden." }));
+  for (const [code, list] of byCode) {
+    blocks.push(
+      h("div", { class: "pg-warning-group", "data-code": code },
+        h("h3", {}, `${WARNING_TITLES[code] ?? code} `, h("code", { text: code })),
+        h("ul", {}, ...list.map((w) => h("li", {}, h("code", { text: w.pointer || "/" }), ` ${w.message}`, w.line ? ` (line ${w.line})` : "")))),
+    );
+  }
+  $("#warnings").replaceChildren(...blocks);
+}
+
+// 5. Backtest
+
+const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map() };
+
+function worker() {
+  if (!backtest.worker) {
+    backtest.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    backtest.worker.onmessage = ({ data }) => onWorker(data);
+    backtest.worker.onerror = (e) => {
+      e.preventDefault();
+      finishRun(`The backtest stopped: ${e.message || "the worker failed"}.`);
+    };
+  }
+  return backtest.worker;
+}
+
+function cancelBacktest() {
+  backtest.worker?.terminate();
+  backtest.worker = null;
+  finishRun("Cancelled.");
+}
+
+function finishRun(message) {
+  backtest.running = false;
+  $("#bt-cancel").hidden = true;
+  $("#bt-progress").hidden = true;
+  $("#bt-state").textContent = message;
+}
+
+function invalidateBacktest() {
+  if (backtest.report) $("#bt-state").textContent = "The rules changed since this backtest: run it again to see their effect.";
+}
+
+function startBacktest(csv, name) {
+  if (!state.compiles) {
+    $("#bt-state").textContent = "Fix the errors in the rules first: a backtest needs a model that compiles.";
+    return;
+  }
+  if (backtest.running) cancelBacktest();
+  const id = ++backtest.id;
+  backtest.running = true;
+  backtest.report = null;
+  $("#bt-cancel").hidden = false;
+  $("#bt-progress").hidden = false;
+  $("#bt-bar").value = 0;
+  $("#bt-progress-text").textContent = "Starting…";
+  $("#bt-state").textContent = `Scoring ${name}…`;
+  const won = $("#bt-won").value.split(",").map((s) => s.trim()).filter(Boolean);
+  worker().postMessage({ run: { id, rules: doc.value, csv, outcome: $("#bt-outcome").value.trim() || "outcome", won } });
+}
+
+function onWorker(data) {
+  if (data.id !== backtest.id && data.at === undefined) return;
+  if (data.error !== undefined) {
+    if (backtest.running) finishRun(`The backtest could not run: ${data.error}`);
+    return;
+  }
+  if (data.progress !== undefined) {
+    $("#bt-bar").value = data.progress;
+    $("#bt-progress-text").textContent = `${int.format(data.rows)} rows, ${Math.floor(data.progress * 100)} %`;
+  }
+  if (data.report) {
+    backtest.report = data.report;
+    finishRun(`Done: ${int.format(data.report.rows)} rows.`);
+    renderReport(data.report);
+  }
+  if (data.at) {
+    const done = backtest.pending.get(data.id);
+    backtest.pending.delete(data.id);
+    done?.(data.at);
+  }
+}
+
+let atId = 1_000_000;
+function askAt(threshold) {
+  return new Promise((resolve) => {
+    const id = ++atId;
+    backtest.pending.set(id, resolve);
+    worker().postMessage({ at: { id, threshold } });
+  });
+}
+
+function statsLine(s) {
+  if (!s) return "–";
+  return `${int.format(s.count)} leads at or above, ${int.format(s.won)} won · precision ${pct(s.precision)} · recall ${pct(s.recall)} · F1 ${s.f1 === null || s.f1 === undefined ? "–" : num.format(s.f1)}`;
+}
+
+function renderReport(r) {
+  $("#bt-report").hidden = false;
+  $("#bt-summary").textContent =
+    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount)} with errors. ` +
+    `${int.format(r.wonCount)} won (“${r.outcome.won.join("”, “")}” in column “${r.outcome.column}”): a base close rate of ${pct(r.baseRate)}.`;
+  const lines = [];
+  for (const t of r.thresholds) {
+    const label = t.label ?? stageLabel(t.stage);
+    if (t.current !== null && t.current !== undefined) lines.push({ x: t.current, label: `${label} ≥ ${num.format(t.current)}` });
+    if (t.suggested !== null && t.suggested !== undefined && t.suggested !== t.current) {
+      lines.push({ x: t.suggested, label: `${label} ≥ ${num.format(t.suggested)} (suggested)`, dashed: true });
+    }
+  }
+  $("#bt-histogram").replaceChildren(histogram({ bins: r.histogram.bins, lines, title: `Past leads by score: ${int.format(r.wonCount)} won of ${int.format(r.scored)}` }));
+  setRows(
+    $("#bt-stages"),
+    r.stages.map((s) => {
+      const tr = row(s.label ?? s.id, int.format(s.count), int.format(s.won), pct(s.closeRate));
+      tr.dataset.stage = s.id;
+      return tr;
+    }),
+  );
+  $("#bt-suggest").replaceChildren(
+    ...r.thresholds.map((t) => {
+      const label = t.label ?? stageLabel(t.stage);
+      const li = h("li", { "data-stage": t.stage });
+      if (t.suggested === null || t.suggested === undefined) li.textContent = `${label}: no better threshold found in this history.`;
+      else if (t.suggested === t.current) li.textContent = `${label}: keep ≥ ${num.format(t.current)}, already the best F1 (${statsLine(t.currentAt)}).`;
+      else {
+        li.textContent =
+          `${label}: ≥ ${num.format(t.suggested)} instead of ${t.current === null || t.current === undefined ? "no threshold" : `≥ ${num.format(t.current)}`}; ` +
+          `it gives the best balance of precision and recall (F1 ${fmt(t.suggestedAt?.f1)} against ${fmt(t.currentAt?.f1)}): ${statsLine(t.suggestedAt)}.`;
+      }
+      return li;
+    }),
+  );
+  const bins = r.histogram.bins;
+  const lo = bins.length ? Math.floor(bins[0].from) : 0;
+  const hi = bins.length ? Math.ceil(bins[bins.length - 1].to) : 100;
+  $("#bt-sliders").replaceChildren(
+    ...r.thresholds.map((t) => {
+      const label = t.label ?? stageLabel(t.stage);
+      const id = `slider-${t.stage}`;
+      const start = t.current ?? t.suggested ?? lo;
+      const input = h("input", { type: "range", id, min: String(lo), max: String(hi), step: "1", value: String(start), "data-stage": t.stage });
+      const value = h("output", { for: id, class: "pg-slider-value", text: `≥ ${num.format(start)}` });
+      const stats = h("p", { class: "pg-slider-stats", "aria-live": "polite", text: statsLine(t.currentAt ?? t.suggestedAt) });
+      let seq = 0;
+      input.addEventListener("input", async () => {
+        const threshold = Number(input.value);
+        value.textContent = `≥ ${num.format(threshold)}`;
+        const mine = ++seq;
+        const s = await askAt(threshold);
+        if (mine === seq) stats.textContent = statsLine(s);
+      });
+      return h("div", { class: "pg-slider" }, h("label", { for: id, text: `${label} threshold` }), input, value, stats);
+    }),
+  );
+  const rules = [...r.rules].sort((a, b) => (b.lift ?? -Infinity) - (a.lift ?? -Infinity));
+  setRows(
+    $("#bt-rules"),
+    rules.map((x) => {
+      const tr = row(labelOf(state.model?.rules, x.id), int.format(x.fired), int.format(x.wonFired), pct(x.closeRateFired), pct(x.closeRateNotFired), x.lift === null || x.lift === undefined ? "–" : `${num.format(x.lift)}×`);
+      tr.dataset.rule = x.id;
+      return tr;
+    }),
+  );
+  $("#bt-errors").replaceChildren(
+    ...(r.errorCount
+      ? [
+          h("h3", { text: `Rows that could not be scored (${int.format(r.errorCount)})` }),
+          h("ul", {}, ...r.errors.map((e) => h("li", { text: `line ${e.line}: ${e.message}` }))),
+        ]
+      : []),
+  );
+}
+
+// 6. Funnel planner
+
+function planInput() {
+  const form = $("#plan-form");
+  const mode = form.elements.mode.value;
+  const value = (name) => Number(form.elements[name].value);
+  const input = {
+    sqlToWon: value("sqlToWon"),
+    mqlToSql: value("mqlToSql"),
+    leadToMql: value("leadToMql"),
+    visitorToLead: value("visitorToLead"),
+    year: value("year"),
+  };
+  if (mode === "mqls") {
+    input.mqls = value("mqls");
+    if (form.elements.dealSize.value !== "") input.dealSize = value("dealSize");
+  } else {
+    input.goal = value("goal");
+    input.dealSize = value("dealSize");
+  }
+  return { mode, input };
+}
+
+function renderPlan() {
+  const { mode, input } = planInput();
+  for (const el of document.querySelectorAll("#plan-form [data-mode]")) el.hidden = el.dataset.mode !== mode;
+  if (typeof leadscore.plan !== "function") {
+    $("#plan-state").textContent = "This build of the scoring engine has no planner yet.";
+    return;
+  }
+  let p;
+  try {
+    p = leadscore.plan(input);
+  } catch (e) {
+    $("#plan-state").textContent = e?.message ?? String(e);
+    return;
+  }
+  $("#plan-state").textContent = "";
+  const totals = [
+    ["Revenue", p.revenue, "revenue"],
+    ["Deals", p.deals, "deals"],
+    ["SQLs", p.sqls, "sqls"],
+    ["MQLs", p.mqls, "mqls"],
+    ["Leads", p.leads, "leads"],
+    ["Visitors", p.visitors, "visitors"],
+    ["Working days", p.workingDays, "workingDays"],
+  ];
+  $("#plan-totals").replaceChildren(
+    ...totals.map(([label, v, key]) => h("div", {}, h("dt", { text: label }), h("dd", { "data-total": key, text: fmt(v) }))),
+  );
+  $("#plan-chart").replaceChildren(
+    funnel(
+      [
+        { label: "Visitors", value: p.visitors },
+        { label: "Leads", value: p.leads },
+        { label: "MQLs", value: p.mqls },
+        { label: "SQLs", value: p.sqls },
+        { label: "Deals", value: p.deals },
+      ],
+      "The funnel for the year",
+    ),
+  );
+  const cells = (m) => [fmt(m.visitors), fmt(m.leads), fmt(m.mqls), fmt(m.sqls), fmt(m.deals)];
+  setRows($("#plan-table"), p.months.map((m) => row(m.month, String(m.workingDays), ...cells(m))));
+  const foot = $("#plan-table").tFoot;
+  foot.replaceChildren(
+    row("Per working day", "1", ...cells(p.perWorkingDay)),
+    row("Year", String(p.workingDays), ...cells(p)),
+  );
+}
+
+// Start
+
+async function initialDocument() {
+  const match = location.hash.match(/^#model=(.+)$/);
+  if (match) {
+    try {
+      const text = await decodeShare(match[1]);
+      status("Loaded the model from the link.");
+      return text;
+    } catch {
+      status("The link's model could not be read: loading the example instead.");
+    }
+  }
+  try {
+    const saved = localStorage.getItem(STORE);
+    if (saved) {
+      status("Restored your last document.");
+      return saved;
+    }
+  } catch {
+    // Storage off: start from the example.
+  }
+  return null;
+}
+
+async function main() {
+  await init();
+  doc.addEventListener("input", scheduleCheck);
+  doc.addEventListener("keydown", (e) => {
+    // Tab indents; Escape then Tab leaves the editor (the keyboard is never trapped).
+    if (e.key === "Tab" && !e.shiftKey && !doc.dataset.escape) {
+      e.preventDefault();
+      doc.setRangeText("  ", doc.selectionStart, doc.selectionEnd, "end");
+      scheduleCheck();
+    }
+    if (e.key === "Escape") doc.dataset.escape = "1";
+    else if (e.key !== "Tab") delete doc.dataset.escape;
+  });
+  $("#load-example").addEventListener("click", () => loadExample($("#example").value).catch((e) => status(String(e.message ?? e))));
+  $("#download").addEventListener("click", download);
+  $("#share").addEventListener("click", () => share().catch((e) => status(String(e.message ?? e))));
+  window.addEventListener("hashchange", async () => {
+    const text = await initialDocument();
+    if (text !== null) loadDocument(text);
+  });
+
+  const file = $("#bt-file");
+  file.addEventListener("change", () => file.files[0] && startBacktest(file.files[0], file.files[0].name));
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("pg-dragging");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("pg-dragging"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("pg-dragging");
+    const f = e.dataTransfer?.files?.[0];
+    if (f) startBacktest(f, f.name);
+  });
+  $("#bt-sample").addEventListener("click", async () => {
+    const response = await fetch("/dist/examples/history/b2b-saas.csv");
+    if (!response.ok) {
+      $("#bt-state").textContent = "The sample history is not available on this server.";
+      return;
+    }
+    startBacktest(await response.text(), "the sample history");
+  });
+  $("#bt-cancel").addEventListener("click", cancelBacktest);
+
+  $("#plan-form").addEventListener("input", renderPlan);
+  $("#plan-form").addEventListener("submit", (e) => e.preventDefault());
+  renderPlan();
+
+  const text = await initialDocument();
+  if (text !== null) loadDocument(text);
+  else await loadExample("b2b-saas");
+  document.body.dataset.ready = "true";
+  if (!$("#status").textContent.startsWith("Loaded") && !$("#status").textContent.startsWith("Restored")) status("Ready.");
+}
+
+main().catch((e) => {
+  status(`The playground could not start: ${e?.message ?? e}`);
+  document.body.dataset.ready = "failed";
+});
