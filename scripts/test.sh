@@ -48,7 +48,7 @@ CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-
 echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
 node --test tests/node/
 
-echo "== the demo landing pages end to end in Chromium (screenshots of every step in target/e2e/)"
+echo "== the demo landing pages and the playground end to end in Chromium (screenshots in target/e2e/)"
 bash scripts/build-www.sh
 node --test tests/e2e/
 

@@ -619,6 +619,8 @@ function renderAnalysis() {
 // 5. Backtest
 
 const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map() };
+/** For the browser's console: the last backtest report, whole. */
+globalThis.leadscorePlayground = { report: null };
 
 function worker() {
   if (!backtest.worker) {
@@ -679,6 +681,7 @@ function onWorker(data) {
   }
   if (data.report) {
     backtest.report = data.report;
+    globalThis.leadscorePlayground.report = data.report;
     finishRun(`Done: ${int.format(data.report.rows)} rows.`);
     renderReport(data.report);
   }
