@@ -79,11 +79,13 @@ function spanOf(d, text) {
 function paintEditor() {
   const text = doc.value;
   const lines = text.split("\n").length;
-  const bad = new Set(state.diagnostics.filter((d) => d.line).map((d) => d.line));
+  const bad = new Set(state.diagnostics.filter((d) => d.line && d.severity === "error").map((d) => d.line));
+  const warned = new Set(state.diagnostics.filter((d) => d.line && d.severity !== "error").map((d) => d.line));
   const gutter = $("#gutter");
   const numbers = [];
   for (let i = 1; i <= lines; i++) {
-    numbers.push(bad.has(i) ? h("span", { class: "pg-bad-line", text: String(i) }) : String(i), "\n");
+    const cls = bad.has(i) ? "pg-bad-line" : warned.has(i) ? "pg-warn-line" : null;
+    numbers.push(cls ? h("span", { class: cls, text: String(i) }) : String(i), "\n");
   }
   gutter.replaceChildren(...numbers);
   const spans = state.diagnostics
@@ -708,9 +710,13 @@ function statsLine(s) {
 
 function renderReport(r) {
   $("#bt-report").hidden = false;
+  const wonCount = r.wonCount ?? r.won ?? 0;
+  const wonValues = r.outcome?.won ?? r.wonValues ?? [];
+  const column = r.outcome?.column ?? ($("#bt-outcome").value.trim() || "outcome");
+  const open = r.open ? `, ${int.format(r.open)} still open` : "";
   $("#bt-summary").textContent =
-    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount)} with errors. ` +
-    `${int.format(r.wonCount)} won (“${r.outcome.won.join("”, “")}” in column “${r.outcome.column}”): a base close rate of ${pct(r.baseRate)}.`;
+    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount ?? 0)} with errors. ` +
+    `${int.format(wonCount)} won (“${wonValues.join("”, “")}” in column “${column}”)${open}: a base close rate of ${pct(r.baseRate)}.`;
   const lines = [];
   for (const t of r.thresholds) {
     const label = t.label ?? stageLabel(t.stage);
@@ -719,7 +725,7 @@ function renderReport(r) {
       lines.push({ x: t.suggested, label: `${label} ≥ ${num.format(t.suggested)} (suggested)`, dashed: true });
     }
   }
-  $("#bt-histogram").replaceChildren(histogram({ bins: r.histogram.bins, lines, title: `Past leads by score: ${int.format(r.wonCount)} won of ${int.format(r.scored)}` }));
+  $("#bt-histogram").replaceChildren(histogram({ bins: r.histogram.bins, lines, title: `Past leads by score: ${int.format(wonCount)} won of ${int.format(r.scored)}` }));
   setRows(
     $("#bt-stages"),
     r.stages.map((s) => {

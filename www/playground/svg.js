@@ -42,7 +42,8 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
   if (bins.length === 0) return svg;
   const x0 = bins[0].from;
   const x1 = bins[bins.length - 1].to;
-  const yMax = Math.max(1, ...bins.map((b) => b.won + b.lost));
+  const total = (b) => b.won + b.lost + (b.open ?? 0);
+  const yMax = Math.max(1, ...bins.map(total));
   const yTicks = ticks(yMax);
   const top = Math.max(yMax, yTicks[yTicks.length - 1]);
   const pw = W - m.left - m.right;
@@ -84,12 +85,15 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
   for (const b of bins) {
     const x = sx(b.from) + 0.5;
     const w = Math.max(1, sx(b.to) - sx(b.from) - 1);
-    const label = `${fmt.format(b.from)} to ${fmt.format(b.to)}: ${b.won} won, ${b.lost} lost`;
+    const open = b.open ? `, ${b.open} open` : "";
+    const label = `${fmt.format(b.from)} to ${fmt.format(b.to)}: ${b.won} won, ${b.lost} lost${open}`;
     const g = el("g", { class: "pg-bin" });
     g.append(el("title", {}, label));
-    if (b.lost > 0) g.append(el("rect", { class: "pg-lost", x, y: sy(b.lost), width: w, height: sy(0) - sy(b.lost) }));
-    if (b.won > 0) {
-      g.append(el("rect", { class: "pg-won", x, y: sy(b.lost + b.won), width: w, height: sy(b.lost) - sy(b.lost + b.won) }));
+    // Stacked from the axis up: lost, then open (no outcome yet), then won.
+    let base = 0;
+    for (const [cls, n] of [["pg-lost", b.lost], ["pg-open", b.open ?? 0], ["pg-won", b.won]]) {
+      if (n > 0) g.append(el("rect", { class: cls, x, y: sy(base + n), width: w, height: sy(base) - sy(base + n) }));
+      base += n;
     }
     bars.append(g);
   }
@@ -116,14 +120,16 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
     ["pg-won", "Won"],
     ["pg-lost", "Lost"],
   ];
+  if (bins.some((b) => b.open)) items.push(["pg-open", "Open"]);
   items.forEach(([cls, text], i) => {
-    legend.append(el("rect", { class: cls, x: i * 80, y: 0, width: 12, height: 12 }));
-    legend.append(el("text", { x: i * 80 + 17, y: 10 }, text));
+    legend.append(el("rect", { class: cls, x: i * 70, y: 0, width: 12, height: 12 }));
+    legend.append(el("text", { x: i * 70 + 17, y: 10 }, text));
   });
-  legend.append(el("line", { class: "pg-threshold", x1: 170, y1: 6, x2: 192, y2: 6 }));
-  legend.append(el("text", { x: 197, y: 10 }, "current threshold"));
-  legend.append(el("line", { class: "pg-threshold pg-suggested", x1: 330, y1: 6, x2: 352, y2: 6 }));
-  legend.append(el("text", { x: 357, y: 10 }, "suggested threshold"));
+  const x = items.length * 70 + 10;
+  legend.append(el("line", { class: "pg-threshold", x1: x, y1: 6, x2: x + 22, y2: 6 }));
+  legend.append(el("text", { x: x + 27, y: 10 }, "current threshold"));
+  legend.append(el("line", { class: "pg-threshold pg-suggested", x1: x + 160, y1: 6, x2: x + 182, y2: 6 }));
+  legend.append(el("text", { x: x + 187, y: 10 }, "suggested threshold"));
   svg.append(legend);
   return svg;
 }
