@@ -104,11 +104,15 @@ function paintEditor() {
   }
   parts.push(text.slice(at), "\n");
   $("#mirror").replaceChildren(...parts);
-  // The textarea grows with its text, so one scroll box moves text, gutter and marks together.
-  doc.style.height = "0px";
-  doc.style.height = `${doc.scrollHeight}px`;
-  doc.style.width = "0px";
-  doc.style.width = `${Math.max(doc.scrollWidth, doc.parentElement.clientWidth)}px`;
+  syncScroll();
+}
+
+/** The gutter and the marks follow the textarea's scrolling. */
+function syncScroll() {
+  const mirror = $("#mirror");
+  mirror.scrollTop = doc.scrollTop;
+  mirror.scrollLeft = doc.scrollLeft;
+  $("#gutter").scrollTop = doc.scrollTop;
 }
 
 /** Moves the caret to a diagnostic and scrolls the editor to it. */
@@ -117,9 +121,9 @@ function reveal(d) {
   doc.focus({ preventScroll: true });
   if (span) doc.setSelectionRange(span[0], span[1]);
   const line = d.line ?? (span ? doc.value.slice(0, span[0]).split("\n").length : 1);
-  const box = $("#editor-box");
   const lineHeight = parseFloat(getComputedStyle(doc).lineHeight) || 20;
-  box.scrollTop = Math.max(0, (line - 3) * lineHeight);
+  doc.scrollTop = Math.max(0, (line - 3) * lineHeight);
+  syncScroll();
 }
 
 function renderDiagnostics() {
@@ -151,10 +155,17 @@ function renderDiagnostics() {
 }
 
 let checkTimer = 0;
+let paintFrame = 0;
+/** On every keystroke: the check 150 ms after the last one, the gutter and marks once per frame. */
 function scheduleCheck() {
   clearTimeout(checkTimer);
   checkTimer = setTimeout(onDocument, 150);
-  paintEditor();
+  if (!paintFrame) {
+    paintFrame = requestAnimationFrame(() => {
+      paintFrame = 0;
+      paintEditor();
+    });
+  }
 }
 
 /** Checks the document; when it compiles, rebuilds the scorer and everything that depends on it. */
@@ -888,6 +899,7 @@ async function initialDocument() {
 async function main() {
   await init();
   doc.addEventListener("input", scheduleCheck);
+  doc.addEventListener("scroll", syncScroll);
   doc.addEventListener("keydown", (e) => {
     // Tab indents; Escape then Tab leaves the editor (the keyboard is never trapped).
     if (e.key === "Tab" && !e.shiftKey && !doc.dataset.escape) {
