@@ -749,12 +749,13 @@ function renderReport(r) {
     ...r.thresholds.map((t) => {
       const label = t.label ?? stageLabel(t.stage);
       const li = h("li", { "data-stage": t.stage });
-      if (t.suggested === null || t.suggested === undefined) li.textContent = `${label}: no better threshold found in this history.`;
-      else if (t.suggested === t.current) li.textContent = `${label}: keep ≥ ${num.format(t.current)}, already the best F1 (${statsLine(t.currentAt)}).`;
+      const goal = t.goal ?? "the F1 score: precision and recall balanced";
+      if (t.suggested === null || t.suggested === undefined) li.textContent = `${label}: this history suggests no threshold (too few won leads).`;
+      else if (t.suggested === t.current) li.textContent = `${label}: keep ≥ ${num.format(t.current)}; it already gives the best ${goal}. Now: ${statsLine(t.currentAt)}.`;
       else {
         li.textContent =
-          `${label}: ≥ ${num.format(t.suggested)} instead of ${t.current === null || t.current === undefined ? "no threshold" : `≥ ${num.format(t.current)}`}; ` +
-          `it gives the best balance of precision and recall (F1 ${fmt(t.suggestedAt?.f1)} against ${fmt(t.currentAt?.f1)}): ${statsLine(t.suggestedAt)}.`;
+          `${label}: ≥ ${num.format(t.suggested)} instead of ${t.current === null || t.current === undefined ? "no threshold" : `≥ ${num.format(t.current)}`}, ` +
+          `for the best ${goal}. Suggested: ${statsLine(t.suggestedAt)}. Now: ${statsLine(t.currentAt)}.`;
       }
       return li;
     }),
