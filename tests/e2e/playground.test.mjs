@@ -178,6 +178,23 @@ describe("the scoring playground", () => {
     assert.ok(Math.abs(older - 4.5) < 0.01, `half the points after one half-life: ${older}`);
     assert.match(await text(page, '#ledger tr[data-rule="pricing_views"]'), /−4\.5/);
     await page.locator("#whatif").screenshot({ path: join(shots, "playground-whatif.png") });
+    await t.close();
+  });
+
+  test("the checks list a rule that can never fire, with its pointer; the bounds of every group", async () => {
+    const t = await open();
+    const { page } = t;
+    assert.match(await text(page, "#warnings"), /No warnings/);
+    const rows = await page.$$eval("#bounds tbody tr", (r) => r.map((x) => x.cells[0].textContent));
+    assert.deepEqual(rows.slice(0, 3), ["Fit", "Engagement", "Buying intent"]);
+    const good = await page.inputValue("#doc");
+    const rule = JSON.parse(good).rules.findIndex((r) => r.when === "employees >= 100");
+    await page.fill("#doc", good.replace('"when": "employees >= 100"', '"when": "employees > 2000000"'));
+    const group = page.locator('#warnings [data-code="dead_rule"]');
+    await group.waitFor();
+    assert.match(await group.textContent(), new RegExp(`/rules/${rule}/when`));
+    assert.match(await text(page, "#diag-summary"), /0 errors, 1 warning/);
+    assert.equal(await page.$eval("#diagnostics .pg-warning", (b) => b.dataset.code), "dead_rule");
     await t.shot("analysis");
     await t.close();
   });

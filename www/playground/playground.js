@@ -591,7 +591,7 @@ const WARNING_TITLES = {
 function renderAnalysis() {
   const scorer = state.scorer;
   if (!scorer) return;
-  const analysis = typeof scorer.analysis === "function" ? scorer.analysis() : null;
+  const analysis = typeof scorer.analysis === "function" ? scorer.analysis("en") : null;
   const bound = (v, side) => (v === null || v === undefined ? (side === "min" ? "no lower limit" : "no upper limit") : num.format(v));
   if (analysis) {
     setRows($("#bounds"), [
