@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -262,6 +262,35 @@ describe("the scoring playground", () => {
       if (x.suggested === null || x.suggested === undefined) continue;
       assert.match(await text(page, `#bt-suggest li[data-stage="${x.stage}"]`), new RegExp(`≥ ${x.suggested.toLocaleString("en", { maximumFractionDigits: 2 })}`));
     }
+    await p.close();
+  });
+
+  test("a backtest of 100,000 rows runs in the worker: progress shows, the page answers, Cancel stops it", async (t) => {
+    const sample = join(root, "examples/history/b2b-saas.csv");
+    if (!existsSync(sample)) {
+      t.skip("examples/history/b2b-saas.csv is not in this checkout yet");
+      return;
+    }
+    const [header, ...lines] = (await readFile(sample, "utf8")).trim().split("\n");
+    const rows = [];
+    for (let i = 0; rows.length < 100_000; i++) rows.push(lines[i % lines.length]);
+    const p = await open();
+    const { page } = p;
+    if (!(await page.evaluate(async () => typeof (await import("/dist/leadscore.js")).Backtest === "function"))) {
+      await p.close();
+      t.skip("this build of the package has no Backtest yet");
+      return;
+    }
+    await page.setInputFiles("#bt-file", { name: "big.csv", mimeType: "text/csv", buffer: Buffer.from([header, ...rows].join("\n")) });
+    await page.waitForFunction(() => /[1-9][\d,]* rows, \d+ %/.test(document.querySelector("#bt-progress-text").textContent), null, { timeout: 60_000 });
+    // The page's own thread is free: the planner answers while the worker scores.
+    const started = Date.now();
+    await page.fill("#plan-form [name=goal]", "20000000");
+    assert.ok(Date.now() - started < 2000, "the page answers at once");
+    assert.equal(await page.isVisible("#bt-cancel"), true);
+    await page.click("#bt-cancel");
+    assert.equal(await text(page, "#bt-state"), "Cancelled.");
+    assert.equal(await page.isVisible("#bt-progress"), false);
     await p.close();
   });
 

@@ -673,6 +673,7 @@ function startBacktest(csv, name) {
   const id = ++backtest.id;
   backtest.running = true;
   backtest.report = null;
+  $("#bt-report").hidden = true;
   $("#bt-cancel").hidden = false;
   $("#bt-progress").hidden = false;
   $("#bt-bar").value = 0;
@@ -683,7 +684,13 @@ function startBacktest(csv, name) {
 }
 
 function onWorker(data) {
-  if (data.id !== backtest.id && data.at === undefined) return;
+  if (backtest.pending.has(data.id)) {
+    const done = backtest.pending.get(data.id);
+    backtest.pending.delete(data.id);
+    done(data.at ?? null);
+    return;
+  }
+  if (data.id !== backtest.id) return;
   if (data.error !== undefined) {
     if (backtest.running) finishRun(`The backtest could not run: ${data.error}`);
     return;
@@ -697,11 +704,6 @@ function onWorker(data) {
     globalThis.leadscorePlayground.report = data.report;
     finishRun(`Done: ${int.format(data.report.rows)} rows.`);
     renderReport(data.report);
-  }
-  if (data.at) {
-    const done = backtest.pending.get(data.id);
-    backtest.pending.delete(data.id);
-    done?.(data.at);
   }
 }
 
