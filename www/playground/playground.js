@@ -588,6 +588,16 @@ const WARNING_TITLES = {
   overlapping_knockouts: "Overlapping knockouts",
 };
 
+/** A button that shows a diagnostic in the editor. */
+function showIn(d) {
+  const button = h("button", { type: "button", class: "pg-link", text: `line ${d.line}` });
+  button.addEventListener("click", () => {
+    $("#editor").scrollIntoView();
+    reveal(d);
+  });
+  return button;
+}
+
 function renderAnalysis() {
   const scorer = state.scorer;
   if (!scorer) return;
@@ -623,7 +633,7 @@ function renderAnalysis() {
     blocks.push(
       h("div", { class: "pg-warning-group", "data-code": code },
         h("h3", {}, `${WARNING_TITLES[code] ?? code} `, h("code", { text: code })),
-        h("ul", {}, ...list.map((w) => h("li", {}, h("code", { text: w.pointer || "/" }), ` ${w.message}`, w.line ? ` (line ${w.line})` : "")))),
+        h("ul", {}, ...list.map((w) => h("li", {}, h("code", { text: w.pointer || "/" }), `: ${w.message}`, w.line ? " " : "", w.line ? showIn(w) : "")))),
     );
   }
   $("#warnings").replaceChildren(...blocks);
