@@ -108,7 +108,7 @@ describe("the scoring playground", () => {
     assert.deepEqual(caret, [at, at + "employes".length, true]);
     // The preview no longer follows the document: answering scores with the last model that compiled.
     await page.fill("#preview-form #f-email", "ana@shop.example");
-    assert.match(await text(page, "#out-stage"), /Lead/);
+    await page.waitForFunction(() => document.querySelector("#out-stage").textContent === "Lead");
     await page.locator("#editor").screenshot({ path: join(shots, "playground-editor-error.png") });
 
     await page.fill("#doc", good);
