@@ -36,6 +36,23 @@ for model in examples/*.json; do
   done
 done
 
+# The static analysis: only with --analysis; bounds per group, reachability and threshold per stage.
+"$bin" check examples/b2b-saas.json --analysis > "$tmp/analysis.txt" || bad "check --analysis"
+grep -Eq "^  sql +reachable +score >= 80$" "$tmp/analysis.txt" && ok || bad "sql threshold: $(cat "$tmp/analysis.txt")"
+grep -Eq "^  mql +reachable +score >= 45$" "$tmp/analysis.txt" && ok || bad "mql threshold"
+grep -Eq "^  lead +reachable +no score threshold$" "$tmp/analysis.txt" && ok || bad "lead without threshold"
+grep -Eq "^  fit +-?[0-9]+\.\.[0-9]+$" "$tmp/analysis.txt" && ok || bad "fit bounds"
+grep -q "0 error(s), 0 warning(s)" "$tmp/analysis.txt" && ok || bad "check --analysis summary"
+"$bin" check examples/b2b-saas.json > "$tmp/plain.txt"
+grep -q "^stages" "$tmp/plain.txt" && bad "check prints the analysis without --analysis" || ok
+"$bin" check tests/diagnostics/warnings.json --analysis --format json > "$tmp/analysis.json" || bad "check --analysis --format json"
+python3 -c "
+import json
+a = json.load(open('$tmp/analysis.json'))
+assert [(s['id'], s['reachable']) for s in a['stages']] == [('sql', False), ('mql', True), ('lead', True)], a['stages']
+assert a['groups'][0]['max'] == 40 and len(a['warnings']) == 3, a
+" && ok || bad "analysis JSON"
+
 # A document with errors: exit 1, every error listed with its line.
 if "$bin" check tests/diagnostics/expressions.json > "$tmp/bad.txt"; then bad "check of a bad document exited 0"; else ok; fi
 [ "$(grep -c '^error\[' "$tmp/bad.txt")" -ge 10 ] && ok || bad "not every error reported"

@@ -57,6 +57,11 @@ enum Command {
         /// Also print the compiled program.
         #[arg(long)]
         disassemble: bool,
+        /// Also print the static analysis: reachable bounds per group, and per stage whether it can be reached
+        /// and its total-score threshold. With `--format json`, print the analysis object (its `warnings` are
+        /// the diagnostics) instead of the diagnostics, when the document compiles.
+        #[arg(long)]
+        analysis: bool,
     },
     /// Score leads from a CSV or NDJSON file (or - for standard input).
     Score {
@@ -217,7 +222,7 @@ fn now_ms(now: &Option<String>) -> Result<f64, String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Check { model, format, disassemble } => {
+        Command::Check { model, format, disassemble, analysis } => {
             let text = std::fs::read_to_string(&model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
             let start = std::time::Instant::now();
             let compiled = leadscore::compile_str(&text);
@@ -248,6 +253,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             p.hash()
                         );
                         println!("reachable scores: total {}, {}", show(&b.total), groups.join(", "));
+                        if analysis {
+                            print!("{}", output::analysis(&leadscore::analyze::analysis(p, vec![], None)));
+                        }
                     }
                     println!(
                         "{errors} error(s), {warnings} warning(s); compiled in {:.2} ms",
@@ -255,7 +263,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     );
                 }
                 DiagFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&compiled.diagnostics).map_err(|e| e.to_string())?);
+                    let json = match &compiled.program {
+                        Some(p) if analysis => {
+                            let a = leadscore::analyze::analysis(p, compiled.diagnostics.clone(), None);
+                            serde_json::to_string_pretty(&a)
+                        }
+                        _ => serde_json::to_string_pretty(&compiled.diagnostics),
+                    };
+                    println!("{}", json.map_err(|e| e.to_string())?);
                 }
             }
             if disassemble {
