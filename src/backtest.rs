@@ -38,6 +38,8 @@ pub struct Backtest {
     error_count: u64,
     rows_with_issues: u64,
     fired: Vec<bool>,
+    /// The labelled scores sorted, computed once after the last `add`.
+    sorted: std::cell::OnceCell<(Vec<f64>, Vec<u64>)>,
 }
 
 /// Precision and recall of "score >= threshold" as a prediction of won.
@@ -175,6 +177,7 @@ impl Backtest {
             error_count: 0,
             rows_with_issues: 0,
             fired: vec![],
+            sorted: std::cell::OnceCell::new(),
         }
     }
 
@@ -189,6 +192,7 @@ impl Backtest {
 
     /// Scores one lead at `now` and records it with its outcome value.
     pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) {
+        self.sorted = std::cell::OnceCell::new();
         let outcome_kind = self.outcome_of(outcome);
         if let Some(v) = outcome.map(str::trim).filter(|v| !v.is_empty()) {
             match self.values.iter().position(|(x, _)| x == v) {
@@ -243,7 +247,11 @@ impl Backtest {
     }
 
     /// The labelled scores, ascending, with the number of won leads at index `i` or above (`won_from[i]`).
-    fn sorted(&self) -> (Vec<f64>, Vec<u64>) {
+    fn sorted(&self) -> &(Vec<f64>, Vec<u64>) {
+        self.sorted.get_or_init(|| self.sort())
+    }
+
+    fn sort(&self) -> (Vec<f64>, Vec<u64>) {
         let mut v: Vec<(f64, bool)> =
             self.scores.iter().filter(|(_, o)| *o != Outcome::Open).map(|&(s, o)| (s, o == Outcome::Won)).collect();
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -257,7 +265,7 @@ impl Backtest {
     /// Precision and recall of "score >= threshold".
     pub fn at(&self, threshold: f64) -> Stats {
         let (scores, won_from) = self.sorted();
-        stats_at(&scores, &won_from, threshold)
+        stats_at(scores, won_from, threshold)
     }
 
     /// The report. `thresholds` gives, per stage of the program, the total-score threshold of its condition
@@ -278,6 +286,7 @@ impl Backtest {
         let labelled = won + lost;
         let base_rate = ratio(won, labelled);
         let (sorted, won_from) = self.sorted();
+        let (sorted, won_from) = (sorted.as_slice(), won_from.as_slice());
         let min_score = self.scores.iter().map(|s| s.0).reduce(f64::min);
         let max_score = self.scores.iter().map(|s| s.0).reduce(f64::max);
 
@@ -311,7 +320,7 @@ impl Backtest {
                 (_, k) if k + 1 == n => 0.5,
                 _ => 1.0,
             };
-            let suggested = suggest(&sorted, &won_from, beta, floor);
+            let suggested = suggest(sorted, won_from, beta, floor);
             if let Some(s) = suggested {
                 floor = s;
             }
@@ -324,9 +333,9 @@ impl Backtest {
                 stage: p.stages[i].id.clone(),
                 label: label(i),
                 current,
-                current_at: stats_at(&sorted, &won_from, current),
+                current_at: stats_at(sorted, won_from, current),
                 suggested,
-                suggested_at: suggested.map(|s| stats_at(&sorted, &won_from, s)),
+                suggested_at: suggested.map(|s| stats_at(sorted, won_from, s)),
                 goal: goal.into(),
             });
         }
@@ -362,7 +371,7 @@ impl Backtest {
             .iter()
             .map(|(v, c)| OutcomeValue { value: v.clone(), count: *c, won: self.outcome_of(Some(v)) == Outcome::Won })
             .collect();
-        outcomes.sort_by(|a, b| b.count.cmp(&a.count));
+        outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
         outcomes.truncate(50);
 
         Report {
