@@ -191,8 +191,8 @@ pub fn analysis(p: &Program, warnings: Vec<Diagnostic>, locale: Option<&str>) ->
     }
 }
 
-/// The warnings of a program, found from the program alone (pointers, but no positions in a text): for a
-/// program loaded from its binary form.
+/// The warnings of a program, found from the program alone (pointers, but no positions in a text, and in the
+/// order of the checks rather than of the document): for a program loaded from its binary form.
 pub fn analysis_warnings(p: &Program) -> Vec<Diagnostic> {
     let mut diags = vec![];
     warnings(p, &mut diags);

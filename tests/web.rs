@@ -279,3 +279,41 @@ fn the_planner_gives_the_worked_example_and_names_bad_inputs() {
     let err = plan(js(unknown).unchecked_into()).err().expect("throws on an unknown input");
     assert!(get(&err, "message").as_string().unwrap().contains("budget"));
 }
+
+#[wasm_bindgen_test]
+fn the_analysis_gives_bounds_stage_thresholds_and_warnings() {
+    let a: JsValue = scorer().analysis(Some("it".into())).into();
+    assert!(is_plain_object(&a));
+    assert_eq!(get(&a, "total.max").as_f64(), Some(125.0));
+    assert_eq!(get(&a, "groups.0.id").as_string().as_deref(), Some("fit"));
+    assert_eq!(get(&a, "groups.0.max").as_f64(), Some(60.0));
+    let stages: Array = get(&a, "stages").dyn_into().expect("stages is an array");
+    let got: Vec<(String, bool, Option<f64>)> = stages
+        .iter()
+        .map(|s| {
+            (get(&s, "id").as_string().unwrap(), get(&s, "reachable").as_bool().unwrap(), get(&s, "threshold").as_f64())
+        })
+        .collect();
+    let want = [("sql", Some(80.0)), ("mql", Some(45.0)), ("lead", None), ("subscriber", None)];
+    assert_eq!(got, want.map(|(id, t)| (id.to_string(), true, t)));
+    assert!(get(&stages.get(3), "threshold").is_null());
+    assert_eq!(get(&a, "stages.0.label").as_string().as_deref(), Some("Lead qualificato per le vendite"));
+    assert_eq!(Array::from(&get(&a, "warnings")).length(), 0);
+
+    // Warnings as `warnings` gives them, placed in the text; found again for a program loaded from bytes.
+    let doc = r#"{"leadscore": 1, "id": "k", "fields": [{"id": "country", "type": "country"}],
+ "knockouts": [{"id": "embargo", "when": "country in ['XX', 'YY']", "reason": "embargo"},
+               {"id": "sanctioned", "when": "country == 'XX'", "reason": "embargo"}],
+ "stages": [{"id": "lead"}]}"#;
+    let s = Scorer::new(JsValue::from_str(doc).unchecked_into()).expect("compiles");
+    let a: JsValue = s.analysis(None).into();
+    let w = get(&a, "warnings.0");
+    assert_eq!(get(&w, "code").as_string().as_deref(), Some("overlapping_knockouts"));
+    assert_eq!(get(&w, "pointer").as_string().as_deref(), Some("/knockouts/1/when"));
+    assert_eq!(get(&w, "line").as_f64(), Some(3.0));
+    assert_eq!(JSON::stringify(&get(&a, "warnings")).unwrap(), JSON::stringify(&s.warnings().into()).unwrap());
+    let from_bytes = Scorer::new(js_sys::Uint8Array::from(&s.to_bytes()[..]).unchecked_into()).expect("decodes");
+    let w: JsValue = from_bytes.analysis(None).into();
+    assert_eq!(get(&w, "warnings.0.pointer").as_string().as_deref(), Some("/knockouts/1/when"));
+    assert!(get(&w, "warnings.0.line").is_undefined());
+}
