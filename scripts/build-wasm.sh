@@ -27,7 +27,7 @@ build() {
   node_modules/.bin/terser "pkg/$name.js" --module --compress --mangle -o "pkg/$name.js"
   sed "s#\./leadscore#./$name#g" npm/node.js > "pkg/$name-node.js"
 }
-build leadscore --features compiler,form
+build leadscore --features compiler,form,leads
 build runtime
 build form --features form
 rm pkg/form-node.js

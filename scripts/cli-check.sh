@@ -36,6 +36,58 @@ for model in examples/*.json; do
   done
 done
 
+# The static analysis: only with --analysis; bounds per group, reachability and threshold per stage.
+"$bin" check examples/b2b-saas.json --analysis > "$tmp/analysis.txt" || bad "check --analysis"
+grep -Eq "^  sql +reachable +score >= 80$" "$tmp/analysis.txt" && ok || bad "sql threshold: $(cat "$tmp/analysis.txt")"
+grep -Eq "^  mql +reachable +score >= 45$" "$tmp/analysis.txt" && ok || bad "mql threshold"
+grep -Eq "^  lead +reachable +no score threshold$" "$tmp/analysis.txt" && ok || bad "lead without threshold"
+grep -Eq "^  fit +-?[0-9]+\.\.[0-9]+$" "$tmp/analysis.txt" && ok || bad "fit bounds"
+grep -q "0 error(s), 0 warning(s)" "$tmp/analysis.txt" && ok || bad "check --analysis summary"
+"$bin" check examples/b2b-saas.json > "$tmp/plain.txt"
+grep -q "^stages" "$tmp/plain.txt" && bad "check prints the analysis without --analysis" || ok
+"$bin" check tests/diagnostics/warnings.json --analysis --format json > "$tmp/analysis.json" || bad "check --analysis --format json"
+python3 -c "
+import json
+a = json.load(open('$tmp/analysis.json'))
+assert [(s['id'], s['reachable']) for s in a['stages']] == [('sql', False), ('mql', True), ('lead', True)], a['stages']
+assert a['groups'][0]['max'] == 40 and len(a['warnings']) == 3, a
+" && ok || bad "analysis JSON"
+
+# The backtest of the shipped history: every row scored, counts that add up, thresholds and suggestions.
+history=examples/history/b2b-saas.csv
+"$bin" backtest examples/b2b-saas.json "$history" --format json > "$tmp/backtest.json" || bad "backtest"
+python3 -c "
+import csv, json
+r = json.load(open('$tmp/backtest.json'))
+rows = list(csv.DictReader(open('$history')))
+won = sum(1 for x in rows if x['outcome'] == 'won'); lost = sum(1 for x in rows if x['outcome'] == 'lost')
+assert (r['rows'], r['scored'], r['errorCount']) == (len(rows), len(rows), 0), r['rows']
+assert (r['won'], r['lost'], r['open']) == (won, lost, len(rows) - won - lost), (r['won'], r['lost'])
+assert sum(s['count'] for s in r['stages']) == len(rows)
+assert sum(b['won'] + b['lost'] + b['open'] for b in r['histogram']['bins']) == len(rows)
+assert [(t['stage'], t['current']) for t in r['thresholds']] == [('mql', 45), ('sql', 80)], r['thresholds']
+assert all(t['suggested'] is not None for t in r['thresholds'])
+assert r['thresholds'][0]['suggested'] <= r['thresholds'][1]['suggested']
+" && ok || bad "backtest JSON"
+"$bin" backtest examples/b2b-saas.json "$history" > "$tmp/backtest.txt" || bad "backtest text"
+grep -Eq "^Sales Qualified Lead \(score >= 80\)" "$tmp/backtest.txt" && ok || bad "backtest text: $(head -20 "$tmp/backtest.txt")"
+if "$bin" backtest examples/b2b-saas.json "$history" --outcome result 2> "$tmp/err.txt"; then bad "backtest without its outcome column"; else ok; fi
+grep -q "no \`result\` column" "$tmp/err.txt" && ok || bad "missing outcome column message: $(cat "$tmp/err.txt")"
+
+# The funnel planner's worked example, and its inverse.
+plan=(--deal-size 50000 --sql-to-won 25 --mql-to-sql 20 --lead-to-mql 10 --visitor-to-lead 2 --year 2027)
+"$bin" plan --goal 10000000 "${plan[@]}" --format json > "$tmp/plan.json" || bad "plan"
+python3 -c "
+import json
+p = json.load(open('$tmp/plan.json'))
+assert (p['deals'], p['sqls'], p['mqls'], p['leads'], p['visitors']) == (200, 800, 4000, 40000, 2000000), p
+assert p['workingDays'] == 261 and len(p['months']) == 12 and p['months'][0]['workingDays'] == 21
+" && ok || bad "plan JSON"
+"$bin" plan --mqls 4000 "${plan[@]}" > "$tmp/plan.txt" || bad "plan --mqls"
+grep -Eq "^ +200 deals \(revenue 10,000,000\)" "$tmp/plan.txt" && ok || bad "inverse plan: $(cat "$tmp/plan.txt")"
+if "$bin" plan --goal 10000000 "${plan[@]/25/125}" 2> "$tmp/err.txt"; then bad "plan with a rate above 100%"; else ok; fi
+grep -q -- "--sql-to-won: is a percentage" "$tmp/err.txt" && ok || bad "plan error message: $(cat "$tmp/err.txt")"
+
 # A document with errors: exit 1, every error listed with its line.
 if "$bin" check tests/diagnostics/expressions.json > "$tmp/bad.txt"; then bad "check of a bad document exited 0"; else ok; fi
 [ "$(grep -c '^error\[' "$tmp/bad.txt")" -ge 10 ] && ok || bad "not every error reported"

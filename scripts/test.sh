@@ -14,12 +14,12 @@ cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --quiet --all-targets -- -D warnings
 bash scripts/setup-wasm.sh
-# The three Wasm builds: the runtime (no features), the form build (`form`) and the full build (`compiler,form`),
+# The three Wasm builds: the runtime (no features), the form build (`form`) and the full build (`compiler,form,leads`),
 # and the runtime natively.
 cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features --features form -- -D warnings
 cargo clippy --quiet --lib --test web --target wasm32-unknown-unknown --no-default-features \
-  --features compiler,form -- -D warnings
+  --features compiler,form,leads -- -D warnings
 cargo clippy --quiet --lib --no-default-features -- -D warnings
 
 echo "== tests (native)"
@@ -43,7 +43,7 @@ bash scripts/size.sh
 
 echo "== WebAssembly tests in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --no-default-features \
-  --features compiler,form --test web
+  --features compiler,form,leads --test web
 
 echo "== npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
 node --test tests/node/

@@ -67,6 +67,9 @@ pub enum Code {
     DeadRule,
     /// Warning: a required field can be hidden.
     HiddenRequired,
+    /// Warning: a knockout holds only when an earlier one does (it is never the reason), or two knockouts
+    /// test one field with overlapping values: `country in ['XX', 'YY']`, then `country == 'XX'`.
+    OverlappingKnockouts,
 }
 
 impl Code {
@@ -87,6 +90,7 @@ impl Code {
             Code::UnreachableStage => "unreachable_stage",
             Code::DeadRule => "dead_rule",
             Code::HiddenRequired => "hidden_required",
+            Code::OverlappingKnockouts => "overlapping_knockouts",
         }
     }
 }

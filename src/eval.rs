@@ -592,9 +592,17 @@ pub struct Score {
 impl Program {
     /// Scores a submitted lead (every unanswered field stays unanswered), without building an explanation.
     pub fn score(&self, answers: &Answers, events: &Events, now: f64) -> Score {
+        self.score_with_rules(answers, events, now, &mut Vec::new())
+    }
+
+    /// [`Program::score`], and in `fired` (one flag per rule) which rules gave points, as the hidden input of
+    /// a submitted form lists them.
+    pub fn score_with_rules(&self, answers: &Answers, events: &Events, now: f64, fired: &mut Vec<bool>) -> Score {
         let now = if now.is_finite() { now } else { 0.0 };
         let l = layout(self, answers, Some(events), now, true);
         let r = pass(self, &l.slots, Some(events), now);
+        fired.clear();
+        fired.extend(r.rules.iter().map(|o| o.cond.is_true() && o.points.0 != 0.0));
         Score {
             total: r.total.0,
             groups: r.groups.iter().map(|g| g.0).collect(),

@@ -21,6 +21,8 @@
 #[cfg(feature = "compiler")]
 pub mod analyze;
 mod answers;
+#[cfg(feature = "leads")]
+pub mod backtest;
 mod codec;
 #[cfg(feature = "compiler")]
 mod compile;
@@ -34,7 +36,10 @@ mod hints;
 mod host;
 #[cfg(feature = "compiler")]
 mod jsonlogic;
+#[cfg(feature = "leads")]
+pub mod leads;
 pub mod model;
+pub mod plan;
 pub mod program;
 mod session;
 #[cfg(feature = "compiler")]

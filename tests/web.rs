@@ -201,3 +201,119 @@ fn the_model_description_lists_fields_and_options() {
     assert!(Array::from(&get(&industry, "options")).length() > 3);
     assert_eq!(Array::from(&get(&m, "rules")).length(), 38);
 }
+
+/// The shipped history of past leads (examples/history/b2b-saas.csv): 1000 rows with an outcome column.
+#[cfg(feature = "leads")]
+const HISTORY: &str = include_str!("../examples/history/b2b-saas.csv");
+
+#[cfg(feature = "leads")]
+#[wasm_bindgen_test]
+fn a_backtest_runs_in_steps_and_reports_every_row() {
+    use leadscore::web::Backtest;
+    let s = scorer();
+    let mut bt = Backtest::new(&s, HISTORY.to_string(), None).expect("the history has an outcome column");
+    assert_eq!(bt.progress(), 0.0);
+    assert!(!bt.step(300), "1000 rows are not done in 300");
+    assert_eq!(bt.rows(), 300);
+    let p = bt.progress();
+    assert!(p > 0.2 && p < 0.45, "progress after 300 of 1000 rows: {p}");
+    while !bt.step(300) {}
+    assert_eq!((bt.rows(), bt.progress()), (1000, 1.0));
+    let r: JsValue = bt.report(None).into();
+    assert!(is_plain_object(&r));
+    assert_eq!(get(&r, "scored").as_f64(), Some(1000.0));
+    assert_eq!(get(&r, "errorCount").as_f64(), Some(0.0));
+    let won = get(&r, "won").as_f64().unwrap();
+    let lost = get(&r, "lost").as_f64().unwrap();
+    let open = get(&r, "open").as_f64().unwrap();
+    assert_eq!(won + lost + open, 1000.0);
+    assert_eq!(get(&r, "thresholds.0.stage").as_string().as_deref(), Some("mql"));
+    assert_eq!(get(&r, "thresholds.1.current").as_f64(), Some(80.0));
+    // The slider's numbers: the same as the report's at the current threshold.
+    let at: JsValue = bt.at(80.0).into();
+    assert_eq!(get(&at, "count").as_f64(), get(&r, "thresholds.1.currentAt.count").as_f64());
+    assert_eq!(get(&at, "precision").as_f64(), get(&r, "thresholds.1.currentAt.precision").as_f64());
+}
+
+#[cfg(feature = "leads")]
+#[wasm_bindgen_test]
+fn a_backtest_without_its_outcome_column_throws_naming_it() {
+    use leadscore::web::Backtest;
+    let s = scorer();
+    let options = js(r#"{"outcome": "result"}"#);
+    let err = Backtest::new(&s, HISTORY.to_string(), Some(options.unchecked_into())).err().expect("throws");
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(message.contains("`result`"), "{message}");
+    // Chosen won values, NDJSON and a bad row.
+    let ndjson =
+        "{\"employees\": 500, \"outcome\": \"Customer\"}\nnot json\n{\"employees\": 5, \"outcome\": \"churned\"}\n";
+    let options = js(r#"{"won": ["customer"]}"#);
+    let mut bt = Backtest::new(&s, ndjson.to_string(), Some(options.unchecked_into())).expect("reads NDJSON");
+    while !bt.step(10) {}
+    let r: JsValue = bt.report(None).into();
+    assert_eq!((get(&r, "won").as_f64(), get(&r, "lost").as_f64()), (Some(1.0), Some(1.0)));
+    assert_eq!(get(&r, "errorCount").as_f64(), Some(1.0));
+    assert_eq!(get(&r, "errors.0.line").as_f64(), Some(2.0));
+}
+
+#[cfg(feature = "leads")]
+#[wasm_bindgen_test]
+fn the_planner_gives_the_worked_example_and_names_bad_inputs() {
+    use leadscore::web::plan;
+    let input = r#"{"goal": 10000000, "dealSize": 50000, "sqlToWon": 25, "mqlToSql": 20, "leadToMql": 10,
+                    "visitorToLead": 2, "year": 2027}"#;
+    let p: JsValue = plan(js(input).unchecked_into()).expect("plans").into();
+    assert_eq!(get(&p, "deals").as_f64(), Some(200.0));
+    assert_eq!(get(&p, "sqls").as_f64(), Some(800.0));
+    assert_eq!(get(&p, "mqls").as_f64(), Some(4000.0));
+    assert_eq!(get(&p, "months.0.month").as_string().as_deref(), Some("2027-01"));
+    assert_eq!(get(&p, "months.0.workingDays").as_f64(), Some(21.0));
+    let bad = r#"{"goal": 10000000, "dealSize": -5, "sqlToWon": 25, "mqlToSql": 200, "leadToMql": 10,
+                  "visitorToLead": 2, "year": 2027}"#;
+    let err = plan(js(bad).unchecked_into()).err().expect("throws");
+    let fields: Vec<String> =
+        Array::from(&get(&err, "problems")).iter().map(|p| get(&p, "field").as_string().unwrap_or_default()).collect();
+    assert_eq!(fields, ["dealSize", "mqlToSql"]);
+    let unknown = r#"{"goal": 1, "dealSize": 1, "sqlToWon": 1, "mqlToSql": 1, "leadToMql": 1, "visitorToLead": 1,
+                      "year": 2027, "budget": 5}"#;
+    let err = plan(js(unknown).unchecked_into()).err().expect("throws on an unknown input");
+    assert!(get(&err, "message").as_string().unwrap().contains("budget"));
+}
+
+#[wasm_bindgen_test]
+fn the_analysis_gives_bounds_stage_thresholds_and_warnings() {
+    let a: JsValue = scorer().analysis(Some("it".into())).into();
+    assert!(is_plain_object(&a));
+    assert_eq!(get(&a, "total.max").as_f64(), Some(125.0));
+    assert_eq!(get(&a, "groups.0.id").as_string().as_deref(), Some("fit"));
+    assert_eq!(get(&a, "groups.0.max").as_f64(), Some(60.0));
+    let stages: Array = get(&a, "stages").dyn_into().expect("stages is an array");
+    let got: Vec<(String, bool, Option<f64>)> = stages
+        .iter()
+        .map(|s| {
+            (get(&s, "id").as_string().unwrap(), get(&s, "reachable").as_bool().unwrap(), get(&s, "threshold").as_f64())
+        })
+        .collect();
+    let want = [("sql", Some(80.0)), ("mql", Some(45.0)), ("lead", None), ("subscriber", None)];
+    assert_eq!(got, want.map(|(id, t)| (id.to_string(), true, t)));
+    assert!(get(&stages.get(3), "threshold").is_null());
+    assert_eq!(get(&a, "stages.0.label").as_string().as_deref(), Some("Lead qualificato per le vendite"));
+    assert_eq!(Array::from(&get(&a, "warnings")).length(), 0);
+
+    // Warnings as `warnings` gives them, placed in the text; found again for a program loaded from bytes.
+    let doc = r#"{"leadscore": 1, "id": "k", "fields": [{"id": "country", "type": "country"}],
+ "knockouts": [{"id": "embargo", "when": "country in ['XX', 'YY']", "reason": "embargo"},
+               {"id": "sanctioned", "when": "country == 'XX'", "reason": "embargo"}],
+ "stages": [{"id": "lead"}]}"#;
+    let s = Scorer::new(JsValue::from_str(doc).unchecked_into()).expect("compiles");
+    let a: JsValue = s.analysis(None).into();
+    let w = get(&a, "warnings.0");
+    assert_eq!(get(&w, "code").as_string().as_deref(), Some("overlapping_knockouts"));
+    assert_eq!(get(&w, "pointer").as_string().as_deref(), Some("/knockouts/1/when"));
+    assert_eq!(get(&w, "line").as_f64(), Some(3.0));
+    assert_eq!(JSON::stringify(&get(&a, "warnings")).unwrap(), JSON::stringify(&s.warnings().into()).unwrap());
+    let from_bytes = Scorer::new(js_sys::Uint8Array::from(&s.to_bytes()[..]).unchecked_into()).expect("decodes");
+    let w: JsValue = from_bytes.analysis(None).into();
+    assert_eq!(get(&w, "warnings.0.pointer").as_string().as_deref(), Some("/knockouts/1/when"));
+    assert!(get(&w, "warnings.0.line").is_undefined());
+}

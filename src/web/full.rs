@@ -187,6 +187,27 @@ impl Scorer {
         js_diagnostics(&self.text, &self.warnings).unchecked_into()
     }
 
+    /// What holds for every possible lead: the reachable range of the total and of each group, per stage
+    /// whether it can be reached and its total-score threshold, and the warnings (as `warnings` gives them;
+    /// for a program loaded from bytes, found again, with pointers but no positions). Labels in `locale`
+    /// (default: the model's).
+    pub fn analysis(&self, locale: Option<String>) -> JsAnalysis {
+        let p = &self.program;
+        // A compiled document keeps its warnings; a program from bytes has none kept (and a document without
+        // warnings finds none again).
+        let found;
+        let warnings = if self.warnings.is_empty() {
+            found = crate::analyze::analysis_warnings(p);
+            &found
+        } else {
+            &self.warnings
+        };
+        let a = crate::analyze::analysis(p, vec![], locale.as_deref());
+        let out = to_js(&a);
+        let _ = js_sys::Reflect::set(&out, &JsValue::from_str("warnings"), &js_diagnostics(&self.text, warnings));
+        out.unchecked_into()
+    }
+
     /// What the model asks and scores: fields (with their types and options), steps, events, groups, rules,
     /// knockouts, stages; texts in `locale` (default: the model's).
     pub fn model(&self, locale: Option<String>) -> JsModel {

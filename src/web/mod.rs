@@ -9,6 +9,8 @@
 mod form;
 #[cfg(feature = "compiler")]
 mod full;
+#[cfg(all(feature = "compiler", feature = "leads"))]
+mod history;
 mod types;
 
 use std::rc::Rc;
@@ -22,6 +24,8 @@ use wasm_bindgen::prelude::*;
 use crate::{Issue, Program};
 #[cfg(feature = "compiler")]
 pub use full::check;
+#[cfg(all(feature = "compiler", feature = "leads"))]
+pub use history::{plan, Backtest};
 
 pub use types::*;
 

@@ -250,6 +250,22 @@ export interface Diagnostic {
   note?: string;
 }
 
+/** What holds for every possible lead (`Scorer.analysis`). */
+export interface Analysis {
+  /** The reachable range of the total score. */
+  total: Range;
+  /** Each group's reachable range, in model order. */
+  groups: { id: string; label: string; min: number | null; max: number | null }[];
+  /**
+   * Each stage, best first: `reachable` is false when no lead can reach it; `threshold` is the smallest total
+   * score that can make its condition true (`score >= 80` gives 80), `null` when the condition does not test
+   * the total and for the default stage.
+   */
+  stages: { id: string; label: string; reachable: boolean; threshold: number | null }[];
+  /** The model's warnings, as `Scorer.warnings` gives them. */
+  warnings: Diagnostic[];
+}
+
 /** Thrown by `new Scorer()` when the rules document does not compile. */
 export interface LeadscoreError extends Error {
   name: "LeadscoreError";
@@ -288,6 +304,8 @@ extern "C" {
     pub type JsVerification;
     #[wasm_bindgen(typescript_type = "ModelInfo")]
     pub type JsModel;
+    #[wasm_bindgen(typescript_type = "Analysis")]
+    pub type JsAnalysis;
 }
 
 #[wasm_bindgen]

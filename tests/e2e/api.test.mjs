@@ -12,7 +12,7 @@ import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
-const MODELS = ["basic", "knockout", "early", "conditions", "markup"];
+const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single"];
 
 /** Node's scorers of the fixture models, to check what the page computes. */
 const scorers = {};
@@ -152,6 +152,14 @@ const MARKUP_FORM = `
   <button type="submit">Send</button>
 </form>
 <p>Stage: <output data-leadscore-output="stage"></output></p>`;
+
+const SINGLE_FORM = `
+<form id="lead" action="/collect" method="post">
+  <label data-field="email">Work email <input type="email" name="email"></label>
+  <label data-field="employees">Company size <input type="number" name="employees"></label>
+  <label data-field="budget">Budget <input type="number" name="budget"></label>
+  <button type="submit">Send</button>
+</form>`;
 
 /** Answers the basic model's two steps so that the lead is an SQL (50 points), up to the Send button. */
 async function answerBasic(page) {
@@ -858,6 +866,39 @@ test(
     });
   },
 );
+
+test("a model without steps checks every field on Send: required, the browser's own checks, conditional required", async () => {
+  await run({ markup: SINGLE_FORM, program: "single.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    const errors = () =>
+      page.$$eval(".leadscore-error:not([hidden])", (es) => es.map((e) => e.textContent.trim()).filter(Boolean));
+    await page.click("button[type=submit]");
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 100)));
+    assert.deepEqual(await submits(page), [], "an empty required email was sent");
+    assert.equal((await errors()).length, 1, "the missing email has no message");
+    assert.equal(await page.evaluate(() => document.activeElement?.name), "email", "focus is not on the bad field");
+
+    await page.fill("[name=email]", "not an address");
+    await page.click("button[type=submit]");
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 100)));
+    assert.deepEqual(await submits(page), [], "a malformed email was sent");
+    assert.equal((await errors()).length, 1);
+
+    // A big company makes the budget required.
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.fill("[name=employees]", "120");
+    await page.click("button[type=submit]");
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 100)));
+    assert.deepEqual(await submits(page), [], "the budget, required for a big company, was not asked for");
+    assert.equal(await page.evaluate(() => document.activeElement?.name), "budget");
+
+    await page.fill("[name=budget]", "20000");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    assert.deepEqual(await errors(), []);
+    const [sent] = await submits(page);
+    assert.equal(sent.outcome.stage, "mql");
+  });
+});
 
 test("errors in the page fail the test that caused them", async () => {
   await assert.rejects(

@@ -56,6 +56,35 @@ test("check reports without throwing, also for text that is not JSON", () => {
   assert.deepEqual(check(b2b).filter((d) => d.severity === "error"), []);
 });
 
+test("analysis gives the reachable ranges, each stage's score threshold and the warnings", () => {
+  const a = new Scorer(b2b).analysis("it");
+  assert.deepEqual(a.total, { min: -52, max: 125 });
+  assert.deepEqual(a.groups[0], { id: "fit", label: a.groups[0].label, min: -42, max: 60 });
+  assert.deepEqual(
+    a.stages.map((s) => [s.id, s.reachable, s.threshold]),
+    [["sql", true, 80], ["mql", true, 45], ["lead", true, null], ["subscriber", true, null]],
+  );
+  assert.equal(a.stages[0].label, "Lead qualificato per le vendite");
+  assert.deepEqual(a.warnings, []);
+  const doc = {
+    leadscore: 1, id: "k", fields: [{ id: "country", type: "country" }],
+    knockouts: [{ id: "embargo", when: "country in ['XX', 'YY']", reason: "embargo" }, { id: "sanctioned", when: "country == 'XX'", reason: "embargo" }],
+    stages: [{ id: "lead", when: "score > 10" }, { id: "rest" }],
+  };
+  const s = new Scorer(doc);
+  assert.deepEqual(s.analysis().warnings, s.warnings);
+  // In document order.
+  assert.deepEqual(s.warnings.map((w) => [w.code, w.pointer]), [
+    ["overlapping_knockouts", "/knockouts/1/when"],
+    ["unreachable_stage", "/stages/0/when"],
+  ]);
+  // A program from bytes has no text: the same warnings, without positions.
+  const b = new Scorer(s.toBytes()).analysis();
+  const sorted = (ws) => ws.map((w) => `${w.code} ${w.pointer} ${w.message} ${w.line}`).sort();
+  assert.deepEqual(sorted(b.warnings), sorted(s.warnings.map((w) => ({ ...w, line: undefined }))));
+  assert.deepEqual(b.stages.map((st) => [st.id, st.reachable, st.threshold]), [["lead", false, 10], ["rest", true, null]]);
+});
+
 test("evaluate scores the sample leads the same as the CLI's reference numbers", () => {
   const s = new Scorer(b2b);
   const expected = JSON.parse(readFileSync(new URL("./b2b-expected.json", import.meta.url), "utf8"));

@@ -3,6 +3,7 @@
 
 mod input;
 mod output;
+mod report;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,11 @@ enum Command {
         /// Also print the compiled program.
         #[arg(long)]
         disassemble: bool,
+        /// Also print the static analysis: reachable bounds per group, and per stage whether it can be reached
+        /// and its total-score threshold. With `--format json`, print the analysis object (its `warnings` are
+        /// the diagnostics) instead of the diagnostics, when the document compiles.
+        #[arg(long)]
+        analysis: bool,
     },
     /// Score leads from a CSV or NDJSON file (or - for standard input).
     Score {
@@ -114,6 +120,66 @@ enum Command {
     },
     /// Print the JSON Schema of the rules document.
     Schema,
+    /// Backtest a model on past leads: score each one and compare with its outcome (close rate per stage,
+    /// precision and recall of the stage thresholds, lift per rule, suggested thresholds).
+    Backtest {
+        /// The rules document (JSON) or a compiled program.
+        model: PathBuf,
+        /// Past leads: CSV with a header row, or NDJSON; with an outcome column.
+        leads: PathBuf,
+        /// Input format; by default from the file extension.
+        #[arg(long, value_enum)]
+        input: Option<InputFormat>,
+        /// The column (NDJSON: key) holding what became of each lead; empty cells are open leads.
+        #[arg(long, default_value = "outcome")]
+        outcome: String,
+        /// Outcome values that count as won, comma-separated (default: won, closed won, customer, yes, true, 1).
+        #[arg(long, value_delimiter = ',')]
+        won: Vec<String>,
+        /// The column with the time each lead was handed over, to score it as it was then (decay).
+        #[arg(long, default_value = "scored_at")]
+        scored_at: String,
+        /// The time to score leads without a `scored_at` at (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+        /// Locale of the stage names.
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Plan the funnel: the deals, SQLs, MQLs, leads and visitors a revenue goal needs, per month and per
+    /// working day; with --mqls instead of --goal, what a number of MQLs yields.
+    Plan {
+        /// The revenue goal of the year.
+        #[arg(long, required_unless_present = "mqls", conflicts_with = "mqls")]
+        goal: Option<f64>,
+        /// MQLs of the year (the inverse plan).
+        #[arg(long)]
+        mqls: Option<f64>,
+        /// Average revenue of a won deal.
+        #[arg(long)]
+        deal_size: f64,
+        /// SQL to won deal, in percent.
+        #[arg(long)]
+        sql_to_won: f64,
+        /// MQL to SQL, in percent.
+        #[arg(long)]
+        mql_to_sql: f64,
+        /// Lead to MQL, in percent.
+        #[arg(long)]
+        lead_to_mql: f64,
+        /// Visitor to lead, in percent.
+        #[arg(long)]
+        visitor_to_lead: f64,
+        /// The year whose working days spread the plan over its months; default: this year.
+        #[arg(long)]
+        year: Option<i32>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -156,7 +222,7 @@ fn now_ms(now: &Option<String>) -> Result<f64, String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Check { model, format, disassemble } => {
+        Command::Check { model, format, disassemble, analysis } => {
             let text = std::fs::read_to_string(&model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
             let start = std::time::Instant::now();
             let compiled = leadscore::compile_str(&text);
@@ -187,6 +253,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             p.hash()
                         );
                         println!("reachable scores: total {}, {}", show(&b.total), groups.join(", "));
+                        if analysis {
+                            print!("{}", output::analysis(&leadscore::analyze::analysis(p, vec![], None)));
+                        }
                     }
                     println!(
                         "{errors} error(s), {warnings} warning(s); compiled in {:.2} ms",
@@ -194,7 +263,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     );
                 }
                 DiagFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&compiled.diagnostics).map_err(|e| e.to_string())?);
+                    let json = match &compiled.program {
+                        Some(p) if analysis => {
+                            let a = leadscore::analyze::analysis(p, compiled.diagnostics.clone(), None);
+                            serde_json::to_string_pretty(&a)
+                        }
+                        _ => serde_json::to_string_pretty(&compiled.diagnostics),
+                    };
+                    println!("{}", json.map_err(|e| e.to_string())?);
                 }
             }
             if disassemble {
@@ -209,7 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let now = now_ms(&now)?;
             let opts = Options { complete: !partial, locale };
             let format = input.unwrap_or_else(|| input::guess(&leads));
-            let reader = input::Reader::open(&leads, format, &program)?;
+            let reader = input::Reader::open(&leads, format, &program, &[])?;
             let progress = progress_bar(reader.size());
             let stdout = io::stdout();
             let mut out = output::Writer::new(BufWriter::new(stdout.lock()), output, full, &program);
@@ -247,7 +323,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (program, _) = load(&model)?;
             let now = now_ms(&now)?;
             let format = input.unwrap_or_else(|| input::guess(&leads));
-            let reader = input::Reader::open(&leads, format, &program)?;
+            let reader = input::Reader::open(&leads, format, &program, &[])?;
             for item in reader {
                 let Ok(lead) = item else { continue };
                 if id.as_ref().is_some_and(|want| *want != lead.id) {
@@ -279,6 +355,86 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 text.len(),
                 program.hash()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backtest { model, leads, input, outcome, won, scored_at, now, format, locale } => {
+            let (program, _) = load(&model)?;
+            let now = now_ms(&now)?;
+            let input_format = input.unwrap_or_else(|| input::guess(&leads));
+            let mut reader = input::Reader::open(&leads, input_format, &program, &[&outcome, &scored_at])?;
+            if !reader.has_extra(0) {
+                return Err(format!("{}: no `{outcome}` column (choose one with --outcome)", leads.display()));
+            }
+            let progress = progress_bar(reader.size());
+            let mut bt = leadscore::backtest::Backtest::new(&program, &won);
+            for item in reader.by_ref() {
+                match item {
+                    Ok(lead) => {
+                        let at = lead.extra[1].as_deref().and_then(input::parse_time).unwrap_or(now);
+                        if !lead.issues.is_empty()
+                            || lead.extra[1].as_deref().is_some_and(|t| input::parse_time(t).is_none())
+                        {
+                            bt.issue();
+                        }
+                        bt.add(&program, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
+                        if let Some(pb) = &progress {
+                            pb.set_position(lead.offset);
+                        }
+                    }
+                    Err(e) => bt.error(e),
+                }
+            }
+            if let Some(pb) = progress {
+                pb.finish_and_clear();
+            }
+            let thresholds: Vec<Option<f64>> =
+                leadscore::analyze::stages(&program).iter().map(|s| s.threshold).collect();
+            let r = bt.report(&program, &thresholds, locale.as_deref());
+            let mut stdout = io::stdout().lock();
+            match format {
+                DiagFormat::Text => report::backtest(&mut stdout, &r),
+                DiagFormat::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?)
+                }
+            }
+            .map_err(|e| format!("cannot write: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { goal, mqls, deal_size, sql_to_won, mql_to_sql, lead_to_mql, visitor_to_lead, year, format } => {
+            let year = match year {
+                Some(y) => y,
+                None => i32::from(jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year()),
+            };
+            let input = leadscore::plan::PlanInput {
+                goal,
+                mqls,
+                deal_size,
+                sql_to_won,
+                mql_to_sql,
+                lead_to_mql,
+                visitor_to_lead,
+                year,
+            };
+            let plan = leadscore::plan::plan(&input).map_err(|errors| {
+                let flag = |f: &str| {
+                    f.chars().fold(String::from("--"), |mut s, c| {
+                        if c.is_ascii_uppercase() {
+                            s.push('-');
+                        }
+                        s.push(c.to_ascii_lowercase());
+                        s
+                    })
+                };
+                errors.iter().map(|e| format!("{}: {}", flag(e.field), e.message)).collect::<Vec<_>>().join("; ")
+            })?;
+            let mut stdout = io::stdout().lock();
+            match format {
+                DiagFormat::Text => report::plan(&mut stdout, &input, &plan),
+                DiagFormat::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?)
+                }
+            }
+            .map_err(|e| format!("cannot write: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

@@ -24,6 +24,30 @@ fn num(x: f64) -> String {
     }
 }
 
+/// The analysis for people: each group's reachable bounds, each stage's reachability and threshold.
+pub fn analysis(a: &leadscore::analyze::Analysis) -> String {
+    use std::fmt::Write as _;
+    let bound = |x: Option<f64>, none: &str| x.map_or(none.to_string(), num);
+    let width = a.groups.iter().map(|g| g.id.len()).chain(a.stages.iter().map(|s| s.stage.id.len())).max().unwrap_or(0);
+    let mut out = String::from("groups (reachable scores):\n");
+    for g in &a.groups {
+        let _ = writeln!(out, "  {:width$}  {}..{}", g.id, bound(g.min, "-inf"), bound(g.max, "inf"));
+    }
+    out.push_str("stages (best first):\n");
+    let last = a.stages.len().saturating_sub(1);
+    for (i, s) in a.stages.iter().enumerate() {
+        let s = &s.stage;
+        let reach = if s.reachable { "reachable" } else { "unreachable" };
+        let threshold = match s.threshold {
+            Some(t) => format!("score >= {}", num(t)),
+            None if i == last => "default".to_string(),
+            None => "no score threshold".to_string(),
+        };
+        let _ = writeln!(out, "  {:width$}  {reach:11}  {threshold}", s.id);
+    }
+    out
+}
+
 /// The compact record of one lead.
 pub fn record(id: &str, line: u64, e: &Evaluation) -> Json {
     let groups: serde_json::Map<String, Json> = e.groups.iter().map(|g| (g.id.clone(), json!(g.score))).collect();

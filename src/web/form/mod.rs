@@ -1065,12 +1065,13 @@ impl St {
         asked
     }
 
-    /// Checks the shown, enabled fields of `step`; reports the first problem.
-    fn validate(&mut self, step: usize) -> bool {
+    /// Checks the shown, enabled fields of `step` (`None`: the fields that belong to no step); reports the first
+    /// problem.
+    fn validate(&mut self, step: Option<usize>) -> bool {
         let mut bad: Vec<usize> = vec![];
         for i in 0..self.p.fields.len() {
             let f = &self.p.fields[i];
-            if f.step.map(|s| s as usize) != Some(step) {
+            if f.step.map(|s| s as usize) != step {
                 continue;
             }
             if !(self.state.shown[i] && self.state.enabled[i]) || self.fields[i].controls.is_empty() {
@@ -1207,7 +1208,7 @@ impl St {
         }
         self.sync();
         let Some(cur) = self.cur else { return self.finish() };
-        if !self.validate(cur) {
+        if !self.validate(Some(cur)) {
             return (false, vec![]);
         }
         let o =
@@ -1255,13 +1256,17 @@ impl St {
             if self.skipped[s] {
                 continue;
             }
-            if !self.validate(s) {
+            if !self.validate(Some(s)) {
                 if self.cur != Some(s) {
                     self.go(s);
-                    self.validate(s);
+                    self.validate(Some(s));
                 }
                 return (false, vec![Emit::Step]);
             }
+        }
+        // Fields outside every step (all of them in a model without steps) are always on the page.
+        if !self.validate(None) {
+            return (false, vec![]);
         }
         let all = vec![true; self.p.fields.len()];
         let o = self.p.outcome(self.session.answers(), self.session.events(), self.session.now(), &all);

@@ -1,0 +1,148 @@
+//! Text reports of `backtest` and `plan`, for people; `--format json` prints the same data as JSON.
+
+use std::io::{self, Write};
+
+use leadscore::backtest::{Report, Stats};
+use leadscore::plan::{Funnel, Plan, PlanInput};
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+fn num(x: f64) -> String {
+    // Thousands separated by commas, for counts and money.
+    let neg = x < 0.0;
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if neg {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn stats(s: &Stats) -> String {
+    format!(
+        "{} leads, {} won: precision {}, recall {}, F1 {}",
+        s.count,
+        s.won,
+        pct(s.precision),
+        pct(s.recall),
+        s.f1.map_or("-".into(), |f| format!("{f:.3}"))
+    )
+}
+
+pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} row(s): {} scored, {} bad{}",
+        r.rows,
+        r.scored,
+        r.error_count,
+        if r.rows_with_issues > 0 { format!(", {} with values left out", r.rows_with_issues) } else { String::new() }
+    )?;
+    for e in &r.errors {
+        writeln!(w, "  line {}: {}", e.line, e.message)?;
+    }
+    writeln!(w, "outcomes: {} won, {} lost, {} open; close rate {}", r.won, r.lost, r.open, pct(r.base_rate))?;
+    let values: Vec<String> =
+        r.outcomes.iter().map(|o| format!("{} {}{}", o.value, o.count, if o.won { " (won)" } else { "" })).collect();
+    writeln!(w, "  values: {}", values.join(", "))?;
+    writeln!(w)?;
+    writeln!(w, "{:<24} {:>8} {:>8} {:>8} {:>10}", "stage", "leads", "won", "lost", "close rate")?;
+    for s in &r.stages {
+        writeln!(w, "{:<24} {:>8} {:>8} {:>8} {:>10}", s.label, s.count, s.won, s.lost, pct(s.close_rate))?;
+    }
+    writeln!(w)?;
+    for t in &r.thresholds {
+        writeln!(w, "{} (score >= {}): {}", t.label, t.current, stats(&t.current_at))?;
+        match (t.suggested, &t.suggested_at) {
+            (Some(s), Some(at)) => writeln!(w, "  suggested: score >= {s}: {}\n  (maximises {})", stats(at), t.goal)?,
+            _ => writeln!(w, "  no suggestion: no won lead with a score")?,
+        }
+    }
+    if !r.thresholds.is_empty() {
+        writeln!(w)?;
+    }
+    writeln!(w, "score distribution (bins of {}; # won, . lost, o open):", r.histogram.width)?;
+    let top = r.histogram.bins.iter().map(|b| b.won + b.lost + b.open).max().unwrap_or(0).max(1);
+    for b in &r.histogram.bins {
+        let n = b.won + b.lost + b.open;
+        let scale = |k: u64| ((k as f64) * 50.0 / top as f64).round() as usize;
+        writeln!(
+            w,
+            "{:>7} {:>7} {}{}{}",
+            b.from,
+            n,
+            "#".repeat(scale(b.won)),
+            ".".repeat(scale(b.lost)),
+            "o".repeat(scale(b.open))
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "{:<28} {:>7} {:>12} {:>12} {:>6}", "rule", "fired", "close fired", "close not", "lift")?;
+    for x in &r.rules {
+        writeln!(
+            w,
+            "{:<28} {:>7} {:>12} {:>12} {:>6}",
+            x.id,
+            x.fired,
+            pct(x.close_rate_fired),
+            pct(x.close_rate_not_fired),
+            x.lift.map_or("-".into(), |l| format!("{l:.2}"))
+        )?;
+    }
+    Ok(())
+}
+
+pub fn plan(w: &mut impl Write, input: &PlanInput, p: &Plan) -> io::Result<()> {
+    let f = &p.funnel;
+    match input.goal {
+        Some(goal) => writeln!(
+            w,
+            "A revenue goal of {} at {} a deal, in {} ({} working days), needs:",
+            num(goal),
+            num(input.deal_size),
+            input.year,
+            p.working_days
+        )?,
+        None => writeln!(
+            w,
+            "{} MQLs in {} ({} working days), at {} a deal, yield:",
+            num(f.mqls),
+            input.year,
+            p.working_days,
+            num(input.deal_size)
+        )?,
+    }
+    writeln!(w, "  {:>12} deals (revenue {})", num(f.deals), num(p.revenue))?;
+    writeln!(w, "  {:>12} SQLs      at {}% SQL to won", num(f.sqls), input.sql_to_won)?;
+    writeln!(w, "  {:>12} MQLs      at {}% MQL to SQL", num(f.mqls), input.mql_to_sql)?;
+    writeln!(w, "  {:>12} leads     at {}% lead to MQL", num(f.leads), input.lead_to_mql)?;
+    writeln!(w, "  {:>12} visitors  at {}% visitor to lead", num(f.visitors), input.visitor_to_lead)?;
+    writeln!(w)?;
+    let row = |w: &mut dyn Write, name: &str, days: String, x: &Funnel, dec: usize| {
+        writeln!(
+            w,
+            "{name:<9} {days:>5} {:>12.dec$} {:>10.dec$} {:>9.dec$} {:>8.dec$} {:>7.dec$}",
+            x.visitors, x.leads, x.mqls, x.sqls, x.deals
+        )
+    };
+    writeln!(
+        w,
+        "{:<9} {:>5} {:>12} {:>10} {:>9} {:>8} {:>7}",
+        "month", "days", "visitors", "leads", "MQLs", "SQLs", "deals"
+    )?;
+    for m in &p.months {
+        row(w, &m.month, m.working_days.to_string(), &m.funnel, 0)?;
+    }
+    row(w, "per day", String::new(), &p.per_working_day, 2)?;
+    writeln!(w, "(months: the year's counts in proportion to their working days, rounded up)")?;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The playground's exports in the full build: the backtest of a model on past leads (a CSV or NDJSON text
+//! read by the same reader as the command line, scored in steps so that a worker can report progress) and
+//! the funnel planner.
+
+use std::io::Cursor;
+
+use js_sys::Error;
+use serde_json::Value as Json;
+use wasm_bindgen::prelude::*;
+
+use super::*;
+use crate::backtest::Backtest as Core;
+use crate::leads::{Format, Reader};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** How `new Backtest()` reads past leads. */
+export interface BacktestOptions {
+  /** The column (NDJSON: key) with what became of each lead. Default `outcome`; empty cells are open leads. */
+  outcome?: string;
+  /** Outcome values that count as won (trimmed, any case). Default: won, closed won, customer, yes, true, 1. */
+  won?: string[];
+  /** The column with the time each lead was handed over (RFC 3339 or a date), to score it as it was then. Default `scored_at`. */
+  scoredAt?: string;
+  /** When a lead has no `scoredAt` time: score it at this time (ms since 1970). Default: now. */
+  now?: number;
+  /** Default: `csv`, or `ndjson` when the text starts with `{`. */
+  format?: "csv" | "ndjson";
+}
+
+/** Precision and recall of "score >= threshold" as a prediction of won (leads with an outcome only). */
+export interface ThresholdStats {
+  threshold: number;
+  count: number;
+  won: number;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+}
+
+/** What a backtest found. Rates are fractions (0.25 = 25 %); `null` where there is nothing to divide by. */
+export interface BacktestReport {
+  rows: number;
+  scored: number;
+  /** The first 100 rows that could not be read. */
+  errors: { line: number; message: string }[];
+  errorCount: number;
+  /** Rows scored without some of their values, which the model could not take. */
+  rowsWithIssues: number;
+  wonValues: string[];
+  outcomes: { value: string; count: number; won: boolean }[];
+  won: number;
+  lost: number;
+  open: number;
+  baseRate: number | null;
+  minScore: number | null;
+  maxScore: number | null;
+  histogram: { width: number; bins: { from: number; to: number; won: number; lost: number; open: number }[] };
+  /** By the stage the model gives each lead today; `disqualified` for knockouts. */
+  stages: { id: string; label: string; count: number; won: number; lost: number; closeRate: number | null }[];
+  /** Stages whose condition tests the total score, lowest threshold first. */
+  thresholds: {
+    stage: string;
+    label: string;
+    current: number;
+    currentAt: ThresholdStats;
+    suggested: number | null;
+    suggestedAt: ThresholdStats | null;
+    goal: string;
+  }[];
+  /** Every rule, highest lift first. */
+  rules: {
+    id: string;
+    fired: number;
+    wonFired: number;
+    closeRateFired: number | null;
+    closeRateNotFired: number | null;
+    lift: number | null;
+  }[];
+}
+
+/** The funnel planner's input. Rates in percent. Give `goal` (revenue) or `mqls` (the inverse). */
+export interface PlanInput {
+  goal?: number;
+  mqls?: number;
+  dealSize: number;
+  sqlToWon: number;
+  mqlToSql: number;
+  leadToMql: number;
+  visitorToLead: number;
+  /** The year whose working days (Monday to Friday) spread the plan over its months. */
+  year: number;
+}
+
+export interface Funnel {
+  visitors: number;
+  leads: number;
+  mqls: number;
+  sqls: number;
+  deals: number;
+}
+
+/** The plan: the year's counts (needed: rounded up; yielded: rounded down). */
+export interface Plan extends Funnel {
+  revenue: number;
+  workingDays: number;
+  /** The year's counts in proportion to each month's working days, rounded up. */
+  months: (Funnel & { month: string; workingDays: number })[];
+  perWorkingDay: Funnel;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "BacktestOptions")]
+    pub type JsBacktestOptions;
+    #[wasm_bindgen(typescript_type = "BacktestReport")]
+    pub type JsBacktestReport;
+    #[wasm_bindgen(typescript_type = "ThresholdStats")]
+    pub type JsThresholdStats;
+    #[wasm_bindgen(typescript_type = "PlanInput")]
+    pub type JsPlanInput;
+    #[wasm_bindgen(typescript_type = "Plan")]
+    pub type JsPlan;
+}
+
+fn error(message: String) -> JsValue {
+    Error::new(&format!("leadscore: {message}")).into()
+}
+
+/// Past leads scored against a model, in steps: `while (!bt.step(5000)) report(bt.progress)`, then
+/// `bt.report()`.
+#[wasm_bindgen]
+pub struct Backtest {
+    program: Rc<Program>,
+    reader: Reader<Cursor<Vec<u8>>>,
+    core: Core,
+    now: f64,
+    size: u64,
+    offset: u64,
+    done: bool,
+}
+
+#[wasm_bindgen]
+impl Backtest {
+    /// Reads the header of `data` (CSV with a header row, or NDJSON) for `scorer`'s model. Throws when the
+    /// outcome column is missing or the header cannot be read.
+    #[wasm_bindgen(constructor)]
+    pub fn new(scorer: &Scorer, data: String, options: Option<JsBacktestOptions>) -> Result<Backtest, JsValue> {
+        let o = match options {
+            Some(o) => from_js(&o, "options")?,
+            None => Json::Null,
+        };
+        let outcome = o.get("outcome").and_then(Json::as_str).unwrap_or("outcome").to_string();
+        let scored_at = o.get("scoredAt").and_then(Json::as_str).unwrap_or("scored_at").to_string();
+        let won: Vec<String> = o
+            .get("won")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let format = match o.get("format").and_then(Json::as_str) {
+            Some("ndjson") => Format::Ndjson,
+            Some("csv") => Format::Csv,
+            Some(other) => return Err(error(format!("options.format: `{other}` is not csv or ndjson"))),
+            None if data.trim_start().starts_with('{') => Format::Ndjson,
+            None => Format::Csv,
+        };
+        let now = now_or_clock(o.get("now").and_then(Json::as_f64));
+        let program = scorer.program.clone();
+        let size = data.len() as u64;
+        let reader =
+            Reader::new(Cursor::new(data.into_bytes()), format, &program, &[&outcome, &scored_at]).map_err(error)?;
+        if !reader.has_extra(0) {
+            return Err(error(format!(
+                "the leads have no `{outcome}` column: name the outcome column in options.outcome"
+            )));
+        }
+        let core = Core::new(&program, &won);
+        Ok(Backtest { program, reader, core, now, size, offset: 0, done: false })
+    }
+
+    /// Scores up to `rows` more leads; true once every lead is scored.
+    pub fn step(&mut self, rows: u32) -> bool {
+        let p = &*self.program;
+        for _ in 0..rows.max(1) {
+            match self.reader.next_lead(p) {
+                None => {
+                    self.done = true;
+                    self.offset = self.size;
+                    break;
+                }
+                Some(Ok(lead)) => {
+                    let time = lead.extra[1].as_deref().map(crate::leads::parse_time);
+                    if !lead.issues.is_empty() || matches!(time, Some(None)) {
+                        self.core.issue();
+                    }
+                    let at = time.flatten().unwrap_or(self.now);
+                    self.core.add(p, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
+                    self.offset = lead.offset;
+                }
+                Some(Err(e)) => self.core.error(e),
+            }
+        }
+        self.done
+    }
+
+    /// The share of the input read, from 0 to 1.
+    #[wasm_bindgen(getter)]
+    pub fn progress(&self) -> f64 {
+        if self.done || self.size == 0 {
+            1.0
+        } else {
+            (self.offset as f64 / self.size as f64).min(1.0)
+        }
+    }
+
+    /// Leads scored so far.
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> u32 {
+        self.core.len() as u32
+    }
+
+    /// The report of the leads scored so far; stage names in `locale` (default: the model's).
+    pub fn report(&self, locale: Option<String>) -> JsBacktestReport {
+        let thresholds: Vec<Option<f64>> = crate::analyze::stages(&self.program).iter().map(|s| s.threshold).collect();
+        to_js(&self.core.report(&self.program, &thresholds, locale.as_deref())).unchecked_into()
+    }
+
+    /// Precision and recall of "score >= threshold".
+    pub fn at(&self, threshold: f64) -> JsThresholdStats {
+        to_js(&self.core.at(threshold)).unchecked_into()
+    }
+}
+
+/// The funnel planner: what a revenue goal needs, or what a number of MQLs yields. Throws an error naming
+/// every bad input (`error.problems`: `[{ field, message }]`).
+#[wasm_bindgen]
+pub fn plan(input: JsPlanInput) -> Result<JsPlan, JsValue> {
+    let j = from_js(&input, "input")?;
+    let input: crate::plan::PlanInput = serde_json::from_value(j).map_err(|e| error(format!("plan input: {e}")))?;
+    match crate::plan::plan(&input) {
+        Ok(p) => Ok(to_js(&p).unchecked_into()),
+        Err(problems) => {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let err = Error::new(&format!("leadscore: plan: {}", text.join("; ")));
+            let _ = js_sys::Reflect::set(&err, &JsValue::from_str("problems"), &to_js(&problems));
+            Err(err.into())
+        }
+    }
+}
