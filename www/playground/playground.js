@@ -742,7 +742,8 @@ function renderReport(r) {
     `${int.format(wonCount)} won (“${wonValues.join("”, “")}” in column “${column}”)${open}: a base close rate of ${pct(r.baseRate)}.`;
   const lines = [];
   for (const t of r.thresholds) {
-    const label = t.label ?? stageLabel(t.stage);
+    // Short names on the chart: "MQL ≥ 45".
+    const label = t.stage.length <= 4 ? t.stage.toUpperCase() : (t.label ?? stageLabel(t.stage));
     if (t.current !== null && t.current !== undefined) lines.push({ x: t.current, label: `${label} ≥ ${num.format(t.current)}` });
     if (t.suggested !== null && t.suggested !== undefined && t.suggested !== t.current) {
       lines.push({ x: t.suggested, label: `${label} ≥ ${num.format(t.suggested)} (suggested)`, dashed: true });

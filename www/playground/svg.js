@@ -30,8 +30,8 @@ const fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
  */
 export function histogram({ bins, lines = [], title = "Leads by score" }) {
   const W = 760;
-  const H = 320;
-  const m = { top: 44, right: 16, bottom: 48, left: 56 };
+  const H = 350;
+  const m = { top: 76, right: 16, bottom: 48, left: 56 };
   const svg = el("svg", {
     viewBox: `0 0 ${W} ${H}`,
     class: "pg-chart pg-histogram",
@@ -103,13 +103,16 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
   const marks = el("g", { class: "pg-thresholds" });
   lines
     .filter((l) => Number.isFinite(l.x) && l.x >= x0 && l.x <= x1)
+    .sort((a, b) => a.x - b.x)
     .forEach((l, i) => {
       const x = sx(l.x);
+      // Neighbours take different rows above the plot, so that close thresholds keep readable labels.
+      const y = 34 + (i % 3) * 14;
       const cls = l.dashed ? "pg-threshold pg-suggested" : "pg-threshold";
-      marks.append(el("line", { class: cls, x1: x, y1: m.top - 4, x2: x, y2: m.top + ph, "data-threshold": l.x }));
+      marks.append(el("line", { class: cls, x1: x, y1: y + 3, x2: x, y2: m.top + ph, "data-threshold": l.x }));
       const anchor = x > W - 90 ? "end" : "start";
       marks.append(
-        el("text", { class: l.dashed ? "pg-threshold-label pg-suggested-label" : "pg-threshold-label", x: anchor === "end" ? x - 3 : x + 3, y: m.top + 8 + (i % 3) * 13, "text-anchor": anchor }, l.label),
+        el("text", { class: l.dashed ? "pg-threshold-label pg-suggested-label" : "pg-threshold-label", x: anchor === "end" ? x - 3 : x + 3, y, "text-anchor": anchor }, l.label),
       );
     });
   svg.append(marks);
