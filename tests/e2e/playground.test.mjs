@@ -44,7 +44,13 @@ async function open(path = "/playground/") {
     page,
     requests,
     problems,
-    shot: (panel) => page.locator(`#${panel}`).screenshot({ path: join(shots, `playground-${panel}.png`) }),
+    async shot(panel) {
+      // The sticky header would cover part of a long panel's picture.
+      await page.evaluate(() => {
+        document.querySelector(".site-header").style.position = "static";
+      });
+      await page.locator(`#${panel}`).screenshot({ path: join(shots, `playground-${panel}.png`) });
+    },
     async close() {
       await context.close();
       assert.deepEqual(problems, [], "no page errors or console errors");
