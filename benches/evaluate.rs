@@ -82,6 +82,38 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("hints for an mql", |b| b.iter(|| program.hints(black_box(&mql), &mql_events, NOW)));
+
+    // The backtest of the shipped history (1000 leads): read the CSV, score every lead, report.
+    let history = std::fs::read_to_string(format!("{}/examples/history/b2b-saas.csv", root())).expect("history");
+    let thresholds: Vec<Option<f64>> = leadscore::analyze::stages(&program).iter().map(|s| s.threshold).collect();
+    c.bench_function("backtest 1000 leads (read, score, report)", |b| {
+        b.iter(|| {
+            let mut r = leadscore::leads::Reader::new(
+                history.as_bytes(),
+                leadscore::leads::Format::Csv,
+                &program,
+                &["outcome", "scored_at"],
+            )
+            .expect("header");
+            let mut bt = leadscore::backtest::Backtest::new(&program, &[]);
+            while let Some(Ok(lead)) = r.next_lead(&program) {
+                let at = lead.extra[1].as_deref().and_then(leadscore::leads::parse_time).unwrap_or(NOW);
+                bt.add(&program, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
+            }
+            bt.report(&program, &thresholds, None)
+        })
+    });
+    let plan = leadscore::plan::PlanInput {
+        goal: Some(10_000_000.0),
+        mqls: None,
+        deal_size: 50_000.0,
+        sql_to_won: 25.0,
+        mql_to_sql: 20.0,
+        lead_to_mql: 10.0,
+        visitor_to_lead: 2.0,
+        year: 2027,
+    };
+    c.bench_function("plan a year", |b| b.iter(|| leadscore::plan::plan(black_box(&plan))));
 }
 
 criterion_group!(benches, bench);

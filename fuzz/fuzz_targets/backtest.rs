@@ -1,0 +1,56 @@
+//! Any bytes as a history of past leads for the B2B example, read as CSV and as NDJSON: reading and the
+//! backtest never panic, and the report's counts add up (every row is scored or a bad row; every scored
+//! lead is in one stage and one histogram bin; rates are fractions).
+#![no_main]
+
+use std::sync::OnceLock;
+
+use leadscore::backtest::Backtest;
+use leadscore::leads::{parse_time, Format, Reader};
+use leadscore::Program;
+use libfuzzer_sys::fuzz_target;
+
+/// 2026-11-23T00:00:00Z
+const NOW: f64 = 1_795_392_000_000.0;
+
+fn program() -> &'static (Program, Vec<Option<f64>>) {
+    static P: OnceLock<(Program, Vec<Option<f64>>)> = OnceLock::new();
+    P.get_or_init(|| {
+        let p = leadscore::compile_str(include_str!("../../examples/b2b-saas.json")).program.expect("compiles");
+        let t = leadscore::analyze::stages(&p).iter().map(|s| s.threshold).collect();
+        (p, t)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (p, thresholds) = program();
+    for format in [Format::Csv, Format::Ndjson] {
+        let Ok(mut reader) = Reader::new(data, format, p, &["outcome", "scored_at"]) else { continue };
+        let mut bt = Backtest::new(p, &[]);
+        let mut rows = 0u64;
+        while let Some(item) = reader.next_lead(p) {
+            rows += 1;
+            match item {
+                Ok(lead) => {
+                    let at = lead.extra[1].as_deref().and_then(parse_time).unwrap_or(NOW);
+                    bt.add(p, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
+                }
+                Err(e) => bt.error(e),
+            }
+            if rows > 10_000 {
+                break;
+            }
+        }
+        let r = bt.report(p, thresholds, None);
+        assert_eq!(r.rows, rows);
+        assert_eq!(r.stages.iter().map(|s| s.count).sum::<u64>(), r.scored);
+        assert_eq!(r.histogram.bins.iter().map(|b| b.won + b.lost + b.open).sum::<u64>(), r.scored);
+        assert_eq!(r.won + r.lost + r.open, r.scored);
+        for t in &r.thresholds {
+            for s in [Some(&t.current_at), t.suggested_at.as_ref()].into_iter().flatten() {
+                assert!(s.precision.is_none_or(|x| (0.0..=1.0).contains(&x)));
+                assert!(s.recall.is_none_or(|x| (0.0..=1.0).contains(&x)));
+            }
+        }
+    }
+});
