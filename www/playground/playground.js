@@ -459,9 +459,9 @@ function whatIfEvents(now) {
 function hintSentence(hint) {
   const gain = `+${num.format(hint.gain)}`;
   if (hint.kind === "event") return `record a ${eventLabel(hint.name).toLowerCase()} (${gain})`;
-  const verb = hint.kind === "change" ? "change" : "answer";
-  const to = hint.kind === "change" ? " to " : " ";
-  return `${verb} ${fieldLabel(hint.name).toLowerCase()}${to}${showValue(hint.name, hint.value)} (${gain})`;
+  const value = showValue(hint.name, hint.value);
+  if (hint.kind === "change") return `change “${fieldLabel(hint.name)}” to ${value} (${gain})`;
+  return `answer “${fieldLabel(hint.name)}” with ${value} (${gain})`;
 }
 
 function evaluateNow() {
@@ -491,7 +491,7 @@ function evaluateNow() {
   const undecided = e.undecided_fields ?? e.undecidedFields ?? [];
   $("#out-undecided").textContent = e.decided
     ? "The stage is decided: no remaining answer can change it."
-    : `Still open, and able to change the stage: ${undecided.map(fieldLabel).join(", ") || "behaviour"}.`;
+    : `Still open, and able to change the stage: ${undecided.map((id) => `“${fieldLabel(id)}”`).join(", ") || "behaviour"}.`;
   setRows(
     $("#out-groups"),
     e.groups.map((g) =>
