@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use crate::answers::{answer_json, Answer, Answers, Events};
 use crate::eval::layout;
 use crate::model::FieldType;
-use crate::program::{Cmp, ListItems, Node, Program};
+use crate::program::{Cmp, Func, ListItems, Node, Program};
 
 /// Hints towards the next stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,12 +113,31 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
             }
         }
         FieldType::Country | FieldType::String | FieldType::Email => {
-            let mut strs: Vec<&str> = vec![];
+            let mut strs: Vec<String> = vec![];
+            // `f` itself, or `domain(f)` / `lower(f)` / `upper(f)` of it: how a list item becomes an answer.
+            let reads = |x: u32| -> Option<fn(&str) -> String> {
+                match p.nodes.get(x as usize)? {
+                    Node::Field(ff) if *ff as usize == f => Some(|s| s.to_string()),
+                    Node::Call(func, a, 1) => {
+                        let arg = *p.call_args(*a, 1).first()?;
+                        if !matches!(p.nodes.get(arg as usize), Some(Node::Field(ff)) if *ff as usize == f) {
+                            return None;
+                        }
+                        match func {
+                            Func::Domain => Some(|s| format!("name@{s}")),
+                            Func::Lower | Func::Upper => Some(|s| s.to_string()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            };
             for n in &p.nodes {
                 match n {
-                    Node::In(x, l) if matches!(p.nodes.get(*x as usize), Some(Node::Field(ff)) if *ff as usize == f) => {
+                    Node::In(x, l) if reads(*x).is_some() => {
+                        let make = reads(*x).unwrap_or(|s| s.to_string());
                         if let Some(ListItems::Str(items)) = p.lists.get(*l as usize).map(|l| &l.items) {
-                            strs.extend(items.iter().take(5).map(|s| &**s));
+                            strs.extend(items.iter().take(5).map(|s| make(s)));
                         }
                     }
                     Node::Cmp(Cmp::Eq, a, b) => {
@@ -127,7 +146,7 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
                                 (p.nodes.get(*x as usize), p.nodes.get(*y as usize))
                             {
                                 if *ff as usize == f {
-                                    strs.push(&p.strings[*s as usize]);
+                                    strs.push(p.strings[*s as usize].to_string());
                                 }
                             }
                         }
@@ -135,9 +154,18 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
                     _ => {}
                 }
             }
+            // An unanswered text or email no condition names a value of still counts once answered
+            // (`answered(email)`): one neutral answer stands for any.
+            if current.is_none() {
+                match def.kind {
+                    FieldType::Email => strs.push("name@example.com".into()),
+                    FieldType::String => strs.push("example".into()),
+                    _ => {}
+                }
+            }
             strs.sort_unstable();
             strs.dedup();
-            out.extend(strs.into_iter().map(Answer::text));
+            out.extend(strs.iter().map(|s| Answer::text(s)));
         }
     }
     out.retain(|a| Some(a) != current);
