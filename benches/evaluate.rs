@@ -96,9 +96,8 @@ fn bench(c: &mut Criterion) {
             )
             .expect("header");
             let mut bt = leadscore::backtest::Backtest::new(&program, &[]);
-            while let Some(Ok(lead)) = r.next_lead(&program) {
-                let at = lead.extra[1].as_deref().and_then(leadscore::leads::parse_time).unwrap_or(NOW);
-                bt.add(&program, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
+            while let Some(item) = r.next_lead(&program) {
+                bt.add_read(&program, item, NOW);
             }
             bt.report(&program, &thresholds, None)
         })

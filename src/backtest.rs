@@ -224,6 +224,24 @@ impl Backtest {
         }
     }
 
+    /// Records one item of a [`crate::leads::Reader`] opened with the extra columns `[outcome, scored_at]`:
+    /// a lead is scored at its `scored_at` time (at `now` when it has none), with its outcome; a lead with
+    /// values left out, or with a `scored_at` that is not a time, also counts as a row with issues; a bad
+    /// row is recorded as an error.
+    pub fn add_read(&mut self, p: &Program, item: Result<crate::leads::Lead, crate::leads::RowError>, now: f64) {
+        match item {
+            Ok(lead) => {
+                let time = lead.extra.get(1).and_then(|t| t.as_deref()).map(crate::leads::parse_time);
+                if !lead.issues.is_empty() || matches!(time, Some(None)) {
+                    self.issue();
+                }
+                let outcome = lead.extra.first().and_then(|o| o.as_deref());
+                self.add(p, &lead.answers, &lead.events, time.flatten().unwrap_or(now), outcome);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
     /// Records a row that could not be read.
     pub fn error(&mut self, e: crate::leads::RowError) {
         self.error_count += 1;
@@ -575,6 +593,22 @@ mod tests {
         assert_eq!(sql.current_at.count, 0);
         assert_eq!(sql.suggested_at.unwrap().precision, Some(8.0 / 11.0));
         assert!(r.thresholds[0].goal.contains("F2"));
+    }
+
+    #[test]
+    fn read_leads_are_scored_at_their_time_and_bad_rows_counted() {
+        let p = program();
+        let csv = "employees,student,outcome,scored_at\n500,false,won,2026-01-01\n20,false,lost,soon\n5,maybe\n";
+        let mut r = crate::leads::Reader::new(csv.as_bytes(), crate::leads::Format::Csv, &p, &["outcome", "scored_at"])
+            .unwrap();
+        let mut bt = Backtest::new(&p, &[]);
+        while let Some(item) = r.next_lead(&p) {
+            bt.add_read(&p, item, 0.0);
+        }
+        let rep = bt.report(&p, &[Some(60.0), Some(20.0), None], None);
+        assert_eq!((rep.rows, rep.scored, rep.error_count, rep.rows_with_issues), (3, 2, 1, 1));
+        assert_eq!((rep.won, rep.lost), (1, 1));
+        assert_eq!(rep.errors[0].line, 4);
     }
 
     #[test]

@@ -2014,13 +2014,7 @@ fn a_backtest_of_any_history_adds_up() {
         let mut rows = 0;
         while let Some(item) = reader.next_lead(&p) {
             rows += 1;
-            match item {
-                Ok(lead) => {
-                    let at = lead.extra[1].as_deref().and_then(leadscore::leads::parse_time).unwrap_or(NOW);
-                    bt.add(&p, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
-                }
-                Err(e) => bt.error(e),
-            }
+            bt.add_read(&p, item, NOW);
         }
         let r = bt.report(&p, &thresholds, None);
         prop_assert_eq!(r.rows, rows);

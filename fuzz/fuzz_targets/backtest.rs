@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use leadscore::backtest::Backtest;
-use leadscore::leads::{parse_time, Format, Reader};
+use leadscore::leads::{Format, Reader};
 use leadscore::Program;
 use libfuzzer_sys::fuzz_target;
 
@@ -30,13 +30,7 @@ fuzz_target!(|data: &[u8]| {
         let mut rows = 0u64;
         while let Some(item) = reader.next_lead(p) {
             rows += 1;
-            match item {
-                Ok(lead) => {
-                    let at = lead.extra[1].as_deref().and_then(parse_time).unwrap_or(NOW);
-                    bt.add(p, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
-                }
-                Err(e) => bt.error(e),
-            }
+            bt.add_read(p, item, NOW);
             if rows > 10_000 {
                 break;
             }

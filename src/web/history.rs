@@ -189,16 +189,12 @@ impl Backtest {
                     self.offset = self.size;
                     break;
                 }
-                Some(Ok(lead)) => {
-                    let time = lead.extra[1].as_deref().map(crate::leads::parse_time);
-                    if !lead.issues.is_empty() || matches!(time, Some(None)) {
-                        self.core.issue();
+                Some(item) => {
+                    if let Ok(lead) = &item {
+                        self.offset = lead.offset;
                     }
-                    let at = time.flatten().unwrap_or(self.now);
-                    self.core.add(p, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
-                    self.offset = lead.offset;
+                    self.core.add_read(p, item, self.now);
                 }
-                Some(Err(e)) => self.core.error(e),
             }
         }
         self.done

@@ -368,21 +368,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let progress = progress_bar(reader.size());
             let mut bt = leadscore::backtest::Backtest::new(&program, &won);
             for item in reader.by_ref() {
-                match item {
-                    Ok(lead) => {
-                        let at = lead.extra[1].as_deref().and_then(input::parse_time).unwrap_or(now);
-                        if !lead.issues.is_empty()
-                            || lead.extra[1].as_deref().is_some_and(|t| input::parse_time(t).is_none())
-                        {
-                            bt.issue();
-                        }
-                        bt.add(&program, &lead.answers, &lead.events, at, lead.extra[0].as_deref());
-                        if let Some(pb) = &progress {
-                            pb.set_position(lead.offset);
-                        }
-                    }
-                    Err(e) => bt.error(e),
+                if let (Some(pb), Ok(lead)) = (&progress, &item) {
+                    pb.set_position(lead.offset);
                 }
+                bt.add_read(&program, item, now);
             }
             if let Some(pb) = progress {
                 pb.finish_and_clear();
