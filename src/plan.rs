@@ -46,7 +46,8 @@ pub struct Month {
     /// `YYYY-MM`.
     pub month: String,
     pub working_days: u32,
-    /// The year's counts in proportion to the month's working days, rounded up.
+    /// The year's counts in proportion to the month's working days: what is needed rounded up, what MQLs
+    /// yield (the inverse plan's SQLs and deals) rounded down.
     #[serde(flatten)]
     pub funnel: Funnel,
 }
@@ -80,6 +81,9 @@ impl std::fmt::Display for PlanError {
         write!(f, "{}: {}", self.field, self.message)
     }
 }
+
+/// A way of rounding a count.
+type Round = fn(f64) -> f64;
 
 /// Rounds up, forgiving the last bits of floating-point error (800 / 0.2 is a hair above 4000).
 fn up(x: f64) -> f64 {
@@ -195,12 +199,18 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
     };
     let days: Vec<u32> = (1..=12).map(|m| working_days(input.year, m)).collect();
     let year_days: u32 = days.iter().sum();
-    let share = |f: &Funnel, k: f64, round: fn(f64) -> f64| Funnel {
-        visitors: round(f.visitors * k),
-        leads: round(f.leads * k),
-        mqls: round(f.mqls * k),
-        sqls: round(f.sqls * k),
-        deals: round(f.deals * k),
+    // A month's share of what is needed is rounded up; of what MQLs yield (the inverse plan's SQLs and
+    // deals), down.
+    let yields: Round = if input.goal.is_some() { up } else { down };
+    let share = |f: &Funnel, k: f64, round: bool| {
+        let (need, get): (Round, Round) = if round { (up, yields) } else { (|x| x, |x| x) };
+        Funnel {
+            visitors: need(f.visitors * k),
+            leads: need(f.leads * k),
+            mqls: need(f.mqls * k),
+            sqls: get(f.sqls * k),
+            deals: get(f.deals * k),
+        }
     };
     let months = days
         .iter()
@@ -208,7 +218,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         .map(|(i, &d)| Month {
             month: format!("{:04}-{:02}", input.year, i + 1),
             working_days: d,
-            funnel: share(&funnel, f64::from(d) / f64::from(year_days), up),
+            funnel: share(&funnel, f64::from(d) / f64::from(year_days), true),
         })
         .collect();
     Ok(Plan {
@@ -216,7 +226,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         funnel,
         working_days: year_days,
         months,
-        per_working_day: share(&funnel, 1.0 / f64::from(year_days), |x| x),
+        per_working_day: share(&funnel, 1.0 / f64::from(year_days), false),
     })
 }
 
@@ -282,6 +292,11 @@ mod tests {
         assert_eq!((p.funnel.sqls, p.funnel.deals, p.revenue), (800.0, 200.0, 10_000_000.0));
         let q = plan(&PlanInput { goal: None, mqls: Some(4019.0), ..input() }).unwrap();
         assert_eq!((q.funnel.sqls, q.funnel.deals), (803.0, 200.0));
+        // A month's yield is rounded down too: January's 200 × 21 / 261 = 16.1 deals count as 16, and the
+        // months never promise more than the year.
+        assert_eq!(p.months[0].funnel.deals, 16.0);
+        assert_eq!(p.months[0].funnel.mqls, 322.0, "the MQLs a month needs are still rounded up");
+        assert!(p.months.iter().map(|m| m.funnel.deals).sum::<f64>() <= 200.0);
     }
 
     #[test]

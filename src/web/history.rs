@@ -104,7 +104,7 @@ export interface Funnel {
 export interface Plan extends Funnel {
   revenue: number;
   workingDays: number;
-  /** The year's counts in proportion to each month's working days, rounded up. */
+  /** The year's counts in proportion to each month's working days: needed counts rounded up, yielded ones (the inverse plan's SQLs and deals) down. */
   months: (Funnel & { month: string; workingDays: number })[];
   perWorkingDay: Funnel;
 }

@@ -143,6 +143,11 @@ pub fn plan(w: &mut impl Write, input: &PlanInput, p: &Plan) -> io::Result<()> {
         row(w, &m.month, m.working_days.to_string(), &m.funnel, 0)?;
     }
     row(w, "per day", String::new(), &p.per_working_day, 2)?;
-    writeln!(w, "(months: the year's counts in proportion to their working days, rounded up)")?;
+    let how = if input.goal.is_some() {
+        "rounded up"
+    } else {
+        "needed counts rounded up, SQLs and deals yielded rounded down"
+    };
+    writeln!(w, "(months: the year's counts in proportion to their working days, {how})")?;
     Ok(())
 }
