@@ -488,7 +488,7 @@ function evaluateNow() {
   $("#out-range").textContent = e.disqualified
     ? `Disqualified by ${e.disqualified.knockout} (${e.disqualified.reason}). ${range}`
     : range;
-  const undecided = e.undecided_fields ?? e.undecidedFields ?? [];
+  const undecided = e.undecided_fields;
   $("#out-undecided").textContent = e.decided
     ? "The stage is decided: no remaining answer can change it."
     : `Still open, and able to change the stage: ${undecided.map((id) => `“${fieldLabel(id)}”`).join(", ") || "behaviour"}.`;
@@ -520,7 +520,7 @@ function evaluateNow() {
     }),
   );
   if (e.ledger.length === 0) setRows($("#ledger"), [h("tr", {}, h("td", { colspan: 5, text: "No rule gives points yet." }))]);
-  const pending = e.pending_rules ?? e.pendingRules ?? [];
+  const pending = e.pending_rules;
   $("#out-pending").textContent = pending.length
     ? `Rules that may still give points once more is answered: ${pending.map((id) => labelOf(state.model.rules, id)).join(", ")}.`
     : "";
@@ -601,27 +601,22 @@ function showIn(d) {
 function renderAnalysis() {
   const scorer = state.scorer;
   if (!scorer) return;
-  const analysis = typeof scorer.analysis === "function" ? scorer.analysis("en") : null;
-  const bound = (v, side) => (v === null || v === undefined ? (side === "min" ? "no lower limit" : "no upper limit") : num.format(v));
-  if (analysis) {
-    setRows($("#bounds"), [
-      ...analysis.groups.map((g) => row(g.label ?? g.id, bound(g.min, "min"), bound(g.max, "max"))),
-      row("Total", bound(analysis.total?.min, "min"), bound(analysis.total?.max, "max")),
-    ]);
-    setRows(
-      $("#stage-reach"),
-      analysis.stages.map((s) => {
-        const tr = row(s.label ?? s.id, s.threshold === null || s.threshold === undefined ? "–" : `≥ ${num.format(s.threshold)}`, s.reachable ? "yes" : "no: no one can reach it");
-        if (!s.reachable) tr.classList.add("pg-problem");
-        return tr;
-      }),
-    );
-  } else {
-    setRows($("#bounds"), state.model.groups.map((g) => row(g.label ?? g.id, g.min === undefined ? "–" : `cap ${num.format(g.min)}`, g.max === undefined ? "–" : `cap ${num.format(g.max)}`)));
-    setRows($("#stage-reach"), state.model.stages.map((s) => row(s.label ?? s.id, "–", "see the warnings below")));
-  }
+  const analysis = scorer.analysis("en");
+  const bound = (v, side) => (v === null ? (side === "min" ? "no lower limit" : "no upper limit") : num.format(v));
+  setRows($("#bounds"), [
+    ...analysis.groups.map((g) => row(g.label, bound(g.min, "min"), bound(g.max, "max"))),
+    row("Total", bound(analysis.total.min, "min"), bound(analysis.total.max, "max")),
+  ]);
+  setRows(
+    $("#stage-reach"),
+    analysis.stages.map((s) => {
+      const tr = row(s.label, s.threshold === null ? "–" : `≥ ${num.format(s.threshold)}`, s.reachable ? "yes" : "no: no one can reach it");
+      if (!s.reachable) tr.classList.add("pg-problem");
+      return tr;
+    }),
+  );
   $("#bounds").hidden = false;
-  const warnings = analysis?.warnings ?? scorer.warnings ?? [];
+  const warnings = analysis.warnings;
   const byCode = new Map();
   for (const w of warnings) {
     if (!byCode.has(w.code)) byCode.set(w.code, []);
@@ -733,12 +728,12 @@ function statsLine(s) {
 
 function renderReport(r) {
   $("#bt-report").hidden = false;
-  const wonCount = r.wonCount ?? r.won ?? 0;
-  const wonValues = r.outcome?.won ?? r.wonValues ?? [];
-  const column = r.outcome?.column ?? ($("#bt-outcome").value.trim() || "outcome");
+  const wonCount = r.won;
+  const wonValues = r.wonValues;
+  const column = $("#bt-outcome").value.trim() || "outcome";
   const open = r.open ? `, ${int.format(r.open)} still open` : "";
   $("#bt-summary").textContent =
-    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount ?? 0)} with errors. ` +
+    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount)} with errors. ` +
     `${int.format(wonCount)} won (“${wonValues.join("”, “")}” in column “${column}”)${open}: a base close rate of ${pct(r.baseRate)}.`;
   const lines = [];
   for (const t of r.thresholds) {
@@ -840,10 +835,6 @@ function planInput() {
 function renderPlan() {
   const { mode, input } = planInput();
   for (const el of document.querySelectorAll("#plan-form [data-mode]")) el.hidden = el.dataset.mode !== mode;
-  if (typeof leadscore.plan !== "function") {
-    $("#plan-state").textContent = "This build of the scoring engine has no planner yet.";
-    return;
-  }
   let p;
   try {
     p = leadscore.plan(input);

@@ -42,7 +42,7 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
   if (bins.length === 0) return svg;
   const x0 = bins[0].from;
   const x1 = bins[bins.length - 1].to;
-  const total = (b) => b.won + b.lost + (b.open ?? 0);
+  const total = (b) => b.won + b.lost + b.open;
   const yMax = Math.max(1, ...bins.map(total));
   const yTicks = ticks(yMax);
   const top = Math.max(yMax, yTicks[yTicks.length - 1]);
@@ -91,7 +91,7 @@ export function histogram({ bins, lines = [], title = "Leads by score" }) {
     g.append(el("title", {}, label));
     // Stacked from the axis up: lost, then open (no outcome yet), then won.
     let base = 0;
-    for (const [cls, n] of [["pg-lost", b.lost], ["pg-open", b.open ?? 0], ["pg-won", b.won]]) {
+    for (const [cls, n] of [["pg-lost", b.lost], ["pg-open", b.open], ["pg-won", b.won]]) {
       if (n > 0) g.append(el("rect", { class: cls, x, y: sy(base + n), width: w, height: sy(base) - sy(base + n) }));
       base += n;
     }

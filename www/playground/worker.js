@@ -27,9 +27,6 @@ self.onmessage = async ({ data }) => {
 };
 
 function run({ id, rules, outcome, won, now }, csv) {
-  if (typeof leadscore.Backtest !== "function") {
-    throw new Error("this build of the scoring engine has no backtest yet");
-  }
   backtest?.free?.();
   scorer?.free?.();
   backtest = null;
