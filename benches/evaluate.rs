@@ -85,7 +85,6 @@ fn bench(c: &mut Criterion) {
 
     // The backtest of the shipped history (1000 leads): read the CSV, score every lead, report.
     let history = std::fs::read_to_string(format!("{}/examples/history/b2b-saas.csv", root())).expect("history");
-    let thresholds: Vec<Option<f64>> = leadscore::analyze::stages(&program).iter().map(|s| s.threshold).collect();
     c.bench_function("backtest 1000 leads (read, score, report)", |b| {
         b.iter(|| {
             let mut r = leadscore::leads::Reader::new(
@@ -99,7 +98,7 @@ fn bench(c: &mut Criterion) {
             while let Some(item) = r.next_lead(&program) {
                 bt.add_read(&program, item, NOW);
             }
-            bt.report(&program, &thresholds, None)
+            bt.report(&program, None)
         })
     });
     let plan = leadscore::plan::PlanInput {

@@ -286,9 +286,16 @@ impl Backtest {
         stats_at(scores, won_from, threshold)
     }
 
-    /// The report. `thresholds` gives, per stage of the program, the total-score threshold of its condition
-    /// (`None` when it has none); `locale` picks the labels.
-    pub fn report(&self, p: &Program, thresholds: &[Option<f64>], locale: Option<&str>) -> Report {
+    /// The report, with the stages' thresholds as the model writes them ([`crate::analyze::stages`]);
+    /// `locale` picks the labels.
+    pub fn report(&self, p: &Program, locale: Option<&str>) -> Report {
+        let thresholds: Vec<Option<f64>> = crate::analyze::stages(p).iter().map(|s| s.threshold).collect();
+        self.report_at(p, &thresholds, locale)
+    }
+
+    /// The report with other thresholds: per stage of the program, the total score from which it counts
+    /// (`None`: the stage has no threshold, and gets no suggestion).
+    pub fn report_at(&self, p: &Program, thresholds: &[Option<f64>], locale: Option<&str>) -> Report {
         let locale = locale.unwrap_or(&p.locale);
         let label = |i: usize| -> String {
             match p.stages.get(i) {
@@ -528,7 +535,7 @@ mod tests {
     #[test]
     fn counts_rates_and_stages() {
         let (p, bt) = sample();
-        let r = bt.report(&p, &[Some(60.0), Some(20.0), None], None);
+        let r = bt.report(&p, None);
         assert_eq!((r.scored, r.won, r.lost, r.open), (32, 12, 19, 1));
         assert_eq!(r.base_rate, Some(12.0 / 31.0));
         let by: Vec<(&str, u64, u64, Option<f64>)> =
@@ -569,7 +576,7 @@ mod tests {
     #[test]
     fn lift_per_rule() {
         let (p, bt) = sample();
-        let r = bt.report(&p, &[None, None, None], None);
+        let r = bt.report_at(&p, &[None, None, None], None);
         let big = r.rules.iter().find(|x| x.id == "big").unwrap();
         // big fires for 10 big + 1 labelled student: 8 won of 11; not fired: 4 of 20.
         assert_eq!((big.fired, big.won_fired), (11, 8));
@@ -583,7 +590,7 @@ mod tests {
     #[test]
     fn suggested_thresholds_favour_recall_low_and_precision_high() {
         let (p, bt) = sample();
-        let r = bt.report(&p, &[Some(70.0), Some(5.0), None], None);
+        let r = bt.report_at(&p, &[Some(70.0), Some(5.0), None], None);
         let t: Vec<(&str, f64, Option<f64>)> =
             r.thresholds.iter().map(|t| (t.stage.as_str(), t.current, t.suggested)).collect();
         // mql (lowest, F2): keeping the mid leads (11 of 12 won leads for 21 leads) beats everything else;
@@ -605,7 +612,7 @@ mod tests {
         while let Some(item) = r.next_lead(&p) {
             bt.add_read(&p, item, 0.0);
         }
-        let rep = bt.report(&p, &[Some(60.0), Some(20.0), None], None);
+        let rep = bt.report(&p, None);
         assert_eq!((rep.rows, rep.scored, rep.error_count, rep.rows_with_issues), (3, 2, 1, 1));
         assert_eq!((rep.won, rep.lost), (1, 1));
         assert_eq!(rep.errors[0].line, 4);
@@ -624,7 +631,7 @@ mod tests {
     fn empty_backtest_reports_nothing_and_divides_by_nothing() {
         let p = program();
         let bt = Backtest::new(&p, &[]);
-        let r = bt.report(&p, &[Some(60.0), Some(20.0), None], None);
+        let r = bt.report(&p, None);
         assert_eq!((r.scored, r.base_rate, r.min_score), (0, None, None));
         assert!(r.histogram.bins.is_empty());
         assert!(r.thresholds.iter().all(|t| t.suggested.is_none() && t.current_at.precision.is_none()));

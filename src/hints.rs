@@ -134,9 +134,10 @@ fn candidates(p: &Program, f: usize, current: Option<&Answer>) -> Vec<Answer> {
             };
             for n in &p.nodes {
                 match n {
-                    Node::In(x, l) if reads(*x).is_some() => {
-                        let make = reads(*x).unwrap_or(|s| s.to_string());
-                        if let Some(ListItems::Str(items)) = p.lists.get(*l as usize).map(|l| &l.items) {
+                    Node::In(x, l) => {
+                        if let (Some(make), Some(ListItems::Str(items))) =
+                            (reads(*x), p.lists.get(*l as usize).map(|l| &l.items))
+                        {
                             strs.extend(items.iter().take(5).map(|s| make(s)));
                         }
                     }

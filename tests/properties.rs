@@ -1990,7 +1990,6 @@ fn a_backtest_of_any_history_adds_up() {
     let text = include_str!("../examples/history/b2b-saas.csv");
     let head: String = text.lines().take(40).collect::<Vec<_>>().join("\n");
     let p = compile_str(include_str!("../examples/b2b-saas.json")).program.expect("compiles");
-    let thresholds: Vec<Option<f64>> = leadscore::analyze::stages(&p).iter().map(|s| s.threshold).collect();
     let edits = proptest::collection::vec((any::<Index>(), any::<u8>()), 0..40);
     check("backtest of an edited history", 64, edits, |edits| {
         let mut bytes = head.clone().into_bytes();
@@ -2016,7 +2015,7 @@ fn a_backtest_of_any_history_adds_up() {
             rows += 1;
             bt.add_read(&p, item, NOW);
         }
-        let r = bt.report(&p, &thresholds, None);
+        let r = bt.report(&p, None);
         prop_assert_eq!(r.rows, rows);
         prop_assert_eq!(r.won + r.lost + r.open, r.scored);
         prop_assert_eq!(r.stages.iter().map(|s| s.count).sum::<u64>(), r.scored);

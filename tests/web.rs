@@ -278,6 +278,12 @@ fn the_planner_gives_the_worked_example_and_names_bad_inputs() {
                       "year": 2027, "budget": 5}"#;
     let err = plan(js(unknown).unchecked_into()).err().expect("throws on an unknown input");
     assert!(get(&err, "message").as_string().unwrap().contains("budget"));
+    // A value of the wrong type is named by its input.
+    let fractional = r#"{"goal": 1, "dealSize": 1, "sqlToWon": 1, "mqlToSql": 1, "leadToMql": 1, "visitorToLead": 1,
+                         "year": 2027.5}"#;
+    let err = plan(js(fractional).unchecked_into()).err().expect("throws on a fractional year");
+    assert_eq!(get(&err, "problems.0.field").as_string().as_deref(), Some("year"));
+    assert!(get(&err, "message").as_string().unwrap().contains("year: invalid type"), "{:?}", get(&err, "message"));
 }
 
 #[wasm_bindgen_test]

@@ -13,17 +13,13 @@ use libfuzzer_sys::fuzz_target;
 /// 2026-11-23T00:00:00Z
 const NOW: f64 = 1_795_392_000_000.0;
 
-fn program() -> &'static (Program, Vec<Option<f64>>) {
-    static P: OnceLock<(Program, Vec<Option<f64>>)> = OnceLock::new();
-    P.get_or_init(|| {
-        let p = leadscore::compile_str(include_str!("../../examples/b2b-saas.json")).program.expect("compiles");
-        let t = leadscore::analyze::stages(&p).iter().map(|s| s.threshold).collect();
-        (p, t)
-    })
+fn program() -> &'static Program {
+    static P: OnceLock<Program> = OnceLock::new();
+    P.get_or_init(|| leadscore::compile_str(include_str!("../../examples/b2b-saas.json")).program.expect("compiles"))
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (p, thresholds) = program();
+    let p = program();
     for format in [Format::Csv, Format::Ndjson] {
         let Ok(mut reader) = Reader::new(data, format, p, &["outcome", "scored_at"]) else { continue };
         let mut bt = Backtest::new(p, &[]);
@@ -35,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
                 break;
             }
         }
-        let r = bt.report(p, thresholds, None);
+        let r = bt.report(p, None);
         assert_eq!(r.rows, rows);
         assert_eq!(r.stages.iter().map(|s| s.count).sum::<u64>(), r.scored);
         assert_eq!(r.histogram.bins.iter().map(|b| b.won + b.lost + b.open).sum::<u64>(), r.scored);

@@ -218,8 +218,7 @@ impl Backtest {
 
     /// The report of the leads scored so far; stage names in `locale` (default: the model's).
     pub fn report(&self, locale: Option<String>) -> JsBacktestReport {
-        let thresholds: Vec<Option<f64>> = crate::analyze::stages(&self.program).iter().map(|s| s.threshold).collect();
-        to_js(&self.core.report(&self.program, &thresholds, locale.as_deref())).unchecked_into()
+        to_js(&self.core.report(&self.program, locale.as_deref())).unchecked_into()
     }
 
     /// Precision and recall of "score >= threshold".
@@ -233,14 +232,24 @@ impl Backtest {
 #[wasm_bindgen]
 pub fn plan(input: JsPlanInput) -> Result<JsPlan, JsValue> {
     let j = from_js(&input, "input")?;
-    let input: crate::plan::PlanInput = serde_json::from_value(j).map_err(|e| error(format!("plan input: {e}")))?;
-    match crate::plan::plan(&input) {
-        Ok(p) => Ok(to_js(&p).unchecked_into()),
-        Err(problems) => {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            let err = Error::new(&format!("leadscore: plan: {}", text.join("; ")));
-            let _ = js_sys::Reflect::set(&err, &JsValue::from_str("problems"), &to_js(&problems));
-            Err(err.into())
-        }
-    }
+    // A value of the wrong type, a missing or an unknown input: named by its path (`year`), or by the
+    // message when it concerns the whole object (`missing field `dealSize``).
+    let input: crate::plan::PlanInput = serde_path_to_error::deserialize(j).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        plan_error(&[(field, e.inner().to_string())])
+    })?;
+    crate::plan::plan(&input).map(|p| to_js(&p).unchecked_into()).map_err(|problems| {
+        plan_error(&problems.iter().map(|p| (p.field.to_string(), p.message.clone())).collect::<Vec<_>>())
+    })
+}
+
+/// An `Error` listing every problem, with `problems: [{ field, message }]`.
+fn plan_error(problems: &[(String, String)]) -> JsValue {
+    let text: Vec<String> =
+        problems.iter().map(|(f, m)| if f.is_empty() { m.clone() } else { format!("{f}: {m}") }).collect();
+    let err = Error::new(&format!("leadscore: plan: {}", text.join("; ")));
+    let list: Vec<Json> = problems.iter().map(|(f, m)| serde_json::json!({ "field": f, "message": m })).collect();
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("problems"), &to_js(&list));
+    err.into()
 }

@@ -376,9 +376,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             if let Some(pb) = progress {
                 pb.finish_and_clear();
             }
-            let thresholds: Vec<Option<f64>> =
-                leadscore::analyze::stages(&program).iter().map(|s| s.threshold).collect();
-            let r = bt.report(&program, &thresholds, locale.as_deref());
+            let r = bt.report(&program, locale.as_deref());
             let mut stdout = io::stdout().lock();
             match format {
                 DiagFormat::Text => report::backtest(&mut stdout, &r),
