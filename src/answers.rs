@@ -190,6 +190,60 @@ impl Answers {
         Ok(())
     }
 
+    /// Sets field `index` from the values its controls submit, in document order: every value of a multi
+    /// field (each one option), the first non-empty value of any other field (as [`Answers::set_text`]
+    /// reads it). No non-empty value means unanswered. This is how a browser's form, the form controller
+    /// and a server receiving the form all read a field, so that they cannot disagree.
+    pub fn set_form_values<S: AsRef<str>>(
+        &mut self,
+        program: &Program,
+        index: usize,
+        values: &[S],
+    ) -> Result<(), Issue> {
+        let Some(f) = program.fields.get(index) else {
+            return Err(issue("", "unknown_field", format!("no field #{index}")));
+        };
+        self.slots[index] = None;
+        let mut given = values.iter().map(AsRef::as_ref).filter(|v| !v.trim().is_empty());
+        if f.kind == FieldType::Multi {
+            let mut bits = 0u64;
+            for v in given {
+                bits |= 1 << option(f, v.trim())?;
+            }
+            if bits != 0 {
+                self.slots[index] = Some(Answer::Multi(bits));
+            }
+            return Ok(());
+        }
+        match given.next() {
+            Some(first) => self.set_text(program, index, first),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads a submitted form: its entries `(name, value)` in order, as a browser's `FormData` or an
+    /// urlencoded body holds them. Entries that name no field (the controller's hidden inputs, a honeypot,
+    /// a CSRF token) are not answers and are skipped; a value that a field refuses is left out and reported.
+    pub fn from_form_entries<'a, I>(program: &Program, entries: I) -> (Answers, Vec<Issue>)
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut values: Vec<Vec<&str>> = vec![vec![]; program.fields.len()];
+        for (name, value) in entries {
+            if let Some(i) = program.field_index(name) {
+                values[i].push(value);
+            }
+        }
+        let mut answers = Answers::new(program);
+        let mut issues = vec![];
+        for (i, v) in values.iter().enumerate() {
+            if let Err(e) = answers.set_form_values(program, i, v) {
+                issues.push(e);
+            }
+        }
+        (answers, issues)
+    }
+
     /// The answer as JSON (for ledgers and output).
     pub fn to_json(&self, program: &Program, index: usize) -> Json {
         answer_json(program, index, self.get(index))

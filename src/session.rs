@@ -183,6 +183,13 @@ impl<P: Deref<Target = Program>> Session<P> {
         r
     }
 
+    /// Sets field `index` from the values its form controls submit ([`Answers::set_form_values`]).
+    pub fn set_form_values<S: AsRef<str>>(&mut self, index: usize, values: &[S]) -> Result<(), Issue> {
+        let r = self.answers.set_form_values(&self.program, index, values);
+        self.touch_field(index);
+        r
+    }
+
     /// Sets a number or integer field.
     pub fn set_number(&mut self, index: usize, n: f64) -> Result<(), Issue> {
         let r = self.answers.set_number(&self.program, index, n);

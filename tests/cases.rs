@@ -6,7 +6,7 @@
 //! { "model": { ... } | "model_file": "examples/b2b-saas.json",
 //!   "now": 1795392000000,
 //!   "diagnostics": [ {"code": "type", "pointer": "/rules/0/when", "severity": "error"} ],
-//!   "cases": [ { "name": "...", "answers": {...}, "events": [{"type": "page_view", "days_ago": 3}],
+//!   "cases": [ { "name": "...", "answers": {...} | "form": [["name", "value"], ...], "events": [{"type": "page_view", "days_ago": 3}],
 //!                "complete": true, "expect": { ...subset of the evaluation... },
 //!                "hints": { ...subset of the hints... } } ] }
 //! ```
@@ -90,7 +90,16 @@ fn run_file(path: &Path) -> Vec<String> {
     for case in file.get("cases").and_then(Json::as_array).into_iter().flatten() {
         let cname = case.get("name").and_then(Json::as_str).unwrap_or("?");
         let label = format!("{name} [{cname}]");
-        let (answers, mut issues) = Answers::from_json(&program, case.get("answers").unwrap_or(&Json::Null));
+        // Answers as JSON, or as a submitted form's entries `[[name, value], ...]`.
+        let (answers, mut issues) = match case.get("form").and_then(Json::as_array) {
+            Some(entries) => {
+                let pairs: Vec<(&str, &str)> =
+                    entries.iter().filter_map(|e| Some((e.get(0)?.as_str()?, e.get(1)?.as_str()?))).collect();
+                assert_eq!(pairs.len(), entries.len(), "{label}: a form entry is a [name, value] pair of strings");
+                Answers::from_form_entries(&program, pairs)
+            }
+            None => Answers::from_json(&program, case.get("answers").unwrap_or(&Json::Null)),
+        };
         let events_json: Vec<Json> = case
             .get("events")
             .and_then(Json::as_array)

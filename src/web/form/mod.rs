@@ -769,7 +769,7 @@ impl St {
             // Withdrawn: the events counted so far no longer count.
             let mut fresh = crate::Session::new(self.p.clone(), js_sys::Date::now());
             for (i, v) in self.applied.iter().enumerate() {
-                set_values(&mut fresh, &self.p, i, v);
+                set_values(&mut fresh, i, v);
             }
             self.session = fresh;
         }
@@ -925,7 +925,7 @@ impl St {
                 let locked = self.state.shown[i] && !self.state.enabled[i];
                 let want: &[String] = if locked { &[] } else { dom_values };
                 if self.applied[i] != want {
-                    self.refused[i] = !set_values(&mut self.session, &self.p, i, want);
+                    self.refused[i] = !set_values(&mut self.session, i, want);
                     self.applied[i] = want.to_vec();
                     changed = true;
                 }
@@ -1540,18 +1540,8 @@ impl St {
 
 /// Sets field `i` from the values its controls submit; `false` when the engine refuses them (the field is
 /// then unanswered).
-fn set_values(session: &mut crate::Session<Rc<Program>>, p: &Program, i: usize, values: &[String]) -> bool {
-    match values {
-        [] => {
-            session.clear(i);
-            true
-        }
-        _ if p.fields[i].kind == FieldType::Multi => {
-            let list = serde_json::Value::Array(values.iter().cloned().map(serde_json::Value::String).collect());
-            session.set_json(i, &list).is_ok()
-        }
-        [first, ..] => session.set_text(i, first).is_ok(),
-    }
+fn set_values(session: &mut crate::Session<Rc<Program>>, i: usize, values: &[String]) -> bool {
+    session.set_form_values(i, values).is_ok()
 }
 
 /// `promise.then(ok, err)`.
