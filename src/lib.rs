@@ -41,6 +41,8 @@ pub mod leads;
 pub mod model;
 pub mod plan;
 pub mod program;
+#[cfg(all(feature = "serve", not(target_arch = "wasm32")))]
+pub mod serve;
 mod session;
 #[cfg(feature = "compiler")]
 pub mod source;

@@ -71,6 +71,24 @@ fn same(a: f64, b: f64) -> bool {
 impl Program {
     /// Re-scores a submission and compares the result with the client's claim.
     pub fn verify(&self, claim: &Claim, opts: &VerifyOptions) -> Verification {
+        let at = claim.at.filter(|t| t.is_finite()).or(opts.now).unwrap_or(0.0);
+        let e = self.evaluate_json(&claim.answers, &claim.events, at, &Options { complete: true, locale: None });
+        let mut out = self.mismatches(claim, &e, opts);
+        // Input problems are reported after the hash and the time, before the scores.
+        let head = out.iter().take_while(|m| m.what == "rules_hash" || m.what == "at").count();
+        let inputs = e.issues.iter().map(|i| Mismatch {
+            what: "input".into(),
+            claimed: Json::from(i.field.as_str()),
+            actual: Json::from(i.message.as_str()),
+        });
+        out.splice(head..head, inputs);
+        Verification { ok: out.is_empty(), mismatches: out, evaluation: e }
+    }
+
+    /// The claimed values that evaluation `e` (the server's own, of the same submission) does not confirm:
+    /// the rules hash, the time (with `opts`), score, groups, stage, grade and fired rules. Inputs are not
+    /// compared: `e` is what the server made of them.
+    pub fn mismatches(&self, claim: &Claim, e: &Evaluation, opts: &VerifyOptions) -> Vec<Mismatch> {
         let mut out = vec![];
         let mut miss = |what: &str, claimed: Json, actual: Json| {
             out.push(Mismatch { what: what.to_string(), claimed, actual });
@@ -85,10 +103,6 @@ impl Program {
             if !(at - now).abs().le(&skew) {
                 miss("at", claim.at.map_or(Json::Null, num), num(now));
             }
-        }
-        let e = self.evaluate_json(&claim.answers, &claim.events, at, &Options { complete: true, locale: None });
-        for i in &e.issues {
-            miss("input", Json::from(i.field.as_str()), Json::from(i.message.as_str()));
         }
         if let Some(s) = claim.score {
             if !same(s, e.score) {
@@ -124,6 +138,6 @@ impl Program {
                 miss("rules", Json::from(claimed), Json::from(actual));
             }
         }
-        Verification { ok: out.is_empty(), mismatches: out, evaluation: e }
+        out
     }
 }

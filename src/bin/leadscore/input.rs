@@ -50,6 +50,15 @@ impl<'p> Reader<'p> {
         Ok(Reader { program, inner, size })
     }
 
+    /// Reads a CSV history held in memory (a receiver's store, exported).
+    #[cfg(feature = "serve")]
+    pub fn from_bytes(bytes: Vec<u8>, program: &'p Program, extra: &[&str]) -> Result<Self, String> {
+        let size = Some(bytes.len() as u64);
+        let input: Box<dyn Read> = Box::new(io::Cursor::new(bytes));
+        let inner = LeadReader::new(input, Format::Csv, program, extra)?;
+        Ok(Reader { program, inner, size })
+    }
+
     pub fn size(&self) -> Option<u64> {
         self.size
     }

@@ -4,6 +4,8 @@
 mod input;
 mod output;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -120,13 +122,30 @@ enum Command {
     },
     /// Print the JSON Schema of the rules document.
     Schema,
+    /// Run the lead receiver: serve the landing page, receive and verify leads, store them, deliver them to
+    /// the sales tools, and show them to sales in /inbox (docs/serve.md).
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
+    /// Print an event token signed with the site's secret, for a page to hand out when the site itself saw the
+    /// event (the receiver counts only vouched events in its verdict).
+    #[cfg(feature = "serve")]
+    Token(serve::TokenArgs),
+    /// Read a password from standard input and print its argon2 hash, for the receiver's [[users]].
+    #[cfg(feature = "serve")]
+    HashPassword,
     /// Backtest a model on past leads: score each one and compare with its outcome (close rate per stage,
     /// precision and recall of the stage thresholds, lift per rule, suggested thresholds).
     Backtest {
         /// The rules document (JSON) or a compiled program.
         model: PathBuf,
         /// Past leads: CSV with a header row, or NDJSON; with an outcome column.
-        leads: PathBuf,
+        #[arg(required_unless_present = "db")]
+        leads: Option<PathBuf>,
+        /// Read the leads and their outcomes from a receiver's database instead (sqlite:PATH or
+        /// postgres://...): the history its inbox exports.
+        #[cfg(feature = "serve")]
+        #[arg(long, conflicts_with = "leads")]
+        db: Option<String>,
         /// Input format; by default from the file extension.
         #[arg(long, value_enum)]
         input: Option<InputFormat>,
@@ -357,13 +376,41 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backtest { model, leads, input, outcome, won, scored_at, now, format, locale } => {
+        Command::Backtest {
+            model,
+            leads,
+            #[cfg(feature = "serve")]
+            db,
+            input,
+            outcome,
+            won,
+            scored_at,
+            now,
+            format,
+            locale,
+        } => {
             let (program, _) = load(&model)?;
             let now = now_ms(&now)?;
-            let input_format = input.unwrap_or_else(|| input::guess(&leads));
-            let mut reader = input::Reader::open(&leads, input_format, &program, &[&outcome, &scored_at])?;
+            let extra = [outcome.as_str(), scored_at.as_str()];
+            #[cfg(feature = "serve")]
+            let from_db = match &db {
+                Some(url) => {
+                    Some((input::Reader::from_bytes(serve::history(url, &program)?, &program, &extra)?, "the database"))
+                }
+                None => None,
+            };
+            #[cfg(not(feature = "serve"))]
+            let from_db: Option<(input::Reader, &str)> = None;
+            let (mut reader, name) = match (from_db, &leads) {
+                (Some(r), _) => (r.0, r.1.to_string()),
+                (None, Some(leads)) => {
+                    let input_format = input.unwrap_or_else(|| input::guess(leads));
+                    (input::Reader::open(leads, input_format, &program, &extra)?, leads.display().to_string())
+                }
+                (None, None) => return Err("name the leads file (or --db)".into()),
+            };
             if !reader.has_extra(0) {
-                return Err(format!("{}: no `{outcome}` column (choose one with --outcome)", leads.display()));
+                return Err(format!("{name}: no `{outcome}` column (choose one with --outcome)"));
             }
             let progress = progress_bar(reader.size());
             let mut bt = leadscore::backtest::Backtest::new(&program, &won);
@@ -387,6 +434,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot write: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::serve(a),
+        #[cfg(feature = "serve")]
+        Command::Token(a) => serve::token(a),
+        #[cfg(feature = "serve")]
+        Command::HashPassword => serve::hash_password(),
         Command::Plan { goal, mqls, deal_size, sql_to_won, mql_to_sql, lead_to_mql, visitor_to_lead, year, format } => {
             let year = match year {
                 Some(y) => y,

@@ -1,0 +1,611 @@
+//! The receiver's configuration: a TOML file, every key optional but the ones a feature needs. A bad file is
+//! an error naming the file, the line and column, and the key (`receive.min_fill_ms`). Secrets may be given
+//! as `"env:NAME"`, read from the environment when the file is loaded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on; loopback by default.
+    pub listen: String,
+    /// Directory of the landing page's static files (`None`: serve no files, only the API and the inbox).
+    pub root: Option<PathBuf>,
+    /// `sqlite:PATH` (the default: `sqlite:leadscore.db`) or `postgres://user@host:port/db`.
+    pub database: String,
+    /// The site's secret: signs event tokens and CSRF tokens, salts the IP hashes. At least 16 bytes.
+    pub secret: Option<String>,
+    pub model: ModelConfig,
+    pub receive: ReceiveConfig,
+    pub captcha: Option<CaptchaConfig>,
+    pub events: EventsConfig,
+    pub delivery: DeliveryConfig,
+    /// The delivery targets as written; checked into `targets` when the file is read.
+    #[serde(rename = "targets")]
+    pub target_specs: Vec<TargetSpec>,
+    #[serde(skip)]
+    pub targets: Vec<TargetConfig>,
+    #[serde(rename = "users")]
+    pub users: Vec<UserConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            root: None,
+            database: "sqlite:leadscore.db".into(),
+            secret: None,
+            model: ModelConfig::default(),
+            receive: ReceiveConfig::default(),
+            captcha: None,
+            events: EventsConfig::default(),
+            delivery: DeliveryConfig::default(),
+            target_specs: vec![],
+            targets: vec![],
+            users: vec![],
+        }
+    }
+}
+
+/// The model that scores leads, and how many earlier versions are still accepted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// A rules document (`.json`) or a compiled program (`.lsp`): the current model.
+    pub path: PathBuf,
+    /// Other programs still accepted (`.json` or `.lsp`), e.g. the previous release's `.lsp` during a rollout.
+    pub accept: Vec<PathBuf>,
+    /// How many published programs are accepted: the current one and the newest others the store has seen.
+    pub keep: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { path: PathBuf::from("examples/b2b-saas.json"), accept: vec![], keep: 5 }
+    }
+}
+
+/// What a submission must pass.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiveConfig {
+    /// The largest body accepted, in bytes.
+    pub body_limit: usize,
+    /// A submission sooner than this after the form started (`leadscore_started`) is a bot's.
+    pub min_fill_ms: u64,
+    /// Refuse a submission that does not say when its form started (a page without the controller cannot).
+    pub require_started: bool,
+    /// A form field hidden from people: a submission that fills it is a bot's (`""`: no honeypot).
+    pub honeypot: String,
+    /// How far the browser's clock may be from the server's.
+    pub max_skew_ms: u64,
+    /// Submissions per minute from one IP address (per receiver); 0: no limit.
+    pub rate_per_minute: u32,
+    /// Submissions one IP address may send at once above the rate.
+    pub rate_burst: u32,
+    /// Trust `X-Forwarded-For`'s last hop for the client address (behind a load balancer only).
+    pub trust_forwarded: bool,
+    /// The prefix of the controller's hidden inputs.
+    pub field_prefix: String,
+}
+
+impl Default for ReceiveConfig {
+    fn default() -> Self {
+        ReceiveConfig {
+            body_limit: 64 * 1024,
+            min_fill_ms: 3000,
+            require_started: false,
+            honeypot: "website".into(),
+            max_skew_ms: 24 * 3600 * 1000,
+            rate_per_minute: 30,
+            rate_burst: 10,
+            trust_forwarded: false,
+            field_prefix: "leadscore_".into(),
+        }
+    }
+}
+
+/// A CAPTCHA token check (Cloudflare Turnstile or Google reCAPTCHA: both answer `{"success": bool}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaConfig {
+    pub provider: CaptchaProvider,
+    pub secret: String,
+    /// The provider's verify endpoint (default: the provider's own).
+    pub verify_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptchaProvider {
+    Turnstile,
+    Recaptcha,
+}
+
+impl CaptchaProvider {
+    /// The form field the provider's widget fills.
+    pub fn field(self) -> &'static str {
+        match self {
+            CaptchaProvider::Turnstile => "cf-turnstile-response",
+            CaptchaProvider::Recaptcha => "g-recaptcha-response",
+        }
+    }
+
+    pub fn default_url(self) -> &'static str {
+        match self {
+            CaptchaProvider::Turnstile => "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+            CaptchaProvider::Recaptcha => "https://www.google.com/recaptcha/api/siteverify",
+        }
+    }
+}
+
+/// Which behaviour events the receiver can vouch for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// The oldest event token accepted, in days.
+    pub token_max_age_days: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig { token_max_age_days: 400 }
+    }
+}
+
+/// The outbox worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts before a delivery is marked failed (it stays in the outbox, to retry from the inbox).
+    pub max_attempts: u32,
+    /// The wait after the first failure; doubled after each one.
+    pub backoff_ms: u64,
+    /// The longest wait between attempts.
+    pub backoff_max_ms: u64,
+    /// How often the worker looks for due deliveries when it has not been woken.
+    pub poll_ms: u64,
+    /// The time a target has to answer.
+    pub timeout_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 10,
+            backoff_ms: 2000,
+            backoff_max_ms: 3_600_000,
+            poll_ms: 1000,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// One place leads are delivered to, as written in the file (`kind` says which keys it takes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub id: String,
+    pub kind: TargetKindName,
+    /// webhook: where to POST; hubspot: the API's base URL; salesforce: the Web-to-Lead endpoint.
+    pub url: Option<String>,
+    /// webhook: `whsec_` followed by the base64 key, as the Standard Webhooks spec writes it.
+    pub secret: Option<String>,
+    /// hubspot
+    pub portal_id: Option<String>,
+    /// hubspot
+    pub form_guid: Option<String>,
+    /// hubspot: the consent text shown to visitors, for `legalConsentOptions`.
+    pub consent_text: Option<String>,
+    /// salesforce: the organisation id.
+    pub oid: Option<String>,
+    /// Leads at these stages go here (`disqualified` for knockouts); empty: every stage.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// Disqualified leads with these knockouts go here (with `stages` empty: only these).
+    #[serde(default)]
+    pub knockouts: Vec<String>,
+    /// Target field name for each field id (`{email = "Email"}`); a field without an entry keeps its id.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Send only the mapped fields.
+    #[serde(default)]
+    pub only_mapped: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKindName {
+    Webhook,
+    Hubspot,
+    Salesforce,
+}
+
+/// One place leads are delivered to, checked.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub id: String,
+    pub kind: TargetKind,
+    pub stages: Vec<String>,
+    pub knockouts: Vec<String>,
+    pub fields: BTreeMap<String, String>,
+    pub only_mapped: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    /// A JSON POST signed per the Standard Webhooks spec.
+    Webhook { url: String, secret: String },
+    /// HubSpot's Forms API v3 (`/submissions/v3/integration/submit/{portal}/{form}`).
+    Hubspot { portal_id: String, form_guid: String, url: Option<String>, consent_text: Option<String> },
+    /// Salesforce Web-to-Lead.
+    Salesforce { oid: String, url: Option<String> },
+}
+
+impl TargetSpec {
+    /// The target, or the key that is missing or does not belong.
+    fn resolve(&self) -> Result<TargetConfig, (Option<&'static str>, String)> {
+        let name = match self.kind {
+            TargetKindName::Webhook => "webhook",
+            TargetKindName::Hubspot => "hubspot",
+            TargetKindName::Salesforce => "salesforce",
+        };
+        let need =
+            |v: &Option<String>, key: &'static str| v.clone().ok_or((None, format!("a {name} target needs `{key}`")));
+        let allowed: &[&str] = match self.kind {
+            TargetKindName::Webhook => &["url", "secret"],
+            TargetKindName::Hubspot => &["url", "portal_id", "form_guid", "consent_text"],
+            TargetKindName::Salesforce => &["url", "oid"],
+        };
+        let given = [
+            ("url", &self.url),
+            ("secret", &self.secret),
+            ("portal_id", &self.portal_id),
+            ("form_guid", &self.form_guid),
+            ("consent_text", &self.consent_text),
+            ("oid", &self.oid),
+        ];
+        if let Some((k, _)) = given.iter().find(|(k, v)| v.is_some() && !allowed.contains(k)) {
+            return Err((Some(k), format!("not a key of a {name} target")));
+        }
+        let kind = match self.kind {
+            TargetKindName::Webhook => {
+                TargetKind::Webhook { url: need(&self.url, "url")?, secret: need(&self.secret, "secret")? }
+            }
+            TargetKindName::Hubspot => TargetKind::Hubspot {
+                portal_id: need(&self.portal_id, "portal_id")?,
+                form_guid: need(&self.form_guid, "form_guid")?,
+                url: self.url.clone(),
+                consent_text: self.consent_text.clone(),
+            },
+            TargetKindName::Salesforce => {
+                TargetKind::Salesforce { oid: need(&self.oid, "oid")?, url: self.url.clone() }
+            }
+        };
+        Ok(TargetConfig {
+            id: self.id.clone(),
+            kind,
+            stages: self.stages.clone(),
+            knockouts: self.knockouts.clone(),
+            fields: self.fields.clone(),
+            only_mapped: self.only_mapped,
+        })
+    }
+}
+
+/// One person who may open the inbox: a password (its argon2 hash) or a token (its SHA-256, hex).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+}
+
+/// A configuration error: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The key, dotted (`targets[0].url`).
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            key: String::new(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    /// Parses a configuration's text; `file` names it in errors. Relative paths stay relative to the
+    /// working directory.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let at = |offset: Option<usize>| -> (Option<usize>, Option<usize>) {
+            let Some(o) = offset else { return (None, None) };
+            let before = &text[..o.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (Some(line), Some(column))
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            let (line, column) = at(e.span().map(|s| s.start));
+            ConfigError { file: file.into(), line, column, key: String::new(), message: first_line(e.message()) }
+        })?;
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let (line, column) = at(inner.span().map(|s| s.start));
+            let key = if key == "." { String::new() } else { key };
+            ConfigError { file: file.into(), line, column, key, message: first_line(inner.message()) }
+        })?;
+        config.resolve_env().map_err(|(key, message)| {
+            let (line, column) = at(find_key(text, &key));
+            ConfigError { file: file.into(), line, column, key, message }
+        })?;
+        config.targets = config
+            .target_specs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.resolve().map_err(|(k, message)| {
+                    let key = match k {
+                        Some(k) => format!("targets[{i}].{k}"),
+                        None => format!("targets[{i}]"),
+                    };
+                    let (line, column) = at(find_key(text, &key).or_else(|| nth_table(text, "targets", i)));
+                    ConfigError { file: file.into(), line, column, key, message }
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        config.check().map_err(|(key, message)| {
+            let (line, column) = at(find_key(text, &key));
+            ConfigError { file: file.into(), line, column, key, message }
+        })?;
+        Ok(config)
+    }
+
+    /// `env:NAME` values replaced by the environment's.
+    fn resolve_env(&mut self) -> Result<(), (String, String)> {
+        fn get(key: &str, v: &mut String) -> Result<(), (String, String)> {
+            if let Some(name) = v.strip_prefix("env:") {
+                *v = std::env::var(name)
+                    .map_err(|_| (key.to_string(), format!("the environment variable {name} is not set")))?;
+            }
+            Ok(())
+        }
+        if let Some(s) = &mut self.secret {
+            get("secret", s)?;
+        }
+        get("database", &mut self.database)?;
+        if let Some(c) = &mut self.captcha {
+            get("captcha.secret", &mut c.secret)?;
+        }
+        for (i, t) in self.target_specs.iter_mut().enumerate() {
+            if let Some(secret) = &mut t.secret {
+                get(&format!("targets[{i}].secret"), secret)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What the types cannot say.
+    fn check(&self) -> Result<(), (String, String)> {
+        let bad = |k: &str, m: &str| Err((k.to_string(), m.to_string()));
+        if let Some(s) = &self.secret {
+            if s.len() < 16 {
+                return bad("secret", "the secret needs at least 16 bytes");
+            }
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("listen", "an address and port, such as 127.0.0.1:8080");
+        }
+        if !(self.database.starts_with("sqlite:")
+            || self.database.starts_with("postgres://")
+            || self.database.starts_with("postgresql://"))
+        {
+            return bad("database", "sqlite:PATH or postgres://user@host:port/database");
+        }
+        if self.model.keep == 0 {
+            return bad("model.keep", "at least 1: the current program");
+        }
+        if self.receive.body_limit < 1024 {
+            return bad("receive.body_limit", "at least 1024 bytes");
+        }
+        if self.delivery.max_attempts == 0 {
+            return bad("delivery.max_attempts", "at least 1");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            if !seen.insert(t.id.as_str()) {
+                return bad(&format!("targets[{i}].id"), "another target has this id");
+            }
+            let url = match &t.kind {
+                TargetKind::Webhook { url, secret } => {
+                    let key = secret.strip_prefix("whsec_").unwrap_or(secret);
+                    use base64::Engine as _;
+                    if base64::engine::general_purpose::STANDARD.decode(key).map_or(true, |k| k.is_empty()) {
+                        return bad(&format!("targets[{i}].secret"), "`whsec_` followed by a base64 key");
+                    }
+                    Some(url)
+                }
+                TargetKind::Hubspot { url, .. } | TargetKind::Salesforce { url, .. } => url.as_ref(),
+            };
+            if let Some(u) = url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return bad(&format!("targets[{i}].url"), "an http:// or https:// URL");
+                }
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            match (&u.password_hash, &u.token_sha256) {
+                (None, None) => return bad(&format!("users[{i}]"), "a user needs `password_hash` or `token_sha256`"),
+                (Some(h), _) if argon2::PasswordHash::new(h).is_err() => {
+                    return bad(
+                        &format!("users[{i}].password_hash"),
+                        "not an argon2 hash (`leadscore serve --hash-password`)",
+                    )
+                }
+                (_, Some(t)) if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    return bad(&format!("users[{i}].token_sha256"), "64 hex digits: the SHA-256 of the token")
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Where a dotted key (`targets[1].url`, `receive.min_fill_ms`) is written, roughly: its last part at the
+/// start of a line, after the `[[table]]` that holds it. Good enough to point at the line.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let last = key.rsplit('.').next()?.split('[').next()?;
+    // Inside the n-th `[[name]]` table, when the key says so.
+    let from = key
+        .split('.')
+        .find_map(|part| {
+            let (name, rest) = part.split_once('[')?;
+            let n: usize = rest.strip_suffix(']')?.parse().ok()?;
+            nth_table(text, name, n)
+        })
+        .unwrap_or(0);
+    let mut offset = from;
+    for line in text[from..].split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with(last) && t[last.len()..].trim_start().starts_with('=') {
+            return Some(offset + (line.len() - t.len()));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Where the `n`th `[[name]]` table starts.
+fn nth_table(text: &str, name: &str, n: usize) -> Option<usize> {
+    let head = format!("[[{name}]]");
+    let mut offset = 0;
+    let mut seen = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim() == head {
+            if seen == n {
+                return Some(offset);
+            }
+            seen += 1;
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, "leadscore.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::parse("", "x.toml").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database, "sqlite:leadscore.db");
+        assert_eq!(c.receive.min_fill_ms, 3000);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        assert_eq!(
+            err("listen = \"127.0.0.1:9\"\n[receive]\nmin_fill_ms = \"soon\"\n"),
+            "leadscore.toml:3:15: `receive.min_fill_ms`: invalid type: string \"soon\", expected u64"
+        );
+        assert!(err("[receive]\nminfill = 1\n")
+            .starts_with("leadscore.toml:2:1: `receive.minfill`: unknown field `minfill`, expected one of"));
+        assert_eq!(
+            err("listen = 8080\n"),
+            "leadscore.toml:1:10: `listen`: invalid type: integer `8080`, expected a string"
+        );
+        assert_eq!(
+            err("listen = \"8080\"\n"),
+            "leadscore.toml:1:1: `listen`: an address and port, such as 127.0.0.1:8080"
+        );
+        assert_eq!(err("secret = \"short\"\n"), "leadscore.toml:1:1: `secret`: the secret needs at least 16 bytes");
+        assert!(err("[model\n").starts_with("leadscore.toml:1:"));
+        let t = "[[targets]]\nid = \"a\"\nkind = \"webhook\"\nurl = \"ftp://x\"\nsecret = \"whsec_c2VjcmV0\"\n";
+        assert_eq!(err(t), "leadscore.toml:4:1: `targets[0].url`: an http:// or https:// URL");
+        let t = "[[targets]]\nid = \"a\"\nkind = \"fax\"\n";
+        assert_eq!(err(t), "leadscore.toml:3:8: `targets[0].kind`: unknown variant `fax`, expected one of `webhook`, `hubspot`, `salesforce`");
+        let t = "[[targets]]\nid = \"a\"\nkind = \"webhook\"\nurl = \"https://x\"\n";
+        assert_eq!(err(t), "leadscore.toml:1:1: `targets[0]`: a webhook target needs `secret`");
+        let t = "[[targets]]\nid = \"a\"\nkind = \"salesforce\"\noid = \"x\"\nportal_id = \"1\"\n";
+        assert_eq!(err(t), "leadscore.toml:5:1: `targets[0].portal_id`: not a key of a salesforce target");
+        assert_eq!(
+            err("secret = \"env:LEADSCORE_TEST_UNSET_VARIABLE\"\n"),
+            "leadscore.toml:1:1: `secret`: the environment variable LEADSCORE_TEST_UNSET_VARIABLE is not set"
+        );
+    }
+
+    #[test]
+    fn targets_and_users() {
+        let t = r#"
+[[targets]]
+id = "sales"
+kind = "webhook"
+url = "https://hooks.example/sales"
+secret = "whsec_c2VjcmV0LXNlY3JldA=="
+stages = ["sql"]
+fields = { email = "Email" }
+
+[[targets]]
+id = "nurture"
+kind = "hubspot"
+portal_id = "123"
+form_guid = "abc"
+stages = ["mql"]
+
+[[users]]
+name = "sam"
+token_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+"#;
+        let c = Config::parse(t, "x.toml").unwrap();
+        assert_eq!(c.targets.len(), 2);
+        assert_eq!(c.targets[0].fields["email"], "Email");
+        assert!(matches!(c.targets[1].kind, TargetKind::Hubspot { .. }));
+        assert_eq!(c.users[0].name, "sam");
+    }
+}

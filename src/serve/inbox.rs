@@ -1,0 +1,699 @@
+//! The sales inbox at `/inbox`: leads newest first with their verdict and deliveries, won/lost, and the
+//! history export that `leadscore backtest` reads. Behind HTTP authentication: Basic with a password checked
+//! against its argon2 hash, or a Bearer token checked against its SHA-256. Plain HTML, no script; every state
+//! change is a POST carrying the user's CSRF token, from the same origin.
+
+// A refused request is answered with its response: handlers return it as their error.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use super::config::UserConfig;
+use super::page::esc;
+use super::store::{Delivery, Filter, Lead};
+use super::{now_ms, App};
+use crate::Program;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/inbox", get(list))
+        .route("/inbox/", get(list))
+        .route("/inbox/inbox.css", get(css))
+        .route("/inbox/lead/{id}", get(detail))
+        .route("/inbox/lead/{id}/outcome", post(set_outcome))
+        .route("/inbox/delivery/{id}/retry", post(retry))
+        .route("/inbox/export.csv", get(export))
+        .route("/inbox/rejections", get(rejections))
+        .route("/inbox/api/leads", get(api_leads))
+}
+
+/// The configured users, with the passwords already checked (argon2 is slow on purpose: once per password).
+pub struct Users {
+    list: Vec<UserConfig>,
+    checked: Mutex<HashMap<[u8; 32], String>>,
+}
+
+impl Users {
+    pub fn new(list: &[UserConfig]) -> Users {
+        Users { list: list.to_vec(), checked: Mutex::new(HashMap::new()) }
+    }
+
+    /// The user a request's `Authorization` names, when its password or token is right.
+    async fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
+        let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        if let Some(token) = auth.strip_prefix("Bearer ") {
+            let digest = super::trust::hex(&Sha256::digest(token.trim().as_bytes()));
+            return self
+                .list
+                .iter()
+                .find(|u| {
+                    u.token_sha256
+                        .as_deref()
+                        .is_some_and(|t| constant_eq(t.to_ascii_lowercase().as_bytes(), digest.as_bytes()))
+                })
+                .map(|u| u.name.clone());
+        }
+        let basic = auth.strip_prefix("Basic ")?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (name, password) = text.split_once(':')?;
+        let user = self.list.iter().find(|u| u.name == name)?;
+        let hash = user.password_hash.clone()?;
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if let Some(n) = self.checked.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Some(n.clone());
+        }
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            let mut c = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if c.len() > 1000 {
+                c.clear();
+            }
+            c.insert(key, user.name.clone());
+            return Some(user.name.clone());
+        }
+        None
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized(app: &App) -> Response {
+    let msg = if app.config.users.is_empty() {
+        "401 the inbox has no users: add [[users]] to the receiver's configuration\n"
+    } else {
+        "401 sign in to see the inbox\n"
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Basic realm=\"leadscore inbox\", charset=\"UTF-8\""),
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        ],
+        msg,
+    )
+        .into_response()
+}
+
+async fn user(app: &App, headers: &HeaderMap) -> Result<String, Response> {
+    app.users.authenticate(headers).await.ok_or_else(|| unauthorized(app))
+}
+
+/// A state change must come from the inbox's own page: the user's CSRF token, and no other origin.
+fn same_origin(app: &App, user: &str, headers: &HeaderMap, csrf: &str) -> Result<(), Response> {
+    let forbidden = |m: &str| (StatusCode::FORBIDDEN, format!("403 {m}\n")).into_response();
+    if !constant_eq(csrf.as_bytes(), app.keys.csrf(user).as_bytes()) {
+        return Err(forbidden("the form's CSRF token is missing or wrong: reload the inbox and try again"));
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site != "same-origin" && site != "none" {
+            return Err(forbidden("a change to the inbox must come from the inbox"));
+        }
+    }
+    if let (Some(origin), Some(host)) = (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        let bare = origin.split_once("://").map_or(origin, |(_, h)| h);
+        if bare != host {
+            return Err(forbidden("a change to the inbox must come from the inbox"));
+        }
+    }
+    Ok(())
+}
+
+fn html(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+fn store_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "inbox: store");
+    (StatusCode::SERVICE_UNAVAILABLE, format!("503 the database did not answer: {e}\n")).into_response()
+}
+
+const CSS: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7f9}\
+header{background:#1d2433;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline}\
+header a{color:#fff}main{padding:1rem 1.2rem}table{border-collapse:collapse;width:100%;background:#fff}\
+th,td{border-bottom:1px solid #dde1e7;padding:.35rem .5rem;text-align:left;vertical-align:top}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}nav.stages a{margin-right:.8rem}\
+.bad{color:#9b1c1c}.ok{color:#1b6b35}form.inline{display:inline}button{font:inherit;padding:.1rem .5rem}\
+code{font-size:.92em}h2{margin-top:1.6rem}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
+dt{font-weight:600}";
+
+async fn css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+}
+
+fn shell(title: &str, user: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\">\n<title>{} · leadscore inbox</title>\n<link rel=\"icon\" \
+         href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/inbox/inbox.css\">\n</head>\n<body>\n<header><strong>\
+         <a href=\"/inbox\">Inbox</a></strong><a href=\"/inbox/rejections\">Rejected submissions</a><a \
+         href=\"/inbox/export.csv\">Export history (CSV)</a><span>signed in as {}</span></header>\n<main>\n{body}\n\
+         </main>\n</body>\n</html>\n",
+        esc(title),
+        esc(user)
+    )
+}
+
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+}
+
+fn num(x: f64) -> String {
+    let s = format!("{:.2}", (x * 100.0).round() / 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn outcome_form(csrf: &str, id: &str, back: &str) -> String {
+    let button = |v: &str, label: &str| {
+        format!(
+            "<form class=\"inline\" method=\"post\" action=\"/inbox/lead/{id}/outcome\"><input type=\"hidden\" \
+             name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"back\" value=\"{back}\"><input \
+             type=\"hidden\" name=\"outcome\" value=\"{v}\"><button type=\"submit\">{label}</button></form>",
+            id = esc(id),
+            csrf = esc(csrf),
+            back = esc(back),
+        )
+    };
+    format!("{} {} {}", button("won", "Won"), button("lost", "Lost"), button("open", "Reopen"))
+}
+
+fn delivery_summary(ds: &[&Delivery]) -> String {
+    if ds.is_empty() {
+        return "–".into();
+    }
+    ds.iter()
+        .map(|d| {
+            let class = match d.status.as_str() {
+                "delivered" => "ok",
+                "failed" => "bad",
+                _ => "",
+            };
+            format!(
+                "<span class=\"{class}\" data-delivery=\"{}\">{}: {}</span>",
+                esc(&d.status),
+                esc(&d.target),
+                esc(&d.status)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    stage: Option<String>,
+    page: Option<i64>,
+}
+
+const PAGE: i64 = 50;
+
+async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    let user = match user(&app, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let stage = q.stage.filter(|s| !s.is_empty());
+    let filter = Filter { stage: stage.clone(), limit: PAGE + 1, offset: (page - 1) * PAGE };
+    let mut leads = match app.store.leads(&filter).await {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
+    let more = leads.len() as i64 > PAGE;
+    leads.truncate(PAGE as usize);
+    let ids: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
+    let deliveries = match app.store.deliveries(&ids).await {
+        Ok(d) => d,
+        Err(e) => return store_error(e),
+    };
+    let csrf = app.keys.csrf(&user);
+    let p = &app.programs.current;
+    let mut stages: Vec<(String, String)> = p
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.label.as_ref().map_or(s.id.clone(), |l| l.get("en", &p.locale).to_string())))
+        .collect();
+    stages.push(("disqualified".into(), "Disqualified".into()));
+    let mut nav = format!(
+        "<nav class=\"stages\" aria-label=\"Stages\"><a href=\"/inbox\"{}>All</a>",
+        if stage.is_none() { " aria-current=\"page\"" } else { "" }
+    );
+    for (id, label) in &stages {
+        let current = if stage.as_deref() == Some(id) { " aria-current=\"page\"" } else { "" };
+        nav.push_str(&format!("<a href=\"/inbox?stage={}\"{current}>{}</a>", esc(id), esc(label)));
+    }
+    nav.push_str("</nav>");
+    let back = match &stage {
+        Some(s) => format!("/inbox?stage={s}&page={page}"),
+        None => format!("/inbox?page={page}"),
+    };
+    let rows: Vec<String> = leads
+        .iter()
+        .map(|l| {
+            let email = l.record.pointer("/answers/email").and_then(Json::as_str).unwrap_or("");
+            let ds: Vec<&Delivery> = deliveries.iter().filter(|d| d.lead_id == l.id).collect();
+            let claim_class = if l.claim_status == "verified" { "ok" } else if l.claim_status == "none" { "" } else { "bad" };
+            format!(
+                "<tr data-lead=\"{id}\"><td>{time}</td><td><a href=\"/inbox/lead/{id}\">{email}</a></td><td data-stage=\"{stage}\">{stage}</td>\
+                 <td class=\"num\">{score}</td><td>{grade}</td><td class=\"{claim_class}\" data-claim=\"{claim}\">{claim}</td><td>{deliveries}</td>\
+                 <td data-outcome=\"{outcome}\">{outcome_text}</td><td>{form}</td></tr>",
+                id = esc(&l.id),
+                time = esc(&time(l.received_at)),
+                email = esc(if email.is_empty() { &l.id } else { email }),
+                stage = esc(&l.stage),
+                score = esc(&num(l.score)),
+                grade = esc(l.grade.as_deref().unwrap_or("–")),
+                claim = esc(&l.claim_status),
+                deliveries = delivery_summary(&ds),
+                outcome = esc(l.outcome.as_deref().unwrap_or("")),
+                outcome_text = esc(l.outcome.as_deref().unwrap_or("open")),
+                form = outcome_form(&csrf, &l.id, &back),
+            )
+        })
+        .collect();
+    let total = app.store.count_leads().await.unwrap_or(0);
+    let pager = {
+        let link = |n: i64, label: &str| match &stage {
+            Some(s) => format!("<a href=\"/inbox?stage={}&amp;page={n}\">{label}</a>", esc(s)),
+            None => format!("<a href=\"/inbox?page={n}\">{label}</a>"),
+        };
+        let mut out = String::new();
+        if page > 1 {
+            out.push_str(&link(page - 1, "Newer"));
+            out.push(' ');
+        }
+        if more {
+            out.push_str(&link(page + 1, "Older"));
+        }
+        out
+    };
+    let body = format!(
+        "<h1>Leads</h1>\n<p>{total} lead(s) stored; newest first; page {page}.</p>\n{nav}\n<table>\n<thead><tr><th scope=\"col\">Received</th>\
+         <th scope=\"col\">Lead</th><th scope=\"col\">Stage</th><th scope=\"col\">Score</th><th scope=\"col\">Grade</th><th scope=\"col\">Browser's claim</th>\
+         <th scope=\"col\">Deliveries</th><th scope=\"col\">Outcome</th><th scope=\"col\">Mark</th></tr></thead>\n<tbody>\n{}\n</tbody>\n</table>\n<p>{pager}</p>",
+        rows.join("\n")
+    );
+    html(shell("Leads", &user, &body))
+}
+
+async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let user = match user(&app, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let lead = match app.store.lead(&id).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return (StatusCode::NOT_FOUND, "404 no such lead\n").into_response(),
+        Err(e) => return store_error(e),
+    };
+    let deliveries = app.store.deliveries(std::slice::from_ref(&lead.id)).await.unwrap_or_default();
+    let csrf = app.keys.csrf(&user);
+    let r = &lead.record;
+    let kv = |obj: Option<&Json>| -> String {
+        let Some(Json::Object(m)) = obj else { return "<p>–</p>".into() };
+        let rows: Vec<String> = m
+            .iter()
+            .map(|(k, v)| {
+                format!("<tr><th scope=\"row\"><code>{}</code></th><td>{}</td></tr>", esc(k), esc(&value_text(v)))
+            })
+            .collect();
+        format!("<table><tbody>{}</tbody></table>", rows.join(""))
+    };
+    let ledger: Vec<String> = r
+        .get("ledger")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(e.get("rule").and_then(Json::as_str).unwrap_or("")),
+                esc(e.get("label").and_then(Json::as_str).unwrap_or("")),
+                esc(e.get("group").and_then(Json::as_str).unwrap_or("")),
+                esc(&e.get("points").and_then(Json::as_f64).map_or(String::new(), num)),
+            )
+        })
+        .collect();
+    let events: Vec<String> = r
+        .get("events")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let trust = e.get("trust").and_then(Json::as_str).unwrap_or("");
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                esc(e.get("type").and_then(Json::as_str).unwrap_or("")),
+                esc(&e.get("at").and_then(Json::as_f64).map_or(String::new(), |t| time(t as i64))),
+                if trust == "vouched" { "ok" } else { "bad" },
+                esc(trust),
+                esc(e.get("note").and_then(Json::as_str).unwrap_or("")),
+            )
+        })
+        .collect();
+    let mismatches: Vec<String> = r
+        .pointer("/verdict/mismatches")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(m.get("what").and_then(Json::as_str).unwrap_or("")),
+                esc(&m.get("claimed").map_or(String::new(), value_text)),
+                esc(&m.get("actual").map_or(String::new(), value_text)),
+            )
+        })
+        .collect();
+    let deliveries: Vec<String> = deliveries
+        .iter()
+        .map(|d| {
+            let retry = if d.status == "failed" {
+                format!(
+                    "<form class=\"inline\" method=\"post\" action=\"/inbox/delivery/{}/retry\"><input type=\"hidden\" name=\"csrf\" \
+                     value=\"{}\"><input type=\"hidden\" name=\"back\" value=\"/inbox/lead/{}\"><button type=\"submit\">Retry</button></form>",
+                    d.id,
+                    esc(&csrf),
+                    esc(&lead.id)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "<tr><td>{}</td><td data-delivery=\"{}\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
+                esc(&d.target),
+                esc(&d.status),
+                esc(&d.status),
+                d.attempts,
+                esc(&d.delivered_at.map_or(String::new(), time)),
+                esc(d.last_error.as_deref().unwrap_or("")),
+            )
+        })
+        .collect();
+    let issues: Vec<String> = r
+        .get("issues")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            format!(
+                "<li><code>{}</code> ({}): {}</li>",
+                esc(i.get("field").and_then(Json::as_str).unwrap_or("")),
+                esc(i.get("code").and_then(Json::as_str).unwrap_or("")),
+                esc(i.get("message").and_then(Json::as_str).unwrap_or(""))
+            )
+        })
+        .collect();
+    let entries: Vec<String> = r
+        .get("entries")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.as_array()?;
+            Some(format!(
+                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td></tr>",
+                esc(p.first()?.as_str()?),
+                esc(p.get(1)?.as_str()?)
+            ))
+        })
+        .collect();
+    let claimed = r.get("claimed").filter(|c| !c.is_null()).map_or(String::new(), |c| {
+        format!(
+            "<p>Counting the unverified events too, the score would be {} ({}).</p>",
+            esc(&c.get("score").and_then(Json::as_f64).map_or(String::new(), num)),
+            esc(c.get("stage").and_then(Json::as_str).unwrap_or(""))
+        )
+    });
+    let body = format!(
+        "<h1>Lead <code>{id}</code></h1>\n<dl class=\"facts\"><dt>Received</dt><dd>{received}</dd><dt>Stage</dt><dd data-stage=\"{stage}\">{stage}</dd>\
+         <dt>Score</dt><dd>{score}</dd><dt>Grade</dt><dd>{grade}</dd><dt>Browser's claim</dt><dd data-claim=\"{claim}\">{claim}</dd>\
+         <dt>Rules hash</dt><dd><code>{hash}</code></dd><dt>Consent to tracking</dt><dd>{consent}</dd><dt>Outcome</dt><dd data-outcome=\"{outcome}\">{outcome_text}</dd></dl>\n\
+         <p>{form}</p>\n<h2>Groups</h2>{groups}\n{claimed}<h2>Ledger</h2><table><thead><tr><th scope=\"col\">Rule</th><th scope=\"col\">Label</th><th scope=\"col\">Group</th>\
+         <th scope=\"col\">Points</th></tr></thead><tbody>{ledger}</tbody></table>\n<h2>Answers</h2>{answers}\n<h2>Behaviour events</h2>\
+         <table><thead><tr><th scope=\"col\">Event</th><th scope=\"col\">When</th><th scope=\"col\">Trust</th><th scope=\"col\">Note</th></tr></thead><tbody>{events}</tbody></table>\n\
+         <h2>What differs from the browser's claim</h2><table><thead><tr><th scope=\"col\">Value</th><th scope=\"col\">Browser</th><th scope=\"col\">Server</th></tr></thead>\
+         <tbody>{mismatches}</tbody></table>\n<h2>Deliveries</h2><table><thead><tr><th scope=\"col\">Target</th><th scope=\"col\">Status</th><th scope=\"col\">Attempts</th>\
+         <th scope=\"col\">Delivered</th><th scope=\"col\">Last error</th><th scope=\"col\"></th></tr></thead><tbody>{deliveries}</tbody></table>\n\
+         <h2>Background and attribution</h2><table><tbody>{entries}</tbody></table>\n<h2>Issues</h2><ul>{issues}</ul>",
+        id = esc(&lead.id),
+        received = esc(&time(lead.received_at)),
+        stage = esc(&lead.stage),
+        score = esc(&num(lead.score)),
+        grade = esc(lead.grade.as_deref().unwrap_or("–")),
+        claim = esc(&lead.claim_status),
+        hash = esc(&lead.rules_hash),
+        consent = match lead.consent {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not asked",
+        },
+        outcome = esc(lead.outcome.as_deref().unwrap_or("")),
+        outcome_text = esc(lead.outcome.as_deref().unwrap_or("open")),
+        form = outcome_form(&csrf, &lead.id, &format!("/inbox/lead/{}", lead.id)),
+        groups = kv(r.get("groups")),
+        answers = kv(r.get("answers")),
+        ledger = ledger.join(""),
+        events = events.join(""),
+        mismatches = mismatches.join(""),
+        deliveries = deliveries.join(""),
+        entries = entries.join(""),
+        issues = issues.join(""),
+    );
+    html(shell(&format!("Lead {}", lead.id), &user, &body))
+}
+
+fn value_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        Json::Null => "–".into(),
+        v => v.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    csrf: String,
+    outcome: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Where to go after a change: an inbox page, never elsewhere.
+fn back_to(back: &str) -> String {
+    if back.starts_with("/inbox") && !back.contains("//") && !back.contains('\\') {
+        back.to_string()
+    } else {
+        "/inbox".to_string()
+    }
+}
+
+async fn set_outcome(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<OutcomeForm>,
+) -> Response {
+    let user = match user(&app, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(r) = same_origin(&app, &user, &headers, &f.csrf) {
+        return r;
+    }
+    let outcome = match f.outcome.as_str() {
+        "won" => Some("won"),
+        "lost" => Some("lost"),
+        "open" => None,
+        _ => return (StatusCode::BAD_REQUEST, "400 outcome is won, lost or open\n").into_response(),
+    };
+    match app.store.set_outcome(&id, outcome, &user, now_ms()).await {
+        Ok(true) => {
+            tracing::info!(lead = %id, outcome = outcome.unwrap_or("open"), by = %user, "outcome set");
+            (StatusCode::SEE_OTHER, [(header::LOCATION, back_to(&f.back))]).into_response()
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "404 no such lead\n").into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn retry(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<RetryForm>,
+) -> Response {
+    let user = match user(&app, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(r) = same_origin(&app, &user, &headers, &f.csrf) {
+        return r;
+    }
+    match app.store.retry(id, now_ms()).await {
+        Ok(true) => {
+            app.wake.notify_one();
+            (StatusCode::SEE_OTHER, [(header::LOCATION, back_to(&f.back))]).into_response()
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "404 no failed delivery with this id\n").into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn rejections(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let user = match user(&app, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let list = match app.store.rejections(200).await {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
+    let total = app.store.count_rejections().await.unwrap_or(0);
+    let rows: Vec<String> = list
+        .iter()
+        .map(|r| {
+            let body: String = r.body.as_deref().unwrap_or("").chars().take(400).collect();
+            format!(
+                "<tr><td>{}</td><td data-reason=\"{reason}\"><code>{reason}</code></td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&time(r.at)),
+                esc(&r.detail),
+                esc(&body),
+                reason = esc(&r.reason),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Rejected submissions</h1>\n<p>{total} in all; the newest 200. Bodies are kept so that a person taken for a bot can still be contacted.</p>\n\
+         <table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Reason</th><th scope=\"col\">Detail</th><th scope=\"col\">Body</th></tr></thead>\
+         <tbody>{}</tbody></table>",
+        rows.join("\n")
+    );
+    html(shell("Rejected submissions", &user, &body))
+}
+
+async fn api_leads(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    if let Err(r) = user(&app, &headers).await {
+        return r;
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let filter = Filter { stage: q.stage.filter(|s| !s.is_empty()), limit: PAGE, offset: (page - 1) * PAGE };
+    let leads = match app.store.leads(&filter).await {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
+    let ids: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
+    let deliveries = app.store.deliveries(&ids).await.unwrap_or_default();
+    let body = serde_json::json!({"leads": leads, "deliveries": deliveries});
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = user(&app, &headers).await {
+        return r;
+    }
+    match history(&app.store, &app.programs.current).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"leadscore-history.csv\""),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// Every stored lead as a history for `leadscore backtest`: `id`, `scored_at`, the program's fields, its
+/// events (the vouched times, `;`-separated) and `outcome` (`won`, `lost`, or empty while open).
+pub async fn history(store: &super::Store, p: &Program) -> Result<String, super::store::StoreError> {
+    let mut all = vec![];
+    let mut offset = 0;
+    loop {
+        let batch = store.leads(&Filter { stage: None, limit: 1000, offset }).await?;
+        let n = batch.len();
+        all.extend(batch);
+        if n < 1000 {
+            break;
+        }
+        offset += 1000;
+    }
+    all.reverse();
+    Ok(history_csv(p, &all))
+}
+
+fn rfc3339(ms: f64) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// The history CSV of `leads`, oldest first as given.
+pub fn history_csv(p: &Program, leads: &[Lead]) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut header = vec!["id".to_string(), "scored_at".to_string()];
+    header.extend(p.fields.iter().map(|f| f.id.clone()));
+    header.extend(p.events.iter().map(|(id, _)| id.clone()));
+    header.push("outcome".into());
+    let _ = w.write_record(&header);
+    for l in leads {
+        let mut row = vec![l.id.clone(), rfc3339(l.received_at as f64)];
+        for f in &p.fields {
+            let v = l.record.get("answers").and_then(|a| a.get(&f.id));
+            row.push(match v {
+                None | Some(Json::Null) => String::new(),
+                Some(Json::Array(items)) => items.iter().map(value_text).collect::<Vec<_>>().join(";"),
+                Some(v) => value_text(v),
+            });
+        }
+        let events = l.record.get("events").and_then(Json::as_array);
+        for (id, _) in &p.events {
+            let times: Vec<String> = events
+                .into_iter()
+                .flatten()
+                .filter(|e| {
+                    e.get("type").and_then(Json::as_str) == Some(id)
+                        && e.get("trust").and_then(Json::as_str) == Some("vouched")
+                })
+                .filter_map(|e| e.get("at").and_then(Json::as_f64))
+                .map(rfc3339)
+                .collect();
+            row.push(times.join(";"));
+        }
+        row.push(l.outcome.clone().unwrap_or_default());
+        let _ = w.write_record(&row);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

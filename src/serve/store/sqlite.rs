@@ -1,0 +1,429 @@
+//! The SQLite store: one file in WAL mode, written by one thread that commits waiting writes together (group
+//! commit), so every lead is on disk (`synchronous = FULL`) before its request is answered without paying one
+//! disk flush per lead. Reads go through a second connection and never wait for the writer.
+
+use std::sync::{mpsc, Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{record_of, Delivery, Filter, Lead, Rejection, StoreError, Stored, DELIVERY_COLUMNS, LEAD_COLUMNS};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite-0001.sql"))];
+
+/// The most writes committed together.
+const BATCH: usize = 256;
+
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+#[derive(Clone)]
+pub struct Sqlite {
+    jobs: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+fn err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError(format!("sqlite: {what}: {e}"))
+}
+
+fn connect(path: &str) -> Result<Connection, StoreError> {
+    let c = Connection::open(path).map_err(|e| StoreError(format!("sqlite: cannot open {path}: {e}")))?;
+    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(err("busy_timeout"))?;
+    c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| StoreError(format!("sqlite: cannot use {path}: {e}")))?;
+    Ok(c)
+}
+
+impl Sqlite {
+    pub async fn open(path: &str) -> Result<Sqlite, StoreError> {
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut w = connect(&path)?;
+            migrate(&mut w)?;
+            let reader = connect(&path)?;
+            let (jobs, rx) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("leadscore-sqlite".into())
+                .spawn(move || writer(w, rx))
+                .map_err(|e| StoreError(format!("sqlite: cannot start the writer: {e}")))?;
+            Ok(Sqlite { jobs, reader: Arc::new(Mutex::new(reader)) })
+        })
+        .await
+        .map_err(|e| StoreError(format!("sqlite: {e}")))?
+    }
+
+    /// Runs `f` in the writer's next transaction; its result once that transaction is committed.
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |c| {
+            // Each write in a savepoint: one that fails is undone alone.
+            let r = c.execute_batch("SAVEPOINT job").map_err(err("savepoint")).and_then(|_| f(c));
+            let undo = if r.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            let r = c.execute_batch(undo).map_err(err("savepoint")).and(r);
+            Box::new(move |committed| {
+                let _ = tx.send(committed.and(r));
+            })
+        });
+        self.jobs.send(job).map_err(|_| StoreError("sqlite: the writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError("sqlite: the writer has stopped".into()))?
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = reader.lock().unwrap_or_else(|p| p.into_inner());
+            f(&c)
+        })
+        .await
+        .map_err(|e| StoreError(format!("sqlite: {e}")))?
+    }
+
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).map_err(err("schema version"))
+        })
+        .await
+    }
+
+    pub async fn insert_lead(&self, lead: Lead, targets: Vec<String>) -> Result<Stored, StoreError> {
+        self.write(move |c| {
+            let record = lead.record.to_string();
+            let n = c
+                .execute(
+                    "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
+                     score, grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                     ON CONFLICT (idempotency_key) DO NOTHING",
+                    params![
+                        lead.id,
+                        lead.idempotency_key,
+                        lead.received_at,
+                        lead.rules_hash,
+                        lead.model_id,
+                        lead.stage,
+                        lead.knockout,
+                        lead.score,
+                        lead.grade,
+                        lead.claim_status,
+                        lead.consent,
+                        lead.ip_hash,
+                        lead.outcome,
+                        lead.outcome_at,
+                        lead.outcome_by,
+                        record
+                    ],
+                )
+                .map_err(err("insert lead"))?;
+            if n == 0 {
+                let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE idempotency_key = ?1");
+                let old = c.query_row(&q, [&lead.idempotency_key], lead_row).map_err(err("find duplicate"))?;
+                return Ok(Stored::Duplicate(Box::new(old)));
+            }
+            let mut ins = c
+                .prepare_cached(
+                    "INSERT INTO deliveries (lead_id, target, status, next_at) VALUES (?1, ?2, 'pending', ?3)",
+                )
+                .map_err(err("insert delivery"))?;
+            for t in &targets {
+                ins.execute(params![lead.id, t, lead.received_at]).map_err(err("insert delivery"))?;
+            }
+            Ok(Stored::New)
+        })
+        .await
+    }
+
+    pub async fn reject(&self, r: Rejection) -> Result<(), StoreError> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO rejections (at, reason, detail, ip_hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.at, r.reason, r.detail, r.ip_hash, r.body],
+            )
+            .map_err(err("insert rejection"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn lease_due(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+        self.write(move |c| {
+            let q = format!(
+                "UPDATE deliveries SET leased_until = ?2 WHERE id IN (SELECT id FROM deliveries WHERE status = \
+                 'pending' AND next_at <= ?1 AND leased_until <= ?1 ORDER BY next_at, id LIMIT ?3) \
+                 RETURNING {DELIVERY_COLUMNS}"
+            );
+            let mut st = c.prepare_cached(&q).map_err(err("lease"))?;
+            let due: Vec<Delivery> = st
+                .query_map(params![now, now + lease_ms, limit], delivery_row)
+                .map_err(err("lease"))?
+                .collect::<Result<_, _>>()
+                .map_err(err("lease"))?;
+            let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1");
+            let mut out = vec![];
+            for d in due {
+                let lead = c.query_row(&q, [&d.lead_id], lead_row).map_err(err("lease"))?;
+                out.push((d, lead));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn attempted(
+        &self,
+        id: i64,
+        now: i64,
+        result: Result<(), String>,
+        next_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| {
+            match (result, next_at) {
+                (Ok(()), _) => c.execute(
+                    "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
+                     last_error = NULL, leased_until = 0 WHERE id = ?1",
+                    params![id, now],
+                ),
+                (Err(e), Some(next)) => c.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_at = ?3, leased_until = 0 \
+                     WHERE id = ?1",
+                    params![id, e, next],
+                ),
+                (Err(e), None) => c.execute(
+                    "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?2, \
+                     leased_until = 0 WHERE id = ?1",
+                    params![id, e],
+                ),
+            }
+            .map_err(err("record attempt"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn retry(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE deliveries SET status = 'pending', next_at = ?2, leased_until = 0 WHERE id = ?1 AND \
+                     status = 'failed'",
+                    params![id, now],
+                )
+                .map_err(err("retry"))?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    pub async fn leads(&self, f: &Filter) -> Result<Vec<Lead>, StoreError> {
+        let f = f.clone();
+        self.read(move |c| {
+            let q = format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR stage = ?1) \
+                 ORDER BY received_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            );
+            let mut st = c.prepare_cached(&q).map_err(err("list leads"))?;
+            let rows = st.query_map(params![f.stage, f.limit, f.offset], lead_row).map_err(err("list leads"))?;
+            rows.collect::<Result<_, _>>().map_err(err("list leads"))
+        })
+        .await
+    }
+
+    pub async fn count(&self, table: &'static str) -> Result<i64, StoreError> {
+        self.read(move |c| {
+            c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).map_err(err("count"))
+        })
+        .await
+    }
+
+    pub async fn lead(&self, id: &str) -> Result<Option<Lead>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1");
+            c.query_row(&q, [&id], lead_row).optional().map_err(err("read lead"))
+        })
+        .await
+    }
+
+    pub async fn deliveries(&self, lead_ids: &[String]) -> Result<Vec<Delivery>, StoreError> {
+        let ids = lead_ids.to_vec();
+        self.read(move |c| {
+            let q = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE lead_id = ?1 ORDER BY id");
+            let mut st = c.prepare_cached(&q).map_err(err("deliveries"))?;
+            let mut out = vec![];
+            for id in &ids {
+                for d in st.query_map([id], delivery_row).map_err(err("deliveries"))? {
+                    out.push(d.map_err(err("deliveries"))?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn set_outcome(&self, id: &str, outcome: Option<&str>, by: &str, at: i64) -> Result<bool, StoreError> {
+        let (id, outcome, by) = (id.to_string(), outcome.map(str::to_string), by.to_string());
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE leads SET outcome = ?2, outcome_by = ?3, outcome_at = ?4 WHERE id = ?1",
+                    params![id, outcome, by, at],
+                )
+                .map_err(err("set outcome"))?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    pub async fn rejections(&self, limit: i64) -> Result<Vec<Rejection>, StoreError> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT at, reason, detail, ip_hash, body FROM rejections ORDER BY at DESC, id DESC LIMIT ?1",
+                )
+                .map_err(err("rejections"))?;
+            let rows = st
+                .query_map([limit], |r| {
+                    Ok(Rejection {
+                        at: r.get(0)?,
+                        reason: r.get(1)?,
+                        detail: r.get(2)?,
+                        ip_hash: r.get(3)?,
+                        body: r.get(4)?,
+                    })
+                })
+                .map_err(err("rejections"))?;
+            rows.collect::<Result<_, _>>().map_err(err("rejections"))
+        })
+        .await
+    }
+
+    pub async fn publish(&self, hash: &str, model_id: &str, bytes: &[u8], now: i64) -> Result<(), StoreError> {
+        let (hash, model_id, bytes) = (hash.to_string(), model_id.to_string(), bytes.to_vec());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO programs (hash, model_id, first_seen, bytes) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (hash) DO NOTHING",
+                params![hash, model_id, now, bytes],
+            )
+            .map_err(err("publish"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn published(&self, model_id: &str, limit: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let model_id = model_id.to_string();
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT hash, bytes FROM programs WHERE model_id = ?1 ORDER BY first_seen DESC, hash LIMIT ?2",
+                )
+                .map_err(err("published"))?;
+            let rows =
+                st.query_map(params![model_id, limit], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err("published"))?;
+            rows.collect::<Result<_, _>>().map_err(err("published"))
+        })
+        .await
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(err("ping"))).await
+    }
+}
+
+fn migrate(c: &mut Connection) -> Result<(), StoreError> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(err("migrations"))?;
+    let have: i64 = c
+        .query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(err("migrations"))?;
+    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > have) {
+        let t = c.transaction().map_err(err("migrations"))?;
+        t.execute_batch(sql).map_err(|e| StoreError(format!("sqlite: migration {version}: {e}")))?;
+        t.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, super::super::now_ms()],
+        )
+        .map_err(err("migrations"))?;
+        t.commit().map_err(err("migrations"))?;
+    }
+    if let Some(&(latest, _)) = MIGRATIONS.last() {
+        if have > latest {
+            return Err(StoreError(format!(
+                "sqlite: the database has schema version {have}, newer than this receiver's {latest}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The writer thread: each round takes every waiting write (up to [`BATCH`]), runs them in one
+/// transaction, commits once, then answers them all.
+fn writer(c: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+            // The writes are not run: dropping them answers each with an error.
+            tracing::error!(error = %e, "sqlite: cannot begin a transaction");
+            drop(batch);
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| job(&c)).collect();
+        let committed = c.execute_batch("COMMIT").map_err(|e| StoreError(format!("sqlite: commit: {e}")));
+        if committed.is_err() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        for r in replies {
+            r(committed.clone());
+        }
+    }
+}
+
+fn lead_row(r: &Row) -> rusqlite::Result<Lead> {
+    let consent: Option<i64> = r.get(10)?;
+    let record: String = r.get(15)?;
+    Ok(Lead {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        received_at: r.get(2)?,
+        rules_hash: r.get(3)?,
+        model_id: r.get(4)?,
+        stage: r.get(5)?,
+        knockout: r.get(6)?,
+        score: r.get(7)?,
+        grade: r.get(8)?,
+        claim_status: r.get(9)?,
+        consent: consent.map(|c| c != 0),
+        ip_hash: r.get(11)?,
+        outcome: r.get(12)?,
+        outcome_at: r.get(13)?,
+        outcome_by: r.get(14)?,
+        record: record_of(&record),
+    })
+}
+
+fn delivery_row(r: &Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        target: r.get(2)?,
+        status: r.get(3)?,
+        attempts: r.get(4)?,
+        next_at: r.get(5)?,
+        last_error: r.get(6)?,
+        delivered_at: r.get(7)?,
+    })
+}
