@@ -22,6 +22,10 @@ cargo clippy --quiet --lib --test web --target wasm32-unknown-unknown --no-defau
   --features compiler,form,leads -- -D warnings
 cargo clippy --quiet --lib --no-default-features -- -D warnings
 
+echo "== PostgreSQL for the receiver's tests (scripts/postgres.sh)"
+LEADSCORE_TEST_POSTGRES=$(bash scripts/postgres.sh)
+export LEADSCORE_TEST_POSTGRES
+
 echo "== tests (native)"
 cargo test --release --all-targets
 cargo test --release --doc
