@@ -1,0 +1,907 @@
+//! The lead receiver end to end over HTTP on loopback: real SQLite files, the real PostgreSQL of
+//! scripts/postgres.sh (`LEADSCORE_TEST_POSTGRES`; required under CI), real local HTTP stubs for the delivery
+//! targets and the CAPTCHA check, and the real `leadscore` binary for kill -9 and start-up errors.
+#![cfg(feature = "serve")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use leadscore::serve::{self, Config};
+use leadscore::{Answers, Events, Options, Program};
+use serde_json::{json, Value as Json};
+
+const SECRET: &str = "test-secret-0123456789abcdef";
+/// The webhook key (base64 of "leadscore webhook test key").
+const WHSEC: &str = "whsec_bGVhZHNjb3JlIHdlYmhvb2sgdGVzdCBrZXk=";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/serve-tests").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The databases every storage-dependent test runs on.
+fn databases(name: &str) -> Vec<String> {
+    let mut v = vec![format!("sqlite:{}", scratch(name).join("leads.db").display())];
+    match std::env::var("LEADSCORE_TEST_POSTGRES") {
+        Ok(url) => v.push(url),
+        Err(_) => assert!(std::env::var("CI").is_err(), "under CI, LEADSCORE_TEST_POSTGRES must be set"),
+    }
+    v
+}
+
+fn model_path() -> String {
+    root().join("examples/b2b-saas.json").display().to_string()
+}
+
+/// A configuration: the example model, no rate limit and no fill time unless `extra` sets them.
+fn config(database: &str, extra: &str) -> Config {
+    let text = format!("listen = \"127.0.0.1:0\"\ndatabase = \"{database}\"\nsecret = \"{SECRET}\"\n{extra}\n",);
+    let mut c = Config::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    if !extra.contains("[model]") {
+        c.model.path = model_path().into();
+    }
+    if !extra.contains("[receive]") {
+        c.receive.rate_per_minute = 0;
+        c.receive.min_fill_ms = 0;
+    }
+    c.delivery.poll_ms = 50;
+    c.delivery.backoff_ms = 50;
+    c
+}
+
+struct Receiver {
+    base: String,
+    app: Arc<serve::App>,
+    running: Option<serve::Running>,
+    http: reqwest::Client,
+}
+
+impl Receiver {
+    async fn start(c: Config) -> Receiver {
+        let app = serve::App::new(c).await.unwrap();
+        let running = serve::start(app.clone()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        Receiver { base, app, running: Some(running), http: reqwest::Client::new() }
+    }
+
+    async fn stop(mut self) {
+        self.running.take().unwrap().stop().await.unwrap();
+    }
+
+    /// POSTs form entries, urlencoded, asking for JSON.
+    async fn submit(&self, entries: &[(String, String)]) -> (StatusCode, Json) {
+        let r = self
+            .http
+            .post(format!("{}/submit", self.base))
+            .header("accept", "application/json")
+            .form(entries)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+        let body = r.text().await.unwrap();
+        (status, serde_json::from_str(&body).unwrap_or_else(|_| json!({"text": body})))
+    }
+
+    async fn raw(&self, content_type: &str, body: Vec<u8>) -> (StatusCode, String) {
+        let r = self
+            .http
+            .post(format!("{}/submit", self.base))
+            .header("accept", "application/json")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (StatusCode::from_u16(r.status().as_u16()).unwrap(), r.text().await.unwrap())
+    }
+
+    async fn lead(&self, id: &str) -> serve::store::Lead {
+        self.app.store.lead(id).await.unwrap().unwrap_or_else(|| panic!("no lead {id}"))
+    }
+}
+
+fn e(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+/// A fit of 49 without engagement: an MQL at best on its answers alone.
+fn good_fit(email: &str) -> Vec<(String, String)> {
+    vec![
+        e("email", email),
+        e("first_name", "Ada"),
+        e("job_title", "Head of Data"),
+        e("seniority", "vp"),
+        e("use_case", "own_company"),
+        e("country", "DE"),
+        e("industry", "saas"),
+        e("employees", "120"),
+        e("timeline", "researching"),
+    ]
+}
+
+/// An SQL on its answers alone: fit, intent and a decision maker.
+fn sql_answers(email: &str) -> Vec<(String, String)> {
+    let mut a = good_fit(email);
+    a.retain(|(k, _)| k != "timeline");
+    a.extend([
+        e("timeline", "now"),
+        e("budget_monthly", "2500"),
+        e("current_tool", "in_house"),
+        e("decision_maker", "on"),
+        e("annual_revenue", "40"),
+        e("data_sources", "snowflake"),
+        e("data_sources", "segment"),
+        e("data_sources", "postgres"),
+    ]);
+    a
+}
+
+/// What the form controller adds to a qualified submission: the browser's own evaluation of the same entries
+/// and events (events: `[{type, at, token?}]`).
+fn browser_claim(p: &Program, entries: &[(String, String)], events: &Json, at: f64) -> Vec<(String, String)> {
+    let (answers, issues) = Answers::from_form_entries(p, entries.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    assert!(issues.is_empty(), "{issues:?}");
+    let (ev, issues) = Events::from_json(p, events);
+    assert!(issues.is_empty(), "{issues:?}");
+    let r = p.evaluate(&answers, &ev, at, &Options { complete: true, locale: None });
+    let groups: serde_json::Map<String, Json> = r.groups.iter().map(|g| (g.id.clone(), json!(g.score))).collect();
+    let rules: Vec<&str> = r.ledger.iter().map(|l| l.rule.as_str()).collect();
+    let grade = r.grade.as_ref().map(|g| g.cell.clone().unwrap_or(g.letter.clone())).unwrap_or_default();
+    let mut out = entries.to_vec();
+    out.extend([
+        e("leadscore_score", &r.score.to_string()),
+        e("leadscore_groups", &Json::Object(groups).to_string()),
+        e("leadscore_stage", &r.stage.id),
+        e("leadscore_grade", &grade),
+        e("leadscore_rules", &rules.join(",")),
+        e("leadscore_hash", p.hash()),
+        e("leadscore_at", &at.to_string()),
+        e("leadscore_events", &events.to_string()),
+    ]);
+    out
+}
+
+fn now() -> f64 {
+    serve::now_ms() as f64
+}
+
+const DAY: f64 = 86_400_000.0;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_events_never_verify_an_sql() {
+    let db = databases("forged").remove(0);
+    let r = Receiver::start(config(&db, "")).await;
+    let p = r.app.programs.current.clone();
+    let t = now();
+    let forged = json!([
+        {"type": "demo_request", "at": t - DAY},
+        {"type": "trial_signup", "at": t - 2.0 * DAY},
+        {"type": "webinar_attended", "at": t - 3.0 * DAY},
+    ]);
+    // The finding: a self-consistent claim with invented events was an SQL, "verified".
+    let (status, reply) = r.submit(&browser_claim(&p, &good_fit("ada@zahlwerk.de"), &forged, t)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["verified"], false);
+    assert_eq!(reply["claim"], "unvouched");
+    assert_ne!(reply["stage"], "sql", "{reply}");
+    let lead = r.lead(reply["id"].as_str().unwrap()).await;
+    assert_eq!(lead.stage, reply["stage"].as_str().unwrap());
+    assert_eq!(lead.record["claimed"]["stage"], "sql", "the claim is kept beside the verdict");
+    assert_eq!(lead.record["groups"]["engagement"], 0.0, "fit and engagement apart: no vouched engagement");
+    assert!(lead.record["groups"]["fit"].as_f64().unwrap() >= 40.0);
+    assert!(lead.record["events"].as_array().unwrap().iter().all(|e| e["trust"] == "unverified"));
+
+    // The same events with tokens the site signed: vouched, verified, an SQL.
+    let keys = serve::trust::Keys::new(SECRET.as_bytes());
+    let day = (t - DAY) as i64;
+    let signed = json!([{"type": "demo_request", "at": day, "token": keys.mint("demo_request", day, "n1")}]);
+    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("bo@zahlwerk.de"), &signed, t)).await;
+    assert_eq!((reply["claim"].as_str(), reply["stage"].as_str()), (Some("verified"), Some("sql")), "{reply}");
+    assert_eq!(reply["verified"], true);
+
+    // A token for another event, or signed with another secret, vouches for nothing.
+    let other = serve::trust::Keys::new(b"someone else's secret!!");
+    let bad = json!([
+        {"type": "demo_request", "at": day, "token": keys.mint("webinar_attended", day, "n2")},
+        {"type": "demo_request", "at": day, "token": other.mint("demo_request", day, "n3")},
+    ]);
+    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("cy@zahlwerk.de"), &bad, t)).await;
+    assert_eq!(reply["claim"], "unvouched");
+    let notes: Vec<&str> = reply["events"].as_array().unwrap().iter().map(|e| e["note"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["the token is for `webinar_attended`", "token: bad signature"]);
+
+    // Events dated in 2100 are clamped to the server's clock, not counted at full weight forever.
+    let future =
+        json!([{"type": "page_view", "at": 4_102_444_800_000.0}, {"type": "demo_request", "at": 4_102_444_800_000.0}]);
+    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("di@zahlwerk.de"), &future, t)).await;
+    assert_eq!(reply["verified"], false);
+    for ev in reply["events"].as_array().unwrap() {
+        assert!(ev["note"].as_str().unwrap().starts_with("clamped"), "{ev}");
+        assert!(ev["at"].as_f64().unwrap() <= now());
+    }
+    assert_ne!(reply["stage"], "sql");
+
+    // A claim that holds only the rules hash is not verified.
+    let mut only_hash = good_fit("ed@zahlwerk.de");
+    only_hash.push(e("leadscore_hash", p.hash()));
+    let (_, reply) = r.submit(&only_hash).await;
+    assert_eq!((reply["claim"].as_str(), reply["verified"].as_bool()), (Some("incomplete"), Some(false)));
+    // No claim at all: the server scored it, nothing to verify.
+    let (_, reply) = r.submit(&sql_answers("fe@zahlwerk.de")).await;
+    assert_eq!((reply["claim"].as_str(), reply["stage"].as_str()), (Some("none"), Some("sql")), "{reply}");
+    // A tampered score is a mismatch.
+    let mut tampered = browser_claim(&p, &good_fit("gi@zahlwerk.de"), &json!([]), t);
+    tampered.iter_mut().find(|(k, _)| k == "leadscore_score").unwrap().1 = "95".into();
+    let (_, reply) = r.submit(&tampered).await;
+    assert_eq!(reply["claim"], "mismatch");
+    assert_eq!(reply["mismatches"][0]["what"], "score");
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkbox_posted_as_on_verifies() {
+    let db = databases("checkbox").remove(0);
+    let r = Receiver::start(config(&db, "")).await;
+    let p = r.app.programs.current.clone();
+    let entries = sql_answers("ada@zahlwerk.de");
+    assert!(entries.iter().any(|(k, v)| k == "decision_maker" && v == "on"));
+    let (_, reply) = r.submit(&browser_claim(&p, &entries, &json!([]), now())).await;
+    assert_eq!((reply["claim"].as_str(), reply["stage"].as_str()), (Some("verified"), Some("sql")), "{reply}");
+    assert_eq!(reply["issues"], json!([]));
+    let lead = r.lead(reply["id"].as_str().unwrap()).await;
+    assert_eq!(lead.record["answers"]["decision_maker"], true);
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_published_programs_are_accepted() {
+    let dir = scratch("programs");
+    // The previous release: the same model with other points.
+    let text = std::fs::read_to_string(model_path()).unwrap().replacen("\"points\": 15", "\"points\": 14", 1);
+    let old_path = dir.join("previous.json");
+    std::fs::write(&old_path, &text).unwrap();
+    let old = leadscore::compile_str(&text).program.unwrap();
+    let db = format!("sqlite:{}", dir.join("leads.db").display());
+    let mut c = config(&db, "");
+    c.model.accept = vec![old_path.clone()];
+    let r = Receiver::start(c).await;
+    assert_ne!(old.hash(), r.app.programs.current.hash());
+    let (_, reply) = r.submit(&browser_claim(&old, &sql_answers("ada@zahlwerk.de"), &json!([]), now())).await;
+    assert_eq!(reply["claim"], "verified", "{reply}");
+    assert_eq!(reply["rulesHash"], old.hash());
+    assert_eq!(
+        r.lead(reply["id"].as_str().unwrap()).await.rules_hash,
+        old.hash(),
+        "the lead records which program scored it"
+    );
+    let mut unknown = browser_claim(&old, &sql_answers("bo@zahlwerk.de"), &json!([]), now());
+    unknown.iter_mut().find(|(k, _)| k == "leadscore_hash").unwrap().1 = "0000000000000000".into();
+    let (_, reply) = r.submit(&unknown).await;
+    assert_eq!(reply["claim"], "unknown_program");
+    r.stop().await;
+    // Restarted without `accept`, the receiver still knows the program it published (model.keep).
+    let r = Receiver::start(config(&db, "")).await;
+    assert!(r.app.programs.get(old.hash()).is_some(), "{:?}", r.app.programs.hashes());
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_and_bad_bodies_are_refused_with_a_reason() {
+    let db = databases("bots").remove(0);
+    let stub = Stub::start(StubKind::Captcha).await;
+    let extra = format!(
+        "[receive]\nmin_fill_ms = 3000\nrate_per_minute = 60\nrate_burst = 12\nbody_limit = 4096\n\
+         [captcha]\nprovider = \"turnstile\"\nsecret = \"captcha-secret\"\nverify_url = \"{}/siteverify\"\n",
+        stub.base
+    );
+    let r = Receiver::start(config(&db, &extra)).await;
+    let started = |ms_ago: f64| e("leadscore_started", &(now() - ms_ago).to_string());
+    let mut ok = good_fit("ada@zahlwerk.de");
+    ok.extend([started(10_000.0), e("cf-turnstile-response", "pass")]);
+    let (status, reply) = r.submit(&ok).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(stub.seen().len(), 1, "the CAPTCHA answer was checked");
+    assert_eq!(stub.seen()[0].form["secret"], "captcha-secret");
+
+    let mut honeypot = ok.clone();
+    honeypot.push(e("website", "http://spam.example"));
+    let (status, reply) = r.submit(&honeypot).await;
+    assert_eq!((status, reply["received"].as_bool()), (StatusCode::OK, Some(true)), "a bot learns nothing");
+    assert!(reply.get("id").is_none());
+
+    let mut fast = good_fit("bo@zahlwerk.de");
+    fast.extend([started(500.0), e("cf-turnstile-response", "pass")]);
+    let (status, reply) = r.submit(&fast).await;
+    assert_eq!((status, reply["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_fast")));
+
+    let mut no_captcha = good_fit("cy@zahlwerk.de");
+    no_captcha.push(started(10_000.0));
+    let (status, reply) = r.submit(&no_captcha).await;
+    assert_eq!((status, reply["error"].as_str()), (StatusCode::FORBIDDEN, Some("captcha")));
+    let mut wrong = no_captcha.clone();
+    wrong.push(e("cf-turnstile-response", "fail"));
+    let (status, _) = r.submit(&wrong).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, body) = r.raw("application/x-www-form-urlencoded", vec![b'a'; 5000]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, body) = r.raw("application/x-www-form-urlencoded", b"email=%FF%FE".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not UTF-8"), "{body}");
+    let (status, body) = r.raw("application/json", b"{\"email\": ".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("line 1, column 10"), "{body}");
+    let (status, _) = r.raw("application/json", vec![0xff, 0xfe]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = r.raw("application/json", b"[1, 2]".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = r.raw("multipart/form-data; boundary=x", b"--x--".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Twelve at once from one address, then the limit.
+    let mut limited = 0;
+    for _ in 0..12 {
+        if r.submit(&good_fit("dd@zahlwerk.de")).await.0 == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "the rate limit held");
+
+    let reasons: Vec<String> = r.app.store.rejections(100).await.unwrap().into_iter().map(|x| x.reason).collect();
+    for want in [
+        "honeypot",
+        "too_fast",
+        "captcha",
+        "body_too_large",
+        "not_utf8",
+        "malformed",
+        "unsupported_type",
+        "rate_limited",
+    ] {
+        assert!(reasons.iter().any(|x| x == want), "{want} recorded: {reasons:?}");
+    }
+    let hp = r.app.store.rejections(100).await.unwrap().into_iter().find(|x| x.reason == "honeypot").unwrap();
+    assert!(
+        hp.body.unwrap().contains("email=ada%40zahlwerk.de"),
+        "the body is kept, to contact a person taken for a bot"
+    );
+    // Still up.
+    let health = reqwest::get(format!("{}/healthz", r.base)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_and_resubmissions() {
+    for db in databases("json") {
+        let r = Receiver::start(config(&db, "")).await;
+        let key = format!("key-{}", now());
+        let body = json!({"email": "ada@zahlwerk.de", "employees": 120, "seniority": "vp", "country": "DE",
+                          "data_sources": ["snowflake", "segment"], "decision_maker": true, "leadscore_key": key});
+        let (s1, b1) = r.raw("application/json", body.to_string().into_bytes()).await;
+        let (s2, b2) = r.raw("application/json", body.to_string().into_bytes()).await;
+        assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{b1} {b2}");
+        let (b1, b2): (Json, Json) = (serde_json::from_str(&b1).unwrap(), serde_json::from_str(&b2).unwrap());
+        assert_eq!(b1["id"], b2["id"], "a resubmission is the same lead");
+        assert_eq!((b1["duplicate"].as_bool(), b2["duplicate"].as_bool()), (Some(false), Some(true)));
+        let lead = r.lead(b1["id"].as_str().unwrap()).await;
+        assert_eq!(lead.record["answers"]["data_sources"], json!(["segment", "snowflake"]));
+        assert_eq!(lead.idempotency_key.as_deref(), Some(key.as_str()));
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_submissions_are_stored_once_each() {
+    for db in databases("concurrent") {
+        let r = Arc::new(Receiver::start(config(&db, "")).await);
+        let run = format!("{}", now());
+        let before = r.app.store.count_leads().await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..1000 {
+            let (r, run) = (r.clone(), run.clone());
+            tasks.spawn(async move {
+                let mut entries = good_fit(&format!("lead{i}@zahlwerk.de"));
+                // Every tenth lead is sent twice at once (a double click).
+                entries.push(e("leadscore_key", &format!("{run}-{}", if i % 10 == 0 { i } else { i + 10_000 })));
+                let (s, body) = r.submit(&entries).await;
+                assert_eq!(s, StatusCode::OK, "{body}");
+                if i % 10 == 0 {
+                    let (s, again) = r.submit(&entries).await;
+                    assert_eq!(s, StatusCode::OK);
+                    assert_eq!(again["id"], body["id"]);
+                }
+                body["id"].as_str().unwrap().to_string()
+            });
+        }
+        let mut ids = std::collections::HashSet::new();
+        while let Some(id) = tasks.join_next().await {
+            assert!(ids.insert(id.unwrap()), "every submission has its own lead");
+        }
+        assert_eq!(ids.len(), 1000);
+        assert_eq!(r.app.store.count_leads().await.unwrap() - before, 1000, "{db}: stored exactly once each");
+        Arc::try_unwrap(r).ok().unwrap().stop().await;
+    }
+}
+
+// Stubs of the delivery targets and of the CAPTCHA check: real HTTP servers on loopback that check the shape
+// of each request as the services document it, and record what they saw.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum StubKind {
+    Webhook,
+    Hubspot,
+    Salesforce,
+    Captcha,
+}
+
+#[derive(Clone, Debug)]
+struct Seen {
+    headers: HeaderMap,
+    json: Json,
+    form: std::collections::HashMap<String, String>,
+    /// What the stub found wrong with the request's shape (empty: as documented).
+    problems: Vec<String>,
+}
+
+struct Stub {
+    base: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests to answer with HTTP 500 before succeeding.
+    fail: Arc<Mutex<usize>>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl Stub {
+    async fn start(kind: StubKind) -> Stub {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let fail: Arc<Mutex<usize>> = Arc::default();
+        let delay: Arc<Mutex<Duration>> = Arc::default();
+        let (s, f, d) = (seen.clone(), fail.clone(), delay.clone());
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let (s, f, d) = (s.clone(), f.clone(), d.clone());
+            async move {
+                let wait = *d.lock().unwrap();
+                tokio::time::sleep(wait).await;
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let seen = check(kind, uri.path(), &headers, &body);
+                let bad = !seen.problems.is_empty();
+                s.lock().unwrap().push(seen);
+                let mut fails = f.lock().unwrap();
+                if bad {
+                    return (StatusCode::BAD_REQUEST, "bad shape".to_string());
+                }
+                if *fails > 0 {
+                    *fails -= 1;
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "try later".to_string());
+                }
+                match kind {
+                    StubKind::Captcha => {
+                        let pass = body.contains("response=pass");
+                        (StatusCode::OK, json!({"success": pass, "error-codes": if pass { json!([]) } else { json!(["invalid-input-response"]) }}).to_string())
+                    }
+                    _ => (StatusCode::OK, "{}".to_string()),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Stub { base: format!("http://{addr}"), seen, fail, delay }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn check(kind: StubKind, path: &str, headers: &HeaderMap, body: &str) -> Seen {
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut problems = vec![];
+    let json: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+    let form: std::collections::HashMap<String, String> = url_pairs(body).into_iter().collect();
+    match kind {
+        StubKind::Webhook => {
+            // Standard Webhooks: id, timestamp (seconds), and v1,<base64 HMAC-SHA256 of id.timestamp.body>.
+            let (id, ts, sig) = (h("webhook-id"), h("webhook-timestamp"), h("webhook-signature"));
+            if id.is_empty() || ts.parse::<i64>().is_err() {
+                problems.push("webhook-id and webhook-timestamp".into());
+            }
+            use base64::Engine as _;
+            use hmac::Mac as _;
+            let key = base64::engine::general_purpose::STANDARD.decode(WHSEC.trim_start_matches("whsec_")).unwrap();
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+            m.update(format!("{id}.{ts}.{body}").as_bytes());
+            let want = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes()));
+            if !sig.split(' ').any(|s| s == want) {
+                problems.push(format!("signature {sig}, expected {want}"));
+            }
+            if h("content-type") != "application/json" || json["data"]["id"].as_str().is_none() {
+                problems.push("a JSON body with data.id".into());
+            }
+        }
+        StubKind::Hubspot => {
+            if !path.starts_with("/submissions/v3/integration/submit/123456/") {
+                problems.push(format!("path {path}"));
+            }
+            let fields_ok = json["fields"].as_array().is_some_and(|f| {
+                !f.is_empty()
+                    && f.iter().all(|x| x["name"].is_string() && x["value"].is_string() && x["objectTypeId"] == "0-1")
+            });
+            if !fields_ok || !json["context"].is_object() || json["submittedAt"].as_str().is_none() {
+                problems.push(format!("body {body}"));
+            }
+        }
+        StubKind::Salesforce => {
+            if !h("content-type").starts_with("application/x-www-form-urlencoded")
+                || form.get("oid").map(String::as_str) != Some("00D000000000001")
+            {
+                problems.push(format!("form {body}"));
+            }
+        }
+        StubKind::Captcha => {
+            if !form.contains_key("secret") || !form.contains_key("response") {
+                problems.push(format!("form {body}"));
+            }
+        }
+    }
+    Seen { headers: headers.clone(), json, form, problems }
+}
+
+fn url_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            let d =
+                |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            Some((d(k), d(v)))
+        })
+        .collect()
+}
+
+fn targets_toml(webhook: &Stub, hubspot: &Stub, salesforce: &Stub) -> String {
+    format!(
+        r#"
+[[targets]]
+id = "sales"
+kind = "webhook"
+url = "{}/hooks/sales"
+secret = "{WHSEC}"
+stages = ["sql"]
+fields = {{ email = "Email", first_name = "FirstName" }}
+
+[[targets]]
+id = "nurture"
+kind = "hubspot"
+url = "{}"
+portal_id = "123456"
+form_guid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+consent_text = "I agree to be contacted."
+stages = ["mql", "lead"]
+fields = {{ first_name = "firstname" }}
+
+[[targets]]
+id = "crm"
+kind = "salesforce"
+url = "{}/servlet/servlet.WebToLead?encoding=UTF-8"
+oid = "00D000000000001"
+knockouts = ["student"]
+fields = {{ first_name = "first_name", company = "company", email = "email" }}
+only_mapped = true
+"#,
+        webhook.base, hubspot.base, salesforce.base
+    )
+}
+
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+    for _ in 0..400 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_are_delivered_to_their_targets_with_retries() {
+    for db in databases("deliver") {
+        let (wh, hs, sf) = (
+            Stub::start(StubKind::Webhook).await,
+            Stub::start(StubKind::Hubspot).await,
+            Stub::start(StubKind::Salesforce).await,
+        );
+        *wh.fail.lock().unwrap() = 2;
+        let r = Receiver::start(config(&db, &targets_toml(&wh, &hs, &sf))).await;
+        let mut sql = sql_answers("ada@zahlwerk.de");
+        sql.extend([e("hutk", "abc123"), e("leadscore_consent", "yes"), e("leadscore_key", &format!("k-{}", now()))]);
+        let (_, sql_reply) = r.submit(&sql).await;
+        let (_, mql_reply) = r.submit(&good_fit("bo@zahlwerk.de")).await;
+        let mut student = good_fit("cy@uni.example");
+        student.retain(|(k, _)| k != "seniority");
+        student.push(e("seniority", "student"));
+        let (_, ko_reply) = r.submit(&student).await;
+        assert_eq!(
+            (sql_reply["stage"].as_str(), mql_reply["stage"].as_str(), ko_reply["stage"].as_str()),
+            (Some("sql"), Some("mql"), Some("disqualified"))
+        );
+        let store = r.app.store.clone();
+        let ids: Vec<String> =
+            [&sql_reply, &mql_reply, &ko_reply].iter().map(|x| x["id"].as_str().unwrap().to_string()).collect();
+        until("every delivery", || {
+            let (store, ids) = (store.clone(), ids.clone());
+            async move { store.deliveries(&ids).await.unwrap().iter().all(|d| d.status == "delivered") }
+        })
+        .await;
+        let ds = store.deliveries(&ids).await.unwrap();
+        let routed: Vec<(String, String)> = ds.iter().map(|d| (d.lead_id.clone(), d.target.clone())).collect();
+        assert_eq!(routed.len(), 3, "one target each: {routed:?}");
+        assert!(routed.contains(&(ids[0].clone(), "sales".into())));
+        assert!(routed.contains(&(ids[1].clone(), "nurture".into())));
+        assert!(routed.contains(&(ids[2].clone(), "crm".into())));
+        let sales = ds.iter().find(|d| d.target == "sales").unwrap();
+        assert_eq!(sales.attempts, 3, "two failures, then delivered");
+
+        let w = wh.seen();
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|s| s.problems.is_empty()), "{:?}", w.iter().map(|s| &s.problems).collect::<Vec<_>>());
+        assert!(
+            w.windows(2).all(|p| p[0].headers["webhook-id"] == p[1].headers["webhook-id"]),
+            "a retry keeps its webhook-id"
+        );
+        let payload = &w[2].json["data"];
+        assert_eq!(payload["fields"]["Email"], "ada@zahlwerk.de", "mapped field names");
+        assert_eq!(payload["stage"], "sql");
+        assert_eq!(w[2].headers["idempotency-key"], sql.iter().find(|(k, _)| k == "leadscore_key").unwrap().1.as_str());
+
+        let h = hs.seen();
+        assert_eq!(h.len(), 1);
+        assert!(h[0].problems.is_empty(), "{:?}", h[0].problems);
+        assert!(h[0].json["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "firstname" && f["value"] == "Ada"));
+        assert!(h[0].json.get("legalConsentOptions").is_none(), "no consent was given with this lead");
+
+        let s = sf.seen();
+        assert_eq!(s.len(), 1);
+        assert!(s[0].problems.is_empty(), "{:?}", s[0].problems);
+        assert_eq!(s[0].form["email"], "cy@uni.example");
+        assert!(!s[0].form.contains_key("seniority"), "only the mapped fields");
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_needs_a_user_and_marks_leads_won() {
+    let db = databases("inbox").remove(0);
+    let hash = {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        argon2::Argon2::default().hash_password(b"larkspur", &salt).unwrap().to_string()
+    };
+    let token_sha = leadscore::serve::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"api-token"));
+    let users = format!("[[users]]\nname = \"sam\"\npassword_hash = \"{hash}\"\n[[users]]\nname = \"ci\"\ntoken_sha256 = \"{token_sha}\"\n");
+    let r = Receiver::start(config(&db, &users)).await;
+    let (_, reply) = r.submit(&sql_answers("ada@zahlwerk.de")).await;
+    let id = reply["id"].as_str().unwrap().to_string();
+    let get = |path: &str, auth: Option<(&str, &str)>| {
+        let mut req = r.http.get(format!("{}{path}", r.base));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        req.send()
+    };
+    assert_eq!(get("/inbox", None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(get("/inbox", Some(("sam", "wrong"))).await.unwrap().status().as_u16(), 401);
+    assert_eq!(get("/inbox/export.csv", None).await.unwrap().status().as_u16(), 401);
+    let page = get("/inbox", Some(("sam", "larkspur"))).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("data-lead=\"{id}\"")) && html.contains("ada@zahlwerk.de"));
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let api =
+        r.http.get(format!("{}/inbox/api/leads?stage=sql", r.base)).bearer_auth("api-token").send().await.unwrap();
+    assert_eq!(api.status().as_u16(), 200);
+    let api: Json = serde_json::from_str(&api.text().await.unwrap()).unwrap();
+    assert_eq!(api["leads"][0]["id"], id.as_str());
+
+    let post = |form: Vec<(&'static str, String)>, origin: Option<&'static str>| {
+        let mut req =
+            r.http.post(format!("{}/inbox/lead/{id}/outcome", r.base)).basic_auth("sam", Some("larkspur")).form(&form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let no_csrf = post(vec![("outcome", "won".into())], None).await.unwrap();
+    assert_eq!(no_csrf.status().as_u16(), 403);
+    let cross =
+        post(vec![("outcome", "won".into()), ("csrf", csrf.clone())], Some("http://evil.example")).await.unwrap();
+    assert_eq!(cross.status().as_u16(), 403);
+    assert_eq!(r.lead(&id).await.outcome, None, "nothing changed");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let ok = client
+        .post(format!("{}/inbox/lead/{id}/outcome", r.base))
+        .basic_auth("sam", Some("larkspur"))
+        .form(&[("outcome", "won"), ("csrf", &csrf), ("back", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 303);
+    assert_eq!(ok.headers()["location"], "/inbox", "never redirected elsewhere");
+    let lead = r.lead(&id).await;
+    assert_eq!((lead.outcome.as_deref(), lead.outcome_by.as_deref()), (Some("won"), Some("sam")));
+
+    // The export is a history `leadscore backtest` reads: the lead, with its outcome.
+    let csv = get("/inbox/export.csv", Some(("sam", "larkspur"))).await.unwrap().text().await.unwrap();
+    let p = r.app.programs.current.clone();
+    let mut reader =
+        leadscore::leads::Reader::new(csv.as_bytes(), leadscore::leads::Format::Csv, &p, &["outcome", "scored_at"])
+            .unwrap();
+    assert!(reader.ignored_columns().is_empty(), "every column is the model's: {:?}", reader.ignored_columns());
+    let leads: Vec<_> = reader.leads(&p).collect::<Result<_, _>>().unwrap();
+    let mine = leads.iter().find(|l| l.id == id).unwrap();
+    assert_eq!(mine.extra[0].as_deref(), Some("won"));
+    assert!(mine.issues.is_empty(), "{:?}", mine.issues);
+    let mut bt = leadscore::backtest::Backtest::new(&p, &[]);
+    for l in leads {
+        bt.add(&p, &l.answers, &l.events, now(), l.extra[0].as_deref());
+    }
+    assert_eq!(bt.len(), 1);
+    r.stop().await;
+}
+
+// The real binary: kill -9 during delivery, start-up errors.
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_leadscore")
+}
+
+struct Child(std::process::Child, String);
+
+impl Child {
+    fn start(config: &Path) -> Child {
+        use std::io::BufRead;
+        let mut c = std::process::Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(c.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("http://127.0.0.1:"), "{line}");
+        Child(c, line.trim().trim_end_matches('/').to_string())
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_delivery_loses_nothing() {
+    let dir = scratch("crash");
+    let wh = Stub::start(StubKind::Webhook).await;
+    *wh.delay.lock().unwrap() = Duration::from_millis(150);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = dir.join("leadscore.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase = \"sqlite:{}\"\nsecret = \"{SECRET}\"\n[model]\npath = \"{}\"\n\
+             [receive]\nmin_fill_ms = 0\nrate_per_minute = 0\n[delivery]\npoll_ms = 50\nbackoff_ms = 50\ntimeout_ms = 1000\n\
+             [[targets]]\nid = \"all\"\nkind = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"{WHSEC}\"\n",
+            dir.join("leads.db").display(),
+            model_path(),
+            wh.base
+        ),
+    )
+    .unwrap();
+    let child = Child::start(&cfg);
+    let http = reqwest::Client::new();
+    let mut ids = vec![];
+    for i in 0..40 {
+        let r = http
+            .post(format!("{}/submit", child.1))
+            .header("accept", "application/json")
+            .form(&good_fit(&format!("l{i}@zahlwerk.de")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let body: Json = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    // Some delivered, most not yet: killed in the middle of an attempt.
+    until("a first delivery", || async { !wh.seen().is_empty() }).await;
+    let mut child = child;
+    let pid = child.0.id();
+    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    let _ = child.0.wait();
+    let delivered_before = wh.seen().len();
+    assert!(delivered_before < 40, "killed before the end ({delivered_before} delivered)");
+    drop(child);
+    // Restarted: every lead is there, and every one is delivered (at least once).
+    let child = Child::start(&cfg);
+    let seen_ids = || -> std::collections::HashSet<String> {
+        wh.seen().iter().filter_map(|s| s.json["data"]["id"].as_str().map(String::from)).collect()
+    };
+    until("every lead delivered after the restart", || async { seen_ids().len() == 40 }).await;
+    let seen = seen_ids();
+    assert!(ids.iter().all(|id| seen.contains(id)));
+    drop(child);
+    let store = serve::Store::open(&format!("sqlite:{}", dir.join("leads.db").display())).await.unwrap();
+    assert_eq!(store.count_leads().await.unwrap(), 40);
+}
+
+#[test]
+fn start_up_errors_are_clear_and_exit_non_zero() {
+    let dir = scratch("startup");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "listen = \"127.0.0.1:0\"\n[receive]\nmin_fill_ms = \"soon\"\n").unwrap();
+    let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:15: `receive.min_fill_ms`: invalid type", bad.display())), "{err}");
+    let out = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+            "--model",
+        ])
+        .arg(model_path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open the database postgres://nobody@127.0.0.1:1/none"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_requests_in_flight_finish() {
+    let db = databases("graceful").remove(0);
+    let stub = Stub::start(StubKind::Captcha).await;
+    *stub.delay.lock().unwrap() = Duration::from_millis(400);
+    let extra = format!("[captcha]\nprovider = \"recaptcha\"\nsecret = \"s\"\nverify_url = \"{}/v\"\n", stub.base);
+    let r = Receiver::start(config(&db, &extra)).await;
+    let mut entries = good_fit("ada@zahlwerk.de");
+    entries.push(e("g-recaptcha-response", "pass"));
+    let base = r.base.clone();
+    let pending = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{base}/submit"))
+            .header("accept", "application/json")
+            .form(&entries)
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let store = r.app.store.clone();
+    r.stop().await;
+    let res = pending.await.unwrap().unwrap();
+    assert_eq!(res.status().as_u16(), 200, "the request in flight was answered");
+    let body: Json = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert!(store.lead(body["id"].as_str().unwrap()).await.unwrap().is_some());
+}
