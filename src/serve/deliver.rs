@@ -146,7 +146,7 @@ fn idempotency(lead: &Lead) -> &str {
 pub fn webhook_payload(target: &TargetConfig, lead: &Lead, now: i64) -> Json {
     let fields: Map<String, Json> = mapped(target, lead).into_iter().collect();
     json!({
-        "type": "lead.qualified",
+        "type": "lead.received",
         "timestamp": jiff::Timestamp::from_millisecond(now).map(|t| t.to_string()).unwrap_or_default(),
         "data": {
             "id": lead.id,

@@ -134,7 +134,8 @@ fn same_origin(app: &App, user: &str, headers: &HeaderMap, csrf: &str) -> Result
         headers.get(header::HOST).and_then(|v| v.to_str().ok()),
     ) {
         let bare = origin.split_once("://").map_or(origin, |(_, h)| h);
-        if bare != host {
+        // `null`: a browser that hides the origin; Sec-Fetch-Site (above) then tells.
+        if origin != "null" && bare != host {
             return Err(forbidden("a change to the inbox must come from the inbox"));
         }
     }
@@ -142,7 +143,16 @@ fn same_origin(app: &App, user: &str, headers: &HeaderMap, csrf: &str) -> Result
 }
 
 fn html(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    // Same-origin referrers, so that the browser sends the inbox's origin with its forms.
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "same-origin"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn store_error(e: impl std::fmt::Display) -> Response {

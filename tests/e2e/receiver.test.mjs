@@ -1,0 +1,112 @@
+// The demo landing page against the Rust lead receiver (`leadscore serve`), in Debian's Chromium: a visitor
+// qualifies as an SQL and sends the form; sales find the lead in the inbox and mark it won; the inbox's export
+// is a history that `leadscore backtest` reads, as is the receiver's database itself. Screenshots in
+// target/e2e/receiver/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { browser, root } from "../node/support.mjs";
+import { fillSqlLead } from "./lead.mjs";
+import { bin, receiver } from "./receiver.mjs";
+
+const shots = join(root, "target/e2e/receiver");
+let server;
+let chromium;
+
+before(async () => {
+  await mkdir(shots, { recursive: true });
+  server = await receiver();
+  chromium = await browser();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.close();
+});
+
+function watch(page) {
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  return problems;
+}
+
+const backtest = (...args) =>
+  JSON.parse(execFileSync(bin, ["backtest", join(root, "examples/b2b-saas.json"), ...args, "--format", "json"], { encoding: "utf8" }));
+
+describe("the receiver", () => {
+  test("an SQL sent from the page is in the inbox, marked won, and exported as a history the backtest reads", async () => {
+    const visitor = await chromium.newContext({ locale: "en-US" });
+    const page = await visitor.newPage();
+    const problems = watch(page);
+    await page.goto(server.origin + "/");
+    await page.waitForSelector("form.leadscore-active", { timeout: 10_000 });
+    await fillSqlLead(page, (name) => page.screenshot({ path: join(shots, `visitor-${name}.png`) }));
+    const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
+    await page.click("button[type=submit]");
+    const reply = await (await response).json();
+    assert.equal(reply.received, true);
+    assert.equal(reply.stage, "sql", JSON.stringify(reply));
+    assert.equal(reply.claim, "verified", `the receiver confirms the browser's claim: ${JSON.stringify(reply.mismatches)}`);
+    assert.equal(reply.verified, true);
+    await page.waitForSelector("[data-leadscore-ending='lead-form']:not([hidden])");
+    assert.deepEqual(problems, []);
+    await visitor.close();
+
+    // Without credentials: 401, and no lead data.
+    const anonymous = await chromium.newContext();
+    const denied = await anonymous.request.get(server.origin + "/inbox");
+    assert.equal(denied.status(), 401);
+    assert.match(denied.headers()["www-authenticate"], /^Basic /);
+    assert.doesNotMatch(await denied.text(), /ana\.rossi/);
+    assert.equal((await anonymous.request.get(server.origin + "/inbox/export.csv")).status(), 401);
+    await anonymous.close();
+
+    const sales = await chromium.newContext({ httpCredentials: { username: "sales", password: "larkspur" } });
+    const inbox = await sales.newPage();
+    const inboxProblems = watch(inbox);
+    await inbox.goto(server.origin + "/inbox?stage=sql");
+    const row = inbox.locator("tr[data-lead]", { hasText: "ana.rossi@shop.example" });
+    assert.equal(await row.count(), 1);
+    assert.equal(await row.locator("[data-stage]").textContent(), "sql");
+    assert.equal(await row.locator("[data-claim]").textContent(), "verified");
+    await inbox.screenshot({ path: join(shots, "inbox.png"), fullPage: true });
+    await Promise.all([inbox.waitForURL(/\/inbox\?/), row.getByRole("button", { name: "Won" }).click()]);
+    assert.equal(await inbox.locator("tr[data-lead] [data-outcome]").first().getAttribute("data-outcome"), "won");
+    await row.locator("a").click();
+    await inbox.waitForSelector("h1 >> text=Lead");
+    assert.equal(await inbox.locator("dd[data-outcome]").getAttribute("data-outcome"), "won");
+    assert.ok((await inbox.locator("h2 + table tbody tr").count()) > 0, "the ledger is shown");
+    await inbox.screenshot({ path: join(shots, "lead.png"), fullPage: true });
+    assert.deepEqual(inboxProblems, []);
+
+    const csv = await (await sales.request.get(server.origin + "/inbox/export.csv")).text();
+    await sales.close();
+    assert.match(csv.split("\n")[0], /^id,scored_at,utm_source,email,/);
+    const file = join(server.dir, "history.csv");
+    await writeFile(file, csv);
+    const fromFile = backtest(file);
+    assert.equal(fromFile.scored, 1);
+    assert.equal(fromFile.won, 1);
+    assert.deepEqual(fromFile.errors, []);
+    assert.equal(fromFile.stages.find((s) => s.id === "sql")?.won, 1, JSON.stringify(fromFile.stages));
+    const fromDb = backtest("--db", server.db);
+    assert.deepEqual(fromDb, fromFile, "backtest --db reads the same history as the export");
+  });
+
+  test("the page and the inbox are served with the strict policy", async () => {
+    const r = await fetch(server.origin + "/");
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-security-policy"), /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+    assert.equal((await fetch(server.origin + "/.git/config")).status, 404);
+    assert.equal((await fetch(server.origin + "/%2e%2e/Cargo.toml")).status, 404);
+    const health = await (await fetch(server.origin + "/healthz")).json();
+    assert.equal(health.ok, true);
+  });
+});
