@@ -12,7 +12,7 @@ import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
-const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single"];
+const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background"];
 
 /** Node's scorers of the fixture models, to check what the page computes. */
 const scorers = {};
@@ -51,7 +51,7 @@ async function run(config, body) {
   page.on("pageerror", (e) => problems.push(`uncaught in the page: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && problems.push(`console.error in the page: ${m.text()}`));
   try {
-    await page.goto(`${site.url}/api.html`);
+    await page.goto(`${site.url}/api.html${config?.query ?? ""}`);
     await page.waitForFunction(() => window.ready === true || "failure" in window, null, { timeout: 20000 });
     const failure = await page.evaluate(() => window.failure);
     assert.equal(failure, undefined, `the form build did not load: ${failure}`);
@@ -158,6 +158,14 @@ const SINGLE_FORM = `
   <label data-field="email">Work email <input type="email" name="email"></label>
   <label data-field="employees">Company size <input type="number" name="employees"></label>
   <label data-field="budget">Budget <input type="number" name="budget"></label>
+  <button type="submit">Send</button>
+</form>`;
+
+const BACKGROUND_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="about"><label data-field="email">Work email <input type="email" name="email"></label></fieldset>
+  <input type="hidden" name="source" data-leadscore-param="utm_source">
+  <input type="hidden" name="campaign" data-leadscore-param="utm_campaign">
   <button type="submit">Send</button>
 </form>`;
 
@@ -800,6 +808,35 @@ test("fieldPrefix names the hidden inputs; persist keeps the answers and the ste
       }
     });
   }
+});
+
+test("background values from the URL never block the lead: a text too long is cut, a refused value dropped, both sent as issues", async () => {
+  const config = { markup: BACKGROUND_FORM, program: "background.lsp", onSubmit: "resolve", query: "?utm_source=tv&utm_campaign=spring2027-🙂🙂" };
+  await run(config, async ({ page }) => {
+    assert.equal(await page.inputValue("[name=campaign]"), "spring2027", "cut to 10 characters");
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call] = await submits(page);
+    const data = Object.fromEntries(call.data);
+    assert.equal(call.outcome.stage, "sql");
+    assert.equal(call.outcome.score, 55, "the cut campaign counts; the refused source does not");
+    assert.equal(data.source, "", "the refused value is not sent");
+    assert.equal(data.campaign, "spring2027");
+    const issues = JSON.parse(data.leadscore_issues);
+    assert.deepEqual(issues.map((i) => [i.field, i.code]), [["campaign", "truncated"], ["source", "option"]]);
+    assert.match(issues[0].message, /at most 10 characters; the URL gave 13/);
+    assert.equal(await page.$$eval(".leadscore-error:not([hidden])", (e) => e.length), 0, "no error shown");
+  });
+  // Without a problem, the issues are an empty list.
+  await run({ ...config, query: "?utm_source=partner" }, async ({ page }) => {
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const data = Object.fromEntries((await submits(page))[0].data);
+    assert.equal(data.source, "partner");
+    assert.equal(data.leadscore_issues, "[]");
+  });
 });
 
 // Bugs found while writing these tests, fixed since.

@@ -55,7 +55,10 @@ export interface FormOptions {
   consent?: boolean;
   /** Keep answers in sessionStorage across reloads until the form is sent (default true) [`data-leadscore-persist="false"`]. */
   persist?: boolean;
-  /** Prefix of the hidden inputs added on submit (default `leadscore_`). */
+  /** Prefix of the hidden inputs added on submit (default `leadscore_`): `score`, `groups` (JSON), `stage`, `grade`,
+   * `rules` (comma-separated), `hash`, `at` (ms since 1970), `events` (JSON `[{type, at}]`), and `issues` (JSON
+   * `[{field, code, message}]`: background values cut to their field's `max_length` (code `truncated`) or dropped
+   * because the engine refused them (its code), which never block the lead). */
   fieldPrefix?: string;
 }
 
@@ -300,6 +303,9 @@ struct FieldDom {
     wrapper: Option<HtmlElement>,
     /// The error message under the field, created on the first error.
     error: Option<HtmlElement>,
+    /// Its only controls are hidden inputs: a background value the page sets (from the URL, say), which the
+    /// visitor can neither see nor correct.
+    background: bool,
 }
 
 enum SubmitMode {
@@ -344,6 +350,8 @@ struct St {
     applied: Vec<Vec<String>>,
     /// Per field: the engine refused the value (shown as an error on Next).
     refused: Vec<bool>,
+    /// Background values changed or dropped (too long, refused): sent with the lead in `<prefix>issues`.
+    issues: Vec<crate::Issue>,
     state: FormState,
     /// The step shown, by index.
     cur: Option<usize>,
@@ -419,8 +427,11 @@ impl St {
         let key = format!("leadscore:form:{}:{}", p.id, form_name);
 
         // Controls by field, in document order.
-        let mut fields: Vec<FieldDom> =
-            p.fields.iter().map(|_| FieldDom { controls: vec![], wrapper: None, error: None }).collect();
+        let mut fields: Vec<FieldDom> = p
+            .fields
+            .iter()
+            .map(|_| FieldDom { controls: vec![], wrapper: None, error: None, background: false })
+            .collect();
         let elements = form.elements();
         for k in 0..elements.length() {
             let Some(e) = elements.item(k) else { continue };
@@ -428,6 +439,9 @@ impl St {
             if let (Some(i), Some(c)) = (p.field_index(&name), Control::of(&e)) {
                 fields[i].controls.push(c);
             }
+        }
+        for f in fields.iter_mut() {
+            f.background = !f.controls.is_empty() && f.controls.iter().all(Control::is_hidden_input);
         }
         for (i, f) in p.fields.iter().enumerate() {
             let sel = format!("[data-field=\"{}\"]", f.id);
@@ -496,6 +510,7 @@ impl St {
             pending: vec![],
             applied: vec![vec![]; n],
             refused: vec![false; n],
+            issues: vec![],
             state,
             cur: None,
             ended: false,
@@ -611,8 +626,9 @@ impl St {
         });
     }
 
-    /// Background inputs filled from the page's URL (`data-leadscore-param="utm_source"`), when empty.
-    fn fill_params(&self) {
+    /// Background inputs filled from the page's URL (`data-leadscore-param="utm_source"`), when empty. A text
+    /// longer than its field takes is cut to the field's length (in characters, as the engine counts them).
+    fn fill_params(&mut self) {
         let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else { return };
         let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
         let Ok(list) = self.form.query_selector_all("input[data-leadscore-param]") else { return };
@@ -621,10 +637,28 @@ impl St {
                 continue;
             };
             let name = input.get_attribute("data-leadscore-param").unwrap_or_default();
-            if let (true, Some(v)) = (input.value().is_empty(), params.get(&name)) {
-                input.set_value(&v);
+            let (true, Some(mut v)) = (input.value().is_empty(), params.get(&name)) else { continue };
+            let field = self.p.field_index(&input.name()).map(|i| &self.p.fields[i]);
+            if let Some(f) = field.filter(|f| f.kind == FieldType::String) {
+                let (len, max) = (v.chars().count(), f.max_length as usize);
+                if len > max {
+                    v = v.chars().take(max).collect();
+                    let message =
+                        format!("`{}` takes at most {max} characters; the URL gave {len}, cut to {max}", f.id);
+                    self.note(crate::Issue { field: f.id.clone(), code: "truncated", message });
+                }
             }
+            input.set_value(&v);
         }
+    }
+
+    /// Records a problem with a background value, once, and tells the developer.
+    fn note(&mut self, issue: crate::Issue) {
+        if self.issues.iter().any(|i| i.field == issue.field && i.code == issue.code) {
+            return;
+        }
+        web_sys::console::warn_1(&format!("leadscore: `{}`: {}", issue.field, issue.message).into());
+        self.issues.push(issue);
     }
 
     fn restore(&mut self) {
@@ -921,14 +955,28 @@ impl St {
         }
         for _ in 0..=n {
             let mut changed = false;
-            for (i, dom_values) in dom.iter().enumerate() {
+            for (i, values) in dom.iter_mut().enumerate() {
                 let locked = self.state.shown[i] && !self.state.enabled[i];
-                let want: &[String] = if locked { &[] } else { dom_values };
-                if self.applied[i] != want {
-                    self.refused[i] = !set_values(&mut self.session, i, want);
-                    self.applied[i] = want.to_vec();
-                    changed = true;
+                let want: &[String] = if locked { &[] } else { values };
+                if self.applied[i] == want {
+                    continue;
                 }
+                changed = true;
+                self.applied[i] = want.to_vec();
+                self.refused[i] = match self.session.set_form_values(i, &self.applied[i]) {
+                    Ok(()) => false,
+                    // A value the visitor cannot see or correct must not block the lead: dropped, recorded.
+                    Err(issue) if self.fields[i].background => {
+                        for c in &self.fields[i].controls {
+                            c.clear();
+                        }
+                        values.clear();
+                        self.applied[i].clear();
+                        self.note(issue);
+                        false
+                    }
+                    Err(_) => true,
+                };
             }
             self.state = self.p.form_state(self.session.answers(), self.session.events(), now);
             if !changed {
@@ -1347,7 +1395,8 @@ impl St {
         self.announce(title.or(message).unwrap_or(""));
     }
 
-    /// Score, groups, stage, grade, fired rules, rules hash, time and counted events, as hidden inputs.
+    /// Score, groups, stage, grade, fired rules, rules hash, time, counted events and the issues of background
+    /// values, as hidden inputs.
     fn add_hidden_inputs(&mut self) {
         let p = self.p.clone();
         let s = self.session.score().clone();
@@ -1365,8 +1414,16 @@ impl St {
                 events.push(&o);
             }
         }
+        let issues = Array::new();
+        for i in &self.issues {
+            let o = Object::new();
+            for (k, v) in [("field", i.field.as_str()), ("code", i.code), ("message", i.message.as_str())] {
+                let _ = Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+            }
+            issues.push(&o);
+        }
         let json = |v: &JsValue| js_sys::JSON::stringify(v).map(String::from).unwrap_or_default();
-        let values: [(&str, String); 8] = [
+        let values: [(&str, String); 9] = [
             ("score", crate::host::js_string(s.total)),
             ("groups", json(&groups)),
             ("stage", super::stage_id(&p, s.stage, s.knockout).to_string()),
@@ -1375,6 +1432,7 @@ impl St {
             ("hash", p.hash().to_string()),
             ("at", crate::host::js_string(self.session.now())),
             ("events", json(&events)),
+            ("issues", json(&issues)),
         ];
         for (name, value) in values {
             let name = format!("{}{name}", self.prefix);
