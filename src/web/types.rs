@@ -23,6 +23,9 @@ export interface EventRecord {
   type: string;
   /** When, in milliseconds since 1970. */
   at: number;
+  /** The site's signed event token (`v1.<event>.<at_ms>.<nonce>.<signature>`), when the event came with one; a
+   * form controller sends it for the site's server to verify. */
+  token?: string;
 }
 
 /** A program compiled ahead of time: `scorer.toBytes()` of the full build, or `leadscore build` on the command line. */

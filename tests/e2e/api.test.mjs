@@ -839,6 +839,89 @@ test("background values from the URL never block the lead: a text too long is cu
   });
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {
+  const config = { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "reject-once" };
+  const reload = async (page) => {
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    await page.evaluate((c) => window.start(c), config);
+  };
+  const began = Date.now();
+  await run(config, async ({ page }) => {
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click(".leadscore-next");
+    const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem(sessionStorage.key(0))));
+    assert.match(saved.key, UUID);
+    assert.ok(saved.started >= began && saved.started <= Date.now(), `started ${saved.started}`);
+    // A reload, then Send: refused by the server (offline), sent again.
+    await reload(page);
+    await page.fill("[name=employees]", "120");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".leadscore-failed");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 2);
+    await waitEnding(page);
+    const sent = (await submits(page)).map((c) => Object.fromEntries(c.data));
+    assert.deepEqual(sent.map((d) => [d.leadscore_key, d.leadscore_started]), [
+      [saved.key, String(saved.started)],
+      [saved.key, String(saved.started)],
+    ]);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing kept once sent");
+    // The next lead from the same tab has a key of its own.
+    await reload(page);
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const next = Object.fromEntries((await submits(page))[0].data);
+    assert.match(next.leadscore_key, UUID);
+    assert.notEqual(next.leadscore_key, saved.key);
+    assert.ok(Number(next.leadscore_started) >= saved.started);
+  });
+});
+
+test("an event token in the page is recorded once, at its own time, only with consent, and sent with its token", async () => {
+  const at = Date.now() - 3_600_000;
+  const token = `v1.pricing_view.${at}.n0nce.c2lnbmF0dXJl`;
+  const later = `v1.pricing_view.${at + 1000}.other.c2ln`;
+  const markup = `${BASIC_FORM}<p data-leadscore-event-token="${token}">Thank you for joining the webinar</p>`;
+  const config = { markup, program: "basic.lsp", onSubmit: "resolve", options: { consent: true } };
+  await run(config, async ({ page }) => {
+    assert.equal((await outcome(page)).score, 5);
+    const stored = () => page.evaluate(() => JSON.parse(localStorage.getItem("leadscore:events:api-basic")));
+    assert.deepEqual(await stored(), [{ type: "pricing_view", at, token }]);
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    await page.evaluate((c) => window.start(c), config);
+    assert.equal((await outcome(page)).score, 5, "the same token counted twice after a reload");
+    assert.equal((await stored()).length, 1);
+    const recorded = await page.evaluate(
+      ([t, at, later]) => [
+        window.handle.record("pricing_view", t),
+        window.handle.record("pricing_view", `v1.webinar_attended.${at}.n.s`),
+        window.handle.record("pricing_view", "not-a-token"),
+        window.handle.record("pricing_view", later),
+      ],
+      [token, at, later],
+    );
+    assert.deepEqual(recorded, [true, false, false, true]);
+    assert.equal((await outcome(page)).score, 10);
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const events = JSON.parse(Object.fromEntries((await submits(page))[0].data).leadscore_events);
+    assert.deepEqual(events, [
+      { type: "pricing_view", at: at + 1000, token: later },
+      { type: "pricing_view", at, token },
+    ]);
+  });
+  await run({ ...config, options: { consent: false } }, async ({ page }) => {
+    assert.equal((await outcome(page)).score, 0, "counted without consent");
+    assert.equal(await page.evaluate(() => localStorage.getItem("leadscore:events:api-basic")), null);
+  });
+});
+
 // Bugs found while writing these tests, fixed since.
 
 test(
