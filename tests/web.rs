@@ -323,3 +323,59 @@ fn the_analysis_gives_bounds_stage_thresholds_and_warnings() {
     assert_eq!(get(&w, "warnings.0.pointer").as_string().as_deref(), Some("/knockouts/1/when"));
     assert!(get(&w, "warnings.0.line").is_undefined());
 }
+
+#[wasm_bindgen_test]
+fn answers_from_form_reads_form_data_url_search_params_and_pairs_alike() {
+    let s = scorer();
+    let make = js_sys::Function::new_no_args(
+        "const f = new FormData();
+         for (const [k, v] of [['employees', '250'], ['decision_maker', 'on'], ['data_sources', 'bigquery'],
+           ['data_sources', 'hubspot'], ['company', ''], ['budget_monthly', 'lots'], ['leadscore_score', '12']])
+           f.append(k, v);
+         return [f, new URLSearchParams(f), [...f], (function* () { yield* f; })()];",
+    );
+    let inputs: Array = make.call0(&JsValue::NULL).expect("the inputs are built").dyn_into().expect("an array");
+    let mut seen = vec![];
+    for input in inputs.iter() {
+        let out: JsValue = s.answers_from_form(input.unchecked_into()).expect("entries are read").into();
+        let answers = get(&out, "answers");
+        assert!(is_plain_object(&answers));
+        assert_eq!(get(&answers, "decision_maker").as_bool(), Some(true), "a checkbox posted as on is true");
+        assert_eq!(get(&answers, "employees").as_f64(), Some(250.0));
+        assert_eq!(get(&answers, "data_sources.1").as_string().as_deref(), Some("hubspot"));
+        assert!(get(&answers, "company").is_undefined() && get(&answers, "budget_monthly").is_undefined());
+        let issues: Array = get(&out, "issues").dyn_into().expect("issues is an array");
+        assert_eq!(issues.length(), 1);
+        assert_eq!(get(&issues.get(0), "field").as_string().as_deref(), Some("budget_monthly"));
+        assert_eq!(get(&issues.get(0), "code").as_string().as_deref(), Some("type"));
+        seen.push(JSON::stringify(&out).unwrap().as_string().unwrap());
+        // What evaluate() takes.
+        let e: JsValue = s.evaluate(answers.unchecked_into(), None, Some(NOW), None).unwrap().into();
+        assert_eq!(get(&e, "issues.length").as_f64(), Some(0.0));
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+
+    let bad = js_sys::Function::new_no_args(
+        "const f = new FormData(); f.append('cv', new File(['x'], 'cv.pdf'));
+         return [5, null, {employees: '250'}, [['employees']], [['employees', 250]], [[1, 'x']], f];",
+    );
+    let bad: Array = bad.call0(&JsValue::NULL).unwrap().dyn_into().unwrap();
+    let want = [
+        "expects a FormData",
+        "expects a FormData",
+        "expects a FormData",
+        "not a [name, value] pair",
+        "not a string",
+        "name",
+        "file",
+    ];
+    for (input, want) in bad.iter().zip(want) {
+        let err = match s.answers_from_form(input.clone().unchecked_into()) {
+            Ok(_) => panic!("read {:?}", JSON::stringify(&input)),
+            Err(e) => e,
+        };
+        assert!(err.is_instance_of::<js_sys::Error>());
+        let message = get(&err, "message").as_string().unwrap_or_default();
+        assert!(message.starts_with("leadscore: answersFromForm: ") && message.contains(want), "{message}");
+    }
+}

@@ -231,32 +231,13 @@ function decimal(text) {
 }
 
 /**
- * The answers of a submission, typed by the model's fields: numbers, booleans, a list for a multi field, text
- * otherwise; an empty value is left out. A value of the wrong shape is passed on as text, so that the engine
- * reports it (an issue, and a mismatch in a claim) instead of the server guessing.
+ * The answers of a submission, read by the engine exactly as the browser's form controller reads the same
+ * controls (`scorer.answersFromForm`): every value of a multi field, the first non-empty value of any other
+ * (numbers in decimal, a checkbox posted as `on` is true), entries that name no field skipped. A value a field
+ * refuses is left out and returned in `issues`, as the browser left it out of its score.
  */
-export function answersFrom(form, fields) {
-  const answers = {};
-  for (const f of fields) {
-    const values = form.getAll(f.id).filter((v) => v !== "");
-    if (values.length === 0) continue;
-    const v = values[0];
-    switch (f.type) {
-      case "multi":
-        answers[f.id] = values;
-        break;
-      case "number":
-      case "integer":
-        answers[f.id] = decimal(v) ?? v;
-        break;
-      case "boolean":
-        answers[f.id] = v === "true" ? true : v === "false" ? false : v;
-        break;
-      default:
-        answers[f.id] = v;
-    }
-  }
-  return answers;
+export function answersFrom(form, scorer) {
+  return scorer.answersFromForm(form);
 }
 
 /** The browser's claim in a submission, or null when it has none; `malformed` lists claimed values that do not parse. */
@@ -303,7 +284,7 @@ function claimFrom(form, answers) {
 /** The server's outcome for one submission: its own evaluation, and its verdict on the browser's claim. */
 function assess(form, engine) {
   const { scorer, hash } = engine;
-  const answers = answersFrom(form, engine.model.en.fields);
+  const { answers, issues } = answersFrom(form, scorer);
   const now = Date.now();
   const found = claimFrom(form, answers);
   let verified = null;
@@ -326,7 +307,12 @@ function assess(form, engine) {
     // The server's own numbers are taken at the claim's time only when that time is plausible.
     if (claim.at !== undefined && Math.abs(claim.at - now) <= MAX_SKEW_MS) at = claim.at;
   }
-  const evaluate = (locale) => scorer.evaluate(answers, events, at, { complete: true, hints: false, locale });
+  const evaluate = (locale) => {
+    const e = scorer.evaluate(answers, events, at, { complete: true, hints: false, locale });
+    // What the form's reading refused comes first: the evaluation sees only the answers it kept.
+    e.issues = [...issues, ...e.issues];
+    return e;
+  };
   const evaluation = evaluate("en");
   for (const m of mismatches) if (m.what === "score" && m.actual === null) m.actual = evaluation.score;
   return {

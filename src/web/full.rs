@@ -167,6 +167,13 @@ struct ScoreOut<'a> {
     issues: Vec<Issue>,
 }
 
+/// `Scorer.answersFromForm`'s result.
+#[derive(Serialize)]
+struct FormAnswers {
+    answers: serde_json::Map<String, Json>,
+    issues: Vec<Issue>,
+}
+
 impl Scorer {
     /// Answers and events from JS, checked against the program; bad values become issues.
     fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
@@ -251,6 +258,44 @@ impl Scorer {
             issues,
         };
         Ok(to_js(&out).unchecked_into())
+    }
+
+    /// Reads a submitted form's entries (a `FormData`, a `URLSearchParams`, or any iterable of `[name, value]`
+    /// string pairs) into the answers `evaluate` and `verify` take, as the form controller and a browser read
+    /// them: every value of a multi field, the first non-empty value of any other, entries that name no field
+    /// skipped; a value a field refuses is left out and listed in `issues`. Throws an `Error` when the entries
+    /// are not iterable, or an entry is not a pair of strings (a `File` of a `FormData`). The JS name of
+    /// `Answers::from_form_entries`, camelCase like `toBytes` and `fieldIndex`.
+    #[wasm_bindgen(js_name = answersFromForm)]
+    pub fn answers_from_form(&self, entries: JsFormEntries) -> Result<JsFormAnswers, JsValue> {
+        let fail = |m: String| JsValue::from(Error::new(&format!("leadscore: answersFromForm: {m}")));
+        let not_iterable =
+            || fail("expects a FormData, a URLSearchParams or an iterable of [name, value] pairs".to_string());
+        let iter = js_sys::try_iter(&entries).ok().flatten().ok_or_else(not_iterable)?;
+        let mut pairs: Vec<(String, String)> = vec![];
+        for (n, entry) in iter.enumerate() {
+            let entry = entry.map_err(|_| fail(format!("reading entry #{n} threw")))?;
+            let pair = entry.dyn_ref::<js_sys::Array>().filter(|a| a.length() == 2);
+            let Some(pair) = pair else {
+                return Err(fail(format!("entry #{n} is not a [name, value] pair")));
+            };
+            let Some(name) = pair.get(0).as_string() else {
+                return Err(fail(format!("entry #{n} has a name that is not a string")));
+            };
+            let Some(value) = pair.get(1).as_string() else {
+                return Err(fail(format!(
+                    "the value of entry #{n} (`{name}`) is not a string (a file?); form answers are text"
+                )));
+            };
+            pairs.push((name, value));
+        }
+        let p = &self.program;
+        let (answers, issues) = Answers::from_form_entries(p, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let map: serde_json::Map<String, Json> = (0..p.fields.len())
+            .filter(|&i| answers.get(i).is_some())
+            .map(|i| (p.fields[i].id.clone(), answers.to_json(p, i)))
+            .collect();
+        Ok(to_js(&FormAnswers { answers: map, issues }).unchecked_into())
     }
 
     /// Re-scores a submission as the server sees it and compares it with the client's claim.

@@ -23,6 +23,9 @@ export interface EventRecord {
   type: string;
   /** When, in milliseconds since 1970. */
   at: number;
+  /** The site's signed event token (`v1.<event>.<at_ms>.<nonce>.<signature>`), when the event came with one; a
+   * form controller sends it for the site's server to verify. */
+  token?: string;
 }
 
 /** A program compiled ahead of time: `scorer.toBytes()` of the full build, or `leadscore build` on the command line. */
@@ -272,6 +275,18 @@ export interface LeadscoreError extends Error {
   diagnostics: Diagnostic[];
 }
 
+/** A submitted form's entries, as `Scorer.answersFromForm` takes them: a `FormData` (text values only), a
+ * `URLSearchParams` (an urlencoded body), or any iterable of `[name, value]` pairs of strings. */
+export type FormEntries = FormData | URLSearchParams | Iterable<readonly [string, string]>;
+
+/** `Scorer.answersFromForm`'s result. */
+export interface FormAnswers {
+  /** The answers, by field id, as `evaluate()` and `verify()` take them (only answered fields). */
+  answers: Answers;
+  /** Values a field refused; they are left out of `answers`. */
+  issues: Issue[];
+}
+
 /** What `new Scorer()` takes: a rules document to compile, or a compiled program. */
 export type ScorerSource = RulesDocument | CompiledProgram;
 "#;
@@ -306,6 +321,10 @@ extern "C" {
     pub type JsModel;
     #[wasm_bindgen(typescript_type = "Analysis")]
     pub type JsAnalysis;
+    #[wasm_bindgen(typescript_type = "FormEntries")]
+    pub type JsFormEntries;
+    #[wasm_bindgen(typescript_type = "FormAnswers")]
+    pub type JsFormAnswers;
 }
 
 #[wasm_bindgen]

@@ -12,7 +12,7 @@ import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
-const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single"];
+const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background"];
 
 /** Node's scorers of the fixture models, to check what the page computes. */
 const scorers = {};
@@ -51,7 +51,7 @@ async function run(config, body) {
   page.on("pageerror", (e) => problems.push(`uncaught in the page: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && problems.push(`console.error in the page: ${m.text()}`));
   try {
-    await page.goto(`${site.url}/api.html`);
+    await page.goto(`${site.url}/api.html${config?.query ?? ""}`);
     await page.waitForFunction(() => window.ready === true || "failure" in window, null, { timeout: 20000 });
     const failure = await page.evaluate(() => window.failure);
     assert.equal(failure, undefined, `the form build did not load: ${failure}`);
@@ -158,6 +158,14 @@ const SINGLE_FORM = `
   <label data-field="email">Work email <input type="email" name="email"></label>
   <label data-field="employees">Company size <input type="number" name="employees"></label>
   <label data-field="budget">Budget <input type="number" name="budget"></label>
+  <button type="submit">Send</button>
+</form>`;
+
+const BACKGROUND_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="about"><label data-field="email">Work email <input type="email" name="email"></label></fieldset>
+  <input type="hidden" name="source" data-leadscore-param="utm_source">
+  <input type="hidden" name="campaign" data-leadscore-param="utm_campaign">
   <button type="submit">Send</button>
 </form>`;
 
@@ -800,6 +808,118 @@ test("fieldPrefix names the hidden inputs; persist keeps the answers and the ste
       }
     });
   }
+});
+
+test("background values from the URL never block the lead: a text too long is cut, a refused value dropped, both sent as issues", async () => {
+  const config = { markup: BACKGROUND_FORM, program: "background.lsp", onSubmit: "resolve", query: "?utm_source=tv&utm_campaign=spring2027-🙂🙂" };
+  await run(config, async ({ page }) => {
+    assert.equal(await page.inputValue("[name=campaign]"), "spring2027", "cut to 10 characters");
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call] = await submits(page);
+    const data = Object.fromEntries(call.data);
+    assert.equal(call.outcome.stage, "sql");
+    assert.equal(call.outcome.score, 55, "the cut campaign counts; the refused source does not");
+    assert.equal(data.source, "", "the refused value is not sent");
+    assert.equal(data.campaign, "spring2027");
+    const issues = JSON.parse(data.leadscore_issues);
+    assert.deepEqual(issues.map((i) => [i.field, i.code]), [["campaign", "truncated"], ["source", "option"]]);
+    assert.match(issues[0].message, /at most 10 characters; the URL gave 13/);
+    assert.equal(await page.$$eval(".leadscore-error:not([hidden])", (e) => e.length), 0, "no error shown");
+  });
+  // Without a problem, the issues are an empty list.
+  await run({ ...config, query: "?utm_source=partner" }, async ({ page }) => {
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const data = Object.fromEntries((await submits(page))[0].data);
+    assert.equal(data.source, "partner");
+    assert.equal(data.leadscore_issues, "[]");
+  });
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {
+  const config = { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "reject-once" };
+  const reload = async (page) => {
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    await page.evaluate((c) => window.start(c), config);
+  };
+  const began = Date.now();
+  await run(config, async ({ page }) => {
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click(".leadscore-next");
+    const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem(sessionStorage.key(0))));
+    assert.match(saved.key, UUID);
+    assert.ok(saved.started >= began && saved.started <= Date.now(), `started ${saved.started}`);
+    // A reload, then Send: refused by the server (offline), sent again.
+    await reload(page);
+    await page.fill("[name=employees]", "120");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".leadscore-failed");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 2);
+    await waitEnding(page);
+    const sent = (await submits(page)).map((c) => Object.fromEntries(c.data));
+    assert.deepEqual(sent.map((d) => [d.leadscore_key, d.leadscore_started]), [
+      [saved.key, String(saved.started)],
+      [saved.key, String(saved.started)],
+    ]);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing kept once sent");
+    // The next lead from the same tab has a key of its own.
+    await reload(page);
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const next = Object.fromEntries((await submits(page))[0].data);
+    assert.match(next.leadscore_key, UUID);
+    assert.notEqual(next.leadscore_key, saved.key);
+    assert.ok(Number(next.leadscore_started) >= saved.started);
+  });
+});
+
+test("an event token in the page is recorded once, at its own time, only with consent, and sent with its token", async () => {
+  const at = Date.now() - 3_600_000;
+  const token = `v1.pricing_view.${at}.n0nce.c2lnbmF0dXJl`;
+  const later = `v1.pricing_view.${at + 1000}.other.c2ln`;
+  const markup = `${BASIC_FORM}<p data-leadscore-event-token="${token}">Thank you for joining the webinar</p>`;
+  const config = { markup, program: "basic.lsp", onSubmit: "resolve", options: { consent: true } };
+  await run(config, async ({ page }) => {
+    assert.equal((await outcome(page)).score, 5);
+    const stored = () => page.evaluate(() => JSON.parse(localStorage.getItem("leadscore:events:api-basic")));
+    assert.deepEqual(await stored(), [{ type: "pricing_view", at, token }]);
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    await page.evaluate((c) => window.start(c), config);
+    assert.equal((await outcome(page)).score, 5, "the same token counted twice after a reload");
+    assert.equal((await stored()).length, 1);
+    const recorded = await page.evaluate(
+      ([t, at, later]) => [
+        window.handle.record("pricing_view", t),
+        window.handle.record("pricing_view", `v1.webinar_attended.${at}.n.s`),
+        window.handle.record("pricing_view", "not-a-token"),
+        window.handle.record("pricing_view", later),
+      ],
+      [token, at, later],
+    );
+    assert.deepEqual(recorded, [true, false, false, true]);
+    assert.equal((await outcome(page)).score, 10);
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const events = JSON.parse(Object.fromEntries((await submits(page))[0].data).leadscore_events);
+    assert.deepEqual(events, [
+      { type: "pricing_view", at: at + 1000, token: later },
+      { type: "pricing_view", at, token },
+    ]);
+  });
+  await run({ ...config, options: { consent: false } }, async ({ page }) => {
+    assert.equal((await outcome(page)).score, 0, "counted without consent");
+    assert.equal(await page.evaluate(() => localStorage.getItem("leadscore:events:api-basic")), null);
+  });
 });
 
 // Bugs found while writing these tests, fixed since.

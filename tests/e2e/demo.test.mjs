@@ -139,6 +139,33 @@ describe("the English landing page", () => {
     await t.close();
   });
 
+  test("a utm_source longer than the model takes never blocks an SQL: it is cut to 100 characters and the issue is sent", async () => {
+    // 300 characters as the engine counts them (code points; the emoji are two UTF-16 units each).
+    const long = `newsletter-${"é🙂x".repeat(100)}`.slice(0, 300 + 100);
+    const chars = [...long].slice(0, 300);
+    assert.equal(chars.length, 300);
+    const t = await open(`/?utm_source=${encodeURIComponent(chars.join(""))}`);
+    const { page } = t;
+    await fillSqlLead(page);
+    assert.equal(await output(page, "stage"), "Sales Qualified Lead");
+    const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
+    await page.click("button[type=submit]");
+    const reply = await (await response).json();
+    assert.equal(reply.verified, true, JSON.stringify(reply.mismatches));
+    assert.equal(reply.stage, "sql");
+    const sent = new URLSearchParams(t.requests.find((r) => r.method === "POST").body);
+    assert.equal(sent.get("utm_source"), chars.slice(0, 100).join(""), "the first 100 characters");
+    const issues = JSON.parse(sent.get("leadscore_issues"));
+    assert.deepEqual(issues.map((i) => [i.field, i.code]), [["utm_source", "truncated"]]);
+    assert.match(issues[0].message, /at most 100 characters; the URL gave 300/);
+    await page.waitForSelector("[data-leadscore-ending]:not([hidden])");
+    // The developer is told, once.
+    const warned = t.problems.filter((p) => p.startsWith("console warning: leadscore: `utm_source`"));
+    assert.equal(warned.length, 1, t.problems.join("\n"));
+    t.problems.splice(t.problems.indexOf(warned[0]), 1);
+    await t.close();
+  });
+
   test("a student is stopped after the first step and nothing carrying an answer leaves the browser", async () => {
     const t = await open();
     const { page } = t;

@@ -159,6 +159,26 @@ describe("the scoring playground", () => {
     await t.close();
   });
 
+  test("the preview reads the form as the controller does: an answer of spaces only is no answer", async () => {
+    const t = await open();
+    const { page } = t;
+    const doc = {
+      leadscore: 1,
+      id: "pg-blank",
+      fields: [{ id: "nickname", type: "string", label: "Nickname" }],
+      rules: [{ id: "has_nickname", group: "fit", when: "answered(nickname)", points: 10 }],
+      stages: [{ id: "lead" }],
+    };
+    await page.fill("#doc", JSON.stringify(doc, null, 2));
+    await page.waitForSelector("#preview-form #f-nickname");
+    await page.fill("#preview-form #f-nickname", "Ann");
+    await page.waitForFunction(() => document.querySelector("#out-score").textContent.trim() === "10");
+    await page.fill("#preview-form #f-nickname", "   ");
+    await page.waitForFunction(() => document.querySelector("#out-score").textContent.trim() === "0", null, { timeout: 5000 });
+    assert.deepEqual(await ledgerRules(page), []);
+    await t.close();
+  });
+
   test("what-if: a demo request changes the score; an older one gives fewer points where decay applies", async () => {
     const t = await open();
     const { page } = t;

@@ -183,3 +183,35 @@ test("a server re-checks a claim and names what was tampered with", () => {
   const late = s.verify(claim, { now: NOW + 3_600_000, maxSkewMs: 60_000 });
   assert.deepEqual(late.mismatches.map((m) => m.what), ["at"]);
 });
+
+test("answersFromForm reads a submitted form as the browser's controller does: FormData, URLSearchParams, pairs", () => {
+  const s = new Scorer(b2b);
+  const body =
+    "employees=250&decision_maker=on&data_sources=bigquery&data_sources=hubspot&company=&budget_monthly=lots" +
+    "&country=it&leadscore_score=12&nope=1";
+  const params = new URLSearchParams(body);
+  const form = new FormData();
+  for (const [k, v] of params) form.append(k, v);
+  const expected = {
+    answers: { employees: 250, decision_maker: true, data_sources: ["bigquery", "hubspot"], country: "IT" },
+    issues: [{ field: "budget_monthly", code: "type", message: '`budget_monthly` takes a number, not "lots"' }],
+  };
+  const generator = (function* () {
+    yield* params;
+  })();
+  for (const entries of [params, form, [...params], generator]) assert.deepEqual(s.answersFromForm(entries), expected);
+  // What evaluate() and verify() take: no issue left for them.
+  assert.deepEqual(s.evaluate(expected.answers, [], NOW, { hints: false }).issues, []);
+  for (const [bad, message] of [
+    [undefined, /expects a FormData/],
+    [{ employees: "250" }, /expects a FormData/],
+    [[["employees", 250]], /entry #0 \(`employees`\) is not a string/],
+    [[["employees"]], /not a \[name, value\] pair/],
+    ["employees=250", /expects a FormData/],
+  ]) {
+    assert.throws(() => s.answersFromForm(bad), (e) => e instanceof Error && message.test(e.message) && e.message.startsWith("leadscore: "));
+  }
+  const withFile = new FormData();
+  withFile.append("cv", new Blob(["x"]), "cv.pdf");
+  assert.throws(() => s.answersFromForm(withFile), /a file\?/);
+});

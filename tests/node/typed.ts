@@ -1,6 +1,6 @@
 // Type-checked (not run) by types.test.mjs with `tsc --strict`: a TypeScript user's view of the package.
 // Every line relies on a declared type; a wrong use below is marked with @ts-expect-error and must stay an error.
-import init, { Scorer, check, type Analysis, type Evaluation, type Diagnostic, type LeadscoreError, type Issue, type Verification } from "leadscore";
+import init, { Scorer, check, type FormAnswers, type Analysis, type Evaluation, type Diagnostic, type LeadscoreError, type Issue, type Verification } from "leadscore";
 
 export async function demo(doc: string): Promise<number> {
   await init();
@@ -31,13 +31,18 @@ export async function demo(doc: string): Promise<number> {
   const reachable: boolean = analysis.stages.every((st) => st.reachable);
   const fitMax: number | null = analysis.groups[0]?.max ?? null;
   const warned: Diagnostic[] = analysis.warnings;
+  const read: FormAnswers = s.answersFromForm(new URLSearchParams("employees=250"));
+  const fromPairs: Evaluation = s.evaluate(s.answersFromForm([["employees", "250"]] as const).answers);
+  const readIssues: Issue[] = s.answersFromForm(new FormData()).issues.concat(read.issues, fromPairs.issues);
+  // @ts-expect-error form values are strings
+  s.answersFromForm([["employees", 250]]);
   // @ts-expect-error an answer is not an object
   s.evaluate({ employees: { n: 1 } });
   // @ts-expect-error events need a time
   s.evaluate({}, [{ type: "x" }]);
   // @ts-expect-error the total is read-only
   session.total = 3;
-  return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0) + (threshold ?? 0) + (reachable ? 1 : 0) + (fitMax ?? 0) + warned.length;
+  return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0) + (threshold ?? 0) + (reachable ? 1 : 0) + (fitMax ?? 0) + warned.length + readIssues.length;
 }
 
 // The runtime build, as a landing page uses it.

@@ -238,6 +238,26 @@ test("the browser's claim is checked: a correct one is verified, a tampered scor
   assert.match(await (await post(formOf(sqlLead, claim))).text(), /Confirmed: the server computed/);
 });
 
+test("a boolean checkbox posted as on is true, as in the browser: the claim is verified", async () => {
+  const at = Date.now();
+  const claim = claimOf(sqlLead, [], at);
+  const { sso_required, decision_maker, ...rest } = sqlLead;
+  assert.deepEqual([sso_required, decision_maker], [true, true]);
+  const body = formOf(rest, claim);
+  body.append("decision_maker", "on");
+  body.append("sso_required", "on");
+  const reply = await (await post(body, { accept: "application/json" })).json();
+  assert.deepEqual(reply.issues, []);
+  assert.deepEqual(reply.mismatches, []);
+  assert.equal(reply.verified, true);
+  // A refused value is reported by the server, which scores without it as the browser did.
+  const refused = formOf({ ...sqlLead, budget_monthly: "lots" }, claimOf({ ...sqlLead, budget_monthly: undefined }, [], at));
+  const r = await (await post(refused, { accept: "application/json" })).json();
+  assert.deepEqual(r.issues.map((i) => [i.field, i.code]), [["budget_monthly", "type"]]);
+  assert.equal(r.verified, true, JSON.stringify(r.mismatches));
+  assert.match(await (await post(refused)).text(), /<code>budget_monthly<\/code>: `budget_monthly` takes a number/);
+});
+
 test("every submitted value is escaped in the thank-you page", async () => {
   const evil = "<script>alert(1)</script>";
   const body = formOf({ ...sqlLead, company: evil, job_title: `"><img src=x onerror=alert(2)>` }, { [`<b>${evil}`]: evil });
@@ -258,21 +278,21 @@ test("the server refuses other bodies: too large, another type, another method",
   assert.equal((await post(formOf(sqlLead))).status, 200);
 });
 
-test("answers are typed by the model's fields; the log says the outcome, never the answers", () => {
-  const fields = scorer.model().fields;
+test("answers are read by the engine as the browser reads them; the log says the outcome, never the answers", () => {
   const form = new URLSearchParams(
-    "employees=250&annual_revenue=2.5&decision_maker=false&sso_required=true&data_sources=bigquery" +
-      "&data_sources=hubspot&company=&budget_monthly=lots&country=IT&nope=1",
+    "employees=250&annual_revenue=2.5&decision_maker=on&sso_required=true&data_sources=bigquery" +
+      "&data_sources=hubspot&company=&budget_monthly=lots&country=it&nope=1&leadscore_score=3",
   );
-  assert.deepEqual(answersFrom(form, fields), {
+  const { answers, issues } = answersFrom(form, scorer);
+  assert.deepEqual(answers, {
     employees: 250,
     annual_revenue: 2.5,
-    decision_maker: false,
+    decision_maker: true,
     sso_required: true,
     data_sources: ["bigquery", "hubspot"],
-    budget_monthly: "lots",
     country: "IT",
   });
+  assert.deepEqual(issues.map((i) => [i.field, i.code]), [["budget_monthly", "type"]]);
   assert.equal(pickLanguage("it-IT,it;q=0.9,en;q=0.8"), "it");
   assert.equal(pickLanguage("en-GB, it;q=0.5"), "en");
   assert.equal(pickLanguage("fr-FR"), "en");

@@ -308,22 +308,9 @@ function restoreValues(form, values) {
   }
 }
 
-const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-
-/** The answers of the form as the browser would submit them, typed by the model's fields. */
-function answersOf(form, model) {
-  const data = new FormData(form);
-  const answers = {};
-  for (const f of model.fields) {
-    const values = data.getAll(f.id).filter((v) => typeof v === "string" && v !== "");
-    if (values.length === 0) continue;
-    const v = values[0];
-    if (f.type === "multi") answers[f.id] = values;
-    else if (f.type === "number" || f.type === "integer") answers[f.id] = DECIMAL.test(v.trim()) ? Number(v) : v;
-    else if (f.type === "boolean") answers[f.id] = v === "true" ? true : v === "false" ? false : v;
-    else answers[f.id] = v;
-  }
-  return answers;
+/** The answers of the form as the browser submits it, read by the engine as the form controller reads them. */
+function answersOf(form, scorer) {
+  return scorer.answersFromForm(new FormData(form)).answers;
 }
 
 /** A control (or group of controls) for one field of the model. */
@@ -469,7 +456,7 @@ function evaluateNow() {
   const now = Date.now();
   let e;
   try {
-    e = state.scorer.evaluate(answersOf(state.form, state.model), whatIfEvents(now), now, { locale: "en" });
+    e = state.scorer.evaluate(answersOf(state.form, state.scorer), whatIfEvents(now), now, { locale: "en" });
   } catch (err) {
     $("#preview-state").textContent = `Could not score these answers: ${err?.message ?? err}`;
     return;

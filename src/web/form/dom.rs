@@ -98,6 +98,18 @@ impl Control {
         }
     }
 
+    /// Whether the control is an `<input type="hidden">`: a value the page sets, which the visitor cannot see.
+    pub fn is_hidden_input(&self) -> bool {
+        matches!(self, Control::Input(i) if i.type_() == "hidden")
+    }
+
+    /// Empties a text control (a background value dropped).
+    pub fn clear(&self) {
+        if let Control::Input(i) = self {
+            i.set_value("");
+        }
+    }
+
     pub fn set_disabled(&self, on: bool) {
         match self {
             Control::Input(e) => e.set_disabled(on),

@@ -55,7 +55,14 @@ export interface FormOptions {
   consent?: boolean;
   /** Keep answers in sessionStorage across reloads until the form is sent (default true) [`data-leadscore-persist="false"`]. */
   persist?: boolean;
-  /** Prefix of the hidden inputs added on submit (default `leadscore_`). */
+  /** Prefix of the hidden inputs added on submit (default `leadscore_`): `score`, `groups` (JSON), `stage`, `grade`,
+   * `rules` (comma-separated), `hash`, `at` (ms since 1970), `events` (JSON `[{type, at, token?}]`, `token` for an
+   * event the site vouched for with `data-leadscore-event-token` or `record(event, token)`), `key` (a random
+   * idempotency key: the same for every attempt to send this fill, across reloads, retries and double clicks; a
+   * new one after a successful send), `started` (ms since 1970 when this fill started, kept across reloads: for
+   * a minimum fill time), and `issues` (JSON
+   * `[{field, code, message}]`: background values cut to their field's `max_length` (code `truncated`) or dropped
+   * because the engine refused them (its code), which never block the lead). */
   fieldPrefix?: string;
 }
 
@@ -170,9 +177,12 @@ impl FormHandle {
     }
 
     /// Records a behaviour event (`pricing_view`, `demo_request`...) now; stored and counted only with consent.
-    /// Returns `false` for an event the model does not know.
-    pub fn record(&self, event: &str) -> bool {
-        self.ctl.run(|st| st.record(event))
+    /// With an event token the site handed out (`v1.<event>.<at_ms>.<nonce>.<signature>`, signed by its backend
+    /// and verified by its server), the event is recorded at the token's time and the token is sent with it; the
+    /// same token counts once, across reloads. Returns `false` for an event the model does not know, or a token
+    /// that is not one of `event`.
+    pub fn record(&self, event: &str, token: Option<String>) -> bool {
+        self.ctl.run(|st| st.record(event, token))
     }
 
     /// Gives or withdraws consent to behaviour tracking (withdrawing deletes what was stored).
@@ -300,6 +310,9 @@ struct FieldDom {
     wrapper: Option<HtmlElement>,
     /// The error message under the field, created on the first error.
     error: Option<HtmlElement>,
+    /// Its only controls are hidden inputs: a background value the page sets (from the URL, say), which the
+    /// visitor can neither see nor correct.
+    background: bool,
 }
 
 enum SubmitMode {
@@ -338,12 +351,21 @@ struct St {
     /// sessionStorage key of the answers.
     key: String,
     consent: Option<bool>,
-    /// Events seen before consent: counted and stored once consent is given.
-    pending: Vec<(usize, f64)>,
+    /// Events seen before consent, with their token: counted and stored once consent is given.
+    pending: Vec<(usize, f64, Option<String>)>,
+    /// Event tokens counted in the session: event, time, token (a token counts once).
+    tokens: Vec<(usize, f64, String)>,
+    /// The idempotency key of this fill (`<prefix>key`): the same for every attempt to send it, across
+    /// reloads; a new one after it was sent.
+    fill_key: String,
+    /// When this fill started, in milliseconds since 1970 (`<prefix>started`).
+    started: f64,
     /// Per field: the values the session holds (empty: unanswered).
     applied: Vec<Vec<String>>,
     /// Per field: the engine refused the value (shown as an error on Next).
     refused: Vec<bool>,
+    /// Background values changed or dropped (too long, refused): sent with the lead in `<prefix>issues`.
+    issues: Vec<crate::Issue>,
     state: FormState,
     /// The step shown, by index.
     cur: Option<usize>,
@@ -419,8 +441,11 @@ impl St {
         let key = format!("leadscore:form:{}:{}", p.id, form_name);
 
         // Controls by field, in document order.
-        let mut fields: Vec<FieldDom> =
-            p.fields.iter().map(|_| FieldDom { controls: vec![], wrapper: None, error: None }).collect();
+        let mut fields: Vec<FieldDom> = p
+            .fields
+            .iter()
+            .map(|_| FieldDom { controls: vec![], wrapper: None, error: None, background: false })
+            .collect();
         let elements = form.elements();
         for k in 0..elements.length() {
             let Some(e) = elements.item(k) else { continue };
@@ -428,6 +453,9 @@ impl St {
             if let (Some(i), Some(c)) = (p.field_index(&name), Control::of(&e)) {
                 fields[i].controls.push(c);
             }
+        }
+        for f in fields.iter_mut() {
+            f.background = !f.controls.is_empty() && f.controls.iter().all(Control::is_hidden_input);
         }
         for (i, f) in p.fields.iter().enumerate() {
             let sel = format!("[data-field=\"{}\"]", f.id);
@@ -494,8 +522,12 @@ impl St {
             key,
             consent,
             pending: vec![],
+            tokens: vec![],
+            fill_key: random_key(),
+            started: now,
             applied: vec![vec![]; n],
             refused: vec![false; n],
+            issues: vec![],
             state,
             cur: None,
             ended: false,
@@ -528,7 +560,21 @@ impl St {
         self.restore();
         self.load_events();
         if let Some(view) = self.form.get_attribute("data-leadscore-view") {
-            self.record(&view);
+            self.record(&view, None);
+        }
+        // Events the site vouches for (a webinar's thank-you page, say): recorded at their own time, once.
+        if let Ok(list) = self.doc.query_selector_all("[data-leadscore-event-token]") {
+            for k in 0..list.length() {
+                let Some(e) = list.item(k).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
+                let token = e.get_attribute("data-leadscore-event-token").unwrap_or_default();
+                match parse_token(&token) {
+                    Some((event, _)) => {
+                        let event = event.to_string();
+                        self.record(&event, Some(token));
+                    }
+                    None => web_sys::console::warn_1(&format!("leadscore: `{token}` is not an event token").into()),
+                }
+            }
         }
         self.show_consent_banner();
         self.listen();
@@ -611,8 +657,9 @@ impl St {
         });
     }
 
-    /// Background inputs filled from the page's URL (`data-leadscore-param="utm_source"`), when empty.
-    fn fill_params(&self) {
+    /// Background inputs filled from the page's URL (`data-leadscore-param="utm_source"`), when empty. A text
+    /// longer than its field takes is cut to the field's length (in characters, as the engine counts them).
+    fn fill_params(&mut self) {
         let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else { return };
         let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
         let Ok(list) = self.form.query_selector_all("input[data-leadscore-param]") else { return };
@@ -621,10 +668,28 @@ impl St {
                 continue;
             };
             let name = input.get_attribute("data-leadscore-param").unwrap_or_default();
-            if let (true, Some(v)) = (input.value().is_empty(), params.get(&name)) {
-                input.set_value(&v);
+            let (true, Some(mut v)) = (input.value().is_empty(), params.get(&name)) else { continue };
+            let field = self.p.field_index(&input.name()).map(|i| &self.p.fields[i]);
+            if let Some(f) = field.filter(|f| f.kind == FieldType::String) {
+                let (len, max) = (v.chars().count(), f.max_length as usize);
+                if len > max {
+                    v = v.chars().take(max).collect();
+                    let message =
+                        format!("`{}` takes at most {max} characters; the URL gave {len}, cut to {max}", f.id);
+                    self.note(crate::Issue { field: f.id.clone(), code: "truncated", message });
+                }
             }
+            input.set_value(&v);
         }
+    }
+
+    /// Records a problem with a background value, once, and tells the developer.
+    fn note(&mut self, issue: crate::Issue) {
+        if self.issues.iter().any(|i| i.field == issue.field && i.code == issue.code) {
+            return;
+        }
+        web_sys::console::warn_1(&format!("leadscore: `{}`: {}", issue.field, issue.message).into());
+        self.issues.push(issue);
     }
 
     fn restore(&mut self) {
@@ -645,6 +710,12 @@ impl St {
         }
         if let Some(step) = saved.get("step").and_then(|s| s.as_str()) {
             self.cur = self.p.steps.iter().position(|s| s.id == step);
+        }
+        if let (Some(key), Some(started)) = (saved.get("key").and_then(|k| k.as_str()), saved.get("started")) {
+            if let Some(started) = started.as_f64().filter(|t| t.is_finite()) {
+                self.fill_key = key.to_string();
+                self.started = started;
+            }
         }
     }
 
@@ -669,6 +740,8 @@ impl St {
         let _ = Reflect::set(&o, &"values".into(), &values);
         let step = self.cur.and_then(|s| self.p.steps.get(s)).map_or(JsValue::NULL, |s| JsValue::from_str(&s.id));
         let _ = Reflect::set(&o, &"step".into(), &step);
+        let _ = Reflect::set(&o, &"key".into(), &JsValue::from_str(&self.fill_key));
+        let _ = Reflect::set(&o, &"started".into(), &JsValue::from_f64(self.started));
         if let Ok(text) = js_sys::JSON::stringify(&o) {
             let _ = store.set_item(&self.key, &String::from(text));
         }
@@ -699,11 +772,14 @@ impl St {
             };
             if let Some(i) = self.p.event_index(kind) {
                 let _ = self.session.record(i, at);
+                if let Some(t) = e.get("token").and_then(|t| t.as_str()) {
+                    self.tokens.push((i, at, t.to_string()));
+                }
             }
         }
     }
 
-    fn store_events(&self, new: &[(usize, f64)]) {
+    fn store_events(&self, new: &[(usize, f64, Option<String>)]) {
         let Some(store) = storage(true) else { return };
         let key = self.events_key();
         let mut list: Vec<serde_json::Value> = store
@@ -714,8 +790,14 @@ impl St {
             .and_then(|v| walk(&v, 0).ok())
             .and_then(|v| if let serde_json::Value::Array(a) = v { Some(a) } else { None })
             .unwrap_or_default();
-        for &(i, at) in new {
-            list.push(serde_json::json!({ "type": self.p.events[i].0, "at": at }));
+        for (i, at, token) in new {
+            let mut e = serde_json::Map::new();
+            e.insert("type".into(), self.p.events[*i].0.as_str().into());
+            e.insert("at".into(), (*at).into());
+            if let Some(t) = token {
+                e.insert("token".into(), t.as_str().into());
+            }
+            list.push(serde_json::Value::Object(e));
         }
         let now = js_sys::Date::now();
         list.retain(|e| e.get("at").and_then(|a| a.as_f64()).is_some_and(|at| now - at <= KEEP_MS));
@@ -726,24 +808,45 @@ impl St {
         }
     }
 
-    fn record(&mut self, event: &str) -> (bool, Vec<Emit>) {
+    fn record(&mut self, event: &str, token: Option<String>) -> (bool, Vec<Emit>) {
         let Some(i) = self.p.event_index(event) else {
             web_sys::console::warn_1(&format!("leadscore: `{event}` is not an event of model `{}`", self.p.id).into());
             return (false, vec![]);
         };
-        let at = js_sys::Date::now();
+        let now = js_sys::Date::now();
+        let mut at = now;
+        if let Some(t) = &token {
+            match parse_token(t) {
+                Some((e, t_at)) if e == event => at = t_at,
+                _ => {
+                    web_sys::console::warn_1(&format!("leadscore: `{t}` is not an event token of `{event}`").into());
+                    return (false, vec![]);
+                }
+            }
+            if self.counted_token(t) {
+                return (true, vec![]);
+            }
+        }
         match self.consent {
             Some(true) => {
-                self.session.set_now(at);
+                self.session.set_now(now);
                 let _ = self.session.record(i, at);
-                self.store_events(&[(i, at)]);
+                if let Some(t) = &token {
+                    self.tokens.push((i, at, t.clone()));
+                }
+                self.store_events(&[(i, at, token)]);
                 self.refresh_outputs();
             }
             // Not counted, not stored: kept in memory until the visitor decides.
-            None => self.pending.push((i, at)),
+            None => self.pending.push((i, at, token)),
             Some(false) => {}
         }
         (true, vec![Emit::Score])
+    }
+
+    /// Whether event token `t` is already counted (or waiting for consent).
+    fn counted_token(&self, t: &str) -> bool {
+        self.tokens.iter().any(|(_, _, k)| k == t) || self.pending.iter().any(|(_, _, k)| k.as_deref() == Some(t))
     }
 
     fn set_consent(&mut self, granted: bool) {
@@ -761,12 +864,22 @@ impl St {
                 self.load_events();
             }
             self.session.set_now(js_sys::Date::now());
-            for &(i, at) in &pending {
+            let mut fresh = vec![];
+            for (i, at, token) in pending {
+                if let Some(t) = &token {
+                    // Stored by an earlier visit: already counted.
+                    if self.tokens.iter().any(|(_, _, k)| k == t) {
+                        continue;
+                    }
+                    self.tokens.push((i, at, t.clone()));
+                }
                 let _ = self.session.record(i, at);
+                fresh.push((i, at, token));
             }
-            self.store_events(&pending);
+            self.store_events(&fresh);
         } else if was == Some(true) {
             // Withdrawn: the events counted so far no longer count.
+            self.tokens.clear();
             let mut fresh = crate::Session::new(self.p.clone(), js_sys::Date::now());
             for (i, v) in self.applied.iter().enumerate() {
                 set_values(&mut fresh, i, v);
@@ -847,7 +960,7 @@ impl St {
                 let Some(c) = me.upgrade() else { return };
                 if let Some(hit) = el.closest("[data-leadscore-event]").ok().flatten() {
                     let name = hit.get_attribute("data-leadscore-event").unwrap_or_default();
-                    c.run(|st| st.record(&name));
+                    c.run(|st| st.record(&name, None));
                 }
                 if let Some(hit) = el.closest("[data-leadscore-consent]").ok().flatten() {
                     match hit.get_attribute("data-leadscore-consent").as_deref() {
@@ -921,14 +1034,28 @@ impl St {
         }
         for _ in 0..=n {
             let mut changed = false;
-            for (i, dom_values) in dom.iter().enumerate() {
+            for (i, values) in dom.iter_mut().enumerate() {
                 let locked = self.state.shown[i] && !self.state.enabled[i];
-                let want: &[String] = if locked { &[] } else { dom_values };
-                if self.applied[i] != want {
-                    self.refused[i] = !set_values(&mut self.session, i, want);
-                    self.applied[i] = want.to_vec();
-                    changed = true;
+                let want: &[String] = if locked { &[] } else { values };
+                if self.applied[i] == want {
+                    continue;
                 }
+                changed = true;
+                self.applied[i] = want.to_vec();
+                self.refused[i] = match self.session.set_form_values(i, &self.applied[i]) {
+                    Ok(()) => false,
+                    // A value the visitor cannot see or correct must not block the lead: dropped, recorded.
+                    Err(issue) if self.fields[i].background => {
+                        for c in &self.fields[i].controls {
+                            c.clear();
+                        }
+                        values.clear();
+                        self.applied[i].clear();
+                        self.note(issue);
+                        false
+                    }
+                    Err(_) => true,
+                };
             }
             self.state = self.p.form_state(self.session.answers(), self.session.events(), now);
             if !changed {
@@ -1347,7 +1474,8 @@ impl St {
         self.announce(title.or(message).unwrap_or(""));
     }
 
-    /// Score, groups, stage, grade, fired rules, rules hash, time and counted events, as hidden inputs.
+    /// Score, groups, stage, grade, fired rules, rules hash, time, counted events and the issues of background
+    /// values, as hidden inputs.
     fn add_hidden_inputs(&mut self) {
         let p = self.p.clone();
         let s = self.session.score().clone();
@@ -1357,16 +1485,30 @@ impl St {
             let _ = Reflect::set(&groups, &JsValue::from_str(&g.id), &JsValue::from_f64(*v));
         }
         let events = Array::new();
+        let mut used = vec![false; self.tokens.len()];
         for (e, (id, _)) in p.events.iter().enumerate() {
             for &at in self.session.events().times(e) {
                 let o = Object::new();
                 let _ = Reflect::set(&o, &"type".into(), &JsValue::from_str(id));
                 let _ = Reflect::set(&o, &"at".into(), &JsValue::from_f64(at));
+                let token = self.tokens.iter().enumerate().find(|(k, (te, ta, _))| !used[*k] && *te == e && *ta == at);
+                if let Some((k, (_, _, t))) = token {
+                    used[k] = true;
+                    let _ = Reflect::set(&o, &"token".into(), &JsValue::from_str(t));
+                }
                 events.push(&o);
             }
         }
+        let issues = Array::new();
+        for i in &self.issues {
+            let o = Object::new();
+            for (k, v) in [("field", i.field.as_str()), ("code", i.code), ("message", i.message.as_str())] {
+                let _ = Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+            }
+            issues.push(&o);
+        }
         let json = |v: &JsValue| js_sys::JSON::stringify(v).map(String::from).unwrap_or_default();
-        let values: [(&str, String); 8] = [
+        let values: [(&str, String); 11] = [
             ("score", crate::host::js_string(s.total)),
             ("groups", json(&groups)),
             ("stage", super::stage_id(&p, s.stage, s.knockout).to_string()),
@@ -1375,6 +1517,9 @@ impl St {
             ("hash", p.hash().to_string()),
             ("at", crate::host::js_string(self.session.now())),
             ("events", json(&events)),
+            ("issues", json(&issues)),
+            ("key", self.fill_key.clone()),
+            ("started", crate::host::js_string(self.started)),
         ];
         for (name, value) in values {
             let name = format!("{}{name}", self.prefix);
@@ -1484,6 +1629,9 @@ impl St {
             return (false, vec![]);
         }
         self.forget();
+        // Sent: whatever is filled in next is another lead.
+        self.fill_key = random_key();
+        self.started = js_sys::Date::now();
         self.ended = true;
         let s = self.session.score().clone();
         self.show_ending(None, s.stage, false);
@@ -1565,4 +1713,45 @@ fn safe_url(url: &str) -> bool {
         || lower.starts_with("http://")
         || lower.starts_with("mailto:")
         || (lower.starts_with('/') && !lower.starts_with("//"))
+}
+
+/// The event and its time (milliseconds since 1970) of an event token `v1.<event>.<at_ms>.<nonce>.<signature>`.
+/// Only its shape is read here: the site's server checks the signature.
+fn parse_token(token: &str) -> Option<(&str, f64)> {
+    let mut parts = token.split('.');
+    let (v, event, at, nonce, sig) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let digits = !at.is_empty() && at.len() <= 15 && at.bytes().all(|b| b.is_ascii_digit());
+    if v != "v1" || parts.next().is_some() || event.is_empty() || nonce.is_empty() || sig.is_empty() || !digits {
+        return None;
+    }
+    Some((event, at.parse::<u64>().ok()? as f64))
+}
+
+/// A random UUID (version 4): `crypto.randomUUID()`, else from `crypto.getRandomValues`.
+fn random_key() -> String {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).unwrap_or(JsValue::UNDEFINED);
+    let method =
+        |name: &str| Reflect::get(&crypto, &JsValue::from_str(name)).ok().and_then(|f| f.dyn_into::<Function>().ok());
+    if let Some(uuid) = method("randomUUID").and_then(|f| f.call0(&crypto).ok()).and_then(|v| v.as_string()) {
+        return uuid;
+    }
+    let mut b = [0u8; 16];
+    let bytes = js_sys::Uint8Array::new_with_length(16);
+    match method("getRandomValues").and_then(|f| f.call1(&crypto, &bytes).ok()) {
+        Some(_) => bytes.copy_to(&mut b),
+        // No Web Crypto at all: a key need not be secret, only unique.
+        None => b.iter_mut().for_each(|x| *x = (js_sys::Math::random() * 256.0) as u8),
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = String::with_capacity(36);
+    for (k, x) in b.iter().enumerate() {
+        if matches!(k, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        for d in [x >> 4, x & 15] {
+            out.push(char::from_digit(d.into(), 16).unwrap_or('0'));
+        }
+    }
+    out
 }
