@@ -905,3 +905,24 @@ async fn stopping_lets_requests_in_flight_finish() {
     let body: Json = serde_json::from_str(&res.text().await.unwrap()).unwrap();
     assert!(store.lead(body["id"].as_str().unwrap()).await.unwrap().is_some());
 }
+
+#[test]
+fn the_token_command_signs_what_the_receiver_checks() {
+    let out = std::process::Command::new(bin())
+        .args(["token", "--event", "webinar_attended", "--at", "2026-11-20T10:00:00Z"])
+        .env("LEADSCORE_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    let keys = serve::trust::Keys::new(SECRET.as_bytes());
+    let (event, at, _) = keys.check(token.trim()).unwrap();
+    assert_eq!((event.as_str(), at), ("webinar_attended", 1_795_168_800_000));
+    let out = std::process::Command::new(bin())
+        .args(["token", "--event", "x"])
+        .env_remove("LEADSCORE_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LEADSCORE_SECRET"));
+}

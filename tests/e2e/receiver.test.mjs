@@ -99,6 +99,49 @@ describe("the receiver", () => {
     assert.deepEqual(fromDb, fromFile, "backtest --db reads the same history as the export");
   });
 
+  test("a utm_source longer than the model takes still posts the SQL, cut to fit, with the issue stored", async () => {
+    const visitor = await chromium.newContext({ locale: "en-US" });
+    const page = await visitor.newPage();
+    const long = "campaign-".repeat(40);
+    await page.goto(`${server.origin}/?utm_source=${long}`);
+    await page.waitForSelector("form.leadscore-active", { timeout: 10_000 });
+    await fillSqlLead(page);
+    const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
+    await page.click("button[type=submit]");
+    const reply = await (await response).json();
+    assert.equal(reply.stage, "sql", JSON.stringify(reply));
+    assert.equal(reply.claim, "verified");
+    assert.ok(reply.issues.some((i) => i.field === "utm_source" && i.code === "truncated"), JSON.stringify(reply.issues));
+    await visitor.close();
+    const sales = await chromium.newContext({ httpCredentials: { username: "sales", password: "larkspur" } });
+    const api = await (await sales.request.get(`${server.origin}/inbox/api/leads`)).json();
+    await sales.close();
+    const lead = api.leads.find((l) => l.id === reply.id);
+    assert.equal(lead.record.answers.utm_source, long.slice(0, 100));
+    assert.equal(lead.consent, null, "the visitor did not answer the consent banner");
+    assert.equal(typeof lead.record.started, "number", "the controller stamps when the form started");
+  });
+
+  test("without JavaScript the form posts to the receiver, which scores it and shows the thank-you page", async () => {
+    const visitor = await chromium.newContext({ javaScriptEnabled: false, locale: "it-IT" });
+    const page = await visitor.newPage();
+    await page.goto(server.origin + "/it/");
+    await page.fill("#f-email", "luca.bianchi@shop.example");
+    await page.fill("#f-first_name", "Luca");
+    await page.check("input[name=seniority][value=director]");
+    await page.check("input[name=use_case][value=own_company]");
+    await page.selectOption("#f-country", "IT");
+    await page.selectOption("#f-industry", "ecommerce");
+    await page.fill("#f-employees", "80");
+    await page.check("input[name=timeline][value=researching]");
+    await Promise.all([page.waitForURL("**/submit"), page.click("button[type=submit]")]);
+    assert.match(await page.textContent("p.verdict"), /JavaScript/);
+    assert.notEqual(await page.getAttribute("dd[data-stage]", "data-stage"), "disqualified");
+    assert.equal(await page.getAttribute("html", "lang"), "it");
+    await page.screenshot({ path: join(shots, "no-js-thank-you.png"), fullPage: true });
+    await visitor.close();
+  });
+
   test("the page and the inbox are served with the strict policy", async () => {
     const r = await fetch(server.origin + "/");
     assert.equal(r.status, 200);

@@ -1508,7 +1508,13 @@ impl St {
             issues.push(&o);
         }
         let json = |v: &JsValue| js_sys::JSON::stringify(v).map(String::from).unwrap_or_default();
-        let values: [(&str, String); 11] = [
+        // Consent to behaviour tracking, as the visitor answered the banner (empty: not asked).
+        let consent = match self.consent {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        };
+        let values: [(&str, String); 12] = [
             ("score", crate::host::js_string(s.total)),
             ("groups", json(&groups)),
             ("stage", super::stage_id(&p, s.stage, s.knockout).to_string()),
@@ -1520,6 +1526,7 @@ impl St {
             ("issues", json(&issues)),
             ("key", self.fill_key.clone()),
             ("started", crate::host::js_string(self.started)),
+            ("consent", consent.to_string()),
         ];
         for (name, value) in values {
             let name = format!("{}{name}", self.prefix);
