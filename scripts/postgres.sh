@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL server for the receiver's tests: installs Debian's postgresql when it is missing, creates a
 # cluster in target/postgres (once), starts it on 127.0.0.1:${PGPORT:-55432} (when it is not running) and
-# creates the test database. Prints the database URL on standard output; everything else goes to stderr.
+# creates the test database afresh. Prints the database URL on standard output; everything else goes to stderr.
 #   export LEADSCORE_TEST_POSTGRES=$(bash scripts/postgres.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
   as_pg "$bin/pg_ctl" -D "$dir" -w -l "$dir/server.log" \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >&2
 fi
-if ! "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-  "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
-fi
+# A fresh database for each run of the tests.
+"$bin/dropdb" -h 127.0.0.1 -p "$port" -U postgres --if-exists --force "$db"
+"$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
 echo "postgres://postgres@127.0.0.1:$port/$db"

@@ -40,11 +40,12 @@ pub async fn worker(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>)
     let poll = Duration::from_millis(app.config.delivery.poll_ms);
     // A lease outlives an attempt (the client's timeout) with room to record it.
     let lease = i64::try_from(app.config.delivery.timeout_ms).unwrap_or(i64::MAX / 4).saturating_mul(3) + 5_000;
+    let targets: Vec<String> = app.config.targets.iter().map(|t| t.id.clone()).collect();
     loop {
         if *stop.borrow() {
             return;
         }
-        let due = match app.store.lease_due(now_ms(), lease, PARALLEL).await {
+        let due = match app.store.lease_due(&targets, now_ms(), lease, PARALLEL).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "outbox: cannot read due deliveries");
@@ -71,7 +72,7 @@ pub async fn worker(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>)
 
 async fn attempt(app: &App, d: Delivery, lead: Lead) {
     let Some(target) = app.config.targets.iter().find(|t| t.id == d.target) else {
-        // The target was removed from the configuration: kept, failed, to see in the inbox.
+        // Not leased (only configured targets are); kept, failed, to see in the inbox.
         let _ = app
             .store
             .attempted(d.id, now_ms(), Err(format!("no target `{}` in the configuration", d.target)), None)

@@ -137,12 +137,23 @@ impl Store {
         }
     }
 
-    /// Leases up to `limit` due deliveries (pending, `next_at <= now`, not leased by another worker) until
-    /// `now + lease_ms`, with their leads. A worker that dies leaves the lease to expire: at-least-once.
-    pub async fn lease_due(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+    /// Leases up to `limit` due deliveries to `targets` (pending, `next_at <= now`, not leased by another
+    /// worker) until `now + lease_ms`, with their leads. A worker that dies leaves the lease to expire: at least
+    /// once. Only the worker's own targets: receivers sharing a database with other targets leave each other's
+    /// deliveries alone.
+    pub async fn lease_due(
+        &self,
+        targets: &[String],
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
         match self {
-            Store::Sqlite(s) => s.lease_due(now, lease_ms, limit).await,
-            Store::Postgres(p) => p.lease_due(now, lease_ms, limit).await,
+            Store::Sqlite(s) => s.lease_due(targets, now, lease_ms, limit).await,
+            Store::Postgres(p) => p.lease_due(targets, now, lease_ms, limit).await,
         }
     }
 

@@ -136,16 +136,23 @@ impl Postgres {
         Ok(())
     }
 
-    pub async fn lease_due(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+    pub async fn lease_due(
+        &self,
+        targets: &[String],
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(Delivery, Lead)>, StoreError> {
         let mut c = self.pool.get().await.map_err(pool_err)?;
         let t = c.transaction().await.map_err(err("lease"))?;
         let q = format!(
             "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' \
-             AND next_at <= $1 AND leased_until <= $1 ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             AND next_at <= $1 AND leased_until <= $1 AND target = ANY($4) ORDER BY next_at, id LIMIT $3 \
+             FOR UPDATE SKIP LOCKED) \
              RETURNING {DELIVERY_COLUMNS}"
         );
         let due: Vec<Delivery> = t
-            .query(&q, &[&now, &(now + lease_ms), &limit])
+            .query(&q, &[&now, &(now + lease_ms), &limit, &targets])
             .await
             .map_err(err("lease"))?
             .iter()

@@ -150,16 +150,23 @@ impl Sqlite {
         .await
     }
 
-    pub async fn lease_due(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+    pub async fn lease_due(
+        &self,
+        targets: &[String],
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(Delivery, Lead)>, StoreError> {
+        let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
         self.write(move |c| {
             let q = format!(
                 "UPDATE deliveries SET leased_until = ?2 WHERE id IN (SELECT id FROM deliveries WHERE status = \
-                 'pending' AND next_at <= ?1 AND leased_until <= ?1 ORDER BY next_at, id LIMIT ?3) \
-                 RETURNING {DELIVERY_COLUMNS}"
+                 'pending' AND next_at <= ?1 AND leased_until <= ?1 AND target IN (SELECT value FROM \
+                 json_each(?4)) ORDER BY next_at, id LIMIT ?3) RETURNING {DELIVERY_COLUMNS}"
             );
             let mut st = c.prepare_cached(&q).map_err(err("lease"))?;
             let due: Vec<Delivery> = st
-                .query_map(params![now, now + lease_ms, limit], delivery_row)
+                .query_map(params![now, now + lease_ms, limit, targets], delivery_row)
                 .map_err(err("lease"))?
                 .collect::<Result<_, _>>()
                 .map_err(err("lease"))?;

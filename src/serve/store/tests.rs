@@ -32,12 +32,15 @@ async fn check(store: Store) {
     let id = |n: u32| format!("{tag}-{n}");
     let key = |n: u32| format!("{tag}-key-{n}");
     let base = crate::serve::now_ms() + 1_000_000;
+    // Targets of this run only: a shared database holds other receivers' deliveries too.
+    let (ta, tb) = (format!("{tag}-a"), format!("{tag}-b"));
+    let targets = [ta.clone(), tb.clone()];
     // A lead and its deliveries; a resubmission with its key is the same lead, with no new deliveries.
     assert_eq!(
-        store.insert_lead(lead(&id(1), Some(&key(1)), base, "sql"), vec!["a".into(), "b".into()]).await.unwrap(),
+        store.insert_lead(lead(&id(1), Some(&key(1)), base, "sql"), targets.to_vec()).await.unwrap(),
         Stored::New
     );
-    let again = store.insert_lead(lead(&id(2), Some(&key(1)), base + 1, "sql"), vec!["a".into()]).await.unwrap();
+    let again = store.insert_lead(lead(&id(2), Some(&key(1)), base + 1, "sql"), vec![ta.clone()]).await.unwrap();
     match again {
         Stored::Duplicate(old) => assert_eq!(old.id, id(1)),
         other => panic!("expected a duplicate, got {other:?}"),
@@ -56,26 +59,28 @@ async fn check(store: Store) {
     // The outbox: due deliveries are leased once until the lease ends.
     let ds = store.deliveries(&[id(1)]).await.unwrap();
     assert_eq!(
-        ds.iter().map(|d| (d.target.as_str(), d.status.as_str())).collect::<Vec<_>>(),
-        [("a", "pending"), ("b", "pending")]
+        ds.iter().map(|d| (d.target.clone(), d.status.as_str())).collect::<Vec<_>>(),
+        [(ta.clone(), "pending"), (tb.clone(), "pending")]
     );
+    let others = store.lease_due(&["another-target".into()], base + 10, 1000, 100).await.unwrap();
+    assert!(others.iter().all(|(d, _)| d.lead_id != id(1)), "only the worker's own targets");
     let now = base + 10;
-    let leased = store.lease_due(now, 1000, 100).await.unwrap();
+    let leased = store.lease_due(&targets, now, 1000, 100).await.unwrap();
     let mine: Vec<_> = leased.iter().filter(|(d, _)| d.lead_id == id(1)).collect();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0].1.id, id(1));
     assert!(
-        store.lease_due(now, 1000, 100).await.unwrap().iter().all(|(d, _)| d.lead_id != id(1)),
+        store.lease_due(&targets, now, 1000, 100).await.unwrap().iter().all(|(d, _)| d.lead_id != id(1)),
         "leased: not again"
     );
     let (a, b) = (mine[0].0.id, mine[1].0.id);
     store.attempted(a, now, Ok(()), None).await.unwrap();
     store.attempted(b, now, Err("HTTP 500".into()), Some(now + 5000)).await.unwrap();
     assert!(
-        store.lease_due(now + 2000, 1000, 100).await.unwrap().iter().all(|(d, _)| d.id != b),
+        store.lease_due(&targets, now + 2000, 1000, 100).await.unwrap().iter().all(|(d, _)| d.id != b),
         "not due before its time"
     );
-    let again = store.lease_due(now + 6000, 1000, 100).await.unwrap();
+    let again = store.lease_due(&targets, now + 6000, 1000, 100).await.unwrap();
     assert!(again.iter().any(|(d, _)| d.id == b && d.attempts == 1));
     store.attempted(b, now + 6000, Err("HTTP 500".into()), None).await.unwrap();
     let ds = store.deliveries(&[id(1)]).await.unwrap();
@@ -85,9 +90,9 @@ async fn check(store: Store) {
     assert!(store.retry(b, now + 7000).await.unwrap());
     assert!(!store.retry(b, now + 7000).await.unwrap(), "only a failed delivery is retried");
     // A lease that runs out (a worker killed mid-attempt) makes the delivery due again.
-    let l1 = store.lease_due(now + 7000, 500, 100).await.unwrap();
+    let l1 = store.lease_due(&targets, now + 7000, 500, 100).await.unwrap();
     assert!(l1.iter().any(|(d, _)| d.id == b));
-    let l2 = store.lease_due(now + 7600, 500, 100).await.unwrap();
+    let l2 = store.lease_due(&targets, now + 7600, 500, 100).await.unwrap();
     assert!(l2.iter().any(|(d, _)| d.id == b), "the lease ran out");
     store.attempted(b, now + 7600, Ok(()), None).await.unwrap();
 
