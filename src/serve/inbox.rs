@@ -142,6 +142,13 @@ fn same_origin(app: &App, user: &str, headers: &HeaderMap, csrf: &str) -> Result
     Ok(())
 }
 
+/// The user making a change: signed in, from the inbox's own page.
+async fn change_by(app: &App, headers: &HeaderMap, csrf: &str) -> Result<String, Response> {
+    let user = user(app, headers).await?;
+    same_origin(app, &user, headers, csrf)?;
+    Ok(user)
+}
+
 fn html(body: String) -> Response {
     // Same-origin referrers, so that the browser sends the inbox's origin with its forms.
     (
@@ -529,13 +536,10 @@ async fn set_outcome(
     Path(id): Path<String>,
     Form(f): Form<OutcomeForm>,
 ) -> Response {
-    let user = match user(&app, &headers).await {
+    let user = match change_by(&app, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if let Err(r) = same_origin(&app, &user, &headers, &f.csrf) {
-        return r;
-    }
     let outcome = match f.outcome.as_str() {
         "won" => Some("won"),
         "lost" => Some("lost"),
@@ -566,15 +570,13 @@ async fn retry(
     Path(id): Path<i64>,
     Form(f): Form<RetryForm>,
 ) -> Response {
-    let user = match user(&app, &headers).await {
+    let user = match change_by(&app, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if let Err(r) = same_origin(&app, &user, &headers, &f.csrf) {
-        return r;
-    }
     match app.store.retry(id, now_ms()).await {
         Ok(true) => {
+            tracing::info!(delivery = id, by = %user, "delivery retried");
             app.wake.notify_one();
             (StatusCode::SEE_OTHER, [(header::LOCATION, back_to(&f.back))]).into_response()
         }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import { browser, root } from "../node/support.mjs";
 import { serve } from "../../www/serve.mjs";
+import { fillSqlLead } from "./lead.mjs";
 
 const shots = join(root, "target/e2e");
 let server;
@@ -56,38 +57,6 @@ const progress = (page) => page.textContent("[data-leadscore-progress] .leadscor
 const output = (page, what) => page.textContent(`[data-leadscore-output="${what}"]`);
 const visibleStep = (page) =>
   page.evaluate(() => [...document.querySelectorAll("fieldset[data-step]")].filter((f) => !f.hidden).map((f) => f.dataset.step));
-
-/** An analytics lead at a 400-person retailer that wants to start now: an SQL. */
-async function fillSqlLead(page, shot) {
-  await page.fill("#f-email", "ana.rossi@shop.example");
-  await page.fill("#f-first_name", "Ana");
-  await page.fill("#f-job_title", "Head of Data");
-  await page.check("input[name=seniority][value=vp]");
-  await page.check("input[name=use_case][value=own_company]");
-  await shot?.("1-about-you");
-  await page.click(".leadscore-next");
-  await page.fill("#f-company", "Shop Srl");
-  await page.selectOption("#f-country", "IT");
-  await page.selectOption("#f-industry", "ecommerce");
-  await page.fill("#f-employees", "400");
-  await page.fill("#f-annual_revenue", "30");
-  await shot?.("2-company");
-  await page.click(".leadscore-next");
-  await page.check("input[name=data_sources][value=snowflake]");
-  await page.check("input[name=data_sources][value=hubspot]");
-  await page.selectOption("#f-current_tool", "in_house");
-  await page.fill("#f-budget_monthly", "3000");
-  await page.check("input[name=timeline][value=now]");
-  await page.check("input[name=decision_maker][value=true]");
-  await shot?.("3-project");
-  await page.click(".leadscore-next");
-  await page.check("input[name=sso_required][value=true]");
-  await shot?.("4-enterprise");
-  await page.click(".leadscore-next");
-  await page.fill("#f-phone", "+39 02 1234 5678");
-  await page.check("input[name=callback_time][value=morning]");
-  await shot?.("5-contact");
-}
 
 describe("the English landing page", () => {
   test("an SQL goes through every step and is sent with its score; the server confirms it", async () => {
