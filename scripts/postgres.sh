@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL server for the receiver's tests: installs Debian's postgresql when it is missing, creates a
-# cluster in target/postgres (once), starts it on 127.0.0.1:${PGPORT:-55432} (when it is not running) and
+# cluster in /tmp/leadscore-postgres-PORT (once; outside the checkout, which the postgres user may not be
+# allowed to enter), starts it on 127.0.0.1:${PGPORT:-55432} (when it is not running) and
 # creates the test database afresh. Prints the database URL on standard output; everything else goes to stderr.
 #   export LEADSCORE_TEST_POSTGRES=$(bash scripts/postgres.sh)
 set -euo pipefail
@@ -17,7 +18,7 @@ if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
-dir=$(pwd)/target/postgres
+dir=${TMPDIR:-/tmp}/leadscore-postgres-$port
 # The server refuses to run as root: as root, it runs as the postgres user.
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
