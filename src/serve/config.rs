@@ -21,6 +21,7 @@ pub struct Config {
     pub secret: Option<String>,
     pub model: ModelConfig,
     pub receive: ReceiveConfig,
+    pub page: PageConfig,
     pub captcha: Option<CaptchaConfig>,
     pub events: EventsConfig,
     pub delivery: DeliveryConfig,
@@ -42,6 +43,7 @@ impl Default for Config {
             secret: None,
             model: ModelConfig::default(),
             receive: ReceiveConfig::default(),
+            page: PageConfig::default(),
             captcha: None,
             events: EventsConfig::default(),
             delivery: DeliveryConfig::default(),
@@ -107,6 +109,22 @@ impl Default for ReceiveConfig {
             trust_forwarded: false,
             field_prefix: "leadscore_".into(),
         }
+    }
+}
+
+/// The thank-you page of a form sent without JavaScript (or asking for HTML).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PageConfig {
+    /// The site's name, in the page's header and title (none: no header).
+    pub brand: Option<String>,
+    /// The style sheet the page links to.
+    pub stylesheet: String,
+}
+
+impl Default for PageConfig {
+    fn default() -> Self {
+        PageConfig { brand: None, stylesheet: "/style.css".into() }
     }
 }
 

@@ -149,6 +149,7 @@ fn json_text(v: &serde_json::Value) -> String {
 /// The page for one stored lead: the receiver's result (counting only vouched events) and its verdict.
 #[allow(clippy::too_many_arguments)]
 pub fn thank_you(
+    page: &super::config::PageConfig,
     p: &Program,
     entries: &[(String, String)],
     answers: &Answers,
@@ -233,16 +234,12 @@ pub fn thank_you(
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{title} · Larkspur Analytics</title>
+  <title>{title}{brand_title}</title>
   <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="/style.css">
+  <link rel="stylesheet" href="{stylesheet}">
 </head>
 <body>
-  <header class="site-header">
-    <div class="wrap header-row">
-      <a class="brand" href="{home}">Larkspur <span class="brand-sub">Analytics</span></a>
-    </div>
-  </header>
+{header}
   <main class="receipt">
     <div class="wrap">
       <div class="card">
@@ -274,6 +271,13 @@ pub fn thank_you(
 "#,
         lang = lang.code(),
         title = esc(&title),
+        brand_title = page.brand.as_ref().map_or(String::new(), |b| format!(" · {}", esc(b))),
+        stylesheet = esc(&page.stylesheet),
+        header = page.brand.as_ref().map_or(String::new(), |b| format!(
+            "  <header class=\"site-header\">\n    <div class=\"wrap header-row\">\n      <a class=\"brand\" href=\"{}\">{}</a>\n    </div>\n  </header>",
+            t.home,
+            esc(b)
+        )),
         home = t.home,
         message = esc(&message),
         outcome = esc(t.outcome),
@@ -306,5 +310,27 @@ mod tests {
         assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(show(60.01), "60.01");
         assert_eq!(show(88.0), "88");
+    }
+
+    #[test]
+    fn the_page_shows_what_was_sent_and_escapes_it() {
+        let doc = r#"{"leadscore": 1, "id": "t", "fields": [{"id": "title", "type": "string", "label": {"en": "Job", "it": "Ruolo"}}],
+            "rules": [{"id": "r", "group": "fit", "when": "answered(title)", "points": 5}], "stages": [{"id": "lead"}]}"#;
+        let p = crate::compile_str(doc).program.unwrap();
+        let entries = vec![("title".to_string(), "<b>CEO</b>".to_string()), ("gclid".to_string(), "x&y".to_string())];
+        let (a, _) = Answers::from_form_entries(&p, entries.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let none = ClaimVerdict { status: "none", verified: false, mismatches: vec![] };
+        let branded =
+            super::super::config::PageConfig { brand: Some("Acme <Labs>".into()), stylesheet: "/site.css".into() };
+        let html = thank_you(&branded, &p, &entries, &a, &Events::new(&p), 0.0, &none, Lang::It);
+        assert!(html.contains("<html lang=\"it\">"));
+        assert!(html.contains("<title>Grazie · Acme &lt;Labs&gt;</title>"));
+        assert!(html.contains("href=\"/site.css\""));
+        assert!(html.contains("Ruolo <code>title</code></th><td>&lt;b&gt;CEO&lt;/b&gt;</td>"));
+        assert!(html.contains("<code>gclid</code></th><td>x&amp;y</td>"));
+        assert!(html.contains("data-stage=\"lead\""));
+        assert!(!html.contains("<b>CEO"));
+        let plain = thank_you(&Default::default(), &p, &entries, &a, &Events::new(&p), 0.0, &none, Lang::En);
+        assert!(!plain.contains("site-header") && plain.contains("<title>Thank you</title>"));
     }
 }

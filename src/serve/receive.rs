@@ -112,7 +112,16 @@ pub async fn submit(
         return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
     }
     let lang = page::pick_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let html = page::thank_you(&sub.program, &entries, &sub.answers, &sub.vouched_events, sub.at, &sub.claim, lang);
+    let html = page::thank_you(
+        &app.config.page,
+        &sub.program,
+        &entries,
+        &sub.answers,
+        &sub.vouched_events,
+        sub.at,
+        &sub.claim,
+        lang,
+    );
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
