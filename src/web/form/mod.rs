@@ -60,7 +60,8 @@ export interface FormOptions {
    * event the site vouched for with `data-leadscore-event-token` or `record(event, token)`), `key` (a random
    * idempotency key: the same for every attempt to send this fill, across reloads, retries and double clicks; a
    * new one after a successful send), `started` (ms since 1970 when this fill started, kept across reloads: for
-   * a minimum fill time), and `issues` (JSON
+   * a minimum fill time), `consent` (`yes` or `no`, the visitor's answer to the consent banner; empty when not
+   * asked), and `issues` (JSON
    * `[{field, code, message}]`: background values cut to their field's `max_length` (code `truncated`) or dropped
    * because the engine refused them (its code), which never block the lead). */
   fieldPrefix?: string;
