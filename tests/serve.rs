@@ -568,11 +568,13 @@ fn url_pairs(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn targets_toml(webhook: &Stub, hubspot: &Stub, salesforce: &Stub) -> String {
+/// Three targets, their ids ending in `tag`: a shared database may hold other runs' deliveries to targets with
+/// the same names, which this run's worker would otherwise send to its stubs.
+fn targets_toml(tag: &str, webhook: &Stub, hubspot: &Stub, salesforce: &Stub) -> String {
     format!(
         r#"
 [[targets]]
-id = "sales"
+id = "sales{tag}"
 kind = "webhook"
 url = "{}/hooks/sales"
 secret = "{WHSEC}"
@@ -580,7 +582,7 @@ stages = ["sql"]
 fields = {{ email = "Email", first_name = "FirstName" }}
 
 [[targets]]
-id = "nurture"
+id = "nurture{tag}"
 kind = "hubspot"
 url = "{}"
 portal_id = "123456"
@@ -590,7 +592,7 @@ stages = ["mql", "lead"]
 fields = {{ first_name = "firstname" }}
 
 [[targets]]
-id = "crm"
+id = "crm{tag}"
 kind = "salesforce"
 url = "{}/servlet/servlet.WebToLead?encoding=UTF-8"
 oid = "00D000000000001"
@@ -621,7 +623,8 @@ async fn leads_are_delivered_to_their_targets_with_retries() {
             Stub::start(StubKind::Salesforce).await,
         );
         *wh.fail.lock().unwrap() = 2;
-        let r = Receiver::start(config(&db, &targets_toml(&wh, &hs, &sf))).await;
+        let tag = format!("-{}", serve::now_ms());
+        let r = Receiver::start(config(&db, &targets_toml(&tag, &wh, &hs, &sf))).await;
         let mut sql = sql_answers("ada@zahlwerk.de");
         sql.extend([e("hutk", "abc123"), e("leadscore_consent", "yes"), e("leadscore_key", &format!("k-{}", now()))]);
         let (_, sql_reply) = r.submit(&sql).await;
@@ -645,10 +648,10 @@ async fn leads_are_delivered_to_their_targets_with_retries() {
         let ds = store.deliveries(&ids).await.unwrap();
         let routed: Vec<(String, String)> = ds.iter().map(|d| (d.lead_id.clone(), d.target.clone())).collect();
         assert_eq!(routed.len(), 3, "one target each: {routed:?}");
-        assert!(routed.contains(&(ids[0].clone(), "sales".into())));
-        assert!(routed.contains(&(ids[1].clone(), "nurture".into())));
-        assert!(routed.contains(&(ids[2].clone(), "crm".into())));
-        let sales = ds.iter().find(|d| d.target == "sales").unwrap();
+        assert!(routed.contains(&(ids[0].clone(), format!("sales{tag}"))));
+        assert!(routed.contains(&(ids[1].clone(), format!("nurture{tag}"))));
+        assert!(routed.contains(&(ids[2].clone(), format!("crm{tag}"))));
+        let sales = ds.iter().find(|d| d.target == format!("sales{tag}")).unwrap();
         assert_eq!(sales.attempts, 3, "two failures, then delivered");
 
         let w = wh.seen();

@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::config::UserConfig;
-use super::page::esc;
+use super::page::{esc, show, value_text};
 use super::store::{Delivery, Filter, Lead};
 use super::{now_ms, App};
 use crate::Program;
@@ -198,11 +198,6 @@ fn time(ms: i64) -> String {
         .map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
-fn num(x: f64) -> String {
-    let s = format!("{:.2}", (x * 100.0).round() / 100.0);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 fn outcome_form(csrf: &str, id: &str, back: &str) -> String {
     let button = |v: &str, label: &str| {
         format!(
@@ -301,7 +296,7 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<L
                 time = esc(&time(l.received_at)),
                 email = esc(if email.is_empty() { &l.id } else { email }),
                 stage = esc(&l.stage),
-                score = esc(&num(l.score)),
+                score = esc(&show(l.score)),
                 grade = esc(l.grade.as_deref().unwrap_or("–")),
                 claim = esc(&l.claim_status),
                 deliveries = delivery_summary(&ds),
@@ -370,7 +365,7 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
                 esc(e.get("rule").and_then(Json::as_str).unwrap_or("")),
                 esc(e.get("label").and_then(Json::as_str).unwrap_or("")),
                 esc(e.get("group").and_then(Json::as_str).unwrap_or("")),
-                esc(&e.get("points").and_then(Json::as_f64).map_or(String::new(), num)),
+                esc(&e.get("points").and_then(Json::as_f64).map_or(String::new(), show)),
             )
         })
         .collect();
@@ -461,7 +456,7 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
     let claimed = r.get("claimed").filter(|c| !c.is_null()).map_or(String::new(), |c| {
         format!(
             "<p>Counting the unverified events too, the score would be {} ({}).</p>",
-            esc(&c.get("score").and_then(Json::as_f64).map_or(String::new(), num)),
+            esc(&c.get("score").and_then(Json::as_f64).map_or(String::new(), show)),
             esc(c.get("stage").and_then(Json::as_str).unwrap_or(""))
         )
     });
@@ -479,7 +474,7 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         id = esc(&lead.id),
         received = esc(&time(lead.received_at)),
         stage = esc(&lead.stage),
-        score = esc(&num(lead.score)),
+        score = esc(&show(lead.score)),
         grade = esc(lead.grade.as_deref().unwrap_or("–")),
         claim = esc(&lead.claim_status),
         hash = esc(&lead.rules_hash),
@@ -501,15 +496,6 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         issues = issues.join(""),
     );
     html(shell(&format!("Lead {}", lead.id), &user, &body))
-}
-
-fn value_text(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        Json::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
-        Json::Null => "–".into(),
-        v => v.to_string(),
-    }
 }
 
 #[derive(Deserialize)]

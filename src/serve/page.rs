@@ -133,15 +133,17 @@ const IT: T = T {
 };
 
 /// A number as people read it: at most two decimals, no trailing zeros.
-fn show(x: f64) -> String {
+pub fn show(x: f64) -> String {
     let s = format!("{:.2}", (x * 100.0).round() / 100.0);
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn json_text(v: &serde_json::Value) -> String {
+/// A JSON value as people read it: text as it is, lists comma-separated, nothing as a dash.
+pub fn value_text(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::Null => "–".into(),
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        serde_json::Value::Null => "–".into(),
         v => v.to_string(),
     }
 }
@@ -201,8 +203,8 @@ pub fn thank_you(
                     format!(
                         "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td></tr>",
                         esc(&m.what),
-                        esc(&json_text(&m.claimed)),
-                        esc(&json_text(&m.actual))
+                        esc(&value_text(&m.claimed)),
+                        esc(&value_text(&m.actual))
                     )
                 })
                 .collect();

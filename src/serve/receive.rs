@@ -79,7 +79,7 @@ pub async fn submit(
         Err(r) => return rejected(&app, r, now, ip_hash, raw.as_deref(), json_reply).await,
     };
     let sub = assess(&app, &entries, &headers, now, ip_hash);
-    let outcome = Outcome::of(&sub);
+    let mut reply = reply_json(&sub);
     let lead = sub.lead;
     let id = lead.id.clone();
     let targets = super::deliver::route(&app.config.targets, &lead.stage, lead.knockout.as_deref());
@@ -87,7 +87,7 @@ pub async fn submit(
     let (duplicate, id) = match stored {
         Ok(Stored::New) => {
             app.wake.notify_one();
-            tracing::info!(lead = %id, stage = %outcome.stage, score = outcome.score, claim = outcome.claim_status, "lead stored");
+            tracing::info!(lead = %id, stage = %sub.verdict.stage.id, score = sub.verdict.score, claim = sub.claim.status, "lead stored");
             (false, id)
         }
         Ok(Stored::Duplicate(old)) => {
@@ -105,11 +105,10 @@ pub async fn submit(
         }
     };
     if json_reply {
-        let mut body = outcome.json;
-        body["received"] = json!(true);
-        body["id"] = json!(id);
-        body["duplicate"] = json!(duplicate);
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        reply["received"] = json!(true);
+        reply["id"] = json!(id);
+        reply["duplicate"] = json!(duplicate);
+        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], reply.to_string()).into_response();
     }
     let lang = page::pick_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let html = page::thank_you(
@@ -537,26 +536,16 @@ fn lead_record(
     }
 }
 
-/// The JSON answer's outcome part.
-struct Outcome {
-    stage: String,
-    score: f64,
-    claim_status: &'static str,
-    json: Json,
-}
-
-impl Outcome {
-    fn of(a: &Assessed) -> Outcome {
-        let json = json!({
-            "verified": a.claim.verified,
-            "claim": a.claim.status,
-            "stage": a.verdict.stage.id,
-            "score": a.verdict.score,
-            "rulesHash": a.program.hash(),
-            "mismatches": a.claim.mismatches,
-            "issues": a.lead.record["issues"],
-            "events": a.lead.record["events"],
-        });
-        Outcome { stage: a.verdict.stage.id.clone(), score: a.verdict.score, claim_status: a.claim.status, json }
-    }
+/// The JSON answer's verdict part.
+fn reply_json(a: &Assessed) -> Json {
+    json!({
+        "verified": a.claim.verified,
+        "claim": a.claim.status,
+        "stage": a.verdict.stage.id,
+        "score": a.verdict.score,
+        "rulesHash": a.program.hash(),
+        "mismatches": a.claim.mismatches,
+        "issues": a.lead.record["issues"],
+        "events": a.lead.record["events"],
+    })
 }
