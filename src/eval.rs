@@ -216,8 +216,8 @@ fn text(t: &Option<Text>, locale: &str, fallback: &str) -> Option<String> {
 }
 
 /// Field status and flow for one set of answers.
-pub(crate) struct Layout<'a> {
-    pub slots: Vec<Slot<'a>>,
+pub(crate) struct Layout {
+    pub slots: Vec<Slot>,
     /// Fields shown now.
     pub shown: Vec<bool>,
     /// Steps on the path now.
@@ -231,7 +231,7 @@ pub(crate) fn layout<'a>(
     events: Option<&'a Events>,
     now: f64,
     complete: bool,
-) -> Layout<'a> {
+) -> Layout {
     layout_with(p, answers, events, now, &|_| complete)
 }
 
@@ -243,18 +243,18 @@ pub(crate) fn layout_with<'a>(
     events: Option<&'a Events>,
     now: f64,
     asked: &dyn Fn(usize) -> bool,
-) -> Layout<'a> {
+) -> Layout {
     let n = p.fields.len();
     let unanswered_of = |f: usize| if asked(f) { Slot::Absent } else { Slot::Pending };
-    let mut slots: Vec<Slot<'a>> = vec![Slot::Absent; n];
+    let mut slots: Vec<Slot> = vec![Slot::Absent; n];
     let mut shown = vec![false; n];
     // Background fields (set by the page), in form order: their `visible_if` reads only earlier ones.
     for &f in p.order.iter().take_while(|&&f| p.fields[f as usize].step.is_none()) {
         let i = f as usize;
-        let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
+        let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
         match ctx.cond(p.fields[i].visible) {
             Tri::True => {
-                slots[i] = answers.get(i).map_or(unanswered_of(i), Slot::Known);
+                slots[i] = answers.get(i).map_or(unanswered_of(i), |_| Slot::Known);
                 shown[i] = true;
             }
             Tri::Unknown(true) => slots[i] = unanswered_of(i),
@@ -272,7 +272,7 @@ pub(crate) fn layout_with<'a>(
             break; // Cannot happen: the compiler rejects loops.
         }
         let step = &p.steps[si];
-        let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
+        let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
         let vis = ctx.cond(step.visible);
         if vis.is_open() {
             certain = false;
@@ -281,14 +281,17 @@ pub(crate) fn layout_with<'a>(
             on_path[si] = true;
             for &f in &step.fields {
                 let f = f as usize;
-                let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
+                let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
                 let fv = ctx.cond(p.fields[f].visible);
                 if fv.is_true() {
                     shown[f] = true;
                     // Past an undecided jump or visibility, this step may still drop off the path: its answers
                     // may or may not count, so they are as good as pending.
-                    slots[f] =
-                        if certain { answers.get(f).map_or(unanswered_of(f), Slot::Known) } else { unanswered_of(f) };
+                    slots[f] = if certain {
+                        answers.get(f).map_or(unanswered_of(f), |_| Slot::Known)
+                    } else {
+                        unanswered_of(f)
+                    };
                 } else if fv.is_open() {
                     slots[f] = unanswered_of(f);
                 } else {
@@ -305,7 +308,7 @@ pub(crate) fn layout_with<'a>(
         // Where next: the first jump whose condition holds; an open one makes the path uncertain.
         let mut next = Some(si + 1).filter(|&x| x < p.steps.len());
         if vis.is_true() {
-            let ctx = Ctx { p, slots: &slots, events, now, scores: None, present: false };
+            let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
             for (c, t) in &step.next {
                 let r = ctx.cond(*c);
                 if r.is_true() {
@@ -341,7 +344,7 @@ pub(crate) fn flow(
     events: Option<&Events>,
     now: f64,
 ) -> (Flow, Vec<String>) {
-    let ctx = Ctx { p, slots: &l.slots, events, now, scores: None, present: false };
+    let ctx = Ctx { p, answers, slots: &l.slots, events, now, scores: None, present: false };
     let mut flow = Flow {
         steps: vec![],
         visible: vec![],
@@ -457,8 +460,8 @@ fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
 }
 
 /// One pass of scoring over `slots`. With `events = None`, events are unknown (static analysis).
-pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
-    let ctx = Ctx { p, slots, events, now, scores: None, present: false };
+pub(crate) fn pass(p: &Program, answers: &Answers, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
+    let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
     let (knockout, knockouts_open) = knockouts(&ctx);
     let mut rules = Vec::with_capacity(p.rules.len());
     for r in &p.rules {
@@ -466,7 +469,7 @@ pub(crate) fn pass(p: &Program, slots: &[Slot], events: Option<&Events>, now: f6
     }
     let raw = raw_sums(p, rules.iter().map(|o| o.points));
     let scores = totals(p, &raw);
-    let (stage, stage_open) = stages(p, slots, events, now, &scores);
+    let (stage, stage_open) = stages(&ctx, &scores);
     Pass { rules, groups: scores.groups, raw, total: scores.total, knockout, knockouts_open, stage, stage_open }
 }
 
@@ -538,14 +541,9 @@ fn saturate((lo, hi): (f64, f64)) -> (f64, f64) {
 }
 
 /// The stage if decided, and the stage conditions still open.
-pub(crate) fn stages(
-    p: &Program,
-    slots: &[Slot],
-    events: Option<&Events>,
-    now: f64,
-    scores: &Scores,
-) -> (Option<usize>, Vec<usize>) {
-    let sctx = Ctx { p, slots, events, now, scores: Some(scores), present: false };
+pub(crate) fn stages(ctx: &Ctx, scores: &Scores) -> (Option<usize>, Vec<usize>) {
+    let p = ctx.p;
+    let sctx = Ctx { scores: Some(scores), ..*ctx };
     let mut stage = None;
     let mut open = vec![];
     for (i, s) in p.stages.iter().enumerate() {
@@ -600,7 +598,7 @@ impl Program {
     pub fn score_with_rules(&self, answers: &Answers, events: &Events, now: f64, fired: &mut Vec<bool>) -> Score {
         let now = if now.is_finite() { now } else { 0.0 };
         let l = layout(self, answers, Some(events), now, true);
-        let r = pass(self, &l.slots, Some(events), now);
+        let r = pass(self, answers, &l.slots, Some(events), now);
         fired.clear();
         fired.extend(r.rules.iter().map(|o| o.cond.is_true() && o.points.0 != 0.0));
         Score {
@@ -629,9 +627,9 @@ impl Program {
         let locale = opts.locale.as_deref().unwrap_or(&p.locale);
         let fallback = p.locale.as_str();
         let cur_layout = layout(p, answers, Some(events), now, true);
-        let cur = pass(p, &cur_layout.slots, Some(events), now);
+        let cur = pass(p, answers, &cur_layout.slots, Some(events), now);
         let open_layout = if opts.complete { None } else { Some(layout(p, answers, Some(events), now, false)) };
-        let range = open_layout.as_ref().map(|l| pass(p, &l.slots, Some(events), now));
+        let range = open_layout.as_ref().map(|l| pass(p, answers, &l.slots, Some(events), now));
         let flow_layout = open_layout.as_ref().unwrap_or(&cur_layout);
 
         let groups: Vec<GroupScore> = p
@@ -715,7 +713,7 @@ impl Program {
                         fields.extend(p.stages[s].fields.iter().filter(|f| pending(f)));
                     }
                     // Fields that decide what is shown: an open visibility or jump can add or remove answers.
-                    let ctx = Ctx { p, slots, events: Some(events), now, scores: None, present: false };
+                    let ctx = Ctx { p, answers, slots, events: Some(events), now, scores: None, present: false };
                     let mut gates = vec![];
                     let conds = p.fields.iter().map(|f| f.visible).chain(p.steps.iter().map(|s| s.visible));
                     let jumps = p.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
@@ -748,7 +746,7 @@ impl Program {
                 for &f in &r.fields {
                     let slot = cur_layout.slots.get(f as usize).copied();
                     let v = match slot {
-                        Some(Slot::Known(a)) => answer_json(p, f as usize, Some(a)),
+                        Some(Slot::Known) => answer_json(p, f as usize, answers.get(f as usize)),
                         _ => Json::Null,
                     };
                     inputs.insert(p.fields[f as usize].id.clone(), v);
@@ -807,7 +805,7 @@ impl Program {
     #[cfg(feature = "compiler")]
     pub(crate) fn static_pass(&self) -> Pass {
         let slots = vec![Slot::Pending; self.fields.len()];
-        pass(self, &slots, None, 0.0)
+        pass(self, &Answers::default(), &slots, None, 0.0)
     }
 
     /// Evaluates a node with every field pending (and certainly answered) and events unknown: `False` means the
@@ -815,7 +813,8 @@ impl Program {
     #[cfg(feature = "compiler")]
     pub(crate) fn static_cond(&self, id: Option<crate::program::NodeId>, scores: Option<&Scores>) -> Tri {
         let slots = vec![Slot::Pending; self.fields.len()];
-        Ctx { p: self, slots: &slots, events: None, now: 0.0, scores, present: true }.cond(id)
+        let answers = Answers::default();
+        Ctx { p: self, answers: &answers, slots: &slots, events: None, now: 0.0, scores, present: true }.cond(id)
     }
 }
 

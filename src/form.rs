@@ -40,7 +40,7 @@ impl Program {
     pub fn form_state(&self, answers: &Answers, events: &Events, now: f64) -> FormState {
         let now = if now.is_finite() { now } else { 0.0 };
         let l = layout(self, answers, Some(events), now, true);
-        let ctx = Ctx { p: self, slots: &l.slots, events: Some(events), now, scores: None, present: false };
+        let ctx = Ctx { p: self, answers, slots: &l.slots, events: Some(events), now, scores: None, present: false };
         let n = self.fields.len();
         let mut enabled = vec![false; n];
         let mut required = vec![false; n];
@@ -61,10 +61,11 @@ impl Program {
         let now = if now.is_finite() { now } else { 0.0 };
         let is_asked = |f: usize| asked.get(f).copied().unwrap_or(false);
         let cur = layout(self, answers, Some(events), now, true);
-        let cur_ctx = Ctx { p: self, slots: &cur.slots, events: Some(events), now, scores: None, present: false };
+        let cur_ctx =
+            Ctx { p: self, answers, slots: &cur.slots, events: Some(events), now, scores: None, present: false };
         let (now_knockout, _) = knockouts(&cur_ctx);
         let l = layout_with(self, answers, Some(events), now, &is_asked);
-        let r = pass(self, &l.slots, Some(events), now);
+        let r = pass(self, answers, &l.slots, Some(events), now);
         // A knockout that holds in the range pass holds for every completion; the one shown is the first that
         // holds now (an earlier, still open one cannot hold now, so they agree when the range pass is certain).
         let knockout = if r.knockout.is_some() { now_knockout.or(r.knockout) } else { None };
@@ -82,7 +83,8 @@ impl Program {
             for &s in &r.stage_open {
                 fields.extend(&self.stages[s].fields);
             }
-            let ctx = Ctx { p: self, slots: &l.slots, events: Some(events), now, scores: None, present: false };
+            let ctx =
+                Ctx { p: self, answers, slots: &l.slots, events: Some(events), now, scores: None, present: false };
             let conds = self.fields.iter().map(|f| f.visible).chain(self.steps.iter().map(|s| s.visible));
             let jumps = self.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
             for c in conds.chain(jumps).flatten() {

@@ -290,11 +290,19 @@ impl<P: Deref<Target = Program>> Session<P> {
         // Submitted now: a field counts when it is shown and answered.
         let slots: Vec<Slot> = (0..p.fields.len())
             .map(|i| match self.answers.get(i) {
-                Some(a) if self.shown[i] => Slot::Known(a),
+                Some(_) if self.shown[i] => Slot::Known,
                 _ => Slot::Absent,
             })
             .collect();
-        let ctx = Ctx { p, slots: &slots, events: Some(&self.events), now: self.now, scores: None, present: false };
+        let ctx = Ctx {
+            p,
+            answers: &self.answers,
+            slots: &slots,
+            events: Some(&self.events),
+            now: self.now,
+            scores: None,
+            present: false,
+        };
         for (i, r) in p.rules.iter().enumerate() {
             if self.dirty[i] {
                 let o = rule_outcome(&ctx, r);
@@ -312,7 +320,7 @@ impl<P: Deref<Target = Program>> Session<P> {
         let knockout = self.holds.iter().position(|&h| h);
         raw_sums_into(p, self.points.iter().copied(), &mut self.raw);
         totals_into(p, &self.raw, &mut self.scores);
-        let (stage, _) = stages(p, &slots, Some(&self.events), self.now, &self.scores);
+        let (stage, _) = stages(&ctx, &self.scores);
         self.score.total = self.scores.total.0;
         self.score.groups.clear();
         self.score.groups.extend(self.scores.groups.iter().map(|g| g.0));

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::answers::{Answer, Events, DAY_MS};
+use crate::answers::{Answer, Answers, Events, DAY_MS};
 use crate::model::FieldType;
 use crate::program::*;
 
@@ -43,9 +43,10 @@ impl Val<'_> {
 }
 
 /// How far a field is answered.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Slot<'a> {
-    Known(&'a Answer),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Answered, and the answer counts (in [`Ctx::answers`]).
+    Known,
     /// May still be answered.
     Pending,
     /// Will not be answered (hidden, or the form is complete).
@@ -61,7 +62,9 @@ pub(crate) struct Scores {
 
 pub(crate) struct Ctx<'a> {
     pub p: &'a Program,
-    pub slots: &'a [Slot<'a>],
+    /// The answers; only those of `Known` slots are read.
+    pub answers: &'a Answers,
+    pub slots: &'a [Slot],
     /// `None`: events are not known (static analysis).
     pub events: Option<&'a Events>,
     pub now: f64,
@@ -369,14 +372,15 @@ impl<'a> Ctx<'a> {
     fn field(&self, f: u32) -> Val<'a> {
         let Some(def) = self.p.fields.get(f as usize) else { return Val::Unk(false) };
         match self.slots.get(f as usize).copied().unwrap_or(Slot::Absent) {
-            Slot::Known(a) => match a {
-                Answer::Num(n) => Val::Num(*n),
-                Answer::Text(s, _) => Val::Str(Cow::Borrowed(&**s)),
-                Answer::Bool(b) => Val::Bool(*b),
-                Answer::Choice(i) => {
+            Slot::Known => match self.answers.get(f as usize) {
+                None => Val::Unk(false),
+                Some(Answer::Num(n)) => Val::Num(*n),
+                Some(Answer::Text(s, _)) => Val::Str(Cow::Borrowed(&**s)),
+                Some(Answer::Bool(b)) => Val::Bool(*b),
+                Some(Answer::Choice(i)) => {
                     def.options.get(*i as usize).map_or(Val::Unk(false), |o| Val::Str(Cow::Borrowed(o.value())))
                 }
-                Answer::Multi(bits) => Val::Set(*bits, f),
+                Some(Answer::Multi(bits)) => Val::Set(*bits, f),
             },
             Slot::Pending => match def.kind {
                 FieldType::Number | FieldType::Integer => {
@@ -428,7 +432,7 @@ impl<'a> Ctx<'a> {
                 v => v,
             },
             Node::Answered(f) => match self.slots.get(*f as usize).copied().unwrap_or(Slot::Absent) {
-                Slot::Known(_) => Val::Bool(true),
+                Slot::Known => Val::Bool(true),
                 Slot::Absent => Val::Bool(false),
                 Slot::Pending => Val::Unk(true),
             },
@@ -574,7 +578,9 @@ impl<'a> Ctx<'a> {
         // `lower(field)`: the answer's lower-case form was computed when it was set.
         if let (Func::Lower, [arg]) = (func, args) {
             if let Some(Node::Field(f)) = self.p.nodes.get(*arg as usize) {
-                if let Some(Slot::Known(Answer::Text(s, lower))) = self.slots.get(*f as usize) {
+                if let (Some(Slot::Known), Some(Answer::Text(s, lower))) =
+                    (self.slots.get(*f as usize), self.answers.get(*f as usize))
+                {
                     return Val::Str(Cow::Borrowed(lower.as_deref().unwrap_or(s)));
                 }
             }
@@ -758,7 +764,7 @@ impl<'a> Ctx<'a> {
                 for n in names {
                     let name = js_string(p, &n);
                     match p.field_index(&name).map(|i| self.slots.get(i).copied().unwrap_or(Slot::Absent)) {
-                        Some(Slot::Known(_)) => present += 1,
+                        Some(Slot::Known) => present += 1,
                         Some(Slot::Pending) => {
                             open = true;
                             missing.push(Val::Str(Cow::Owned(name)));
