@@ -32,6 +32,24 @@ fn lead(program: &Program, id: &str) -> (Answers, Events) {
     (answers, events)
 }
 
+/// The leads of `examples/history/b2b-saas.csv`.
+fn history_leads(program: &Program) -> Vec<(Answers, Events)> {
+    let history = std::fs::read_to_string(format!("{}/examples/history/b2b-saas.csv", root())).expect("history");
+    let mut r = leadscore::leads::Reader::new(
+        history.as_bytes(),
+        leadscore::leads::Format::Csv,
+        program,
+        &["outcome", "scored_at"],
+    )
+    .expect("header");
+    let mut leads = vec![];
+    while let Some(item) = r.next_lead(program) {
+        let lead = item.expect("a good row");
+        leads.push((lead.answers, lead.events));
+    }
+    leads
+}
+
 fn bench(c: &mut Criterion) {
     assert_eq!(ms("2026-11-23T00:00:00Z"), NOW);
     for name in ["b2b-saas", "b2c-fitness", "agency", "it-software"] {
@@ -49,6 +67,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| program.evaluate(black_box(&sql), &sql_events, NOW, &complete))
     });
     c.bench_function("score submitted lead", |b| b.iter(|| program.score(black_box(&sql), &sql_events, NOW)));
+    // Bulk scoring: every lead of the shipped history (1000 leads, read before timing), one `Scorer`, with the
+    // general evaluator alone for comparison. One iteration scores all of them.
+    let leads = history_leads(&program);
+    let mut group = c.benchmark_group("bulk");
+    group.throughput(criterion::Throughput::Elements(leads.len() as u64));
+    let mut scorer = program.scorer();
+    group.bench_function("scorer, 1000 history leads", |b| {
+        b.iter(|| leads.iter().map(|(a, e)| scorer.score(black_box(a), e, NOW).total).sum::<f64>())
+    });
+    group.bench_function("general evaluator, 1000 history leads", |b| {
+        b.iter(|| leads.iter().map(|(a, e)| scorer.score_general(black_box(a), e, NOW).total).sum::<f64>())
+    });
+    group.finish();
+    c.bench_function("scorer, submitted lead", |b| b.iter(|| scorer.score(black_box(&sql), &sql_events, NOW).total));
     // The same lead after the first two steps.
     let mut half = sql.clone();
     for i in 0..program.fields.len() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/ with three WebAssembly modules of the engine (release profile, no CLI):
+# Builds the npm package in pkg/ with three WebAssembly modules of the engine (the `wasm` profile, optimised for
+# size; LEADSCORE_WASM_PROFILE=NAME builds with another, e.g. `release` for speed; no CLI):
 #   leadscore  the full build: compiles rules documents (diagnostics, warnings, hints) and evaluates them,
 #              and drives forms;
 #   runtime    evaluates programs compiled ahead of time (`toBytes()`, `leadscore build`), no compiler;
@@ -12,15 +13,17 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-wasm.sh
 
 export CARGO_TERM_COLOR=never
+profile=${LEADSCORE_WASM_PROFILE:-wasm}
+out=target/wasm32-unknown-unknown/$profile
 rm -rf pkg
 # build NAME CARGO-FEATURE-ARGS...
 build() {
   local name=$1
   shift
-  cargo build --quiet --release --lib --target wasm32-unknown-unknown --no-default-features "$@"
+  cargo build --quiet --profile "$profile" --lib --target wasm32-unknown-unknown --no-default-features "$@"
   # Kept with its function names for bench/wasm/profile.mjs.
-  cp target/wasm32-unknown-unknown/release/leadscore.wasm "target/wasm32-unknown-unknown/release/build-$name.wasm"
-  wasm-bindgen --target web --out-dir pkg --out-name "$name" target/wasm32-unknown-unknown/release/leadscore.wasm
+  cp "$out/leadscore.wasm" "target/wasm32-unknown-unknown/build-$name.wasm"
+  wasm-bindgen --target web --out-dir pkg --out-name "$name" "$out/leadscore.wasm"
   node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
     -o "pkg/${name}_bg.wasm"
   # The glue is shipped minified, as a page loads it; its documentation lives in the .d.ts.

@@ -11,6 +11,28 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# same_records COMPACT FULL: each compact record holds what the whole evaluation on the same line says.
+same_records() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+compact = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+full = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+assert len(compact) == len(full), (len(compact), len(full))
+for c, e in zip(compact, full):
+    want = {"id": e["id"], "score": e["score"], "groups": {g["id"]: g["score"] for g in e["groups"]},
+            "stage": e["stage"]["id"], "fired": [l["rule"] for l in e["ledger"]]}
+    if e.get("grade"):
+        want["grade"] = e["grade"]["letter"]
+        if "cell" in e["grade"]:
+            want["cell"] = e["grade"]["cell"]
+    if e.get("disqualified"):
+        want["knockout"] = e["disqualified"]["reason"]
+    if e.get("issues"):
+        want["issues"] = e["issues"]
+    got = {k: v for k, v in c.items() if k != "line"}
+    assert got == want, f"{c['id']}: {got} != {want}"
+PY
+}
 
 for model in examples/*.json; do
   if "$bin" check "$model" > "$tmp/check.txt"; then ok; else bad "check $model"; cat "$tmp/check.txt"; fi
@@ -31,6 +53,8 @@ for model in examples/*.json; do
     "$bin" score "$tmp/$name.lsp" "$leads" --now "$now" --full > "$tmp/lsp.ndjson" 2> /dev/null || bad "score with $name.lsp"
     "$bin" score "$model" "$leads" --now "$now" --full > "$tmp/doc.ndjson" 2> /dev/null || bad "score --full $leads"
     cmp -s "$tmp/lsp.ndjson" "$tmp/doc.ndjson" && ok || bad "$name.lsp scores differently from $model"
+    # The compact records (scored by the scorer of submitted leads) say what the whole evaluations say.
+    same_records "$tmp/out.ndjson" "$tmp/doc.ndjson" && ok || bad "score and score --full disagree on $leads"
     "$bin" explain "$model" "$leads" --now "$now" > "$tmp/explain.txt" || bad "explain $leads"
     grep -q "^lead .*: score" "$tmp/explain.txt" && ok || bad "explain $leads output"
   done
@@ -70,6 +94,10 @@ assert all(t['suggested'] is not None for t in r['thresholds'])
 assert r['thresholds'][0]['suggested'] <= r['thresholds'][1]['suggested']
 " && ok || bad "backtest JSON"
 "$bin" backtest examples/b2b-saas.json "$history" > "$tmp/backtest.txt" || bad "backtest text"
+# The 1000 leads of the history, scored both ways.
+"$bin" score examples/b2b-saas.json "$history" --now "$now" > "$tmp/h.ndjson" 2> /dev/null || bad "score history"
+"$bin" score examples/b2b-saas.json "$history" --now "$now" --full > "$tmp/hf.ndjson" 2> /dev/null || bad "score history --full"
+same_records "$tmp/h.ndjson" "$tmp/hf.ndjson" && ok || bad "score and score --full disagree on the history"
 grep -Eq "^Sales Qualified Lead \(score >= 80\)" "$tmp/backtest.txt" && ok || bad "backtest text: $(head -20 "$tmp/backtest.txt")"
 if "$bin" backtest examples/b2b-saas.json "$history" --outcome result 2> "$tmp/err.txt"; then bad "backtest without its outcome column"; else ok; fi
 grep -q "no \`result\` column" "$tmp/err.txt" && ok || bad "missing outcome column message: $(cat "$tmp/err.txt")"

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::answers::{answer_json, Answers, Events, Issue};
 use crate::model::{Ending, Text};
 use crate::program::Program;
-use crate::vm::{points_interval, Ctx, Scores, Slot, Tri, Val};
+use crate::vm::{points_interval, Ctx, Scores, Slot, Tri};
 
 /// Options of one evaluation.
 #[derive(Debug, Clone, Default)]
@@ -400,52 +400,53 @@ pub(crate) fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcom
     if cond == Tri::False || cond == Tri::Unknown(false) {
         return RuleOutcome { cond, points: (0.0, 0.0), base: (0.0, 0.0), times: 0 };
     }
-    let pv = ctx.eval(r.points);
-    let mut base = points_interval(&pv);
-    if let Val::Num(n) = pv {
-        if !n.is_finite() {
-            base = (0.0, 0.0);
-        }
-    }
-    let (factor, times) = match r.per {
-        None => ((1.0, 1.0), 1),
-        Some(e) => match ctx.events {
-            None => {
-                let most = r.max_times.map_or(f64::INFINITY, f64::from);
-                ((0.0, most), 0)
-            }
-            Some(events) => {
-                let max = r.max_times.map_or(usize::MAX, |m| m as usize);
-                let within = r.within_days.unwrap_or(f64::INFINITY);
-                let mut sum = 0.0;
-                let mut times = 0u32;
-                for &t in events.times(e as usize).iter().take(max.min(1 << 20)) {
-                    let age = ((ctx.now - t) / crate::answers::DAY_MS).max(0.0);
-                    if age > within {
-                        break;
-                    }
-                    sum += match r.half_life_days {
-                        Some(h) => libm::exp2(-age / h),
-                        None => 1.0,
-                    };
-                    times += 1;
-                }
-                ((sum, sum), times)
-            }
-        },
-    };
-    let mut scaled = mul(base, factor);
-    // A decided number of points that overflows (a huge answer times several events) counts 0, like any other
-    // non-finite points value. Unbounded ranges stay as they are.
-    if scaled.0 == scaled.1 && !scaled.0.is_finite() {
-        scaled = (0.0, 0.0);
-    }
+    let base = points_interval(&ctx.eval(r.points));
+    let (factor, times) = rule_outcome_factor(r, ctx.events, ctx.now);
+    let scaled = scaled_points(base, factor);
     let points = match cond {
         Tri::True => scaled,
         // Open: the rule may or may not fire.
         _ => (scaled.0.min(0.0), scaled.1.max(0.0)),
     };
     RuleOutcome { cond, points, base, times }
+}
+
+/// What a rule's points are multiplied by, and how many occurrences count: 1 for a rule without `per`;
+/// otherwise the occurrences of its event within `within_days`, newest first, at most `max_times`, each
+/// decayed by its half-life (with events unknown, anything from 0 to `max_times`).
+pub(crate) fn rule_outcome_factor(r: &crate::program::RuleDef, events: Option<&Events>, now: f64) -> ((f64, f64), u32) {
+    let Some(e) = r.per else { return ((1.0, 1.0), 1) };
+    let Some(events) = events else {
+        let most = r.max_times.map_or(f64::INFINITY, f64::from);
+        return ((0.0, most), 0);
+    };
+    let max = r.max_times.map_or(usize::MAX, |m| m as usize);
+    let within = r.within_days.unwrap_or(f64::INFINITY);
+    let mut sum = 0.0;
+    let mut times = 0u32;
+    for &t in events.times(e as usize).iter().take(max.min(1 << 20)) {
+        let age = ((now - t) / crate::answers::DAY_MS).max(0.0);
+        if age > within {
+            break;
+        }
+        sum += match r.half_life_days {
+            Some(h) => libm::exp2(-age / h),
+            None => 1.0,
+        };
+        times += 1;
+    }
+    ((sum, sum), times)
+}
+
+/// Points per award times the factor. A decided number of points that overflows (a huge answer times several
+/// events) counts 0, like any other non-finite points value. Unbounded ranges stay as they are.
+pub(crate) fn scaled_points(base: (f64, f64), factor: (f64, f64)) -> (f64, f64) {
+    let scaled = mul(base, factor);
+    if scaled.0 == scaled.1 && !scaled.0.is_finite() {
+        (0.0, 0.0)
+    } else {
+        scaled
+    }
 }
 
 fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
@@ -575,7 +576,7 @@ pub(crate) fn band(bands: &[crate::program::BandDef], score: f64) -> String {
 }
 
 /// The bare outcome of a submitted lead, for bulk scoring: no texts, no ledger, no form state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Score {
     /// Total score.
     pub total: f64,
@@ -588,13 +589,14 @@ pub struct Score {
 }
 
 impl Program {
-    /// Scores a submitted lead (every unanswered field stays unanswered), without building an explanation.
+    /// Scores a submitted lead (every unanswered field stays unanswered), without building an explanation. To
+    /// score many leads, [`Program::scorer`] gives the same results faster and without allocating.
     pub fn score(&self, answers: &Answers, events: &Events, now: f64) -> Score {
         self.score_with_rules(answers, events, now, &mut Vec::new())
     }
 
     /// [`Program::score`], and in `fired` (one flag per rule) which rules gave points, as the hidden input of
-    /// a submitted form lists them.
+    /// a submitted form lists them. To score many leads, [`Program::scorer`] is faster.
     pub fn score_with_rules(&self, answers: &Answers, events: &Events, now: f64, fired: &mut Vec<bool>) -> Score {
         let now = if now.is_finite() { now } else { 0.0 };
         let l = layout(self, answers, Some(events), now, true);
@@ -670,13 +672,7 @@ impl Program {
                 .map(|s| StageResult { id: s.id.clone(), label: text(&s.label, locale, fallback) })
                 .unwrap_or(StageResult { id: String::new(), label: None }),
         };
-        let grade = p.grade.as_ref().map(|g| {
-            let letter = band(&g.bands, cur.groups.get(g.group as usize).map_or(0.0, |x| x.0));
-            let cell = g.matrix.as_ref().map(|(mg, bands)| {
-                format!("{letter}{}", band(bands, cur.groups.get(*mg as usize).map_or(0.0, |x| x.0)))
-            });
-            GradeResult { letter, cell }
-        });
+        let grade = p.grade_result(&groups.iter().map(|g| g.score).collect::<Vec<_>>());
 
         // Decided: the range pass has one stage and no open knockout (or a knockout holds already).
         let (decided, undecided_fields, pending_rules) = match &range {

@@ -108,13 +108,16 @@ impl Program {
     /// The grade of these group scores (in model order): the matrix cell, such as `A1`, when the model has a
     /// matrix, else the letter; `None` when the model does not grade.
     pub fn grade_of(&self, groups: &[f64]) -> Option<String> {
+        self.grade_result(groups).map(|g| g.cell.unwrap_or(g.letter))
+    }
+
+    /// The grade of these group scores (in model order), as [`crate::Evaluation::grade`] gives it.
+    pub fn grade_result(&self, groups: &[f64]) -> Option<crate::GradeResult> {
         let g = self.grade.as_ref()?;
         let score = |i: u32| groups.get(i as usize).copied().unwrap_or(0.0);
-        let mut label = crate::eval::band(&g.bands, score(g.group));
-        if let Some((mg, bands)) = &g.matrix {
-            label.push_str(&crate::eval::band(bands, score(*mg)));
-        }
-        Some(label)
+        let letter = crate::eval::band(&g.bands, score(g.group));
+        let cell = g.matrix.as_ref().map(|(mg, bands)| format!("{letter}{}", crate::eval::band(bands, score(*mg))));
+        Some(crate::GradeResult { letter, cell })
     }
 
     /// The ending screen for an outcome: the knockout's reason's ending when a knockout holds, else the

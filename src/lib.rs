@@ -36,6 +36,7 @@ mod hints;
 mod host;
 #[cfg(feature = "compiler")]
 mod jsonlogic;
+mod kernel;
 #[cfg(feature = "leads")]
 pub mod leads;
 pub mod model;
@@ -60,6 +61,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
 pub use form::{FormState, Outcome};
 pub use hints::{Hint, Hints};
+pub use kernel::Scorer;
 pub use program::Program;
 pub use session::Session;
 pub use verify::{Claim, Mismatch, Verification, VerifyOptions};

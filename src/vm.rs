@@ -319,7 +319,7 @@ fn bounds(v: &Val) -> Option<(f64, f64)> {
 }
 
 /// Decides `a op b` on intervals: Some(true) when it holds for every pair, Some(false) when for none.
-fn cmp_interval(op: Cmp, a: (f64, f64), b: (f64, f64)) -> Option<bool> {
+pub(crate) fn cmp_interval(op: Cmp, a: (f64, f64), b: (f64, f64)) -> Option<bool> {
     match op {
         Cmp::Lt => decide(a.1 < b.0, a.0 >= b.1),
         Cmp::Le => decide(a.1 <= b.0, a.0 > b.1),

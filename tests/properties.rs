@@ -14,6 +14,8 @@
 //!   stage is the stage of every completion: checked on every `examples/*.json` model and on small
 //!   generated models.
 //! - A backtest of any history (the shipped one with random edits) never panics, and its counts add up.
+//! - The scorer of submitted leads (`Program::scorer`) gives the general evaluator's score and fired rules, bit
+//!   for bit, on the examples and on generated models, with one scorer reused from lead to lead.
 //!
 //! Each property sets its own number of cases; `PROPTEST_CASES=n` overrides them all.
 
@@ -1944,6 +1946,8 @@ fn use_decoded(p: &Program, answers: &Json) -> Result<(), String> {
         }
     }
     let _ = s.evaluate(&opts(false));
+    let (a, _) = Answers::from_json(p, answers);
+    scores_alike(p, &mut p.scorer(), &a, &e, NOW)?;
     Ok(())
 }
 
@@ -1981,6 +1985,70 @@ proptest! {
             use_decoded(&p, &json!({})).map_err(TestCaseError::fail)?;
         }
     }
+}
+
+// -------------------------------------------------------------------------------------------------------
+// The scorer of submitted leads (typed code, with the general evaluator where it bails out) gives the general
+// evaluator's score, bit for bit.
+
+/// `scorer` (which may have scored other leads before) and [`Program::score_with_rules`] agree on one lead.
+fn scores_alike(p: &Program, scorer: &mut leadscore::Scorer, a: &Answers, e: &Events, now: f64) -> Result<(), String> {
+    let mut flags = vec![];
+    let want = p.score_with_rules(a, e, now, &mut flags);
+    let got = scorer.score(a, e, now).clone();
+    let bits = |s: &leadscore::Score| (s.total.to_bits(), s.groups.iter().map(|g| g.to_bits()).collect::<Vec<_>>());
+    if bits(&got) != bits(&want) || got.stage != want.stage || got.knockout != want.knockout {
+        return Err(format!("the scorer gives {got:?}, the general evaluator {want:?}"));
+    }
+    let fired: Vec<usize> = scorer.fired().collect();
+    let want_fired: Vec<usize> = flags.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i).collect();
+    if fired != want_fired {
+        return Err(format!("the scorer says rules {fired:?} fired, the general evaluator {want_fired:?}"));
+    }
+    let general = scorer.score_general(a, e, now).clone();
+    if bits(&general) != bits(&want) || general != want {
+        return Err(format!("the scorer's reference gives {general:?}, the general evaluator {want:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_scorer_scores_like_the_general_evaluator() {
+    for (m, p) in programs() {
+        let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
+        // One scorer for all the cases: nothing of one lead may leak into the next.
+        let scorer = std::cell::RefCell::new(p.scorer());
+        let strategy = (wild_case(p, &m.vocab), valid_answers(&fields, &m.vocab), event_list(p.events.len()));
+        check(&format!("examples/{}", m.name), 3000, strategy, |(c, valid, events)| {
+            let (answers, wild_events) = wild_input(p, &c);
+            let mut scorer = scorer.borrow_mut();
+            scores_alike(p, &mut scorer, &answers, &wild_events, c.now).map_err(|e| fail(&c.answers, e))?;
+            let (answers, events) = (answers_of(p, &valid)?, events_of(p, &events));
+            scores_alike(p, &mut scorer, &answers, &events, NOW).map_err(|e| fail(answers_json(p, &valid), e))
+        });
+    }
+    let strategy = gen_model(true).prop_flat_map(|m| {
+        let p = compile_value(m.doc.clone()).program;
+        let wild = match &p {
+            Some(p) => {
+                let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
+                (wild_case(p, &gen_vocab()), valid_answers(&fields, &gen_vocab()), event_list(p.events.len()))
+                    .prop_map(Some)
+                    .boxed()
+            }
+            None => Just(None).boxed(),
+        };
+        (Just(m), wild)
+    });
+    check("generated models", 6000, strategy, |(m, c)| {
+        let Some((c, valid, events)) = c else { return Ok(()) };
+        let p = compile_value(m.doc.clone()).program.expect("compiles");
+        let mut scorer = p.scorer();
+        let (answers, wild_events) = wild_input(&p, &c);
+        scores_alike(&p, &mut scorer, &answers, &wild_events, c.now).map_err(|e| fail(&m.doc, e))?;
+        let (answers, events) = (answers_of(&p, &valid)?, events_of(&p, &events));
+        scores_alike(&p, &mut scorer, &answers, &events, NOW).map_err(|e| fail(&m.doc, e))
+    });
 }
 
 /// A backtest of any history never panics, and its report adds up: the shipped history's first rows with

@@ -5,7 +5,7 @@
 //   node bench/wasm/profile.mjs [--seconds 3]
 //
 // pkg/ has its names stripped, so this makes the copy from the Rust build's output
-// (target/wasm32-unknown-unknown/release/build-leadscore.wasm, the full build, which scripts/build-wasm.sh leaves) with
+// (target/wasm32-unknown-unknown/build-leadscore.wasm, the full build, which scripts/build-wasm.sh leaves) with
 // `wasm-bindgen --keep-debug`, without the `wasm-opt -Oz` pass: the shares are those of that copy.
 
 import { readFileSync, copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -19,7 +19,7 @@ import { NOW, leadsFromCsv, leadsFromNdjson } from "./leads.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const args = process.argv.slice(2);
 const seconds = Number(args.includes("--seconds") ? args[args.indexOf("--seconds") + 1] : 3);
-const built = join(root, "target/wasm32-unknown-unknown/release/build-leadscore.wasm");
+const built = join(root, "target/wasm32-unknown-unknown/build-leadscore.wasm");
 
 if (!existsSync(built)) {
   console.log(`(profile skipped: ${built} is missing; run scripts/build-wasm.sh)`);

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use leadscore::{Evaluation, Program};
+use leadscore::{Evaluation, GradeResult, Issue, Program, Score};
 use serde_json::{json, Value as Json};
 
 use crate::OutputFormat;
@@ -48,33 +48,99 @@ pub fn analysis(a: &leadscore::analyze::Analysis) -> String {
     out
 }
 
+/// What the compact record, the CSV row and the table line say about one lead.
+pub struct Row<'a> {
+    pub id: &'a str,
+    pub line: u64,
+    pub score: f64,
+    /// Group scores, in model order.
+    pub groups: Vec<f64>,
+    /// The stage's id, or `disqualified`.
+    pub stage: &'a str,
+    pub grade: Option<GradeResult>,
+    /// The knockout's reason.
+    pub knockout: Option<&'a str>,
+    /// Ids of the rules that gave points, in rule order.
+    pub fired: Vec<&'a str>,
+    pub issues: &'a [Issue],
+    /// A form in progress that is not decided, or whose score may still change: its range and what is open.
+    pub open: Option<&'a Evaluation>,
+}
+
+impl<'a> Row<'a> {
+    /// The row of an evaluation.
+    pub fn of_evaluation(id: &'a str, line: u64, e: &'a Evaluation) -> Row<'a> {
+        let open = !e.decided || e.range.min != e.range.max || e.range.min != Some(e.score);
+        Row {
+            id,
+            line,
+            score: e.score,
+            groups: e.groups.iter().map(|g| g.score).collect(),
+            stage: &e.stage.id,
+            grade: e.grade.clone(),
+            knockout: e.disqualified.as_ref().map(|d| d.reason.as_str()),
+            fired: e.ledger.iter().map(|l| l.rule.as_str()).collect(),
+            issues: &e.issues,
+            open: open.then_some(e),
+        }
+    }
+
+    /// The row of a submitted lead's score (what [`Row::of_evaluation`] gives for its complete evaluation).
+    pub fn of_score(
+        p: &'a Program,
+        id: &'a str,
+        line: u64,
+        s: &Score,
+        fired: impl Iterator<Item = usize>,
+        issues: &'a [Issue],
+    ) -> Row<'a> {
+        let knockout = s.knockout.and_then(|k| p.knockouts.get(k));
+        Row {
+            id,
+            line,
+            score: s.total,
+            groups: s.groups.clone(),
+            stage: match knockout {
+                Some(_) => "disqualified",
+                None => p.stages.get(s.stage).map_or("", |st| st.id.as_str()),
+            },
+            grade: p.grade_result(&s.groups),
+            knockout: knockout.map(|k| k.reason.as_str()),
+            fired: fired.filter_map(|r| p.rules.get(r)).map(|r| r.id.as_str()).collect(),
+            issues,
+            open: None,
+        }
+    }
+}
+
 /// The compact record of one lead.
-pub fn record(id: &str, line: u64, e: &Evaluation) -> Json {
-    let groups: serde_json::Map<String, Json> = e.groups.iter().map(|g| (g.id.clone(), json!(g.score))).collect();
+pub fn record(groups: &[String], row: &Row) -> Json {
+    let by_id: serde_json::Map<String, Json> =
+        groups.iter().zip(&row.groups).map(|(id, score)| (id.clone(), json!(score))).collect();
     let mut r = json!({
-        "id": id,
-        "line": line,
-        "score": e.score,
-        "groups": groups,
-        "stage": e.stage.id,
-        "fired": e.ledger.iter().map(|l| l.rule.clone()).collect::<Vec<_>>(),
+        "id": row.id,
+        "line": row.line,
+        "score": row.score,
+        "groups": by_id,
+        "stage": row.stage,
+        "fired": row.fired,
     });
-    if let Some(g) = &e.grade {
+    if let Some(g) = &row.grade {
         r["grade"] = json!(g.letter);
         if let Some(c) = &g.cell {
             r["cell"] = json!(c);
         }
     }
-    if let Some(d) = &e.disqualified {
-        r["knockout"] = json!(d.reason);
+    if let Some(k) = row.knockout {
+        r["knockout"] = json!(k);
     }
-    if !e.decided || e.range.min != e.range.max || e.range.min != Some(e.score) {
+    if let Some(e) = row.open {
         r["range"] = json!(e.range);
         r["decided"] = json!(e.decided);
         r["undecided_fields"] = json!(e.undecided_fields);
     }
-    if !e.issues.is_empty() {
-        r["issues"] = json!(e.issues);
+    if !row.issues.is_empty() {
+        r["issues"] = json!(row.issues);
     }
     r
 }
@@ -84,17 +150,21 @@ impl<W: Write> Writer<W> {
         Writer { out, format, full, groups: program.groups.iter().map(|g| g.id.clone()).collect(), wrote_header: false }
     }
 
+    /// Writes one lead: its whole evaluation with `full` (NDJSON), else its row.
     pub fn write(&mut self, id: &str, line: u64, e: &Evaluation) -> io::Result<()> {
+        if self.full && matches!(self.format, OutputFormat::Ndjson) {
+            let mut v = serde_json::to_value(e).map_err(io::Error::other)?;
+            v["id"] = json!(id);
+            serde_json::to_writer(&mut self.out, &v).map_err(io::Error::other)?;
+            return self.out.write_all(b"\n");
+        }
+        self.write_row(&Row::of_evaluation(id, line, e))
+    }
+
+    pub fn write_row(&mut self, row: &Row) -> io::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
-                let v = if self.full {
-                    let mut v = serde_json::to_value(e).map_err(io::Error::other)?;
-                    v["id"] = json!(id);
-                    v
-                } else {
-                    record(id, line, e)
-                };
-                serde_json::to_writer(&mut self.out, &v).map_err(io::Error::other)?;
+                serde_json::to_writer(&mut self.out, &record(&self.groups, row)).map_err(io::Error::other)?;
                 self.out.write_all(b"\n")
             }
             OutputFormat::Csv => {
@@ -106,15 +176,17 @@ impl<W: Write> Writer<W> {
                     w.write_record(&h)?;
                     self.wrote_header = true;
                 }
-                let mut row = vec![id.to_string(), num(e.score)];
-                row.extend(e.groups.iter().map(|g| num(g.score)));
-                row.push(e.stage.id.clone());
-                row.push(e.grade.as_ref().map(|g| g.letter.clone()).unwrap_or_default());
-                row.push(e.grade.as_ref().and_then(|g| g.cell.clone()).unwrap_or_default());
-                row.push(e.disqualified.as_ref().map(|d| d.reason.clone()).unwrap_or_default());
-                row.push(e.ledger.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>().join(";"));
-                row.push(e.issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "));
-                w.write_record(&row)?;
+                let mut cells = vec![row.id.to_string(), num(row.score)];
+                cells.extend(row.groups.iter().map(|&g| num(g)));
+                cells.push(row.stage.to_string());
+                cells.push(row.grade.as_ref().map(|g| g.letter.clone()).unwrap_or_default());
+                cells.push(row.grade.as_ref().and_then(|g| g.cell.clone()).unwrap_or_default());
+                cells.push(row.knockout.unwrap_or_default().to_string());
+                cells.push(row.fired.join(";"));
+                cells.push(
+                    row.issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "),
+                );
+                w.write_record(&cells)?;
                 let buf = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
                 self.out.write_all(&buf)
             }
@@ -127,17 +199,17 @@ impl<W: Write> Writer<W> {
                     writeln!(self.out, "  {:<14} {:<5} knockout / rules fired", "stage", "grade")?;
                     self.wrote_header = true;
                 }
-                write!(self.out, "{:<14} {:>7}", clip(id, 14), num(round2(e.score)))?;
-                for g in &e.groups {
-                    write!(self.out, " {:>11}", num(round2(g.score)))?;
+                write!(self.out, "{:<14} {:>7}", clip(row.id, 14), num(round2(row.score)))?;
+                for &g in &row.groups {
+                    write!(self.out, " {:>11}", num(round2(g)))?;
                 }
                 let grade =
-                    e.grade.as_ref().map(|g| g.cell.clone().unwrap_or_else(|| g.letter.clone())).unwrap_or_default();
-                let tail = match &e.disqualified {
-                    Some(d) => format!("knockout: {}", d.reason),
-                    None => format!("{} rule(s)", e.ledger.len()),
+                    row.grade.as_ref().map(|g| g.cell.clone().unwrap_or_else(|| g.letter.clone())).unwrap_or_default();
+                let tail = match row.knockout {
+                    Some(reason) => format!("knockout: {reason}"),
+                    None => format!("{} rule(s)", row.fired.len()),
                 };
-                writeln!(self.out, "  {:<14} {:<5} {}", e.stage.id, grade, tail)
+                writeln!(self.out, "  {:<14} {:<5} {}", row.stage, grade, tail)
             }
         }
     }

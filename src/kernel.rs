@@ -1,0 +1,961 @@
+//! Scoring a submitted lead quickly: the program lowered a second time, for answers that are final.
+//!
+//! When a lead is submitted every unanswered field stays unanswered, so no value is an open unknown and no
+//! number is an interval: a condition is true, false or unknown (closed), a number is known or unknown. The
+//! general evaluator ([`crate::vm`]) still pays for intervals, `Val` and its strings on every node. Here each
+//! expression whose types are known from its nodes is lowered to a typed tree ([`B`], [`N`], [`S`]) that
+//! evaluates to plain `bool`s, `f64`s and borrowed `&str`s; the rest (JsonLogic, `upper`, ...) stays a node
+//! of the program, evaluated by the general evaluator on the same slots.
+//!
+//! **Same bits.** Each typed node computes what [`crate::vm::Ctx::eval`] computes for that node when nothing is
+//! pending, using the same helpers (`arith`, `cmp_interval`, `mul`, `points_interval`...), and the sums go
+//! through the same `raw_sums_into` and `totals_into`. Where the general evaluator would see something this
+//! one does not model (an open unknown from a NaN comparison, an answer of another type than its field's, a
+//! case change that needs the host), evaluation *bails out* and the lead is scored again by the general pass.
+//! A property test compares both on generated models and leads.
+//!
+//! **No allocation per lead.** A [`Scorer`] keeps every buffer; after the first lead, scoring allocates only
+//! when a lead bails out or a general node allocates.
+
+use std::cell::Cell;
+
+use crate::answers::{Answer, Answers, Events, DAY_MS};
+use crate::eval::{layout, pass, raw_sums_into, rule_outcome_factor, scaled_points, totals_into, Score};
+use crate::model::FieldType;
+use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef};
+use crate::vm::{arith, cmp_interval, points_interval, Ctx, Scores, Slot, Tri};
+
+/// A condition: typed, or a node left to the general evaluator.
+#[derive(Debug, Clone)]
+enum Cond {
+    Typed(B),
+    Node(NodeId),
+}
+
+/// A number: typed, or a node left to the general evaluator.
+#[derive(Debug, Clone)]
+enum Num {
+    Typed(N),
+    Node(NodeId),
+}
+
+/// A boolean expression. Evaluates to `Some(bool)`, or `None` when unknown.
+#[derive(Debug, Clone)]
+enum B {
+    Const(bool),
+    /// `answered(field)`.
+    Answered(u32),
+    /// A boolean field's answer.
+    Field(u32),
+    Not(Box<B>),
+    And(Box<B>, Box<B>),
+    Or(Box<B>, Box<B>),
+    If(Box<B>, Box<B>, Box<B>),
+    /// A comparison of numbers.
+    Cmp(Cmp, Box<N>, Box<N>),
+    Between(Box<N>, Box<N>, Box<N>),
+    /// `==` (or, with `ne`, `!=`) of two strings or two booleans; the general evaluator gives `==` for
+    /// `<` and the other orderings of non-numbers, and so does this.
+    StrEq(bool, Box<S>, Box<S>),
+    BoolEq(bool, Box<B>, Box<B>),
+    /// A choice field's answer tested against constants: `mask[option]` (`== 'x'`, `!= 'x'` with `ne`, `in`).
+    Choice {
+        field: u32,
+        mask: Box<[bool]>,
+        ne: bool,
+    },
+    /// `s in list`.
+    StrIn(Box<S>, Box<StrSet>),
+    /// `n in list`.
+    NumIn(Box<N>, u32),
+    /// `contains(multi, 'x')`, `any_in(multi, list)`: some bit of `mask` is set.
+    Set {
+        field: u32,
+        mask: u64,
+    },
+    /// `contains`, `starts_with`, `ends_with` of strings.
+    Text(Func, Box<S>, Box<S>),
+}
+
+/// A number expression. Evaluates to `Some(f64)`, or `None` when unknown.
+#[derive(Debug, Clone)]
+enum N {
+    Const(f64),
+    Field(u32),
+    Score,
+    Group(u32),
+    Count(u32, Option<Box<N>>),
+    DaysSince(u32),
+    Neg(Box<N>),
+    Arith(Arith, Box<N>, Box<N>),
+    If(Box<B>, Box<N>, Box<N>),
+    /// `min` (`true`) or `max` of one or more numbers.
+    MinMax(bool, Box<[N]>),
+    /// `abs`, `round`, `floor`, `ceil`.
+    Round(Func, Box<N>),
+    /// `len` of a string.
+    Len(Box<S>),
+    /// `len` of a multi field's answer.
+    SetLen(u32),
+}
+
+/// A string expression. Evaluates to `Some(&str)`, or `None` when unknown.
+#[derive(Debug, Clone)]
+enum S {
+    Const(u32),
+    /// A text field's answer.
+    Text(u32),
+    /// A text field's answer in lower case (computed when it was set).
+    TextLower(u32),
+    /// A choice field's option value; with `lower`, in lower case (computed here, once).
+    Choice(u32, Option<Box<[Box<str>]>>),
+    If(Box<B>, Box<S>, Box<S>),
+    Trim(Box<S>),
+    /// `domain(s)` of any string: borrowed when it needs no case change, otherwise a bail-out.
+    Domain(Box<S>),
+    /// `domain(field)`: for an ASCII answer, read from its lower-case form.
+    DomainText(u32),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    when: Option<Cond>,
+    points: Num,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    visible: Option<Cond>,
+    fields: Box<[u32]>,
+    next: Box<[(Option<Cond>, Option<u32>)]>,
+}
+
+/// A program lowered for submitted leads (built once per program, on first use).
+#[derive(Debug, Clone)]
+pub(crate) struct Kernel {
+    /// Per field, its `visible_if`.
+    visible: Box<[Option<Cond>]>,
+    /// Background fields, in form order.
+    background: Box<[u32]>,
+    steps: Box<[Step]>,
+    rules: Box<[Rule]>,
+    knockouts: Box<[Cond]>,
+    stages: Box<[Option<Cond>]>,
+    /// Conditions and points left to the general evaluator, of all of them.
+    pub(crate) general: (usize, usize),
+}
+
+/// A program ready to score many submitted leads: [`Program::score`] with the program lowered once more (see the
+/// module's documentation), and buffers kept from one lead to the next. After the first lead, scoring one
+/// allocates nothing unless a rule needs a computed string (`upper(...)`, a domain in upper case outside ASCII).
+///
+/// ```
+/// # let doc = r#"{"leadscore": 1, "id": "m", "fields": [{"id": "n", "type": "number"}],
+/// #   "rules": [{"id": "big", "group": "fit", "when": "n > 10", "points": 5}], "stages": [{"id": "lead"}]}"#;
+/// let program = leadscore::compile_str(doc).program.unwrap();
+/// let mut scorer = program.scorer();
+/// for n in [5, 50] {
+///     let (answers, _) = leadscore::Answers::from_json(&program, &serde_json::json!({ "n": n }));
+///     let score = scorer.score(&answers, &leadscore::Events::new(&program), 0.0);
+///     assert_eq!(score.total, if n > 10 { 5.0 } else { 0.0 });
+/// }
+/// assert_eq!(scorer.fired().collect::<Vec<_>>(), [0]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scorer<'p> {
+    program: &'p Program,
+    kernel: Kernel,
+    buffers: Buffers,
+}
+
+/// What a [`Scorer`] keeps between leads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Buffers {
+    slots: Vec<Slot>,
+    raw: Vec<(f64, f64)>,
+    scores: Scores,
+    points: Vec<(f64, f64)>,
+    fired: Vec<u64>,
+    score: Score,
+}
+
+impl Program {
+    /// A [`Scorer`] of this program.
+    pub fn scorer(&self) -> Scorer<'_> {
+        Scorer { program: self, kernel: Kernel::new(self), buffers: Buffers::default() }
+    }
+}
+
+impl<'p> Scorer<'p> {
+    /// The program it scores.
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    /// Scores a submitted lead: the same [`Score`] as [`Program::score`], bit for bit.
+    pub fn score(&mut self, answers: &Answers, events: &Events, now: f64) -> &Score {
+        self.kernel.run(self.program, answers, events, now, &mut self.buffers);
+        &self.buffers.score
+    }
+
+    /// The last lead's score.
+    pub fn last(&self) -> &Score {
+        &self.buffers.score
+    }
+
+    /// The rules that gave points to the last lead, by index in `Program::rules`, in order.
+    pub fn fired(&self) -> impl Iterator<Item = usize> + '_ {
+        self.buffers.fired()
+    }
+
+    /// The same as a bit set: rule `r` is bit `r % 64` of word `r / 64`.
+    pub fn fired_bits(&self) -> &[u64] {
+        &self.buffers.fired
+    }
+
+    /// How many of the program's conditions and points are left to the general evaluator, of how many.
+    #[doc(hidden)]
+    pub fn general_share(&self) -> (usize, usize) {
+        self.kernel.general
+    }
+
+    /// [`Scorer::score`] by the general evaluator alone: the reference the typed code is tested against.
+    #[doc(hidden)]
+    pub fn score_general(&mut self, answers: &Answers, events: &Events, now: f64) -> &Score {
+        let now = if now.is_finite() { now } else { 0.0 };
+        general(self.program, answers, events, now, &mut self.buffers);
+        &self.buffers.score
+    }
+}
+
+impl Buffers {
+    pub(crate) fn fired(&self) -> impl Iterator<Item = usize> + '_ {
+        self.fired
+            .iter()
+            .enumerate()
+            .flat_map(|(w, &bits)| (0..64).filter(move |b| bits & (1u64 << b) != 0).map(move |b| w * 64 + b))
+    }
+}
+
+impl Kernel {
+    /// Scores into `buffers`, by the typed code or, when a lead bails out, by the general pass.
+    pub(crate) fn run(&self, p: &Program, answers: &Answers, events: &Events, now: f64, buffers: &mut Buffers) {
+        let now = if now.is_finite() { now } else { 0.0 };
+        if !self.score(p, answers, events, now, buffers) {
+            general(p, answers, events, now, buffers);
+        }
+    }
+}
+
+/// The general pass, into the scratch's score and fired set.
+fn general(p: &Program, answers: &Answers, events: &Events, now: f64, scratch: &mut Buffers) {
+    let l = layout(p, answers, Some(events), now, true);
+    let r = pass(p, answers, &l.slots, Some(events), now);
+    scratch.fired.clear();
+    scratch.fired.resize(p.rules.len().div_ceil(64), 0);
+    for (i, o) in r.rules.iter().enumerate() {
+        if o.cond.is_true() && o.points.0 != 0.0 {
+            scratch.fired[i / 64] |= 1 << (i % 64);
+        }
+    }
+    scratch.score.total = r.total.0;
+    scratch.score.groups.clear();
+    scratch.score.groups.extend(r.groups.iter().map(|g| g.0));
+    scratch.score.stage = r.stage.unwrap_or(p.stages.len().saturating_sub(1));
+    scratch.score.knockout = r.knockout;
+}
+
+/// Lowering: `None` where a node's value is not one of the typed kinds.
+struct Lower<'p> {
+    p: &'p Program,
+    /// Expressions lowered, and of those left as nodes.
+    all: usize,
+    general: usize,
+}
+
+impl Lower<'_> {
+    fn node(&self, id: NodeId) -> Option<&Node> {
+        self.p.nodes.get(id as usize)
+    }
+
+    fn args(&self, start: u32, len: u32) -> Option<&[NodeId]> {
+        self.p.args.get(start as usize..(start as usize).checked_add(len as usize)?)
+    }
+
+    fn kind(&self, f: u32) -> Option<FieldType> {
+        self.p.fields.get(f as usize).map(|d| d.kind)
+    }
+
+    fn cond(&mut self, id: NodeId) -> Cond {
+        self.all += 1;
+        match self.b(id) {
+            Some(b) => Cond::Typed(b),
+            None => {
+                self.general += 1;
+                Cond::Node(id)
+            }
+        }
+    }
+
+    fn num(&mut self, id: NodeId) -> Num {
+        self.all += 1;
+        match self.n(id) {
+            Some(n) => Num::Typed(n),
+            None => {
+                self.general += 1;
+                Num::Node(id)
+            }
+        }
+    }
+
+    fn b(&self, id: NodeId) -> Option<B> {
+        let node = self.node(id)?.clone();
+        let b = match node {
+            Node::Bool(v) => B::Const(v),
+            Node::Answered(f) => B::Answered(f),
+            Node::Field(f) if self.kind(f)? == FieldType::Boolean => B::Field(f),
+            Node::Not(a) => B::Not(Box::new(self.b(a)?)),
+            Node::And(a, b) => B::And(Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            Node::Or(a, b) => B::Or(Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            Node::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            Node::Cmp(op, a, b) => {
+                if let (Some(x), Some(y)) = (self.n(a), self.n(b)) {
+                    B::Cmp(op, Box::new(x), Box::new(y))
+                } else if let Some(c) = self.choice_cmp(op, a, b) {
+                    c
+                } else if let (Some(x), Some(y)) = (self.s(a), self.s(b)) {
+                    B::StrEq(op == Cmp::Ne, Box::new(x), Box::new(y))
+                } else {
+                    B::BoolEq(op == Cmp::Ne, Box::new(self.b(a)?), Box::new(self.b(b)?))
+                }
+            }
+            Node::Between(x, lo, hi) => B::Between(Box::new(self.n(x)?), Box::new(self.n(lo)?), Box::new(self.n(hi)?)),
+            Node::In(a, l) => {
+                let items = &self.p.lists.get(l as usize)?.items;
+                match self.node(a)? {
+                    &Node::Field(f) if self.kind(f)? == FieldType::Choice => {
+                        let mask = self.p.fields[f as usize].options.iter().map(|o| items.has_str(o.value())).collect();
+                        B::Choice { field: f, mask, ne: false }
+                    }
+                    _ => match self.n(a) {
+                        Some(n) => B::NumIn(Box::new(n), l),
+                        None => B::StrIn(Box::new(self.s(a)?), Box::new(StrSet::new(items))),
+                    },
+                }
+            }
+            Node::Call(func, start, len) => {
+                let args = self.args(start, len)?.to_vec();
+                match (func, &args[..]) {
+                    (Func::Contains | Func::StartsWith | Func::EndsWith, &[a, b]) => {
+                        B::Text(func, Box::new(self.s(a)?), Box::new(self.s(b)?))
+                    }
+                    (Func::Has, &[a, b]) => {
+                        let (f, s) = (self.multi(a)?, self.str_const(b)?);
+                        let bit = self.p.fields[f as usize].option_index(s).filter(|&i| i < 64).map_or(0, |i| 1 << i);
+                        B::Set { field: f, mask: bit }
+                    }
+                    (Func::AnyIn, &[a, b]) => {
+                        let f = self.multi(a)?;
+                        let Node::List(l) = *self.node(b)? else { return None };
+                        let items = &self.p.lists.get(l as usize)?.items;
+                        let mut mask = 0u64;
+                        for (i, o) in self.p.fields[f as usize].options.iter().enumerate().take(64) {
+                            if items.has_str(o.value()) {
+                                mask |= 1 << i;
+                            }
+                        }
+                        B::Set { field: f, mask }
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(b)
+    }
+
+    /// `choice == 'x'`, `'x' != choice`...
+    fn choice_cmp(&self, op: Cmp, a: NodeId, b: NodeId) -> Option<B> {
+        let (f, s) = match (self.node(a)?, self.node(b)?) {
+            (&Node::Field(f), &Node::Str(s)) | (&Node::Str(s), &Node::Field(f)) => (f, s),
+            _ => return None,
+        };
+        if self.kind(f)? != FieldType::Choice {
+            return None;
+        }
+        let s = self.p.strings.get(s as usize)?;
+        let mask = self.p.fields[f as usize].options.iter().map(|o| o.value() == &**s).collect();
+        Some(B::Choice { field: f, mask, ne: op == Cmp::Ne })
+    }
+
+    fn multi(&self, id: NodeId) -> Option<u32> {
+        match *self.node(id)? {
+            Node::Field(f) if self.kind(f)? == FieldType::Multi => Some(f),
+            _ => None,
+        }
+    }
+
+    fn str_const(&self, id: NodeId) -> Option<&str> {
+        let Node::Str(s) = *self.node(id)? else { return None };
+        self.p.strings.get(s as usize).map(|s| &**s)
+    }
+
+    fn n(&self, id: NodeId) -> Option<N> {
+        let node = self.node(id)?.clone();
+        let n = match node {
+            Node::Num(v) => N::Const(v),
+            Node::Field(f) if matches!(self.kind(f)?, FieldType::Number | FieldType::Integer) => N::Field(f),
+            Node::Score => N::Score,
+            Node::Group(g) => N::Group(g),
+            Node::Count(e, days) => N::Count(
+                e,
+                match days {
+                    Some(d) => Some(Box::new(self.n(d)?)),
+                    None => None,
+                },
+            ),
+            Node::DaysSince(e) => N::DaysSince(e),
+            Node::Neg(a) => N::Neg(Box::new(self.n(a)?)),
+            Node::Arith(op, a, b) => N::Arith(op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            Node::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            Node::Call(func, start, len) => {
+                let args = self.args(start, len)?.to_vec();
+                match (func, &args[..]) {
+                    (Func::Min | Func::Max, _) if !args.is_empty() => {
+                        let ns = args.iter().map(|&a| self.n(a)).collect::<Option<Vec<_>>>()?;
+                        N::MinMax(func == Func::Min, ns.into())
+                    }
+                    (Func::Abs | Func::Round | Func::Floor | Func::Ceil, &[a]) => N::Round(func, Box::new(self.n(a)?)),
+                    (Func::Len, &[a]) => match self.node(a)? {
+                        &Node::Field(f) if self.kind(f)? == FieldType::Multi => N::SetLen(f),
+                        _ => N::Len(Box::new(self.s(a)?)),
+                    },
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(n)
+    }
+
+    fn s(&self, id: NodeId) -> Option<S> {
+        let node = self.node(id)?.clone();
+        let text = |k: FieldType| matches!(k, FieldType::String | FieldType::Email | FieldType::Country);
+        let s = match node {
+            Node::Str(s) => S::Const(s),
+            Node::Field(f) if text(self.kind(f)?) => S::Text(f),
+            Node::Field(f) if self.kind(f)? == FieldType::Choice => S::Choice(f, None),
+            Node::If(c, a, b) => S::If(Box::new(self.b(c)?), Box::new(self.s(a)?), Box::new(self.s(b)?)),
+            Node::Call(func, start, len) => {
+                let args = self.args(start, len)?.to_vec();
+                let &[a] = &args[..] else { return None };
+                let field = match *self.node(a)? {
+                    Node::Field(f) => Some((f, self.kind(f)?)),
+                    _ => None,
+                };
+                match (func, field) {
+                    (Func::Lower, Some((f, k))) if text(k) => S::TextLower(f),
+                    (Func::Lower, Some((f, FieldType::Choice))) => {
+                        let opts = &self.p.fields[f as usize].options;
+                        let lower = opts
+                            .iter()
+                            .map(|o| {
+                                crate::host::lower(o.value()).map_or_else(|| o.value().into(), String::into_boxed_str)
+                            })
+                            .collect();
+                        S::Choice(f, Some(lower))
+                    }
+                    (Func::Domain, Some((f, k))) if text(k) => S::DomainText(f),
+                    (Func::Domain, _) => S::Domain(Box::new(self.s(a)?)),
+                    (Func::Trim, _) => S::Trim(Box::new(self.s(a)?)),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(s)
+    }
+}
+
+impl Kernel {
+    pub(crate) fn new(p: &Program) -> Kernel {
+        let mut l = Lower { p, all: 0, general: 0 };
+        let cond = |l: &mut Lower, c: Option<NodeId>| c.map(|c| l.cond(c));
+        let visible = p.fields.iter().map(|f| cond(&mut l, f.visible)).collect();
+        let background = p.order.iter().copied().take_while(|&f| p.fields[f as usize].step.is_none()).collect();
+        let steps = p
+            .steps
+            .iter()
+            .map(|s| Step {
+                visible: cond(&mut l, s.visible),
+                fields: s.fields.clone().into(),
+                next: s.next.iter().map(|(c, t)| (cond(&mut l, *c), *t)).collect(),
+            })
+            .collect();
+        let rules = p.rules.iter().map(|r| Rule { when: cond(&mut l, r.when), points: l.num(r.points) }).collect();
+        let knockouts = p.knockouts.iter().map(|k| l.cond(k.when)).collect();
+        let stages = p.stages.iter().map(|s| cond(&mut l, s.when)).collect();
+        let general = (l.general, l.all);
+        Kernel { visible, background, steps, rules, knockouts, stages, general }
+    }
+
+    /// Scores into `scratch`; `false` when the lead must be scored by the general pass instead.
+    fn score(&self, p: &Program, answers: &Answers, events: &Events, now: f64, scratch: &mut Buffers) -> bool {
+        let n = p.fields.len();
+        if answers.slots.len() != n || events.times.len() != p.events.len() {
+            return false;
+        }
+        let Buffers { slots, raw, scores, points, fired, score } = scratch;
+        slots.clear();
+        slots.resize(n, Slot::Absent);
+        let bail = Cell::new(false);
+        // The layout of a submitted form (`eval::layout_with` with every field final): nothing is open, so the
+        // path is certain.
+        for &f in self.background.iter() {
+            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            if ev.cond(self.visible[f as usize].as_ref()) == Some(true) && answers.slots[f as usize].is_some() {
+                slots[f as usize] = Slot::Known;
+            }
+        }
+        let mut cur = if self.steps.is_empty() { None } else { Some(0usize) };
+        let mut guard = 0;
+        while let Some(si) = cur {
+            guard += 1;
+            if guard > self.steps.len() {
+                break;
+            }
+            let step = &self.steps[si];
+            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            if ev.cond(step.visible.as_ref()) != Some(true) {
+                cur = Some(si + 1).filter(|&x| x < self.steps.len());
+                continue;
+            }
+            for &f in step.fields.iter() {
+                let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+                if ev.cond(self.visible[f as usize].as_ref()) == Some(true) && answers.slots[f as usize].is_some() {
+                    slots[f as usize] = Slot::Known;
+                }
+            }
+            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            let mut next = Some(si + 1).filter(|&x| x < self.steps.len());
+            for (c, t) in step.next.iter() {
+                if ev.cond(c.as_ref()) == Some(true) {
+                    next = t.map(|t| t as usize);
+                    break;
+                }
+            }
+            cur = next;
+        }
+        if bail.get() {
+            return false;
+        }
+        let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+        score.knockout = self.knockouts.iter().position(|k| ev.cond(Some(k)) == Some(true));
+        points.clear();
+        fired.clear();
+        fired.resize(p.rules.len().div_ceil(64), 0);
+        for (i, (k, r)) in self.rules.iter().zip(&p.rules).enumerate() {
+            let pts = if ev.cond(k.when.as_ref()) == Some(true) { ev.points(&k.points, r) } else { (0.0, 0.0) };
+            if pts.0 != 0.0 {
+                fired[i / 64] |= 1 << (i % 64);
+            }
+            points.push(pts);
+        }
+        if bail.get() {
+            return false;
+        }
+        raw_sums_into(p, points.iter().copied(), raw);
+        totals_into(p, raw, scores);
+        if scores.total.0 != scores.total.1 || scores.groups.iter().any(|g| g.0 != g.1) {
+            return false;
+        }
+        let ev = Ev { p, answers, slots, events, now, scores: Some(scores), bail: &bail };
+        let stage = self.stages.iter().position(|s| ev.cond(s.as_ref()) == Some(true));
+        if bail.get() {
+            return false;
+        }
+        score.total = scores.total.0;
+        score.groups.clear();
+        score.groups.extend(scores.groups.iter().map(|g| g.0));
+        score.stage = stage.unwrap_or(p.stages.len().saturating_sub(1));
+        true
+    }
+}
+
+/// What one evaluation reads.
+struct Ev<'a> {
+    p: &'a Program,
+    answers: &'a Answers,
+    slots: &'a [Slot],
+    events: &'a Events,
+    now: f64,
+    scores: Option<&'a Scores>,
+    /// Set when the general evaluator would see something this one does not model.
+    bail: &'a Cell<bool>,
+}
+
+impl<'a> Ev<'a> {
+    fn general(&self) -> Ctx<'a> {
+        Ctx {
+            p: self.p,
+            answers: self.answers,
+            slots: self.slots,
+            events: Some(self.events),
+            now: self.now,
+            scores: self.scores,
+            present: false,
+        }
+    }
+
+    fn bail<T>(&self) -> Option<T> {
+        self.bail.set(true);
+        None
+    }
+
+    /// A condition as the general evaluator's `cond` reads it: `None` (no condition) is true.
+    fn cond(&self, c: Option<&'a Cond>) -> Option<bool> {
+        match c {
+            None => Some(true),
+            Some(Cond::Typed(b)) => self.b(b),
+            Some(Cond::Node(id)) => match self.general().cond(Some(*id)) {
+                Tri::True => Some(true),
+                Tri::False => Some(false),
+                Tri::Unknown(false) => None,
+                Tri::Unknown(true) => self.bail(),
+            },
+        }
+    }
+
+    /// A firing rule's points (`eval::rule_outcome` when the condition holds).
+    fn points(&self, n: &'a Num, r: &RuleDef) -> (f64, f64) {
+        let base = match n {
+            Num::Typed(n) => match self.n(n) {
+                Some(v) if v.is_finite() => (v, v),
+                _ => (0.0, 0.0),
+            },
+            Num::Node(id) => points_interval(&self.general().eval(*id)),
+        };
+        let (factor, _) = rule_outcome_factor(r, Some(self.events), self.now);
+        scaled_points(base, factor)
+    }
+
+    fn answer(&self, f: u32) -> Option<&'a Answer> {
+        match self.slots.get(f as usize) {
+            Some(Slot::Known) => self.answers.slots.get(f as usize)?.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Ages in days of event `e`'s occurrences, newest first.
+    fn ages(&self, e: u32) -> impl Iterator<Item = f64> + 'a {
+        let now = self.now;
+        self.events.times.get(e as usize).map_or(&[][..], |t| &t[..]).iter().map(move |t| ((now - t) / DAY_MS).max(0.0))
+    }
+
+    fn b(&self, b: &'a B) -> Option<bool> {
+        match b {
+            B::Const(v) => Some(*v),
+            B::Answered(f) => Some(self.slots.get(*f as usize) == Some(&Slot::Known)),
+            B::Field(f) => match self.answer(*f)? {
+                Answer::Bool(v) => Some(*v),
+                _ => self.bail(),
+            },
+            B::Not(a) => self.b(a).map(|v| !v),
+            B::And(a, b) => match self.b(a) {
+                Some(false) => Some(false),
+                x => match self.b(b) {
+                    Some(false) => Some(false),
+                    Some(true) => x,
+                    None => None,
+                },
+            },
+            B::Or(a, b) => match self.b(a) {
+                Some(true) => Some(true),
+                x => match self.b(b) {
+                    Some(true) => Some(true),
+                    Some(false) => x,
+                    None => None,
+                },
+            },
+            B::If(c, a, b) => match self.b(c)? {
+                true => self.b(a),
+                false => self.b(b),
+            },
+            B::Cmp(op, a, b) => {
+                let (x, y) = (self.n(a), self.n(b));
+                let (x, y) = (x?, y?);
+                match cmp_interval(*op, (x, x), (y, y)) {
+                    Some(r) => Some(r),
+                    None => self.bail(),
+                }
+            }
+            B::Between(x, lo, hi) => {
+                let (x, l, h) = (self.n(x), self.n(lo), self.n(hi));
+                let (x, l, h) = (x?, l?, h?);
+                match (cmp_interval(Cmp::Ge, (x, x), (l, l)), cmp_interval(Cmp::Le, (x, x), (h, h))) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => self.bail(),
+                }
+            }
+            B::StrEq(ne, a, b) => {
+                let (x, y) = (self.s(a), self.s(b));
+                Some((x? == y?) != *ne)
+            }
+            B::BoolEq(ne, a, b) => {
+                let (x, y) = (self.b(a), self.b(b));
+                Some((x? == y?) != *ne)
+            }
+            B::Choice { field, mask, ne } => match self.answer(*field)? {
+                Answer::Choice(i) => mask.get(*i as usize).map(|&hit| hit != *ne),
+                _ => self.bail(),
+            },
+            B::StrIn(s, set) => Some(set.has(self.s(s)?)),
+            B::NumIn(n, l) => {
+                let n = self.n(n)?;
+                Some(self.p.lists.get(*l as usize).is_some_and(|l| l.items.has_num(n)))
+            }
+            B::Set { field, mask } => match self.answer(*field)? {
+                Answer::Multi(bits) => Some(bits & mask != 0),
+                _ => self.bail(),
+            },
+            B::Text(func, a, b) => {
+                let (x, y) = (self.s(a), self.s(b));
+                let (x, y) = (x?, y?);
+                Some(match func {
+                    Func::Contains => contains(x, y),
+                    Func::StartsWith => x.starts_with(y),
+                    _ => x.ends_with(y),
+                })
+            }
+        }
+    }
+
+    fn n(&self, n: &'a N) -> Option<f64> {
+        match n {
+            N::Const(v) => Some(*v),
+            N::Field(f) => match self.answer(*f)? {
+                Answer::Num(v) => Some(*v),
+                _ => self.bail(),
+            },
+            N::Score => self.scores.map(|s| s.total.0),
+            N::Group(g) => self.scores.and_then(|s| s.groups.get(*g as usize)).map(|g| g.0),
+            N::Count(e, days) => {
+                let within = match days {
+                    None => f64::INFINITY,
+                    Some(d) => self.n(d)?,
+                };
+                Some(self.ages(*e).take_while(|&a| a <= within).count() as f64)
+            }
+            N::DaysSince(e) => Some(self.ages(*e).next().unwrap_or(f64::INFINITY)),
+            N::Neg(a) => self.n(a).map(|v| -v),
+            N::Arith(op, a, b) => {
+                let (x, y) = (self.n(a), self.n(b));
+                Some(arith(*op, x?, y?))
+            }
+            N::If(c, a, b) => match self.b(c)? {
+                true => self.n(a),
+                false => self.n(b),
+            },
+            N::MinMax(min, args) => {
+                let mut acc: Option<f64> = None;
+                let mut unknown = false;
+                for a in args.iter() {
+                    match self.n(a) {
+                        Some(v) => acc = Some(acc.map_or(v, |c| if *min { c.min(v) } else { c.max(v) })),
+                        None => unknown = true,
+                    }
+                }
+                if unknown {
+                    None
+                } else {
+                    acc
+                }
+            }
+            N::Round(func, a) => {
+                let x = self.n(a)?;
+                Some(match func {
+                    Func::Abs => x.abs(),
+                    Func::Round => libm::round(x),
+                    Func::Floor => libm::floor(x),
+                    _ => libm::ceil(x),
+                })
+            }
+            N::Len(s) => Some(self.s(s)?.chars().count() as f64),
+            N::SetLen(f) => match self.answer(*f)? {
+                Answer::Multi(bits) => Some(f64::from(bits.count_ones())),
+                _ => self.bail(),
+            },
+        }
+    }
+
+    fn s(&self, s: &'a S) -> Option<&'a str> {
+        match s {
+            S::Const(i) => Some(self.p.strings.get(*i as usize).map_or("", |s| &**s)),
+            S::Text(f) => match self.answer(*f)? {
+                Answer::Text(s, _) => Some(s),
+                _ => self.bail(),
+            },
+            S::TextLower(f) => match self.answer(*f)? {
+                Answer::Text(s, lower) => Some(lower.as_deref().unwrap_or(s)),
+                _ => self.bail(),
+            },
+            S::Choice(f, lower) => match self.answer(*f)? {
+                Answer::Choice(i) => match lower {
+                    Some(l) => l.get(*i as usize).map(|s| &**s),
+                    None => self.p.fields.get(*f as usize)?.options.get(*i as usize).map(|o| o.value()),
+                },
+                _ => self.bail(),
+            },
+            S::If(c, a, b) => match self.b(c)? {
+                true => self.s(a),
+                false => self.s(b),
+            },
+            S::Trim(a) => self.s(a).map(str::trim),
+            S::Domain(a) => {
+                let d = domain(self.s(a)?);
+                if d.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                    Some(d)
+                } else {
+                    self.bail()
+                }
+            }
+            S::DomainText(f) => match self.answer(*f)? {
+                // Lower-casing ASCII maps byte to byte, so the domain of the lower-case form is the lower-case
+                // form of the domain.
+                Answer::Text(s, lower) if s.is_ascii() => Some(domain(lower.as_deref().unwrap_or(s))),
+                Answer::Text(s, _) => {
+                    let d = domain(s);
+                    if crate::host::lower(d).is_none() {
+                        Some(d)
+                    } else {
+                        self.bail()
+                    }
+                }
+                _ => self.bail(),
+            },
+        }
+    }
+}
+
+/// `haystack.contains(needle)`. The standard library's search prepares the needle on every call, which costs more
+/// than the search itself on a job title; short haystacks are scanned byte by byte instead (a UTF-8 needle
+/// matches only at a character boundary, so bytes give the same answer).
+fn contains(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else { return true };
+    if h.len() > 64 {
+        return haystack.contains(needle);
+    }
+    if n.len() > h.len() {
+        return false;
+    }
+    (0..=h.len() - n.len()).any(|i| h[i] == first && h[i + 1..i + n.len()].iter().zip(rest).all(|(a, b)| a == b))
+}
+
+/// What `domain(s)` gives before its case change: the part after the last `@`, trimmed.
+fn domain(s: &str) -> &str {
+    s.rsplit_once('@').map_or("", |(_, d)| d).trim()
+}
+
+/// A constant list's strings in an open-addressing hash table: membership as `ListItems::has_str` answers it
+/// (a list of other items holds no string), in one hash and usually one comparison rather than a binary search.
+#[derive(Debug, Clone)]
+struct StrSet {
+    /// Per slot, 1 + the index of the item there, or 0 when empty; a power of two, at most half full.
+    slots: Box<[u32]>,
+    items: Box<[Box<str>]>,
+}
+
+impl StrSet {
+    fn new(items: &ListItems) -> StrSet {
+        let items: Box<[Box<str>]> = match items {
+            ListItems::Str(v) => v.clone().into(),
+            _ => Box::new([]),
+        };
+        let mut slots = vec![0u32; (items.len() * 2).next_power_of_two().max(4)];
+        let mask = slots.len() - 1;
+        for (i, item) in items.iter().enumerate() {
+            let mut at = hash(item) & mask;
+            while slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            slots[at] = i as u32 + 1;
+        }
+        StrSet { slots: slots.into(), items }
+    }
+
+    fn has(&self, s: &str) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = hash(s) & mask;
+        loop {
+            match self.slots[at] {
+                0 => return false,
+                k => {
+                    if self.items.get(k as usize - 1).is_some_and(|item| **item == *s) {
+                        return true;
+                    }
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// A fast hash of short strings, eight bytes at a time (not for untrusted keys of a growing table: this one
+/// holds a constant list, and a probe ends at the first empty slot).
+fn hash(s: &str) -> usize {
+    let mut h: u64 = s.len() as u64;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    (h ^ (h >> 29)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_search_agrees_with_the_standard_library() {
+        let hays = [
+            "",
+            "a",
+            "Head of Data",
+            "data",
+            "dat",
+            "ééa",
+            "aéé",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxdata",
+        ];
+        let needles = ["", "a", "data", "Data", "é", "éa", "aé", "xdata", "Head of Data!", "of D"];
+        for h in hays {
+            for n in needles {
+                assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn string_sets_hold_exactly_their_items() {
+        let words: Vec<Box<str>> = ["", "gmail.com", "g", "yahoo.co.uk", "é", "a-much-longer-item-than-eight-bytes"]
+            .iter()
+            .map(|&s| s.into())
+            .collect();
+        let mut sorted = words.clone();
+        sorted.sort();
+        let items = ListItems::Str(sorted);
+        let set = StrSet::new(&items);
+        for probe in
+            ["", "gmail.com", "gmail.co", "g", "h", "yahoo.co.uk", "é", "e", "a-much-longer-item-than-eight-bytes", "x"]
+        {
+            assert_eq!(set.has(probe), items.has_str(probe), "{probe:?}");
+        }
+        assert!(!StrSet::new(&ListItems::Num(vec![1.0])).has("1"));
+    }
+}
