@@ -1,7 +1,7 @@
 //! JsonLogic -> program nodes, with json-logic-js semantics: JavaScript coercions, `and`/`or` returning
 //! operands, json-logic-js truthiness (an empty array is false). `var` names must be fields of the model
 //! (a typo is a compile error rather than a silent null). Unsupported: `map`, `filter`, `reduce`, `all`,
-//! `some`, `none`, `log`, dotted `var` paths.
+//! `some`, `none`, `log`, dotted `var` paths (and dotted names in `missing`).
 
 use serde_json::Value as Json;
 
@@ -171,14 +171,54 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
         JsOp::Substr => n == 2 || n == 3,
         JsOp::MissingSome => n == 2,
         JsOp::Sub => n == 1 || n == 2,
+        // json-logic-js's `*` is a reduce without an initial value, which throws on no operands.
+        JsOp::Mul => n >= 1,
         _ => true,
     };
     if !arity_ok {
         return error(c, Code::Type, p, format!("`{op}` does not take {n} argument(s)"));
     }
+    match js {
+        JsOp::Missing => missing_names(c, op, &args),
+        JsOp::MissingSome => {
+            if let (Json::Null, ap) = &args[1] {
+                // json-logic-js throws reading `null.length`.
+                return error(c, Code::Type, ap, "`missing_some` takes a list of field names, not null".into());
+            }
+            if let (Json::Array(a), ap) = &args[1] {
+                let keys: Vec<(&Json, String)> = a.iter().enumerate().map(|(i, x)| (x, format!("{ap}/{i}"))).collect();
+                missing_names(c, op, &keys);
+            }
+        }
+        _ => {}
+    }
     let ids: Vec<NodeId> = args.iter().map(|(x, ap)| node(c, x, ap, scope, depth)).collect();
     let (s, len) = c.push_args(&ids);
     c.push(Node::Js(js, s, len))
+}
+
+/// The constant names that `missing` is given (the items of its first argument when that is an array, else its
+/// arguments; a key that is an array is a name and a default) may not be dotted paths, as in `var`.
+fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
+    let keys: Vec<(&Json, String)> = match args.first() {
+        Some((Json::Array(a), p)) => a.iter().enumerate().map(|(i, x)| (x, format!("{p}/{i}"))).collect(),
+        _ => args.to_vec(),
+    };
+    for (key, kp) in keys {
+        let (name, np) = match key {
+            Json::Array(a) => (a.first(), format!("{kp}/0")),
+            k => (Some(k), kp),
+        };
+        if let Some(Json::String(name)) = name {
+            if name.contains('.') {
+                c.diags.push(Diagnostic::error(
+                    Code::ExprSyntax,
+                    &np,
+                    format!("`{op}` \"{name}\": leadscore data is flat; name one field"),
+                ));
+            }
+        }
+    }
 }
 
 fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
