@@ -171,8 +171,9 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
         JsOp::Substr => n == 2 || n == 3,
         JsOp::MissingSome => n == 2,
         JsOp::Sub => n == 1 || n == 2,
-        // json-logic-js's `*` is a reduce without an initial value, which throws on no operands.
-        JsOp::Mul => n >= 1,
+        // json-logic-js's `*` is a reduce without an initial value, which throws on no operands; `and` and `or`
+        // of nothing are undefined, which leadscore has no value for.
+        JsOp::Mul | JsOp::And | JsOp::Or => n >= 1,
         _ => true,
     };
     if !arity_ok {
@@ -198,7 +199,9 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
 }
 
 /// The constant names that `missing` is given (the items of its first argument when that is an array, else its
-/// arguments; a key that is an array is a name and a default) may not be dotted paths, as in `var`.
+/// arguments; a key that is an array is a name and a default) may not be paths into a field, as in `var`
+/// (json-logic-js would read `s.length` of a text answer). A dotted name that starts with no field finds
+/// nothing there either, and is left alone.
 fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
     let keys: Vec<(&Json, String)> = match args.first() {
         Some((Json::Array(a), p)) => a.iter().enumerate().map(|(i, x)| (x, format!("{p}/{i}"))).collect(),
@@ -210,11 +213,11 @@ fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
             k => (Some(k), kp),
         };
         if let Some(Json::String(name)) = name {
-            if name.contains('.') {
+            if let Some((head, _)) = name.split_once('.').filter(|(head, _)| c.lookup_field(head).is_some()) {
                 c.diags.push(Diagnostic::error(
                     Code::ExprSyntax,
                     &np,
-                    format!("`{op}` \"{name}\": leadscore data is flat; name one field"),
+                    format!("`{op}` \"{name}\": leadscore data is flat; `{head}` has no parts, name one field"),
                 ));
             }
         }

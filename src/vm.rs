@@ -95,6 +95,8 @@ fn js_number(p: &Program, v: &Val) -> f64 {
 /// JavaScript's parseFloat, which reads its argument as a string: the longest numeric prefix.
 fn js_parse_float(p: &Program, v: &Val) -> f64 {
     match v {
+        // String(-0) is "0".
+        Val::Num(n) if *n == 0.0 => 0.0,
         Val::Num(n) => *n,
         Val::Str(s) => crate::host::js_parse_float(s),
         Val::Arr(_) | Val::Set(..) | Val::List(_) => crate::host::js_parse_float(&js_string(p, v)),
@@ -844,8 +846,16 @@ impl<'a> Ctx<'a> {
                     JsOp::Add => Val::Num(vals.iter().map(|x| js_parse_float(p, x)).fold(0.0, |a, b| a + b)),
                     // A reduce without an initial value: one operand is returned as it is.
                     JsOp::Mul if vals.len() == 1 => v(0),
+                    // `parseFloat(a) * parseFloat(b)` from the first two on: after the first step, the product
+                    // so far is read with parseFloat too, which makes -0 0.
                     JsOp::Mul => {
-                        Val::Num(vals.iter().map(|x| js_parse_float(p, x)).reduce(|a, b| a * b).unwrap_or(f64::NAN))
+                        let pf = |x: &Val| js_parse_float(p, x);
+                        let first = vals.first().map_or(f64::NAN, pf);
+                        let mut acc = vals.get(1).map_or(f64::NAN, |b| first * pf(b));
+                        for b in vals.iter().skip(2) {
+                            acc = pf(&Val::Num(acc)) * pf(b);
+                        }
+                        Val::Num(acc)
                     }
                     JsOp::Sub => {
                         if vals.len() == 1 {
@@ -865,7 +875,15 @@ impl<'a> Ctx<'a> {
                             if x.is_nan() {
                                 return Val::Num(f64::NAN);
                             }
-                            acc = if op == JsOp::Min { acc.min(x) } else { acc.max(x) };
+                            // Math.min and Math.max order -0 below +0.
+                            let take = if op == JsOp::Min {
+                                x < acc || (x == acc && x.is_sign_negative())
+                            } else {
+                                x > acc || (x == acc && acc.is_sign_negative())
+                            };
+                            if take {
+                                acc = x;
+                            }
                         }
                         Val::Num(acc)
                     }
