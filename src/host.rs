@@ -38,7 +38,8 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
 /// digits without one; nothing at all is 0, anything else NaN.
 pub(crate) fn js_to_number(s: &str) -> f64 {
     #[cfg(target_arch = "wasm32")]
-    return js_sys::Number::new(&wasm_bindgen::JsValue::from_str(s)).value_of();
+    // Unary `+`, which is ToNumber: a string never throws.
+    return wasm_bindgen::JsValue::from_str(s).unchecked_into_f64();
     #[cfg(not(target_arch = "wasm32"))]
     {
         let t = s.trim_matches(is_js_space);
