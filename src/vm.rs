@@ -770,6 +770,7 @@ impl<'a> Ctx<'a> {
                 // `missing_some(need, options)` is `missing` applied to the items of `options` (to `options`
                 // itself when it is not an array), and gives [] when `options.length` minus the number missing
                 // reaches `need`.
+                let need = vals.first().cloned().unwrap_or(Val::Null);
                 let (keys, length) = if op == JsOp::MissingSome {
                     let options = vals.get(1).cloned().unwrap_or(Val::Null);
                     let length = match &options {
@@ -785,7 +786,7 @@ impl<'a> Ctx<'a> {
                     };
                     (keys, length)
                 } else {
-                    (missing_keys(p, vals.clone()), f64::NAN)
+                    (missing_keys(p, vals), f64::NAN)
                 };
                 let mut missing = vec![];
                 let mut pending = false;
@@ -800,7 +801,6 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 // With every pending key counted missing, the fewest present.
-                let need = vals.first().cloned().unwrap_or(Val::Null);
                 if op == JsOp::MissingSome && js_less(p, &need, &Val::Num(length - missing.len() as f64), true) {
                     return Val::Arr(vec![]);
                 }
@@ -908,7 +908,7 @@ impl<'a> Ctx<'a> {
                         let start = js_number(p, &v(1));
                         let (from, to) = match vals.get(2) {
                             // json-logic-js: `temp = source.substr(start); temp.substr(0, temp.length + end)`,
-                            // where `+` joins strings unless `end` is a number (a number that is not one).
+                            // where `+` joins strings unless `end` is a number, and "5-1" is no number.
                             Some(end) if js_less(p, end, &Val::Num(0.0), false) => {
                                 let (f, t) = substr_range(s.len(), start, None);
                                 let len = if let Val::Num(e) = end { (t - f) as f64 + e } else { f64::NAN };
