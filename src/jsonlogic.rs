@@ -1,7 +1,8 @@
 //! JsonLogic -> program nodes, with json-logic-js semantics: JavaScript coercions, `and`/`or` returning
 //! operands, json-logic-js truthiness (an empty array is false). `var` names must be fields of the model
 //! (a typo is a compile error rather than a silent null). Unsupported: `map`, `filter`, `reduce`, `all`,
-//! `some`, `none`, `log`, dotted `var` paths (and dotted names in `missing`).
+//! `some`, `none`, `log`, dotted `var` paths (and in `missing`, dotted names that start with a field). What
+//! json-logic-js throws on or gives undefined for is an error; docs/rules.md lists every difference.
 
 use serde_json::Value as Json;
 
