@@ -33,6 +33,85 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
     }
 }
 
+/// JavaScript's `Number(s)`: JavaScript's white space trimmed (which has U+FEFF and not U+0085), then a decimal
+/// number (digits on at least one side of the point), `Infinity` with an optional sign, or `0x`, `0o` or `0b`
+/// digits without one; nothing at all is 0, anything else NaN.
+pub(crate) fn js_to_number(s: &str) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    // Unary `+`, which is ToNumber: a string never throws.
+    return wasm_bindgen::JsValue::from_str(s).unchecked_into_f64();
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let t = s.trim_matches(is_js_space);
+        if t.is_empty() {
+            return 0.0;
+        }
+        if let Some(d) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            return binary_digits(d, 4);
+        }
+        if let Some(d) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
+            return binary_digits(d, 3);
+        }
+        if let Some(d) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
+            return binary_digits(d, 1);
+        }
+        match t {
+            "Infinity" | "+Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            _ if decimal_prefix(t) == t.len() => t.parse().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// JavaScript's `parseFloat(s)`: after leading white space, the longest prefix that is a decimal number or
+/// `Infinity` (with an optional sign); NaN when there is none. No `0x`: `parseFloat("0x10")` is 0.
+pub(crate) fn js_parse_float(s: &str) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::parse_float(s);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let t = s.trim_start_matches(is_js_space);
+        let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if unsigned.starts_with("Infinity") {
+            return if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY };
+        }
+        t[..decimal_prefix(t)].parse().unwrap_or(f64::NAN)
+    }
+}
+
+/// JavaScript's white space and line terminators, which `Number` and `parseFloat` skip.
+#[cfg(not(target_arch = "wasm32"))]
+fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{B}' | '\u{C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
+    )
+}
+
+/// The value of `bits`-bit digits (hexadecimal 4, octal 3, binary 1), correctly rounded as JavaScript does;
+/// NaN when there are none or one is not a digit.
+#[cfg(not(target_arch = "wasm32"))]
+fn binary_digits(digits: &str, bits: u32) -> f64 {
+    if digits.is_empty() {
+        return f64::NAN;
+    }
+    // The leading 57 or more bits, exactly; below them only whether any bit is set (sticky), which is all
+    // rounding to 53 bits needs.
+    let (mut v, mut scale, mut sticky) = (0u64, 0i32, false);
+    for c in digits.chars() {
+        let Some(d) = c.to_digit(1 << bits) else { return f64::NAN };
+        if v >> (64 - bits) == 0 {
+            v = v << bits | u64::from(d);
+        } else {
+            scale = scale.saturating_add(bits as i32);
+            sticky |= d != 0;
+        }
+    }
+    libm::scalbn((v | u64::from(sticky)) as f64, scale)
+}
+
 /// The length of the longest prefix of `s` in Rust's decimal grammar (no words); 0 when none.
 pub(crate) fn decimal_prefix(s: &str) -> usize {
     let b = s.as_bytes();

@@ -67,7 +67,11 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
             Ok(num) => J::Number(num),
             Err(_) => {
                 let mut d =
-                    Diagnostic::error(Code::JsonSyntax, pointer.clone(), format!("number out of range: {}", n.value));
+                    Diagnostic::error(Code::JsonSyntax, pointer.clone(), format!("number out of range: {}", n.value))
+                        .with_note(
+                            "numbers are read as finite doubles (at most 1.7976931348623157e308); JavaScript would \
+                             read this one as Infinity",
+                        );
                 d.span = Some(span_of(text, n.range.start, n.range.end));
                 diags.push(d);
                 J::Null
@@ -212,5 +216,18 @@ mod tests {
         let mut diags = vec![];
         assert!(parse("{\"a\": 1,}", &mut diags).is_none());
         assert_eq!(diags[0].code, Code::JsonSyntax);
+    }
+
+    #[test]
+    fn a_number_beyond_doubles_is_an_error_that_says_what_javascript_reads() {
+        // JSON.parse (and so json-logic-js) reads 1e309 as Infinity; serde_json values cannot hold it.
+        let mut diags = vec![];
+        let text = "{\"rules\": [{\"points\": {\"*\": [1e309, 0]}}]}";
+        parse(text, &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert_eq!((diags[0].code, diags[0].pointer.as_str()), (Code::JsonSyntax, "/rules/0/points/*/0"));
+        assert!(diags[0].note.as_deref().is_some_and(|n| n.contains("Infinity")), "{:?}", diags[0]);
+        let span = diags[0].span.unwrap();
+        assert_eq!(&text[span.start.offset..span.end.offset], "1e309");
     }
 }

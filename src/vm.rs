@@ -82,44 +82,30 @@ fn num_or_range(lo: f64, hi: f64) -> Val<'static> {
     }
 }
 
-/// JavaScript's ToNumber for the values JsonLogic sees.
-fn js_number(v: &Val) -> f64 {
+/// JavaScript's ToNumber for the values JsonLogic sees. An array (a multi answer too) is first written as a
+/// string, as JavaScript does: `[]` is 0, `["5"]` 5, `[true]` and `["x", "y"]` NaN.
+fn js_number(p: &Program, v: &Val) -> f64 {
     match v {
         Val::Null => 0.0,
         Val::Bool(b) => f64::from(u8::from(*b)),
         Val::Num(n) => *n,
-        Val::Str(s) => {
-            let t = s.trim();
-            if t.is_empty() {
-                0.0
-            } else {
-                crate::host::parse_f64(t).filter(|_| !t.ends_with('.') || t.len() > 1).unwrap_or(f64::NAN)
-            }
-        }
-        Val::Arr(a) if a.is_empty() => 0.0,
-        Val::Arr(a) if a.len() == 1 => js_number(&a[0]),
-        _ => f64::NAN,
+        Val::Str(s) => crate::host::js_to_number(s),
+        Val::Arr(_) | Val::Set(..) | Val::List(_) => crate::host::js_to_number(&js_string(p, v)),
+        Val::Unk(_) | Val::Range(..) | Val::Maybe(..) => f64::NAN,
     }
 }
 
-/// JavaScript's parseFloat: the longest numeric prefix.
-fn js_parse_float(v: &Val) -> f64 {
-    let s: Cow<str> = match v {
-        Val::Num(n) => return *n,
-        Val::Str(s) => Cow::Borrowed(s.as_ref()),
-        Val::Arr(a) if !a.is_empty() => return js_parse_float(&a[0]),
-        _ => return f64::NAN,
-    };
-    let t = s.trim_start();
-    // The longest decimal prefix, read once (each read is a call into the JS engine in the Wasm build).
-    let best = crate::host::parse_f64(&t[..crate::host::decimal_prefix(t)]);
-    if t.starts_with("Infinity") || t.starts_with("+Infinity") {
-        return f64::INFINITY;
+/// JavaScript's parseFloat, which reads its argument as a string: the longest numeric prefix.
+fn js_parse_float(p: &Program, v: &Val) -> f64 {
+    match v {
+        // String(-0) is "0".
+        Val::Num(n) if *n == 0.0 => 0.0,
+        Val::Num(n) => *n,
+        Val::Str(s) => crate::host::js_parse_float(s),
+        Val::Arr(_) | Val::Set(..) | Val::List(_) => crate::host::js_parse_float(&js_string(p, v)),
+        // "null", "true", "false"
+        _ => f64::NAN,
     }
-    if t.starts_with("-Infinity") {
-        return f64::NEG_INFINITY;
-    }
-    best.unwrap_or(f64::NAN)
 }
 
 /// JavaScript's ToString for the values JsonLogic sees.
@@ -180,9 +166,12 @@ fn js_truthy(v: &Val) -> Option<bool> {
     })
 }
 
+/// JavaScript's `===`. Arrays are equal only to themselves: a field's answer (the same array of the data) is,
+/// a literal array or a `merge` (a new one each time) is not.
 fn js_strict_eq(a: &Val, b: &Val) -> bool {
     match (a, b) {
         (Val::Null, Val::Null) => true,
+        (Val::Set(_, f), Val::Set(_, g)) => f == g,
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Num(x), Val::Num(y)) => x == y,
         (Val::Str(x), Val::Str(y)) => x == y,
@@ -195,6 +184,7 @@ fn js_loose_eq(p: &Program, a: &Val, b: &Val) -> bool {
         (Val::Null, Val::Null) => true,
         (Val::Null, _) | (_, Val::Null) => false,
         (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Set(_, f), Val::Set(_, g)) => f == g,
         (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Arr(_) | Val::Set(..) | Val::List(_)) => false,
         (Val::Arr(_) | Val::Set(..) | Val::List(_), Val::Str(s))
         | (Val::Str(s), Val::Arr(_) | Val::Set(..) | Val::List(_)) => {
@@ -203,7 +193,7 @@ fn js_loose_eq(p: &Program, a: &Val, b: &Val) -> bool {
         }
         (Val::Arr(_) | Val::Set(..) | Val::List(_), _) => js_loose_eq(p, &Val::Str(Cow::Owned(js_string(p, a))), b),
         (_, Val::Arr(_) | Val::Set(..) | Val::List(_)) => js_loose_eq(p, a, &Val::Str(Cow::Owned(js_string(p, b)))),
-        _ => js_number(a) == js_number(b),
+        _ => js_number(p, a) == js_number(p, b),
     }
 }
 
@@ -221,8 +211,8 @@ fn js_less(p: &Program, a: &Val, b: &Val, or_equal: bool) -> bool {
         return if or_equal { ord.is_le() } else { ord.is_lt() };
     }
     let conv = |v: &Val| match prim(v) {
-        Some(s) => js_number(&Val::Str(Cow::Owned(s))),
-        None => js_number(v),
+        Some(s) => crate::host::js_to_number(&s),
+        None => js_number(p, v),
     };
     let (x, y) = (conv(a), conv(b));
     if or_equal {
@@ -701,9 +691,42 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether `missing` counts `key` missing: json-logic-js reads it with `var` (an array key is a name and a
+    /// default) and counts null and "" missing. `None` when a pending field decides it.
+    fn is_missing(&self, key: &Val<'a>) -> Option<bool> {
+        let (name, default) = match items(self.p, key) {
+            Some(mut i) => {
+                let default = if i.len() > 1 { i.swap_remove(1) } else { Val::Null };
+                (i.into_iter().next(), default)
+            }
+            None => (Some(key.clone()), Val::Null),
+        };
+        let value = match name {
+            // `var` of nothing, null or "" is the data itself, which is there.
+            None | Some(Val::Null) => return Some(false),
+            Some(Val::Str(s)) if s.is_empty() => return Some(false),
+            Some(n) => {
+                // The data is flat: a name that is not a field finds nothing, a dotted one too (a computed one;
+                // the compiler rejects constant ones).
+                match self.p.field_index(&js_string(self.p, &n)) {
+                    Some(f) => match self.field(f as u32) {
+                        Val::Unk(false) => default,
+                        v if v.unknown().is_some() => return None,
+                        v => v,
+                    },
+                    None => default,
+                }
+            }
+        };
+        Some(match value {
+            Val::Null => true,
+            Val::Str(s) => s.is_empty(),
+            _ => false,
+        })
+    }
+
     fn js(&self, op: JsOp, args: &[NodeId]) -> Val<'a> {
         let p = self.p;
-        let arg = |i: usize| args.get(i).map_or(Val::Null, |&a| self.eval(a));
         match op {
             JsOp::And | JsOp::Or => {
                 let mut last = Val::Null;
@@ -746,36 +769,48 @@ impl<'a> Ctx<'a> {
                 }
             }
             JsOp::Missing | JsOp::MissingSome => {
-                let (need, list) = if op == JsOp::MissingSome {
-                    (js_number(&arg(0)), arg(1))
+                let vals: Vec<Val<'a>> = args.iter().map(|&a| self.eval(a)).collect();
+                if let Some(open) = vals.iter().filter_map(Val::unknown).reduce(|a, b| a || b) {
+                    return Val::Unk(open);
+                }
+                // `missing_some(need, options)` is `missing` applied to the items of `options` (to `options`
+                // itself when it is not an array), and gives [] when `options.length` minus the number missing
+                // reaches `need`.
+                let need = vals.first().cloned().unwrap_or(Val::Null);
+                let (keys, length) = if op == JsOp::MissingSome {
+                    let options = vals.get(1).cloned().unwrap_or(Val::Null);
+                    let length = match &options {
+                        // json-logic-js throws reading `null.length`; evaluation cannot fail, so nothing is
+                        // missing. The compiler rejects a literal null there.
+                        Val::Null => return Val::Arr(vec![]),
+                        Val::Str(s) => s.encode_utf16().count() as f64,
+                        v => items(p, v).map_or(f64::NAN, |i| i.len() as f64),
+                    };
+                    let keys = match items(p, &options) {
+                        Some(i) => missing_keys(p, i),
+                        None => vec![options],
+                    };
+                    (keys, length)
                 } else {
-                    (f64::NAN, Val::Arr(args.iter().map(|&a| self.eval(a)).collect()))
-                };
-                let names: Vec<Val<'a>> = match list {
-                    Val::Arr(a) => {
-                        a.into_iter().flat_map(|v| if let Val::Arr(inner) = v { inner } else { vec![v] }).collect()
-                    }
-                    Val::List(l) => list_vals(p, l),
-                    v => vec![v],
+                    (missing_keys(p, vals), f64::NAN)
                 };
                 let mut missing = vec![];
-                let mut open = false;
-                let mut present = 0usize;
-                for n in names {
-                    let name = js_string(p, &n);
-                    match p.field_index(&name).map(|i| self.slots.get(i).copied().unwrap_or(Slot::Absent)) {
-                        Some(Slot::Known) => present += 1,
-                        Some(Slot::Pending) => {
-                            open = true;
-                            missing.push(Val::Str(Cow::Owned(name)));
+                let mut pending = false;
+                for key in keys {
+                    match self.is_missing(&key) {
+                        Some(false) => {}
+                        Some(true) => missing.push(key),
+                        None => {
+                            pending = true;
+                            missing.push(key);
                         }
-                        _ => missing.push(Val::Str(Cow::Owned(name))),
                     }
                 }
-                if op == JsOp::MissingSome && need.is_finite() && present as f64 >= need {
+                // With every pending key counted missing, the fewest present.
+                if op == JsOp::MissingSome && js_less(p, &need, &Val::Num(length - missing.len() as f64), true) {
                     return Val::Arr(vec![]);
                 }
-                if open {
+                if pending {
                     return Val::Unk(true);
                 }
                 Val::Arr(missing)
@@ -787,6 +822,7 @@ impl<'a> Ctx<'a> {
                     match self.eval(a) {
                         Val::Arr(v) => out.extend(v),
                         Val::List(l) => out.extend(list_vals(p, l)),
+                        Val::Set(bits, f) => out.extend(set_values(p, bits, f).into_iter().map(|s| Val::Str(s.into()))),
                         v if v.unknown().is_some() => return Val::Unk(v.unknown().unwrap_or(false)),
                         v => out.push(v),
                     }
@@ -813,31 +849,53 @@ impl<'a> Ctx<'a> {
                     JsOp::Ge => Val::Bool(js_less(p, &v(1), &v(0), true)),
                     JsOp::Not => Val::Bool(!js_truthy(&v(0)).unwrap_or(false)),
                     JsOp::Truthy => Val::Bool(js_truthy(&v(0)).unwrap_or(false)),
-                    JsOp::Add => Val::Num(vals.iter().map(js_parse_float).fold(0.0, |a, b| a + b)),
-                    JsOp::Mul => Val::Num(vals.iter().map(js_parse_float).reduce(|a, b| a * b).unwrap_or(f64::NAN)),
+                    JsOp::Add => Val::Num(vals.iter().map(|x| js_parse_float(p, x)).fold(0.0, |a, b| a + b)),
+                    // A reduce without an initial value: one operand is returned as it is.
+                    JsOp::Mul if vals.len() == 1 => v(0),
+                    // `parseFloat(a) * parseFloat(b)` from the first two on: after the first step, the product
+                    // so far is read with parseFloat too, which makes -0 0.
+                    JsOp::Mul => {
+                        let pf = |x: &Val| js_parse_float(p, x);
+                        let first = vals.first().map_or(f64::NAN, pf);
+                        let mut acc = vals.get(1).map_or(f64::NAN, |b| first * pf(b));
+                        for b in vals.iter().skip(2) {
+                            acc = pf(&Val::Num(acc)) * pf(b);
+                        }
+                        Val::Num(acc)
+                    }
                     JsOp::Sub => {
                         if vals.len() == 1 {
-                            Val::Num(-js_number(&v(0)))
+                            Val::Num(-js_number(p, &v(0)))
                         } else {
-                            Val::Num(js_number(&v(0)) - js_number(&v(1)))
+                            Val::Num(js_number(p, &v(0)) - js_number(p, &v(1)))
                         }
                     }
-                    JsOp::Div => Val::Num(js_number(&v(0)) / js_number(&v(1))),
-                    JsOp::Rem => Val::Num(js_number(&v(0)) % js_number(&v(1))),
+                    JsOp::Div => Val::Num(js_number(p, &v(0)) / js_number(p, &v(1))),
+                    JsOp::Rem => Val::Num(js_number(p, &v(0)) % js_number(p, &v(1))),
                     JsOp::Min | JsOp::Max => {
                         if vals.is_empty() {
                             return Val::Num(if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY });
                         }
                         let mut acc = if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY };
-                        for x in vals.iter().map(js_number) {
+                        for x in vals.iter().map(|x| js_number(p, x)) {
                             if x.is_nan() {
                                 return Val::Num(f64::NAN);
                             }
-                            acc = if op == JsOp::Min { acc.min(x) } else { acc.max(x) };
+                            // Math.min and Math.max order -0 below +0.
+                            let take = if op == JsOp::Min {
+                                x < acc || (x == acc && x.is_sign_negative())
+                            } else {
+                                x > acc || (x == acc && acc.is_sign_negative())
+                            };
+                            if take {
+                                acc = x;
+                            }
                         }
                         Val::Num(acc)
                     }
+                    // json-logic-js: `if (!b || typeof b.indexOf === "undefined") return false`.
                     JsOp::In => match v(1) {
+                        Val::Str(hay) if hay.is_empty() => Val::Bool(false),
                         Val::Str(hay) => Val::Bool(hay.contains(js_string(p, &v(0)).as_str())),
                         Val::Arr(items) => Val::Bool(items.iter().any(|x| js_strict_eq(x, &v(0)))),
                         Val::List(l) => Val::Bool(list_vals(p, l).iter().any(|x| js_strict_eq(x, &v(0)))),
@@ -847,33 +905,64 @@ impl<'a> Ctx<'a> {
                         }
                         _ => Val::Bool(false),
                     },
-                    JsOp::Cat => Val::Str(Cow::Owned(vals.iter().map(|x| js_string(p, x)).collect())),
+                    // Array.prototype.join: null is written as nothing.
+                    JsOp::Cat => Val::Str(Cow::Owned(
+                        vals.iter().filter(|x| !matches!(x, Val::Null)).map(|x| js_string(p, x)).collect(),
+                    )),
                     JsOp::Substr => {
                         let s: Vec<u16> = js_string(p, &v(0)).encode_utf16().collect();
-                        let len = s.len() as f64;
-                        let mut start = js_number(&v(1));
-                        if start.is_nan() {
-                            start = 0.0;
-                        }
-                        let start = if start < 0.0 { (len + start).max(0.0) } else { start.min(len) } as usize;
-                        let end = match vals.get(2) {
-                            None => s.len(),
-                            Some(n) => {
-                                let n = js_number(n);
-                                let n = if n.is_nan() { 0.0 } else { n };
-                                if n < 0.0 {
-                                    ((len + n).max(start as f64)) as usize
-                                } else {
-                                    ((start as f64 + n).min(len)) as usize
-                                }
+                        let start = js_number(p, &v(1));
+                        let (from, to) = match vals.get(2) {
+                            // json-logic-js: `temp = source.substr(start); temp.substr(0, temp.length + end)`,
+                            // where `+` joins strings unless `end` is a number, and "5-1" is no number.
+                            Some(end) if js_less(p, end, &Val::Num(0.0), false) => {
+                                let (f, t) = substr_range(s.len(), start, None);
+                                let len = if let Val::Num(e) = end { (t - f) as f64 + e } else { f64::NAN };
+                                let (_, t2) = substr_range(t - f, 0.0, Some(len));
+                                (f, f + t2)
                             }
+                            Some(len) => substr_range(s.len(), start, Some(js_number(p, len))),
+                            None => substr_range(s.len(), start, None),
                         };
-                        Val::Str(Cow::Owned(String::from_utf16_lossy(&s[start..end.max(start)])))
+                        Val::Str(Cow::Owned(String::from_utf16_lossy(&s[from..to])))
                     }
                     _ => Val::Unk(false),
                 }
             }
         }
+    }
+}
+
+/// String.prototype.substr(start, length) on a string of `size` code units: the range it keeps.
+fn substr_range(size: usize, start: f64, length: Option<f64>) -> (usize, usize) {
+    // ToIntegerOrInfinity: NaN is 0, the rest truncated toward zero.
+    let int = |x: f64| if x.is_nan() { 0.0 } else { x.trunc() };
+    let n = size as f64;
+    let start = int(start);
+    let from = if start < 0.0 { (n + start).max(0.0) } else { start.min(n) };
+    let to = (from + length.map_or(n, int)).min(n);
+    if from >= to {
+        (from as usize, from as usize)
+    } else {
+        (from as usize, to as usize)
+    }
+}
+
+/// The items of an array value (a multi answer is an array of its option values); `None` for other values.
+fn items<'a>(p: &'a Program, v: &Val<'a>) -> Option<Vec<Val<'a>>> {
+    match v {
+        Val::Arr(a) => Some(a.clone()),
+        Val::Set(bits, f) => Some(set_values(p, *bits, *f).into_iter().map(|s| Val::Str(s.into())).collect()),
+        Val::List(l) => Some(list_vals(p, *l)),
+        _ => None,
+    }
+}
+
+/// The keys `missing` checks: the items of its first argument when that is an array, else its arguments.
+fn missing_keys<'a>(p: &'a Program, args: Vec<Val<'a>>) -> Vec<Val<'a>> {
+    match args.first().and_then(|a| items(p, a)) {
+        Some(keys) => keys,
+        None => args,
     }
 }
 
@@ -920,11 +1009,11 @@ mod tests {
 
     #[test]
     fn js_coercions_follow_javascript() {
-        assert_eq!(js_number(&Val::Str(Cow::Borrowed(" 12 "))), 12.0);
-        assert!(js_number(&Val::Str(Cow::Borrowed("12abc"))).is_nan());
-        assert_eq!(js_number(&Val::Null), 0.0);
-        assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("12abc"))), 12.0);
-        assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed("-1.5e2x"))), -150.0);
+        use crate::host::{js_parse_float, js_to_number};
+        assert_eq!(js_to_number(" 12 "), 12.0);
+        assert!(js_to_number("12abc").is_nan());
+        assert_eq!(js_parse_float("12abc"), 12.0);
+        assert_eq!(js_parse_float("-1.5e2x"), -150.0);
         // What JavaScript's parseFloat gives for these.
         for (s, want) in [
             ("1e", 1.0),
@@ -933,17 +1022,59 @@ mod tests {
             ("1e5.5", 1e5),
             ("1.2.3", 1.2),
             ("-Infinityx", f64::NEG_INFINITY),
+            ("0x10", 0.0),
+            ("\u{FEFF}\u{2028}7", 7.0),
         ] {
-            assert_eq!(js_parse_float(&Val::Str(Cow::Borrowed(s))), want, "{s}");
+            assert_eq!(js_parse_float(s), want, "{s}");
         }
-        for s in [".e5", "e5", "+", "-", "", "x1"] {
-            assert!(js_parse_float(&Val::Str(Cow::Borrowed(s))).is_nan(), "{s}");
+        for s in [".e5", "e5", "+", "-", "", "x1", "inf", "\u{85}1"] {
+            assert!(js_parse_float(s).is_nan(), "{s}");
         }
-        assert!(js_parse_float(&Val::Null).is_nan());
+        // What JavaScript's Number gives for these.
+        for (s, want) in [
+            ("", 0.0),
+            (" \n\t", 0.0),
+            ("\u{FEFF}12\u{3000}", 12.0),
+            ("5.", 5.0),
+            (".5", 0.5),
+            ("-0", -0.0),
+            ("+1e3", 1000.0),
+            ("0x10", 16.0),
+            ("0XfF", 255.0),
+            ("0o17", 15.0),
+            ("0B101", 5.0),
+            ("0x1fffffffffffff", 9007199254740991.0),
+            // 2^53 + 1 rounds to even, 2^53 + 3 up; the digits past the 64th bit still count.
+            ("0x20000000000001", 9007199254740992.0),
+            ("0x20000000000003", 9007199254740996.0),
+            ("0x20000000000001000000000000000000000", 2.0f64.powi(137)),
+            ("0x20000000000001000000000000000000001", (2.0f64.powi(53) + 2.0) * 2.0f64.powi(84)),
+            ("Infinity", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+        ] {
+            let got = js_to_number(s);
+            assert!(got == want && got.is_sign_negative() == want.is_sign_negative(), "{s:?}: {got}");
+        }
+        assert_eq!(js_to_number(&format!("0x{}", "f".repeat(300))), f64::INFINITY);
+        for s in
+            ["inf", "infinity", "INFINITY", "nan", "-0x10", "+0x1", "0x", "0x1g", "0b2", "1_000", ".", "1e", "\u{85}1"]
+        {
+            assert!(js_to_number(s).is_nan(), "{s:?}");
+        }
         assert_eq!(crate::host::js_string(5.0), "5");
         assert_eq!(crate::host::js_string(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(js_truthy(&Val::Arr(vec![])), Some(false));
         assert_eq!(js_truthy(&Val::Str(Cow::Borrowed("0"))), Some(true));
+    }
+
+    #[test]
+    fn substr_follows_string_prototype_substr() {
+        // (size, start, length) -> the kept range, as "hello".substr(start, length) keeps it.
+        assert_eq!(substr_range(5, -1.5, None), (4, 5));
+        assert_eq!(substr_range(5, 1.9, Some(2.9)), (1, 3));
+        assert_eq!(substr_range(5, f64::NEG_INFINITY, Some(f64::INFINITY)), (0, 5));
+        assert_eq!(substr_range(5, f64::NAN, Some(-1.0)), (0, 0));
+        assert_eq!(substr_range(5, 9.0, None), (5, 5));
     }
 
     #[test]
