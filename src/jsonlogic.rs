@@ -315,9 +315,17 @@ mod tests {
             let (answers, issues) = Answers::from_json(&p, &group["answers"]);
             assert!(issues.is_empty(), "group {g}: {issues:?}");
             let slots: Vec<Slot> =
-                (0..p.fields.len()).map(|i| answers.get(i).map_or(Slot::Absent, Slot::Known)).collect();
+                (0..p.fields.len()).map(|i| answers.get(i).map_or(Slot::Absent, |_| Slot::Known)).collect();
             let events = Events::new(&p);
-            let ctx = Ctx { p: &p, slots: &slots, events: Some(&events), now: 0.0, scores: None, present: false };
+            let ctx = Ctx {
+                p: &p,
+                answers: &answers,
+                slots: &slots,
+                events: Some(&events),
+                now: 0.0,
+                scores: None,
+                present: false,
+            };
             for (k, case) in cases.iter().enumerate() {
                 total += 1;
                 let got = encode(&p, &ctx.eval(p.rules[k].when.unwrap()));
