@@ -590,7 +590,7 @@ pub struct Score {
 
 impl Program {
     /// Scores a submitted lead (every unanswered field stays unanswered), without building an explanation. To
-    /// score many leads, [`Program::scorer`] gives the same results faster and without allocating.
+    /// score many leads, [`Program::scorer`] gives the same results faster, with buffers kept from lead to lead.
     pub fn score(&self, answers: &Answers, events: &Events, now: f64) -> Score {
         self.score_with_rules(answers, events, now, &mut Vec::new())
     }

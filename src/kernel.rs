@@ -147,7 +147,8 @@ pub(crate) struct Kernel {
 
 /// A program ready to score many submitted leads: [`Program::score`] with the program lowered once more (see the
 /// module's documentation), and buffers kept from one lead to the next. After the first lead, scoring one
-/// allocates nothing unless a rule needs a computed string (`upper(...)`, a domain in upper case outside ASCII).
+/// allocates nothing on a model whose expressions it types entirely; an expression left to the general evaluator
+/// (JsonLogic, `upper(...)`) may allocate, and so does a lead that bails out (a domain in upper case outside ASCII).
 ///
 /// ```
 /// # let doc = r#"{"leadscore": 1, "id": "m", "fields": [{"id": "n", "type": "number"}],
@@ -268,9 +269,6 @@ fn general(p: &Program, answers: &Answers, events: &Events, now: f64, scratch: &
 /// Lowering: `None` where a node's value is not one of the typed kinds.
 struct Lower<'p> {
     p: &'p Program,
-    /// Expressions lowered, and of those left as nodes.
-    all: usize,
-    general: usize,
 }
 
 impl Lower<'_> {
@@ -286,26 +284,12 @@ impl Lower<'_> {
         self.p.fields.get(f as usize).map(|d| d.kind)
     }
 
-    fn cond(&mut self, id: NodeId) -> Cond {
-        self.all += 1;
-        match self.b(id) {
-            Some(b) => Cond::Typed(b),
-            None => {
-                self.general += 1;
-                Cond::Node(id)
-            }
-        }
+    fn cond(&self, id: NodeId) -> Cond {
+        self.b(id).map_or(Cond::Node(id), Cond::Typed)
     }
 
-    fn num(&mut self, id: NodeId) -> Num {
-        self.all += 1;
-        match self.n(id) {
-            Some(n) => Num::Typed(n),
-            None => {
-                self.general += 1;
-                Num::Node(id)
-            }
-        }
+    fn num(&self, id: NodeId) -> Num {
+        self.n(id).map_or(Num::Node(id), Num::Typed)
     }
 
     fn b(&self, id: NodeId) -> Option<B> {
@@ -479,24 +463,38 @@ impl Lower<'_> {
 
 impl Kernel {
     pub(crate) fn new(p: &Program) -> Kernel {
-        let mut l = Lower { p, all: 0, general: 0 };
-        let cond = |l: &mut Lower, c: Option<NodeId>| c.map(|c| l.cond(c));
-        let visible = p.fields.iter().map(|f| cond(&mut l, f.visible)).collect();
+        let l = Lower { p };
+        let cond = |c: Option<NodeId>| c.map(|c| l.cond(c));
+        let visible: Box<[Option<Cond>]> = p.fields.iter().map(|f| cond(f.visible)).collect();
         let background = p.order.iter().copied().take_while(|&f| p.fields[f as usize].step.is_none()).collect();
-        let steps = p
+        let steps: Box<[Step]> = p
             .steps
             .iter()
             .map(|s| Step {
-                visible: cond(&mut l, s.visible),
+                visible: cond(s.visible),
                 fields: s.fields.clone().into(),
-                next: s.next.iter().map(|(c, t)| (cond(&mut l, *c), *t)).collect(),
+                next: s.next.iter().map(|(c, t)| (cond(*c), *t)).collect(),
             })
             .collect();
-        let rules = p.rules.iter().map(|r| Rule { when: cond(&mut l, r.when), points: l.num(r.points) }).collect();
-        let knockouts = p.knockouts.iter().map(|k| l.cond(k.when)).collect();
-        let stages = p.stages.iter().map(|s| cond(&mut l, s.when)).collect();
-        let general = (l.general, l.all);
-        Kernel { visible, background, steps, rules, knockouts, stages, general }
+        let rules: Box<[Rule]> = p.rules.iter().map(|r| Rule { when: cond(r.when), points: l.num(r.points) }).collect();
+        let knockouts: Box<[Cond]> = p.knockouts.iter().map(|k| l.cond(k.when)).collect();
+        let stages: Box<[Option<Cond>]> = p.stages.iter().map(|s| cond(s.when)).collect();
+        // Counted from what was built: conditions and points, and of those the ones left as nodes.
+        let conds = visible
+            .iter()
+            .chain(steps.iter().flat_map(|s| std::iter::once(&s.visible).chain(s.next.iter().map(|j| &j.0))))
+            .chain(rules.iter().map(|r| &r.when))
+            .chain(stages.iter())
+            .flatten()
+            .chain(knockouts.iter());
+        let (mut all, mut general) = (0, 0);
+        for c in conds {
+            all += 1;
+            general += usize::from(matches!(c, Cond::Node(_)));
+        }
+        all += rules.len();
+        general += rules.iter().filter(|r| matches!(r.points, Num::Node(_))).count();
+        Kernel { visible, background, steps, rules, knockouts, stages, general: (general, all) }
     }
 
     /// Scores into `scratch`; `false` when the lead must be scored by the general pass instead.

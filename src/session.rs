@@ -113,6 +113,7 @@ pub struct Session<P: Deref<Target = Program>> {
     layout_dirty: bool,
     score: Score,
     /// Buffers reused by every refresh.
+    slots: Vec<Slot>,
     raw: Vec<(f64, f64)>,
     scores: Scores,
 }
@@ -142,6 +143,7 @@ impl<P: Deref<Target = Program>> Session<P> {
             stale: true,
             layout_dirty: true,
             score,
+            slots: vec![],
             raw: vec![],
             scores: Scores::default(),
         };
@@ -288,16 +290,15 @@ impl<P: Deref<Target = Program>> Session<P> {
         }
         let p: &Program = &self.program;
         // Submitted now: a field counts when it is shown and answered.
-        let slots: Vec<Slot> = (0..p.fields.len())
-            .map(|i| match self.answers.get(i) {
-                Some(_) if self.shown[i] => Slot::Known,
-                _ => Slot::Absent,
-            })
-            .collect();
+        self.slots.clear();
+        self.slots.extend((0..p.fields.len()).map(|i| match self.answers.get(i) {
+            Some(_) if self.shown[i] => Slot::Known,
+            _ => Slot::Absent,
+        }));
         let ctx = Ctx {
             p,
             answers: &self.answers,
-            slots: &slots,
+            slots: &self.slots,
             events: Some(&self.events),
             now: self.now,
             scores: None,
