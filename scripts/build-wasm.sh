@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package in pkg/ with three WebAssembly modules of the engine (the `wasm` profile, optimised for
-# size; LEADSCORE_WASM_PROFILE=NAME builds with another, e.g. `release` for speed; no CLI):
+# size; LEADSCORE_WASM_PROFILE=NAME builds with another, e.g. `dist` for speed; no CLI):
 #   leadscore  the full build: compiles rules documents (diagnostics, warnings, hints) and evaluates them,
 #              and drives forms;
 #   runtime    evaluates programs compiled ahead of time (`toBytes()`, `leadscore build`), no compiler;
@@ -24,15 +24,25 @@ build() {
   # Kept with its function names for bench/wasm/profile.mjs.
   cp "$out/leadscore.wasm" "target/wasm32-unknown-unknown/build-$name.wasm"
   wasm-bindgen --target web --out-dir pkg --out-name "$name" "$out/leadscore.wasm"
+  # wasm-opt (binaryen compiled to JS) runs on one core, as does the end of a cargo build with fat LTO and one
+  # codegen unit: each module is optimised in the background while the next one builds.
+  finish "$name" &
+  pending+=($!)
+}
+# finish NAME: optimises and minifies what wasm-bindgen wrote for NAME.
+finish() {
+  local name=$1
   node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
     -o "pkg/${name}_bg.wasm"
   # The glue is shipped minified, as a page loads it; its documentation lives in the .d.ts.
   node_modules/.bin/terser "pkg/$name.js" --module --compress --mangle -o "pkg/$name.js"
   sed "s#\./leadscore#./$name#g" npm/node.js > "pkg/$name-node.js"
 }
+pending=()
 build leadscore --features compiler,form,leads
 build runtime
 build form --features form
+for pid in "${pending[@]}"; do wait "$pid"; done
 rm pkg/form-node.js
 cp npm/auto.js pkg/
 mv pkg/leadscore-node.js pkg/node.js

@@ -41,7 +41,8 @@ fresh() {
 }
 
 export CARGO_TERM_COLOR=never
-if ! fresh target/release/leadscore; then
+# (Under scripts/test.sh the tool is the one the tests built: scripts/cli-check.sh says why.)
+if ! fresh target/release/leadscore && { [ -z "${LEADSCORE_CLI_BUILT:-}" ] || [ -n "$rebuild" ]; }; then
   echo "== building the command-line tool"
   cargo build --release --quiet
 fi

@@ -17,7 +17,8 @@
 //! - The scorer of submitted leads (`Program::scorer`) gives the general evaluator's score and fired rules, bit
 //!   for bit, on the examples and on generated models, with one scorer reused from lead to lead.
 //!
-//! Each property sets its own number of cases; `PROPTEST_CASES=n` overrides them all.
+//! Each property sets its own number of cases. `LEADSCORE_QUICK=1` (`scripts/test.sh quick`) runs a tenth of each
+//! (at least 8); `PROPTEST_CASES=n` sets them all to `n`.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -38,7 +39,12 @@ const NOW: f64 = 1_795_392_000_000.0;
 const TOLERANCE: f64 = 1e-9;
 
 fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(cases);
+    let quick = std::env::var("LEADSCORE_QUICK").is_ok_and(|v| v == "1");
+    let cases = match std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()) {
+        Some(n) => n,
+        None if quick => (cases / 10).max(8.min(cases)),
+        None => cases,
+    };
     Config { cases, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() }
 }
 
