@@ -167,6 +167,7 @@ fn read_document(value: Json, diags: &mut Vec<Diagnostic>) -> Option<Document> {
         grade: None,
         endings: None,
     };
+    null_conditions(&map, diags);
     for required in ["leadscore", "id", "fields", "stages"] {
         if !map.contains_key(required) {
             diags.push(Diagnostic::error(Code::Schema, "", format!("missing key `{required}`")));
@@ -218,6 +219,49 @@ fn read_document(value: Json, diags: &mut Vec<Diagnostic>) -> Option<Document> {
         return None;
     }
     Some(doc)
+}
+
+/// Every place a document holds a condition: the key of each item of a section. (A step's jumps, `next`, hold
+/// theirs under `if`.)
+const CONDITIONS: [(&str, &[&str]); 5] = [
+    ("fields", &["required", "visible_if", "enabled_if"]),
+    ("steps", &["visible_if"]),
+    ("rules", &["when"]),
+    ("knockouts", &["when"]),
+    ("stages", &["when"]),
+];
+
+/// A condition written as JSON `null` is an error wherever it is: read as "no condition" it would make a rule
+/// fire for every lead, and as JsonLogic's falsy null it would make a knockout never hold; neither is what a
+/// null that an export left behind means.
+fn null_conditions(map: &serde_json::Map<String, Json>, diags: &mut Vec<Diagnostic>) {
+    let mut null = |pointer: String, key: &str, required: bool| {
+        let hint = if required { "write the condition" } else { "leave it out for none, or write `false`" };
+        diags.push(Diagnostic::error(
+            Code::Type,
+            pointer,
+            format!("`{key}` is null, which is not a condition: {hint}"),
+        ));
+    };
+    for (section, keys) in CONDITIONS {
+        let Some(Json::Array(items)) = map.get(section) else { continue };
+        for (i, item) in items.iter().enumerate() {
+            for &key in keys {
+                if item.get(key).is_some_and(Json::is_null) {
+                    null(format!("/{section}/{i}/{key}"), key, section == "knockouts");
+                }
+            }
+            if section != "steps" {
+                continue;
+            }
+            let Some(Json::Array(jumps)) = item.get("next") else { continue };
+            for (j, jump) in jumps.iter().enumerate() {
+                if jump.get("if").is_some_and(Json::is_null) {
+                    null(format!("/steps/{i}/next/{j}/if"), "if", false);
+                }
+            }
+        }
+    }
 }
 
 /// The closest candidate by edit distance, if close enough to be a likely typo.
@@ -312,6 +356,9 @@ pub(crate) struct Compiler<'d> {
     strings: HashMap<Box<str>, u32>,
 }
 
+/// The columns a history of past leads has besides its fields and events.
+const HISTORY_COLUMNS: [&str; 3] = ["id", "scored_at", "outcome"];
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -369,6 +416,16 @@ impl<'d> Compiler<'d> {
         }
         if expr::is_keyword(name) || name == "score" || name == "end" {
             self.err(Code::Value, pointer, format!("`{name}` is a reserved word and cannot be used as a name"));
+            return;
+        }
+        // A history of past leads (the backtest's input, the receiver's export) has a column for each field and
+        // event beside these.
+        if matches!(sym, Sym::Field(_) | Sym::Event(_)) && HISTORY_COLUMNS.contains(&name) {
+            self.err(
+                Code::Value,
+                pointer,
+                format!("`{name}` cannot name a field or an event: a history of past leads has a column `{name}` of its own"),
+            );
             return;
         }
         if let Some(prev) = first.get(name) {
@@ -715,6 +772,23 @@ impl<'d> Compiler<'d> {
                 self.limit(f.options.len(), max, &format!("{pointer}/options"), "options");
                 let mut seen = HashMap::new();
                 for (j, o) in f.options.iter().enumerate() {
+                    // A multi answer in a CSV cell (a history, an export, a text input) is its values joined by
+                    // `;`, each read trimmed.
+                    let v = o.value();
+                    if v.trim().is_empty() || v.trim() != v || v.contains(';') {
+                        let at = match o {
+                            model::Choice::Value(_) => format!("{pointer}/options/{j}"),
+                            model::Choice::Labeled { .. } => format!("{pointer}/options/{j}/value"),
+                        };
+                        self.err(
+                            Code::Value,
+                            at,
+                            format!(
+                                "the option value `{v}` cannot be used: an option value is not empty, has no `;` and \
+                                 does not begin or end with a space (a list of answers is written `a;b`)"
+                            ),
+                        );
+                    }
                     if let Some(prev) = seen.insert(o.value().to_string(), j) {
                         self.diags.push(
                             Diagnostic::error(
@@ -932,6 +1006,12 @@ impl<'d> Compiler<'d> {
                     prev = m;
                 }
                 _ => {}
+            }
+        }
+        for (i, b) in bands.iter().enumerate() {
+            // The form controller sends an evaluation without a grade as an empty grade (`Claim::grade`).
+            if b.label.trim().is_empty() {
+                self.err(Code::Value, format!("{pointer}/{i}/label"), "a band's label cannot be empty");
             }
         }
         bands.iter().map(|b| BandDef { label: b.label.clone(), min: b.min }).collect()

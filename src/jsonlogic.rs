@@ -196,6 +196,28 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
     }
     let ids: Vec<NodeId> = args.iter().map(|(x, ap)| node(c, x, ap, scope, depth)).collect();
     let (s, len) = c.push_args(&ids);
+    if matches!(js, JsOp::Missing | JsOp::MissingSome) {
+        // The fields it names are read, as by `var` (and as the decoder finds them: `Program::missing_reads`).
+        let mut fields = vec![];
+        c.p.missing_reads(js, &ids, &mut fields);
+        if let Some(limit) = scope.before {
+            if let Some(&f) = fields.iter().find(|&&f| c.position[f as usize] >= limit) {
+                // A computed name could be any field's.
+                let name = c.p.fields[f as usize].id.clone();
+                return error(
+                    c,
+                    Code::Reference,
+                    p,
+                    format!(
+                        "`{op}` may look up `{name}`, which is asked after {}: a condition here may only use \
+                         answers given before it",
+                        scope.before_what
+                    ),
+                );
+            }
+        }
+        c.reads.extend(fields);
+    }
     c.push(Node::Js(js, s, len))
 }
 

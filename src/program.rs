@@ -496,8 +496,43 @@ impl Program {
                     stack.extend([*a, *b])
                 }
                 Some(Node::If(a, b, c) | Node::Between(a, b, c)) => stack.extend([*a, *b, *c]),
+                Some(Node::Js(op @ (JsOp::Missing | JsOp::MissingSome), s, len)) => {
+                    let args = self.call_args(*s, *len);
+                    stack.extend_from_slice(args);
+                    self.missing_reads(*op, args, fields);
+                }
                 Some(Node::Call(_, s, len) | Node::Js(_, s, len)) => stack.extend_from_slice(self.call_args(*s, *len)),
                 _ => {}
+            }
+        }
+    }
+
+    /// The fields that JsonLogic's `missing` or `missing_some` with arguments `args` looks up by name: a read of
+    /// each, as `var` is, so that a session scores the condition again when one of them changes. Its names are
+    /// the items of its first argument when that is an array, else its arguments (for `missing_some`, the
+    /// items of its second); a name may be given with a default (`["name", default]`). A name that is
+    /// computed could be any field's, and reads them all.
+    pub(crate) fn missing_reads(&self, op: JsOp, args: &[NodeId], fields: &mut Vec<u32>) {
+        let array = |id: NodeId| match self.nodes.get(id as usize) {
+            Some(Node::Js(JsOp::Array, s, len)) => Some(self.call_args(*s, *len)),
+            _ => None,
+        };
+        let keys: &[NodeId] = match (op, args.first(), args.get(1)) {
+            (JsOp::MissingSome, _, Some(&options)) => array(options).unwrap_or(std::slice::from_ref(&args[1])),
+            (JsOp::MissingSome, _, None) => &[],
+            (_, Some(&first), _) => array(first).unwrap_or(args),
+            (_, None, _) => &[],
+        };
+        for &key in keys {
+            let name = array(key).map_or(Some(key), |pair| pair.first().copied());
+            match name.and_then(|n| self.nodes.get(n as usize)) {
+                Some(Node::Str(s)) => {
+                    let name = self.strings.get(*s as usize).map_or("", |s| &**s);
+                    fields.extend(self.field_index(name).map(|f| f as u32));
+                }
+                // JavaScript writes these as names no field can take (`1`, `true`, `null`).
+                Some(Node::Num(_) | Node::Bool(_) | Node::Null) | None => {}
+                Some(_) => fields.extend(0..self.fields.len() as u32),
             }
         }
     }

@@ -330,3 +330,49 @@ impl<P: Deref<Target = Program>> Session<P> {
         self.stale = false;
     }
 }
+
+#[cfg(all(test, feature = "compiler"))]
+mod tests {
+    use super::*;
+
+    /// JsonLogic's `missing` and `missing_some` read the fields they name: a session scores their rules again
+    /// when one of those changes, also when the name is computed from another answer. (Found: they were not
+    /// recorded as reads, and a rule kept the value it had when it was first scored.)
+    #[test]
+    fn missing_is_scored_again_when_a_field_it_names_changes() {
+        let p = crate::compile_str(
+            r#"{"leadscore": 1, "id": "m",
+              "fields": [{"id": "email", "type": "email"}, {"id": "phone", "type": "string"},
+                         {"id": "pick", "type": "choice", "options": ["email", "phone"]}],
+              "rules": [
+                {"id": "both", "group": "fit", "when": {"!": {"missing": ["email", "phone"]}}, "points": 10},
+                {"id": "either", "group": "fit", "when": {"!": {"missing_some": [1, ["email", "phone"]]}}, "points": 5},
+                {"id": "picked", "group": "fit", "when": {"!": {"missing": [{"var": "pick"}]}}, "points": 1}
+              ],
+              "stages": [{"id": "lead"}]}"#,
+        )
+        .program
+        .expect("compiles");
+        let (email, phone, pick) = (0, 1, 2);
+        let mut s = Session::new(&p, 0.0);
+        let check = |s: &mut Session<&Program>, want: f64, step: &str| {
+            let fresh = p.score(s.answers(), s.events(), 0.0).total;
+            assert_eq!((s.score().total, fresh), (want, want), "{step}");
+        };
+        // `missing` of a null name (`pick` unanswered) finds nothing missing, as in json-logic-js.
+        check(&mut s, 1.0, "empty");
+        s.set_text(pick, "phone").unwrap();
+        check(&mut s, 0.0, "phone picked, not given");
+        s.set_text(email, "ada@zahlwerk.de").unwrap();
+        check(&mut s, 5.0, "email");
+        s.set_text(phone, "+39 02 1234").unwrap();
+        check(&mut s, 16.0, "email and phone");
+        s.clear(email);
+        check(&mut s, 6.0, "phone only");
+        s.clear(phone);
+        check(&mut s, 0.0, "neither");
+        s.set_text(email, "ada@zahlwerk.de").unwrap();
+        s.set_text(pick, "email").unwrap();
+        check(&mut s, 6.0, "email picked and given");
+    }
+}

@@ -26,7 +26,10 @@ pub struct Claim {
     pub groups: Option<serde_json::Map<String, Json>>,
     /// The stage claimed (`disqualified` for a knockout).
     pub stage: Option<String>,
-    /// The grade claimed: the matrix cell when the model has one, else the letter.
+    /// The grade claimed: the matrix cell when the model has one, else the letter; the empty string claims that
+    /// the evaluation has no grade (the model has none). This is how the form controller sends it
+    /// (`leadscore_grade`), so that a form field carries both; a grade's label is never empty (the compiler
+    /// refuses one).
     pub grade: Option<String>,
     /// The ids of the rules that gave points, in any order.
     pub rules: Option<Vec<String>>,
@@ -63,9 +66,11 @@ pub struct VerifyOptions {
     pub max_skew_ms: Option<f64>,
 }
 
-/// Scores differ when they differ by more than rounding in the claim's transport (1e-9 relative).
+/// A claimed score is the server's exactly: the engine gives the same number bit for bit in the browser and on the
+/// server, and the controller writes it in the shortest form that reads back to the same number. Only the sign of
+/// zero is not compared, as a form field writes -0 as `0`.
 fn same(a: f64, b: f64) -> bool {
-    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    a == b
 }
 
 impl Program {
@@ -124,8 +129,8 @@ impl Program {
             }
         }
         if let Some(g) = &claim.grade {
-            let actual = e.grade.as_ref().map(|g| g.cell.as_ref().unwrap_or(&g.letter).clone());
-            if Some(g) != actual.as_ref() {
+            let actual = e.grade.as_ref().map(|g| g.cell.as_ref().unwrap_or(&g.letter).as_str());
+            if g.as_str() != actual.unwrap_or("") {
                 miss("grade", Json::from(g.as_str()), actual.map_or(Json::Null, Json::from));
             }
         }
@@ -139,5 +144,82 @@ impl Program {
             }
         }
         out
+    }
+}
+
+#[cfg(all(test, feature = "compiler"))]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn program(doc: &str) -> Program {
+        crate::compile_str(doc).program.expect("compiles")
+    }
+
+    /// A claim of the server's own evaluation of `answers`.
+    fn honest(p: &Program, answers: Json) -> (Claim, Evaluation) {
+        let bare = Claim { answers, at: Some(1.8e12), ..Claim::default() };
+        let e = p.verify(&bare, &VerifyOptions::default()).evaluation;
+        let groups = e.groups.iter().map(|g| (g.id.clone(), num(g.score))).collect();
+        let grade = e.grade.as_ref().map_or(String::new(), |g| g.cell.clone().unwrap_or_else(|| g.letter.clone()));
+        let claim = Claim {
+            score: Some(e.score),
+            groups: Some(groups),
+            stage: Some(e.stage.id.clone()),
+            grade: Some(grade),
+            rules: Some(e.ledger.iter().map(|l| l.rule.clone()).collect()),
+            ..bare
+        };
+        (claim, e)
+    }
+
+    fn what(p: &Program, claim: &Claim) -> Vec<String> {
+        p.verify(claim, &VerifyOptions::default()).mismatches.into_iter().map(|m| m.what).collect()
+    }
+
+    #[test]
+    fn a_claimed_score_is_the_servers_bit_for_bit() {
+        let p = program(include_str!("../examples/b2b-saas.json"));
+        let answers = json!({"employees": 120, "country": "DE", "industry": "saas", "seniority": "vp"});
+        let (claim, e) = honest(&p, answers);
+        assert!(e.score > 0.0);
+        assert_eq!(what(&p, &claim), Vec::<String>::new());
+        // The next number up: within the 1e-9 that was once accepted, yet not the server's score.
+        let next = f64::from_bits(e.score.to_bits() + 1);
+        assert_eq!(what(&p, &Claim { score: Some(next), ..claim.clone() }), ["score"]);
+        let mut groups = claim.groups.clone().unwrap();
+        let fit = groups["fit"].as_f64().unwrap();
+        groups.insert("fit".into(), num(f64::from_bits(fit.to_bits() + 1)));
+        assert_eq!(what(&p, &Claim { groups: Some(groups), ..claim.clone() }), ["groups.fit"]);
+        // -0 and 0 are the same claim: a form field writes -0 as 0.
+        let zero = program(
+            r#"{"leadscore": 1, "id": "z", "fields": [{"id": "n", "type": "number"}],
+            "rules": [{"id": "r", "group": "fit", "when": "n > 0", "points": 1}], "stages": [{"id": "lead"}]}"#,
+        );
+        let (claim, e) = honest(&zero, json!({}));
+        assert_eq!(e.score, 0.0);
+        assert_eq!(what(&zero, &Claim { score: Some(-0.0), ..claim }), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_empty_grade_claims_that_there_is_none() {
+        let none = program(
+            r#"{"leadscore": 1, "id": "minimal",
+            "fields": [{"id": "employees", "type": "integer"}],
+            "rules": [{"id": "size", "group": "fit", "when": "employees >= 50", "points": 10}],
+            "stages": [{"id": "mql", "when": "score >= 10"}, {"id": "lead"}]}"#,
+        );
+        let (claim, e) = honest(&none, json!({"employees": 80}));
+        assert!(e.grade.is_none());
+        assert_eq!(claim.grade.as_deref(), Some(""));
+        assert_eq!(what(&none, &claim), Vec::<String>::new());
+        assert_eq!(what(&none, &Claim { grade: Some("A".into()), ..claim }), ["grade"]);
+
+        let graded = program(include_str!("../examples/b2b-saas.json"));
+        let (claim, e) = honest(&graded, json!({"employees": 120}));
+        assert!(e.grade.is_some());
+        assert_eq!(what(&graded, &claim), Vec::<String>::new());
+        assert_eq!(what(&graded, &Claim { grade: Some(String::new()), ..claim }), ["grade"]);
     }
 }

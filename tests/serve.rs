@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
+use leadscore::model::FieldType;
 use leadscore::serve::{self, Config};
 use leadscore::{Answers, Events, Options, Program};
 use serde_json::{json, Value as Json};
@@ -175,6 +176,107 @@ fn now() -> f64 {
     serve::now_ms() as f64
 }
 
+/// The smallest model a user may write: no grade, no events, no knockouts, no steps.
+const MINIMAL: &str = r#"{
+  "leadscore": 1, "id": "minimal",
+  "fields": [{"id": "email", "type": "email"}, {"id": "employees", "type": "integer"}],
+  "rules": [{"id": "size", "group": "fit", "when": "employees >= 50", "points": 10}],
+  "stages": [{"id": "mql", "when": "score >= 10"}, {"id": "lead"}]
+}"#;
+
+/// Every example model and the minimal one, each with leads as a browser sends them: `(model file, leads)`,
+/// a lead being its id and form entries. The examples' leads are their sample leads (`examples/leads/`), their
+/// answers only (the receiver trusts no unsigned event).
+/// A lead as a browser sends it: its id and its form entries.
+type Sent = (String, Vec<(String, String)>);
+
+fn every_model(dir: &Path) -> Vec<(PathBuf, Vec<Sent>)> {
+    let minimal = dir.join("minimal.json");
+    std::fs::write(&minimal, MINIMAL).unwrap();
+    let mut out = vec![(
+        minimal,
+        vec![
+            ("big".to_string(), vec![e("email", "ada@zahlwerk.de"), e("employees", "120")]),
+            ("small".to_string(), vec![e("email", "bo@zahlwerk.de"), e("employees", "4")]),
+            ("unanswered".to_string(), vec![e("email", "cy@zahlwerk.de")]),
+        ],
+    )];
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for file in files {
+        let p = leadscore::compile_str(&std::fs::read_to_string(&file).unwrap()).program.unwrap();
+        let sample = root().join("examples/leads").join(file.with_extension("csv").file_name().unwrap());
+        let mut csv = csv::Reader::from_path(&sample).unwrap_or_else(|e| panic!("{}: {e}", sample.display()));
+        let headers = csv.headers().unwrap().clone();
+        let mut leads = vec![];
+        for row in csv.records() {
+            let row = row.unwrap();
+            let mut id = String::new();
+            let mut entries = vec![];
+            for (name, value) in headers.iter().zip(row.iter()) {
+                let Some(i) = p.field_index(name) else {
+                    if name == "id" {
+                        id = value.to_string();
+                    }
+                    continue;
+                };
+                match p.fields[i].kind {
+                    _ if value.is_empty() => {}
+                    FieldType::Multi => entries.extend(value.split(';').map(|v| e(name, v))),
+                    // A checkbox: checked, or not sent at all.
+                    FieldType::Boolean if value == "true" => entries.push(e(name, "on")),
+                    FieldType::Boolean => {}
+                    FieldType::Number
+                    | FieldType::Integer
+                    | FieldType::String
+                    | FieldType::Email
+                    | FieldType::Choice
+                    | FieldType::Country => entries.push(e(name, value)),
+                }
+            }
+            leads.push((id, entries));
+        }
+        assert!(!leads.is_empty(), "{} has no sample leads", sample.display());
+        out.push((file, leads));
+    }
+    out
+}
+
+/// On every example and on the minimal model, with the receiver's default bot checks: each lead as the form
+/// controller sends it is stored, and the browser's claim is verified. (Found: with a model that has no grade,
+/// the controller's empty grade was a mismatch; the agency model's own `website` field was the default honeypot,
+/// so its leads were dropped as bots' while the page was told they were received.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_model_verifies_what_the_browser_claims() {
+    let dir = scratch("every-model");
+    for (k, (file, leads)) in every_model(&dir).into_iter().enumerate() {
+        let db = format!("sqlite:{}", dir.join(format!("leads-{k}.db")).display());
+        let model = format!("[model]\npath = {:?}\n", file.display().to_string());
+        let r = Receiver::start(config(&db, &model)).await;
+        let p = r.app.programs.current.clone();
+        for (id, entries) in &leads {
+            let what = format!("{} lead {id}", p.id);
+            let mut sent = browser_claim(&p, entries, &json!([]), now());
+            sent.push(e("leadscore_key", &format!("key-{k}-{id}")));
+            let (status, reply) = r.submit(&sent).await;
+            assert_eq!(status, StatusCode::OK, "{what}: {reply}");
+            assert_eq!(
+                (reply["claim"].as_str(), reply["verified"].as_bool()),
+                (Some("verified"), Some(true)),
+                "{what}: {reply}"
+            );
+            let stored = r.lead(reply["id"].as_str().unwrap_or_else(|| panic!("{what}: {reply}"))).await;
+            assert_eq!(stored.claim_status, "verified", "{what}");
+        }
+        assert!(r.app.store.rejections(100).await.unwrap().is_empty(), "{}: refused leads", p.id);
+        r.stop().await;
+    }
+}
+
 const DAY: f64 = 86_400_000.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,18 +306,37 @@ async fn forged_events_never_verify_an_sql() {
     // The same events with tokens the site signed: vouched, verified, an SQL.
     let keys = serve::trust::Keys::new(SECRET.as_bytes());
     let day = (t - DAY) as i64;
-    let signed = json!([{"type": "demo_request", "at": day, "token": keys.mint("demo_request", day, "n1")}]);
-    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("bo@zahlwerk.de"), &signed, t)).await;
+    let nonce = |n: u32| format!("n{n}-{}-{t}", std::process::id());
+    let signed = json!([{"type": "demo_request", "at": day, "token": keys.mint("demo_request", day, &nonce(1))}]);
+    let mut first = browser_claim(&p, &good_fit("bo@zahlwerk.de"), &signed, t);
+    first.push(e("leadscore_key", &nonce(100)));
+    let (_, reply) = r.submit(&first).await;
     assert_eq!((reply["claim"].as_str(), reply["stage"].as_str()), (Some("verified"), Some("sql")), "{reply}");
     assert_eq!(reply["verified"], true);
+    // Sent again (a retry with the same idempotency key): the same lead, still verified.
+    let (_, again) = r.submit(&first).await;
+    assert_eq!((again["id"].clone(), again["duplicate"].as_bool()), (reply["id"].clone(), Some(true)), "{again}");
+    assert_eq!(again["verified"], true, "{again}");
+
+    // The same token copied into other visitors' forms counts for the first lead only. (Found: one genuine
+    // demo_request token made three unrelated leads verified SQLs.)
+    for email in ["cy@zahlwerk.de", "di@zahlwerk.de"] {
+        let (_, reply) = r.submit(&browser_claim(&p, &good_fit(email), &signed, t)).await;
+        assert_eq!((reply["verified"].as_bool(), reply["claim"].as_str()), (Some(false), Some("mismatch")), "{reply}");
+        assert_ne!(reply["stage"], "sql", "{reply}");
+        assert_eq!(reply["events"][0]["trust"], "refused", "{reply}");
+        assert_eq!(reply["events"][0]["note"], "the token was already counted for another lead");
+        let stored = r.lead(reply["id"].as_str().unwrap()).await;
+        assert_eq!(stored.record["groups"]["engagement"], 0.0, "nothing counted for the copied token");
+    }
 
     // A token for another event, or signed with another secret, vouches for nothing.
     let other = serve::trust::Keys::new(b"someone else's secret!!");
     let bad = json!([
-        {"type": "demo_request", "at": day, "token": keys.mint("webinar_attended", day, "n2")},
-        {"type": "demo_request", "at": day, "token": other.mint("demo_request", day, "n3")},
+        {"type": "demo_request", "at": day, "token": keys.mint("webinar_attended", day, &nonce(2))},
+        {"type": "demo_request", "at": day, "token": other.mint("demo_request", day, &nonce(3))},
     ]);
-    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("cy@zahlwerk.de"), &bad, t)).await;
+    let (_, reply) = r.submit(&browser_claim(&p, &good_fit("eve@zahlwerk.de"), &bad, t)).await;
     assert_eq!(reply["claim"], "unvouched");
     let notes: Vec<&str> = reply["events"].as_array().unwrap().iter().map(|e| e["note"].as_str().unwrap()).collect();
     assert_eq!(notes, ["the token is for `webinar_attended`", "token: bad signature"]);
@@ -314,7 +435,7 @@ async fn bots_and_bad_bodies_are_refused_with_a_reason() {
     assert_eq!(stub.seen()[0].form["secret"], "captcha-secret");
 
     let mut honeypot = ok.clone();
-    honeypot.push(e("website", "http://spam.example"));
+    honeypot.push(e("leadscore_website", "http://spam.example"));
     let (status, reply) = r.submit(&honeypot).await;
     assert_eq!((status, reply["received"].as_bool()), (StatusCode::OK, Some(true)), "a bot learns nothing");
     assert!(reply.get("id").is_none());
@@ -604,6 +725,29 @@ only_mapped = true
     )
 }
 
+/// A target's `knockouts` are reasons, as endings and the command line name them: on the Italian model, whose
+/// knockout ids differ from their reasons, a student goes to the target for `student`. (Found: routing compared
+/// the knockout's id.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_knockout_is_routed_by_its_reason() {
+    let dir = scratch("route-reason");
+    let extra = format!(
+        "[model]\npath = {:?}\n[[targets]]\nid = \"students\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n\
+         secret = \"{WHSEC}\"\nknockouts = [\"student\"]\n[[targets]]\nid = \"sales\"\nkind = \"webhook\"\n\
+         url = \"http://127.0.0.1:9/h\"\nsecret = \"{WHSEC}\"\nstages = [\"sql\"]\n",
+        root().join("examples/it-software.json").display().to_string()
+    );
+    let r = Receiver::start(config(&format!("sqlite:{}", dir.join("leads.db").display()), &extra)).await;
+    let (status, reply) = r.submit(&[e("email", "giulia@studenti.unimi.it"), e("ruolo", "studente")]).await;
+    assert_eq!((status, reply["stage"].as_str()), (StatusCode::OK, Some("disqualified")), "{reply}");
+    let id = reply["id"].as_str().unwrap().to_string();
+    let lead = r.lead(&id).await;
+    assert_eq!(lead.knockout.as_deref(), Some("studente"), "the lead keeps its knockout's id");
+    let targets: Vec<String> = r.app.store.deliveries(&[id]).await.unwrap().into_iter().map(|d| d.target).collect();
+    assert_eq!(targets, ["students"]);
+    r.stop().await;
+}
+
 async fn until<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
     for _ in 0..400 {
         if f().await {
@@ -880,6 +1024,63 @@ fn start_up_errors_are_clear_and_exit_non_zero() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot open the database postgres://nobody@127.0.0.1:1/none"), "{err}");
+
+    // A honeypot that names a model's field would refuse every lead that answers it (the agency model has
+    // `website`, the honeypot's old default).
+    let clash = dir.join("clash.toml");
+    let agency = root().join("examples/agency.json");
+    std::fs::write(
+        &clash,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite:{}\"\n[model]\npath = {:?}\n[receive]\nhoneypot = \"website\"\n",
+            dir.join("clash.db").display(),
+            agency.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&clash).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("receive.honeypot: `website` is a field of the model `agency`"), "{err}");
+
+    // Targets name the model's stages, knockout reasons and fields: one that names another is refused.
+    let it = root().join("examples/it-software.json");
+    for (key, value, message) in [
+        ("stages", "[\"sqll\"]", "targets[0].stages: `sqll` is not a stage of the model `it-software`"),
+        (
+            "knockouts",
+            "[\"studente\"]",
+            "targets[0].knockouts: `studente` is not a knockout reason of the model `it-software` (its knockout \
+             reasons: budget_too_small, competitor, out_of_territory, student)",
+        ),
+        ("fields", "{ emial = \"Email\" }", "targets[0].fields: `emial` is not a field of the model `it-software`"),
+    ] {
+        let file = dir.join(format!("target-{key}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite:{}\"\n[model]\npath = {:?}\n\
+                 [[targets]]\nid = \"t\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"{WHSEC}\"\n\
+                 {key} = {value}\n",
+                dir.join(format!("target-{key}.db")).display(),
+                it.display().to_string()
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&file).output().unwrap();
+        assert!(!out.status.success(), "{key}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+
+    // A password hash that is not one names the command that makes one.
+    let user = dir.join("user.toml");
+    std::fs::write(&user, "listen = \"127.0.0.1:0\"\n[[users]]\nname = \"sales\"\npassword_hash = \"larkspur\"\n")
+        .unwrap();
+    let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&user).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`leadscore hash-password` makes one"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

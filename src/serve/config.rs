@@ -82,7 +82,8 @@ pub struct ReceiveConfig {
     pub min_fill_ms: u64,
     /// Refuse a submission that does not say when its form started (a page without the controller cannot).
     pub require_started: bool,
-    /// A form field hidden from people: a submission that fills it is a bot's (`""`: no honeypot).
+    /// A form field hidden from people: a submission that fills it is a bot's (`""`: no honeypot). It must not
+    /// be a field of any accepted model (the receiver refuses to start): visitors fill those.
     pub honeypot: String,
     /// How far the browser's clock may be from the server's.
     pub max_skew_ms: u64,
@@ -102,7 +103,8 @@ impl Default for ReceiveConfig {
             body_limit: 64 * 1024,
             min_fill_ms: 3000,
             require_started: false,
-            honeypot: "website".into(),
+            // Under the controller's prefix, which no model field takes.
+            honeypot: "leadscore_website".into(),
             max_skew_ms: 24 * 3600 * 1000,
             rate_per_minute: 30,
             rate_burst: 10,
@@ -166,13 +168,14 @@ impl CaptchaProvider {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
-    /// The oldest event token accepted, in days.
+    /// The oldest event token accepted, in days after the event it vouches for.
     pub token_max_age_days: u32,
 }
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        EventsConfig { token_max_age_days: 400 }
+        // A visitor fills the form within days of a webinar or a demo, not within a year.
+        EventsConfig { token_max_age_days: 30 }
     }
 }
 
@@ -225,7 +228,7 @@ pub struct TargetSpec {
     /// Leads at these stages go here (`disqualified` for knockouts); empty: every stage.
     #[serde(default)]
     pub stages: Vec<String>,
-    /// Disqualified leads with these knockouts go here (with `stages` empty: only these).
+    /// Disqualified leads whose knockout has one of these reasons go here (with `stages` empty: only these).
     #[serde(default)]
     pub knockouts: Vec<String>,
     /// Target field name for each field id (`{email = "Email"}`); a field without an entry keeps its id.
@@ -492,7 +495,7 @@ impl Config {
                 (Some(h), _) if argon2::PasswordHash::new(h).is_err() => {
                     return bad(
                         &format!("users[{i}].password_hash"),
-                        "not an argon2 hash (`leadscore serve --hash-password`)",
+                        "not an argon2 hash (`leadscore hash-password` makes one)",
                     )
                 }
                 (_, Some(t)) if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) => {

@@ -19,15 +19,16 @@ use super::config::{TargetConfig, TargetKind};
 use super::store::{Delivery, Lead};
 use super::{now_ms, App};
 
-/// The targets a lead goes to: those whose `stages` hold its stage, or whose `knockouts` hold its knockout;
-/// a target with neither takes every lead.
-pub fn route(targets: &[TargetConfig], stage: &str, knockout: Option<&str>) -> Vec<String> {
+/// The targets a lead goes to: those whose `stages` hold its stage, or whose `knockouts` hold the reason of its
+/// knockout (the reason, as endings and the command line name it: several knockouts may share one, such as
+/// `student`); a target with neither takes every lead.
+pub fn route(targets: &[TargetConfig], stage: &str, reason: Option<&str>) -> Vec<String> {
     targets
         .iter()
         .filter(|t| {
             (t.stages.is_empty() && t.knockouts.is_empty())
                 || t.stages.iter().any(|s| s == stage)
-                || knockout.is_some_and(|k| t.knockouts.iter().any(|x| x == k))
+                || reason.is_some_and(|k| t.knockouts.iter().any(|x| x == k))
         })
         .map(|t| t.id.clone())
         .collect()

@@ -34,6 +34,7 @@ pub use inbox::{history, history_csv};
 pub use store::Store;
 
 use crate::Program;
+use config::TargetConfig;
 
 /// The Content-Security-Policy of every response: no inline code, WebAssembly allowed, nothing from elsewhere.
 pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' \
@@ -137,6 +138,16 @@ impl App {
                 by_hash.entry(hash).or_insert_with(|| Arc::new(p));
             }
         }
+        let honeypot = &config.receive.honeypot;
+        if let Some(p) = by_hash.values().find(|p| p.field_index(honeypot).is_some()) {
+            return Err(ServeError(format!(
+                "receive.honeypot: `{honeypot}` is a field of the model `{}`, which visitors fill in, so their \
+                 leads would be refused as bots'; name the hidden field otherwise (the default is \
+                 `leadscore_website`)",
+                p.id
+            )));
+        }
+        check_targets(&config.targets, &by_hash).map_err(ServeError)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
             None => {
@@ -172,6 +183,40 @@ impl App {
     fn vouches(&self) -> bool {
         self.config.secret.is_some()
     }
+}
+
+/// Each target's routing and mapping names what the accepted models have: its `stages` are stages (or
+/// `disqualified`), its `knockouts` knockout reasons, the keys of its `fields` fields; else a lead would silently
+/// never reach it, or reach it without a value.
+fn check_targets(targets: &[TargetConfig], programs: &HashMap<String, Arc<Program>>) -> Result<(), String> {
+    let mut models: Vec<&Program> = programs.values().map(|p| &**p).collect();
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    let known = |names: &mut dyn FnMut(&Program) -> Vec<String>| -> Vec<String> {
+        let mut all: Vec<String> = models.iter().flat_map(|p| names(p)).collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    let stages = known(&mut |p| p.stages.iter().map(|s| s.id.clone()).chain(["disqualified".to_string()]).collect());
+    let reasons = known(&mut |p| p.knockouts.iter().map(|k| k.reason.clone()).collect());
+    let fields = known(&mut |p| p.fields.iter().map(|f| f.id.clone()).collect());
+    let model = models.iter().map(|p| format!("`{}`", p.id)).collect::<Vec<_>>().join(", ");
+    for (i, t) in targets.iter().enumerate() {
+        let checks: [(&str, Vec<&String>, &[String], &str); 3] = [
+            ("stages", t.stages.iter().collect(), &stages, "stage"),
+            ("knockouts", t.knockouts.iter().collect(), &reasons, "knockout reason"),
+            ("fields", t.fields.keys().collect(), &fields, "field"),
+        ];
+        for (key, names, known, what) in checks {
+            if let Some(name) = names.into_iter().find(|n| !known.contains(n)) {
+                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(format!(
+                    "targets[{i}].{key}: `{name}` is not a {what} of the model {model} (its {what}s: {list})"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A database URL without its password, for messages.

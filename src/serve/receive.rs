@@ -1,5 +1,6 @@
 //! `POST /submit`: one submission, from bytes to a stored lead (or a recorded rejection).
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -78,12 +79,20 @@ pub async fn submit(
         Ok(e) => e,
         Err(r) => return rejected(&app, r, now, ip_hash, raw.as_deref(), json_reply).await,
     };
-    let sub = assess(&app, &entries, &headers, now, ip_hash);
+    // An event token counts for one lead only. The store says which of this lead's tokens another lead has
+    // counted (in the same transaction that would store it); the lead is then scored again without them.
+    let mut taken = HashSet::new();
+    let (sub, stored) = loop {
+        let sub = assess(&app, &entries, &headers, now, ip_hash.clone(), &taken);
+        let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
+        let targets = super::deliver::route(&app.config.targets, &sub.lead.stage, reason);
+        match app.store.insert_lead(sub.lead.clone(), targets, sub.tokens.clone()).await {
+            Ok(Stored::TokensTaken(t)) if !t.is_empty() && t.iter().all(|n| !taken.contains(n)) => taken.extend(t),
+            stored => break (sub, stored),
+        }
+    };
     let mut reply = reply_json(&sub);
-    let lead = sub.lead;
-    let id = lead.id.clone();
-    let targets = super::deliver::route(&app.config.targets, &lead.stage, lead.knockout.as_deref());
-    let stored = app.store.insert_lead(lead, targets).await;
+    let id = sub.lead.id.clone();
     let (duplicate, id) = match stored {
         Ok(Stored::New) => {
             app.wake.notify_one();
@@ -94,8 +103,12 @@ pub async fn submit(
             tracing::info!(lead = %old.id, "resubmission of a stored lead");
             (true, old.id)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a lead");
+        failed => {
+            match failed {
+                Err(e) => tracing::error!(error = %e, "cannot store a lead"),
+                // Only when other leads keep taking its tokens while it is scored again.
+                Ok(_) => tracing::error!("cannot store a lead: its event tokens were taken meanwhile"),
+            }
             let msg = "the lead could not be stored; nothing was kept, please send it again";
             return if json_reply {
                 error_json(StatusCode::SERVICE_UNAVAILABLE, "store", msg)
@@ -306,6 +319,8 @@ pub struct Assessed {
     pub program: Arc<Program>,
     pub answers: Answers,
     pub vouched_events: crate::Events,
+    /// The nonces of the event tokens counted: stored with the lead, so that no other lead counts them.
+    pub tokens: Vec<String>,
     pub at: f64,
     pub verdict: Evaluation,
     pub claim: ClaimVerdict,
@@ -379,7 +394,16 @@ fn new_id(now: i64) -> String {
 
 /// Scores a submission: answers as declared, events as the receiver trusts them, and the verdict on the
 /// browser's claim. Cannot fail: whatever is wrong with the input is recorded with the lead.
-pub fn assess(app: &App, entries: &[(String, String)], headers: &HeaderMap, now: i64, ip_hash: String) -> Assessed {
+///
+/// `taken`: the nonces of event tokens that another lead has counted; they are refused here.
+pub fn assess(
+    app: &App,
+    entries: &[(String, String)],
+    headers: &HeaderMap,
+    now: i64,
+    ip_hash: String,
+    taken: &HashSet<String>,
+) -> Assessed {
     let rc = &app.config.receive;
     let prefix = rc.field_prefix.as_str();
     let (claim, raw_claim, malformed) = claim_of(entries, prefix);
@@ -396,7 +420,7 @@ pub fn assess(app: &App, entries: &[(String, String)], headers: &HeaderMap, now:
     let at = claim.as_ref().and_then(|c| c.at).filter(|t| (t - nowf).abs() <= skew).unwrap_or(nowf);
     let events_json = claim.as_ref().map_or(Json::Null, |c| c.events.clone());
     let keys = app.vouches().then_some(&app.keys);
-    let read = trust::read_events(p, keys, &events_json, nowf, app.config.events.token_max_age_days);
+    let read = trust::read_events(p, keys, &events_json, nowf, app.config.events.token_max_age_days, taken);
     issues.extend(read.issues);
     let verdict = trust::evaluate(p, &answers, &read.vouched, at);
     let unverified = read.records.iter().any(|r| r.trust == "unverified");
@@ -437,7 +461,16 @@ pub fn assess(app: &App, entries: &[(String, String)], headers: &HeaderMap, now:
         now,
         ip_hash,
     );
-    Assessed { program: program.clone(), answers, vouched_events: read.vouched, at, verdict, claim: judged, lead }
+    Assessed {
+        program: program.clone(),
+        answers,
+        vouched_events: read.vouched,
+        tokens: read.nonces,
+        at,
+        verdict,
+        claim: judged,
+        lead,
+    }
 }
 
 /// Entries that are neither answers nor the controller's claim: background and attribution fields the model

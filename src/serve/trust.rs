@@ -107,11 +107,28 @@ pub struct ReadEvents {
     pub claimed: Events,
     pub records: Vec<EventRecord>,
     pub issues: Vec<Issue>,
+    /// The nonces of the tokens of the vouched events.
+    pub nonces: Vec<String>,
 }
 
-/// Reads the claimed events `[{type, at, token?}]` of a submission received at `now`.
-pub fn read_events(p: &Program, keys: Option<&Keys>, value: &Json, now: f64, max_age_days: u32) -> ReadEvents {
-    let mut out = ReadEvents { vouched: Events::new(p), claimed: Events::new(p), records: vec![], issues: vec![] };
+/// Reads the claimed events `[{type, at, token?}]` of a submission received at `now`. A token is vouched for
+/// when its signature holds, it names the event, its time is at most `max_age_days` old and not in the future,
+/// and it is not in `taken` (the nonces of tokens another lead has counted) nor used twice here.
+pub fn read_events(
+    p: &Program,
+    keys: Option<&Keys>,
+    value: &Json,
+    now: f64,
+    max_age_days: u32,
+    taken: &std::collections::HashSet<String>,
+) -> ReadEvents {
+    let mut out = ReadEvents {
+        vouched: Events::new(p),
+        claimed: Events::new(p),
+        records: vec![],
+        issues: vec![],
+        nonces: vec![],
+    };
     let Json::Array(items) = value else {
         if !value.is_null() {
             out.issues.push(Issue {
@@ -147,7 +164,14 @@ pub fn read_events(p: &Program, keys: Option<&Keys>, value: &Json, now: f64, max
                         record.note = Some("the token's time is in the future".into());
                     } else if at < oldest {
                         record.note = Some("the token is too old".into());
-                    } else if !nonces.insert(nonce) {
+                    } else if taken.contains(&nonce) {
+                        // Copied from the page it was given to, or sent again with another lead.
+                        record.trust = "refused";
+                        record.at = at;
+                        record.note = Some("the token was already counted for another lead".into());
+                        out.records.push(record);
+                        continue;
+                    } else if !nonces.insert(nonce.clone()) {
                         record.trust = "refused";
                         record.at = at;
                         record.note = Some("the same token twice: counted once".into());
@@ -156,6 +180,7 @@ pub fn read_events(p: &Program, keys: Option<&Keys>, value: &Json, now: f64, max
                     } else {
                         record.trust = "vouched";
                         record.at = at;
+                        out.nonces.push(nonce);
                         let _ = out.vouched.record(e, at);
                         let _ = out.claimed.record(e, at);
                         out.records.push(record);

@@ -183,7 +183,7 @@ export interface Claim {
   score?: number;
   groups?: { [group: string]: number };
   stage?: string;
-  /** The matrix cell when the model has one, else the letter. */
+  /** The matrix cell when the model has one, else the letter; "" claims that there is no grade (as `leadscore_grade` carries it). */
   grade?: string;
   /** Ids of the rules that gave points. */
   rules?: string[];

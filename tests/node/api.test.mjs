@@ -182,6 +182,21 @@ test("a server re-checks a claim and names what was tampered with", () => {
   assert.deepEqual(forged.mismatches.map((m) => m.what).sort(), ["rules_hash", "score", ...(e.stage.id === "sql" ? [] : ["stage"])].sort());
   const late = s.verify(claim, { now: NOW + 3_600_000, maxSkewMs: 60_000 });
   assert.deepEqual(late.mismatches.map((m) => m.what), ["at"]);
+  // The grade as the controller's `leadscore_grade` carries it: the cell or letter, "" for no grade.
+  const grade = e.grade.cell ?? e.grade.letter;
+  assert.equal(s.verify({ ...claim, grade }).ok, true);
+  assert.deepEqual(s.verify({ ...claim, grade: "" }).mismatches, [{ what: "grade", claimed: "", actual: grade }]);
+});
+
+test("a model without a grade: the empty grade the controller sends is verified, any other is not", () => {
+  const s = new Scorer(readFileSync(join(root, "examples/b2c-fitness.json"), "utf8"));
+  const answers = { goals: ["lose_weight"], age: 38, country: "GB", email: "hannah.price@outlook.com" };
+  const e = s.evaluate(answers, [], NOW, { complete: true, hints: false });
+  assert.equal(e.grade ?? null, null);
+  const claim = { rules_hash: s.hash, at: NOW, answers, events: [], score: e.score, stage: e.stage.id, grade: "" };
+  const ok = s.verify(claim);
+  assert.equal(ok.ok, true, JSON.stringify(ok.mismatches));
+  assert.deepEqual(s.verify({ ...claim, grade: "A" }).mismatches, [{ what: "grade", claimed: "A", actual: null }]);
 });
 
 test("answersFromForm reads a submitted form as the browser's controller does: FormData, URLSearchParams, pairs", () => {

@@ -381,15 +381,15 @@ for (const [lang, file] of Object.entries(pages)) {
     }
 
     // The honeypot: one text input that people never see or reach (the receiver refuses a form that fills it).
-    const honeypot = inForm.filter((t) => t.attrs.name === "website");
+    const honeypot = inForm.filter((t) => t.attrs.name === "leadscore_website");
     assert.deepEqual(honeypot.map((t) => t.attrs), [
-      { id: "f-website", type: "text", name: "website", tabindex: "-1", autocomplete: "off" },
+      { id: "f-website", type: "text", name: "leadscore_website", tabindex: "-1", autocomplete: "off" },
     ]);
-    assert.ok(!doc.fields.some((f) => f.id === "website"), "the honeypot is not a model field");
+    assert.ok(!doc.fields.some((f) => f.id === "leadscore_website"), "the honeypot is not a model field");
 
     // Controls: every model field, and nothing else, by name.
     const controls = inForm.filter(
-      (t) => ["input", "select", "textarea"].includes(t.name) && t.attrs.name !== undefined && t.attrs.name !== "website",
+      (t) => ["input", "select", "textarea"].includes(t.name) && t.attrs.name !== undefined && t.attrs.name !== "leadscore_website",
     );
     const names = new Set(controls.map((t) => t.attrs.name));
     assert.deepEqual([...names].sort(), doc.fields.map((f) => f.id).sort());

@@ -73,6 +73,8 @@ pub enum Stored {
     New,
     /// A lead with this idempotency key exists: that one (nothing new was written).
     Duplicate(Box<Lead>),
+    /// Another lead has counted these of its event tokens (by nonce): nothing was written.
+    TokensTaken(Vec<String>),
 }
 
 /// A storage failure, with what was being done.
@@ -123,10 +125,18 @@ impl Store {
     }
 
     /// Writes a lead and its deliveries (one per target) in one transaction; durable when it returns.
-    pub async fn insert_lead(&self, lead: Lead, targets: Vec<String>) -> Result<Stored, StoreError> {
+    /// Stores a new lead with its deliveries queued to `targets` and the nonces of the event tokens it counted,
+    /// in one transaction; unless a lead with its idempotency key exists, or another lead counted one of its
+    /// tokens.
+    pub async fn insert_lead(
+        &self,
+        lead: Lead,
+        targets: Vec<String>,
+        tokens: Vec<String>,
+    ) -> Result<Stored, StoreError> {
         match self {
-            Store::Sqlite(s) => s.insert_lead(lead, targets).await,
-            Store::Postgres(p) => p.insert_lead(lead, targets).await,
+            Store::Sqlite(s) => s.insert_lead(lead, targets, tokens).await,
+            Store::Postgres(p) => p.insert_lead(lead, targets, tokens).await,
         }
     }
 

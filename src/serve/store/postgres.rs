@@ -6,7 +6,8 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{record_of, Delivery, Filter, Lead, Rejection, StoreError, Stored, DELIVERY_COLUMNS, LEAD_COLUMNS};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres-0001.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/postgres-0001.sql")), (2, include_str!("migrations/postgres-0002.sql"))];
 
 /// Any number above this many concurrent receivers' migrations is one lock: they take turns.
 const MIGRATION_LOCK: i64 = 0x6c65_6164_7363;
@@ -78,7 +79,12 @@ impl Postgres {
         Ok(r.get(0))
     }
 
-    pub async fn insert_lead(&self, lead: Lead, targets: Vec<String>) -> Result<Stored, StoreError> {
+    pub async fn insert_lead(
+        &self,
+        lead: Lead,
+        targets: Vec<String>,
+        tokens: Vec<String>,
+    ) -> Result<Stored, StoreError> {
         let mut c = self.pool.get().await.map_err(pool_err)?;
         let t = c.transaction().await.map_err(err("insert lead"))?;
         let record = lead.record.to_string();
@@ -120,6 +126,21 @@ impl Postgres {
             .map_err(err("insert delivery"))?;
         for target in &targets {
             t.execute(&ins, &[&lead.id, target, &lead.received_at]).await.map_err(err("insert delivery"))?;
+        }
+        // A lead storing the same token at the same time waits here for this transaction, then finds it taken.
+        let ins = t
+            .prepare("INSERT INTO event_tokens (nonce, lead_id, at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING")
+            .await
+            .map_err(err("event tokens"))?;
+        let mut taken = vec![];
+        for token in &tokens {
+            if t.execute(&ins, &[token, &lead.id, &lead.received_at]).await.map_err(err("event tokens"))? == 0 {
+                taken.push(token.clone());
+            }
+        }
+        if !taken.is_empty() {
+            // Dropping the transaction rolls the lead back.
+            return Ok(Stored::TokensTaken(taken));
         }
         t.commit().await.map_err(err("commit lead"))?;
         Ok(Stored::New)

@@ -8,7 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{record_of, Delivery, Filter, Lead, Rejection, StoreError, Stored, DELIVERY_COLUMNS, LEAD_COLUMNS};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite-0001.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/sqlite-0001.sql")), (2, include_str!("migrations/sqlite-0002.sql"))];
 
 /// The most writes committed together.
 const BATCH: usize = 256;
@@ -91,8 +92,33 @@ impl Sqlite {
         .await
     }
 
-    pub async fn insert_lead(&self, lead: Lead, targets: Vec<String>) -> Result<Stored, StoreError> {
+    pub async fn insert_lead(
+        &self,
+        lead: Lead,
+        targets: Vec<String>,
+        tokens: Vec<String>,
+    ) -> Result<Stored, StoreError> {
         self.write(move |c| {
+            // One writer: what is read here cannot change before the inserts below.
+            if lead.idempotency_key.is_some() {
+                let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE idempotency_key = ?1");
+                let old =
+                    c.query_row(&q, [&lead.idempotency_key], lead_row).optional().map_err(err("find duplicate"))?;
+                if let Some(old) = old {
+                    return Ok(Stored::Duplicate(Box::new(old)));
+                }
+            }
+            let mut used =
+                c.prepare_cached("SELECT 1 FROM event_tokens WHERE nonce = ?1").map_err(err("event tokens"))?;
+            let mut taken = vec![];
+            for t in &tokens {
+                if used.exists([t]).map_err(err("event tokens"))? {
+                    taken.push(t.clone());
+                }
+            }
+            if !taken.is_empty() {
+                return Ok(Stored::TokensTaken(taken));
+            }
             let record = lead.record.to_string();
             let n = c
                 .execute(
@@ -132,6 +158,12 @@ impl Sqlite {
                 .map_err(err("insert delivery"))?;
             for t in &targets {
                 ins.execute(params![lead.id, t, lead.received_at]).map_err(err("insert delivery"))?;
+            }
+            let mut ins = c
+                .prepare_cached("INSERT INTO event_tokens (nonce, lead_id, at) VALUES (?1, ?2, ?3)")
+                .map_err(err("event tokens"))?;
+            for t in &tokens {
+                ins.execute(params![t, lead.id, lead.received_at]).map_err(err("event tokens"))?;
             }
             Ok(Stored::New)
         })

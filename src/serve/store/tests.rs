@@ -27,7 +27,7 @@ fn lead(id: &str, key: Option<&str>, at: i64, stage: &str) -> Lead {
 }
 
 async fn check(store: Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     let tag = format!("{:x}", crate::serve::now_ms());
     let id = |n: u32| format!("{tag}-{n}");
     let key = |n: u32| format!("{tag}-key-{n}");
@@ -37,10 +37,11 @@ async fn check(store: Store) {
     let targets = [ta.clone(), tb.clone()];
     // A lead and its deliveries; a resubmission with its key is the same lead, with no new deliveries.
     assert_eq!(
-        store.insert_lead(lead(&id(1), Some(&key(1)), base, "sql"), targets.to_vec()).await.unwrap(),
+        store.insert_lead(lead(&id(1), Some(&key(1)), base, "sql"), targets.to_vec(), vec![]).await.unwrap(),
         Stored::New
     );
-    let again = store.insert_lead(lead(&id(2), Some(&key(1)), base + 1, "sql"), vec![ta.clone()]).await.unwrap();
+    let again =
+        store.insert_lead(lead(&id(2), Some(&key(1)), base + 1, "sql"), vec![ta.clone()], vec![]).await.unwrap();
     match again {
         Stored::Duplicate(old) => assert_eq!(old.id, id(1)),
         other => panic!("expected a duplicate, got {other:?}"),
@@ -49,8 +50,8 @@ async fn check(store: Store) {
     let back = store.lead(&id(1)).await.unwrap().unwrap();
     assert_eq!(back, lead(&id(1), Some(&key(1)), base, "sql"), "a lead reads back as written");
     // Leads without a key never collide.
-    store.insert_lead(lead(&id(3), None, base + 2, "mql"), vec![]).await.unwrap();
-    store.insert_lead(lead(&id(4), None, base + 3, "mql"), vec![]).await.unwrap();
+    store.insert_lead(lead(&id(3), None, base + 2, "mql"), vec![], vec![]).await.unwrap();
+    store.insert_lead(lead(&id(4), None, base + 3, "mql"), vec![], vec![]).await.unwrap();
     let newest = store.leads(&Filter { stage: None, limit: 3, offset: 0 }).await.unwrap();
     assert_eq!(newest.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), [id(4), id(3), id(1)]);
     let mqls = store.leads(&Filter { stage: Some("mql".into()), limit: 10, offset: 0 }).await.unwrap();
@@ -124,6 +125,21 @@ async fn check(store: Store) {
     let published = store.published(&model, 2).await.unwrap();
     assert_eq!(published, [(format!("{tag}-h2"), b"two".to_vec()), (format!("{tag}-h1"), b"one".to_vec())]);
     store.ping().await.unwrap();
+
+    // An event token counts for one lead: a lead with a token another lead counted is not stored, and the store
+    // says which of its tokens are taken; without them it is.
+    let (nonce, other) = (format!("{tag}-nonce"), format!("{tag}-other"));
+    let first = store.insert_lead(lead(&id(5), Some(&key(5)), base + 4, "sql"), vec![], vec![nonce.clone()]).await;
+    assert_eq!(first.unwrap(), Stored::New);
+    let copied = lead(&id(6), Some(&key(6)), base + 5, "sql");
+    let second = store.insert_lead(copied.clone(), vec![ta.clone()], vec![other.clone(), nonce.clone()]).await;
+    assert_eq!(second.unwrap(), Stored::TokensTaken(vec![nonce.clone()]));
+    assert!(store.lead(&id(6)).await.unwrap().is_none(), "nothing of it was written");
+    assert!(store.deliveries(&[id(6)]).await.unwrap().is_empty());
+    assert_eq!(store.insert_lead(copied, vec![], vec![other]).await.unwrap(), Stored::New);
+    // Its resubmission is the same lead, whatever tokens it carries.
+    let again = store.insert_lead(lead(&id(7), Some(&key(5)), base + 6, "sql"), vec![], vec![nonce]).await;
+    assert!(matches!(again.unwrap(), Stored::Duplicate(old) if old.id == id(5)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,8 +150,8 @@ async fn sqlite() {
     check(Store::open(&url).await.unwrap()).await;
     // Opening again finds the schema in place.
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
-    assert_eq!(again.count_leads().await.unwrap(), 3);
+    assert_eq!(again.schema_version().await.unwrap(), 2);
+    assert_eq!(again.count_leads().await.unwrap(), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -148,7 +164,7 @@ async fn postgres() {
     };
     check(Store::open(&url).await.unwrap()).await;
     // A second receiver's migrations find the schema in place.
-    assert_eq!(Store::open(&url).await.unwrap().schema_version().await.unwrap(), 1);
+    assert_eq!(Store::open(&url).await.unwrap().schema_version().await.unwrap(), 2);
 }
 
 #[tokio::test]
