@@ -312,8 +312,12 @@ fn number(f: &FieldDef, n: f64) -> Result<Answer, Issue> {
 
 fn option(f: &FieldDef, s: &str) -> Result<usize, Issue> {
     f.option_index(s).ok_or_else(|| {
-        let opts: Vec<&str> = f.options.iter().map(|o| o.value()).take(12).collect();
-        issue(&f.id, "option", format!("\"{}\" is not an option of `{}` (options: {})", clip(s), f.id, opts.join(", ")))
+        let mut opts = String::new();
+        for (i, o) in f.options.iter().take(12).enumerate() {
+            opts.push_str(if i == 0 { "" } else { ", " });
+            opts.push_str(o.value());
+        }
+        issue(&f.id, "option", format!("\"{}\" is not an option of `{}` (options: {opts})", clip(s), f.id))
     })
 }
 

@@ -867,8 +867,9 @@ fn check(p: &Program) -> Res<()> {
     if let Some(g) = &p.grade {
         let ok = |group: u32| (group as usize) < ng;
         ensure(ok(g.group) && g.matrix.as_ref().is_none_or(|m| ok(m.0)), "group index out of range")?;
-        let bands = g.bands.iter().chain(g.matrix.iter().flat_map(|m| &m.1));
-        ensure(bands.into_iter().all(|b| !b.label.trim().is_empty()), "a grade band's label is empty")?;
+        // An empty grade is how a form sends "no grade" (`Claim::grade`).
+        let named = |bands: &[crate::program::BandDef]| bands.iter().all(|b| !b.label.is_empty());
+        ensure(named(&g.bands) && g.matrix.as_ref().is_none_or(|m| named(&m.1)), "a grade band's label is empty")?;
     }
     Ok(())
 }
@@ -910,7 +911,7 @@ mod tests {
             ("group index out of range", |p| p.grade.as_mut().unwrap().matrix.as_mut().unwrap().0 = 99),
             ("a grade band's label is empty", |p| p.grade.as_mut().unwrap().bands[0].label.clear()),
             ("a grade band's label is empty", |p| {
-                p.grade.as_mut().unwrap().matrix.as_mut().unwrap().1[1].label = " ".into()
+                p.grade.as_mut().unwrap().matrix.as_mut().unwrap().1[1].label.clear()
             }),
             ("call arguments out of range", |p| _ = push(p, Node::Call(Func::Min, 0, 100_000))),
             ("call arguments out of range", |p| _ = push(p, Node::Js(JsOp::Cat, u32::MAX, 2))),

@@ -1010,7 +1010,7 @@ impl<'d> Compiler<'d> {
         }
         for (i, b) in bands.iter().enumerate() {
             // The form controller sends an evaluation without a grade as an empty grade (`Claim::grade`).
-            if b.label.trim().is_empty() {
+            if b.label.is_empty() {
                 self.err(Code::Value, format!("{pointer}/{i}/label"), "a band's label cannot be empty");
             }
         }

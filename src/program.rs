@@ -514,25 +514,24 @@ impl Program {
     /// computed could be any field's, and reads them all.
     pub(crate) fn missing_reads(&self, op: JsOp, args: &[NodeId], fields: &mut Vec<u32>) {
         let array = |id: NodeId| match self.nodes.get(id as usize) {
-            Some(Node::Js(JsOp::Array, s, len)) => Some(self.call_args(*s, *len)),
+            Some(&Node::Js(JsOp::Array, s, len)) => Some(self.call_args(s, len)),
             _ => None,
         };
-        let keys: &[NodeId] = match (op, args.first(), args.get(1)) {
-            (JsOp::MissingSome, _, Some(&options)) => array(options).unwrap_or(std::slice::from_ref(&args[1])),
-            (JsOp::MissingSome, _, None) => &[],
-            (_, Some(&first), _) => array(first).unwrap_or(args),
-            (_, None, _) => &[],
-        };
+        let keys = if op == JsOp::MissingSome { args.get(1..).unwrap_or_default() } else { args };
+        let keys = keys.first().and_then(|&k| array(k)).unwrap_or(keys);
         for &key in keys {
-            let name = array(key).map_or(Some(key), |pair| pair.first().copied());
-            match name.and_then(|n| self.nodes.get(n as usize)) {
-                Some(Node::Str(s)) => {
-                    let name = self.strings.get(*s as usize).map_or("", |s| &**s);
-                    fields.extend(self.field_index(name).map(|f| f as u32));
-                }
+            let name = array(key).and_then(|pair| pair.first().copied()).unwrap_or(key);
+            let name = match self.nodes.get(name as usize) {
+                Some(Node::Str(s)) => self.strings.get(*s as usize).map(|s| &**s),
                 // JavaScript writes these as names no field can take (`1`, `true`, `null`).
-                Some(Node::Num(_) | Node::Bool(_) | Node::Null) | None => {}
-                Some(_) => fields.extend(0..self.fields.len() as u32),
+                Some(Node::Num(_) | Node::Bool(_) | Node::Null) | None => continue,
+                // A computed name could be any field's.
+                Some(_) => None,
+            };
+            for (i, f) in self.fields.iter().enumerate() {
+                if name.is_none_or(|n| *n == *f.id) {
+                    fields.push(i as u32);
+                }
             }
         }
     }

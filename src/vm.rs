@@ -108,6 +108,19 @@ fn js_parse_float(p: &Program, v: &Val) -> f64 {
     }
 }
 
+/// Strings joined by commas, as JavaScript's `Array.prototype.join` writes them. (A loop rather than `join`,
+/// whose generic copy costs the runtime's Wasm module more.)
+fn commas(items: impl Iterator<Item = String>) -> String {
+    let mut out = String::new();
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&s);
+    }
+    out
+}
+
 /// JavaScript's ToString for the values JsonLogic sees.
 fn js_string(p: &Program, v: &Val) -> String {
     match v {
@@ -115,13 +128,9 @@ fn js_string(p: &Program, v: &Val) -> String {
         Val::Bool(b) => b.to_string(),
         Val::Num(n) => crate::host::js_string(*n),
         Val::Str(s) => s.to_string(),
-        Val::Arr(a) => a
-            .iter()
-            .map(|x| if matches!(x, Val::Null) { String::new() } else { js_string(p, x) })
-            .collect::<Vec<_>>()
-            .join(","),
-        Val::Set(bits, f) => set_values(p, *bits, *f).join(","),
-        Val::List(l) => list_vals(p, *l).iter().map(|x| js_string(p, x)).collect::<Vec<_>>().join(","),
+        Val::Arr(a) => commas(a.iter().map(|x| if matches!(x, Val::Null) { String::new() } else { js_string(p, x) })),
+        Val::Set(bits, f) => commas(set_values(p, *bits, *f).into_iter().map(str::to_string)),
+        Val::List(l) => commas(list_vals(p, *l).iter().map(|x| js_string(p, x))),
         Val::Unk(_) | Val::Range(..) | Val::Maybe(..) => String::new(),
     }
 }
