@@ -249,13 +249,20 @@ fn every_model(dir: &Path) -> Vec<(PathBuf, Vec<Sent>)> {
 /// On every example and on the minimal model, with the receiver's default bot checks: each lead as the form
 /// controller sends it is stored, and the browser's claim is verified. (Found: with a model that has no grade,
 /// the controller's empty grade was a mismatch; the agency model's own `website` field was the default honeypot,
-/// so its leads were dropped as bots' while the page was told they were received.)
+/// so its leads were dropped as bots' while the page was told they were received.) Each lead is delivered to a
+/// webhook with its answers, and the history export reads back, column for column, as the same leads with the
+/// same scores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_model_verifies_what_the_browser_claims() {
     let dir = scratch("every-model");
     for (k, (file, leads)) in every_model(&dir).into_iter().enumerate() {
         let db = format!("sqlite:{}", dir.join(format!("leads-{k}.db")).display());
-        let model = format!("[model]\npath = {:?}\n", file.display().to_string());
+        let wh = Stub::start(StubKind::Webhook).await;
+        let model = format!(
+            "[model]\npath = {:?}\n[[targets]]\nid = \"all-{k}\"\nkind = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"{WHSEC}\"\n",
+            file.display().to_string(),
+            wh.base
+        );
         let r = Receiver::start(config(&db, &model)).await;
         let p = r.app.programs.current.clone();
         for (id, entries) in &leads {
@@ -273,6 +280,49 @@ async fn every_model_verifies_what_the_browser_claims() {
             assert_eq!(stored.claim_status, "verified", "{what}");
         }
         assert!(r.app.store.rejections(100).await.unwrap().is_empty(), "{}: refused leads", p.id);
+
+        // Delivered, each with the answers it was stored with.
+        until("every delivery", || async { wh.seen().len() >= leads.len() }).await;
+        for s in wh.seen() {
+            assert!(s.problems.is_empty(), "{}: {:?}", p.id, s.problems);
+            let data = &s.json["data"];
+            let stored = r.lead(data["id"].as_str().unwrap()).await;
+            assert_eq!(
+                (data["stage"].as_str(), data["score"].as_f64()),
+                (Some(stored.stage.as_str()), Some(stored.score))
+            );
+            for (field, value) in stored.record["answers"].as_object().unwrap() {
+                assert_eq!(&data["fields"][field], value, "{} lead {}: `{field}` delivered", p.id, stored.id);
+            }
+        }
+
+        // The history export reads back as the same leads: no column left over, no value refused, the same scores.
+        let history = serve::history(&r.app.store, &p).await.unwrap();
+        let mut reader = leadscore::leads::Reader::new(
+            history.as_bytes(),
+            leadscore::leads::Format::Csv,
+            &p,
+            &["outcome", "scored_at"],
+        )
+        .unwrap();
+        assert!(reader.ignored_columns().is_empty(), "{}: {:?}", p.id, reader.ignored_columns());
+        let read: Vec<_> = reader.leads(&p).collect::<Result<_, _>>().unwrap();
+        assert_eq!(read.len(), leads.len(), "{}", p.id);
+        let mut bt = leadscore::backtest::Backtest::new(&p, &[]);
+        for l in &read {
+            assert!(l.issues.is_empty(), "{} lead {}: {:?}", p.id, l.id, l.issues);
+            let stored = r.lead(&l.id).await;
+            let again = p.evaluate(&l.answers, &l.events, now(), &Options { complete: true, locale: None });
+            assert_eq!(
+                (again.score, again.stage.id.as_str()),
+                (stored.score, stored.stage.as_str()),
+                "{} lead {}",
+                p.id,
+                l.id
+            );
+            bt.add(&p, &l.answers, &l.events, now(), l.extra[0].as_deref());
+        }
+        assert_eq!(bt.len(), leads.len());
         r.stop().await;
     }
 }
