@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -345,6 +345,47 @@ describe("the scoring playground", () => {
     assert.equal(await text(page, "[data-total=deals]"), "200");
     await p.shot("planner");
     await p.close();
+  });
+
+  test("every example and a minimal model (no grade, events, knockouts or steps) load, compile and preview their form", async () => {
+    const t = await open();
+    const { page } = t;
+    const offered = await page.$$eval("#example option", (os) => os.map((o) => o.value));
+    const shipped = (await readdir(join(root, "examples"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+    assert.deepEqual([...offered].sort(), shipped.sort(), "the picker offers every example");
+    const minimal = {
+      leadscore: 1,
+      id: "minimal",
+      fields: [{ id: "email", type: "email" }, { id: "employees", type: "integer" }],
+      rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
+      stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
+    };
+    for (const name of [...offered, "minimal"]) {
+      let model = minimal;
+      if (name === "minimal") {
+        await page.fill("#doc", JSON.stringify(minimal, null, 2));
+      } else {
+        model = JSON.parse(await readFile(join(root, "examples", `${name}.json`), "utf8"));
+        await page.selectOption("#example", name);
+        await page.click("#load-example");
+        await page.waitForFunction((n) => document.querySelector("#status").textContent.includes(`“${n}”`), name);
+      }
+      // The preview is this model's form: a control for each of its fields, and no other model's.
+      const ids = model.fields.map((f) => f.id);
+      await page.waitForFunction(
+        (ids) => ids.every((id) => document.querySelector(`#preview-form #f-${id}`)) && document.querySelectorAll("#preview-form [data-field]").length === ids.length,
+        ids,
+      );
+      assert.equal(await page.$$eval("#diagnostics .pg-error", (e) => e.length), 0, `${name} compiles`);
+      assert.notEqual(await text(page, "#out-stage"), "–", `${name}: a stage is shown`);
+    }
+    // The minimal model scores as its one rule says.
+    await page.fill("#preview-form #f-employees", "120");
+    await page.waitForFunction(() => document.querySelector('#ledger tr[data-rule="size"]'));
+    assert.equal(await ledgerPoints(page, "size"), 10);
+    assert.equal(await score(page), 10);
+    assert.equal(await text(page, "#out-stage"), "mql");
+    await t.close();
   });
 
   test("a shared link carries the model; the page requests nothing but its own static files", async () => {
