@@ -11,15 +11,16 @@ import { root } from "../node/support.mjs";
 
 export const bin = join(root, "target/release/leadscore");
 
-export async function receiver({ minFillMs = 0 } = {}) {
+// `model` and `site`: another model file and another directory of pages than the demo's.
+export async function receiver({ minFillMs = 0, model, site } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "leadscore-receiver-"));
   const db = `sqlite:${join(dir, "leads.db")}`;
   const demo = await readFile(join(root, "examples/receiver/demo.toml"), "utf8");
   const config = demo
     .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"')
-    .replace(/^root = .*$/m, `root = ${JSON.stringify(join(root, "www"))}`)
+    .replace(/^root = .*$/m, `root = ${JSON.stringify(site ?? join(root, "www"))}`)
     .replace(/^database = .*$/m, `database = ${JSON.stringify(db)}`)
-    .replace(/^path = "examples\//m, `path = "${root}/examples/`)
+    .replace(/^path = "examples\/.*$/m, (line) => (model ? `path = ${JSON.stringify(model)}` : line.replace('"examples/', `"${root}/examples/`)))
     .replace(/^min_fill_ms = .*$/m, `min_fill_ms = ${minFillMs}`);
   const file = join(dir, "receiver.toml");
   await writeFile(file, config);

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { browser, root } from "../node/support.mjs";
@@ -140,6 +141,79 @@ describe("the receiver", () => {
     assert.equal(await page.getAttribute("html", "lang"), "it");
     await page.screenshot({ path: join(shots, "no-js-thank-you.png"), fullPage: true });
     await visitor.close();
+  });
+
+  test("a minimal model (no grade, events, knockouts or steps): its page's lead is verified and in the inbox", async () => {
+    // The smallest model a user may write, compiled ahead of time, on a page of its own.
+    const site = await mkdtemp(join(tmpdir(), "leadscore-minimal-site-"));
+    await mkdir(join(site, "dist"));
+    const model = join(site, "minimal.json");
+    await writeFile(
+      model,
+      JSON.stringify({
+        leadscore: 1,
+        id: "minimal",
+        fields: [
+          { id: "email", type: "email", required: true },
+          { id: "employees", type: "integer" },
+        ],
+        rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
+        stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
+      }),
+    );
+    execFileSync(bin, ["build", model, "-o", join(site, "dist/minimal.lsp")], { stdio: "pipe" });
+    for (const f of ["form.js", "form_bg.wasm", "auto.js"]) await copyFile(join(root, "www/dist", f), join(site, "dist", f));
+    await writeFile(
+      join(site, "index.html"),
+      `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>Minimal</title>
+    <link rel="icon" href="data:,">
+    <script type="module" src="/dist/auto.js"></script>
+  </head>
+  <body>
+    <form id="minimal-form" action="/submit" method="post" data-leadscore="/dist/minimal.lsp" data-leadscore-submit="fetch">
+      <div data-field="email"><label for="f-email">Email</label><input id="f-email" name="email" type="email" required></div>
+      <div data-field="employees"><label for="f-employees">Employees</label><input id="f-employees" name="employees" type="number"></div>
+      <div data-leadscore-nav><button type="submit">Send</button></div>
+    </form>
+    <section data-leadscore-ending="minimal-form" hidden tabindex="-1"></section>
+  </body>
+</html>
+`,
+    );
+    const own = await receiver({ model, site });
+    try {
+      const visitor = await chromium.newContext({ locale: "en-US" });
+      const page = await visitor.newPage();
+      const problems = watch(page);
+      await page.goto(own.origin + "/");
+      await page.waitForSelector("form.leadscore-active", { timeout: 10_000 });
+      await page.fill("#f-email", "ada@zahlwerk.de");
+      await page.fill("#f-employees", "120");
+      const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
+      await page.click("button[type=submit]");
+      const reply = await (await response).json();
+      assert.equal(reply.received, true, JSON.stringify(reply));
+      assert.equal(reply.stage, "mql", JSON.stringify(reply));
+      assert.equal(reply.score, 10);
+      assert.equal(reply.claim, "verified", `the receiver confirms the browser's claim: ${JSON.stringify(reply.mismatches)}`);
+      assert.equal(reply.verified, true);
+      assert.deepEqual(problems, []);
+      await visitor.close();
+
+      const sales = await chromium.newContext({ httpCredentials: { username: "sales", password: "larkspur" } });
+      const inbox = await sales.newPage();
+      await inbox.goto(own.origin + "/inbox");
+      const row = inbox.locator("tr[data-lead]", { hasText: "ada@zahlwerk.de" });
+      assert.equal(await row.count(), 1);
+      assert.equal(await row.locator("[data-claim]").textContent(), "verified");
+      await sales.close();
+    } finally {
+      await own.close();
+    }
   });
 
   test("the page and the inbox are served with the strict policy", async () => {
