@@ -128,13 +128,16 @@ impl Postgres {
             t.execute(&ins, &[&lead.id, target, &lead.received_at]).await.map_err(err("insert delivery"))?;
         }
         // A lead storing the same token at the same time waits here for this transaction, then finds it taken.
-        let ins = t
-            .prepare("INSERT INTO event_tokens (nonce, lead_id, at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING")
-            .await
-            .map_err(err("event tokens"))?;
         let mut taken = vec![];
         for token in &tokens {
-            if t.execute(&ins, &[token, &lead.id, &lead.received_at]).await.map_err(err("event tokens"))? == 0 {
+            let n = t
+                .execute(
+                    "INSERT INTO event_tokens (nonce, lead_id, at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING",
+                    &[token, &lead.id, &lead.received_at],
+                )
+                .await
+                .map_err(err("event tokens"))?;
+            if n == 0 {
                 taken.push(token.clone());
             }
         }
