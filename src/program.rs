@@ -525,7 +525,8 @@ impl Program {
                 Some(Node::Str(s)) => self.strings.get(*s as usize).map(|s| &**s),
                 // JavaScript writes these as names no field can take (`1`, `true`, `null`).
                 Some(Node::Num(_) | Node::Bool(_) | Node::Null) | None => continue,
-                // A computed name could be any field's.
+                // Any other node computes the name, which could then be any field's: reading them all is never
+                // wrong, so a node kind added later needs no arm here.
                 Some(_) => None,
             };
             for (i, f) in self.fields.iter().enumerate() {

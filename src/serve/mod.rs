@@ -189,27 +189,30 @@ impl App {
 /// `disqualified`), its `knockouts` knockout reasons, the keys of its `fields` fields; else a lead would silently
 /// never reach it, or reach it without a value.
 fn check_targets(targets: &[TargetConfig], programs: &HashMap<String, Arc<Program>>) -> Result<(), String> {
+    use std::collections::BTreeSet;
     let mut models: Vec<&Program> = programs.values().map(|p| &**p).collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
-    let known = |names: &mut dyn FnMut(&Program) -> Vec<String>| -> Vec<String> {
-        let mut all: Vec<String> = models.iter().flat_map(|p| names(p)).collect();
-        all.sort();
-        all.dedup();
-        all
-    };
-    let stages = known(&mut |p| p.stages.iter().map(|s| s.id.clone()).chain(["disqualified".to_string()]).collect());
-    let reasons = known(&mut |p| p.knockouts.iter().map(|k| k.reason.clone()).collect());
-    let fields = known(&mut |p| p.fields.iter().map(|f| f.id.clone()).collect());
+    let mut stages = BTreeSet::from(["disqualified"]);
+    let (mut reasons, mut fields) = (BTreeSet::new(), BTreeSet::new());
+    for p in &models {
+        stages.extend(p.stages.iter().map(|s| s.id.as_str()));
+        reasons.extend(p.knockouts.iter().map(|k| k.reason.as_str()));
+        fields.extend(p.fields.iter().map(|f| f.id.as_str()));
+    }
     let model = models.iter().map(|p| format!("`{}`", p.id)).collect::<Vec<_>>().join(", ");
     for (i, t) in targets.iter().enumerate() {
-        let checks: [(&str, Vec<&String>, &[String], &str); 3] = [
+        let checks: [(&str, Vec<&String>, &BTreeSet<&str>, &str); 3] = [
             ("stages", t.stages.iter().collect(), &stages, "stage"),
             ("knockouts", t.knockouts.iter().collect(), &reasons, "knockout reason"),
             ("fields", t.fields.keys().collect(), &fields, "field"),
         ];
         for (key, names, known, what) in checks {
-            if let Some(name) = names.into_iter().find(|n| !known.contains(n)) {
-                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            if let Some(name) = names.into_iter().find(|n| !known.contains(n.as_str())) {
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                };
                 return Err(format!(
                     "targets[{i}].{key}: `{name}` is not a {what} of the model {model} (its {what}s: {list})"
                 ));

@@ -82,17 +82,19 @@ pub async fn submit(
     // An event token counts for one lead only. The store says which of this lead's tokens another lead has
     // counted (in the same transaction that would store it); the lead is then scored again without them.
     let mut taken = HashSet::new();
-    let (sub, stored) = loop {
-        let sub = assess(&app, &entries, &headers, now, ip_hash.clone(), &taken);
+    let (sub, mut reply, id, stored) = loop {
+        let mut sub = assess(&app, &entries, &headers, now, ip_hash.clone(), &taken);
+        let reply = reply_json(&sub);
         let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
         let targets = super::deliver::route(&app.config.targets, &sub.lead.stage, reason);
-        match app.store.insert_lead(sub.lead.clone(), targets, sub.tokens.clone()).await {
+        // The store takes the lead; what the answer needs of it is in `reply`.
+        let lead = std::mem::take(&mut sub.lead);
+        let id = lead.id.clone();
+        match app.store.insert_lead(lead, targets, std::mem::take(&mut sub.tokens)).await {
             Ok(Stored::TokensTaken(t)) if !t.is_empty() && t.iter().all(|n| !taken.contains(n)) => taken.extend(t),
-            stored => break (sub, stored),
+            stored => break (sub, reply, id, stored),
         }
     };
-    let mut reply = reply_json(&sub);
-    let id = sub.lead.id.clone();
     let (duplicate, id) = match stored {
         Ok(Stored::New) => {
             app.wake.notify_one();

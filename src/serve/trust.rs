@@ -139,7 +139,6 @@ pub fn read_events(
         }
         return out;
     };
-    let mut nonces = std::collections::HashSet::new();
     let oldest = now - f64::from(max_age_days) * crate::DAY_MS;
     for (n, it) in items.iter().enumerate() {
         let kind = it.get("type").and_then(Json::as_str).unwrap_or("");
@@ -164,17 +163,15 @@ pub fn read_events(
                         record.note = Some("the token's time is in the future".into());
                     } else if at < oldest {
                         record.note = Some("the token is too old".into());
-                    } else if taken.contains(&nonce) {
-                        // Copied from the page it was given to, or sent again with another lead.
+                    } else if taken.contains(&nonce) || out.nonces.contains(&nonce) {
                         record.trust = "refused";
                         record.at = at;
-                        record.note = Some("the token was already counted for another lead".into());
-                        out.records.push(record);
-                        continue;
-                    } else if !nonces.insert(nonce.clone()) {
-                        record.trust = "refused";
-                        record.at = at;
-                        record.note = Some("the same token twice: counted once".into());
+                        record.note = Some(if taken.contains(&nonce) {
+                            // Copied from the page it was given to, or sent again with another lead.
+                            "the token was already counted for another lead".into()
+                        } else {
+                            "the same token twice: counted once".into()
+                        });
                         out.records.push(record);
                         continue;
                     } else {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// A lead as stored: the columns that are queried, and the whole record as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     /// Sortable by time: 12 hex digits of milliseconds, then 20 random ones.
     pub id: String,
@@ -124,10 +124,9 @@ impl Store {
         }
     }
 
-    /// Writes a lead and its deliveries (one per target) in one transaction; durable when it returns.
-    /// Stores a new lead with its deliveries queued to `targets` and the nonces of the event tokens it counted,
-    /// in one transaction; unless a lead with its idempotency key exists, or another lead counted one of its
-    /// tokens.
+    /// Writes a new lead, its deliveries (one per target) and the nonces of the event tokens it counted in one
+    /// transaction; durable when it returns. Writes nothing when a lead with its idempotency key exists (that one
+    /// is returned) or when another lead has counted one of its tokens (those are returned).
     pub async fn insert_lead(
         &self,
         lead: Lead,

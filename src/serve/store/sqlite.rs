@@ -99,7 +99,8 @@ impl Sqlite {
         tokens: Vec<String>,
     ) -> Result<Stored, StoreError> {
         self.write(move |c| {
-            // One writer: what is read here cannot change before the inserts below.
+            // One writer: what is read here cannot change before the inserts below, so the duplicate and the taken
+            // tokens are found before anything is written.
             if lead.idempotency_key.is_some() {
                 let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE idempotency_key = ?1");
                 let old =
@@ -120,37 +121,30 @@ impl Sqlite {
                 return Ok(Stored::TokensTaken(taken));
             }
             let record = lead.record.to_string();
-            let n = c
-                .execute(
-                    "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
+            c.execute(
+                "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
                      score, grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-                     ON CONFLICT (idempotency_key) DO NOTHING",
-                    params![
-                        lead.id,
-                        lead.idempotency_key,
-                        lead.received_at,
-                        lead.rules_hash,
-                        lead.model_id,
-                        lead.stage,
-                        lead.knockout,
-                        lead.score,
-                        lead.grade,
-                        lead.claim_status,
-                        lead.consent,
-                        lead.ip_hash,
-                        lead.outcome,
-                        lead.outcome_at,
-                        lead.outcome_by,
-                        record
-                    ],
-                )
-                .map_err(err("insert lead"))?;
-            if n == 0 {
-                let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE idempotency_key = ?1");
-                let old = c.query_row(&q, [&lead.idempotency_key], lead_row).map_err(err("find duplicate"))?;
-                return Ok(Stored::Duplicate(Box::new(old)));
-            }
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                params![
+                    lead.id,
+                    lead.idempotency_key,
+                    lead.received_at,
+                    lead.rules_hash,
+                    lead.model_id,
+                    lead.stage,
+                    lead.knockout,
+                    lead.score,
+                    lead.grade,
+                    lead.claim_status,
+                    lead.consent,
+                    lead.ip_hash,
+                    lead.outcome,
+                    lead.outcome_at,
+                    lead.outcome_by,
+                    record
+                ],
+            )
+            .map_err(err("insert lead"))?;
             let mut ins = c
                 .prepare_cached(
                     "INSERT INTO deliveries (lead_id, target, status, next_at) VALUES (?1, ?2, 'pending', ?3)",
