@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Scorer } from "../../pkg/node.js";
@@ -56,9 +56,9 @@ function post(body, headers = {}) {
   });
 }
 
-/** The claim a page's controller adds to the form, computed here with the full build. */
-function claimOf(answers, events, at) {
-  const e = scorer.evaluate(answers, events, at, { complete: true, hints: false });
+/** The claim a page's controller adds to the form, computed here with the full build (of `by`'s model). */
+function claimOf(answers, events, at, by = scorer) {
+  const e = by.evaluate(answers, events, at, { complete: true, hints: false });
   return {
     leadscore_score: String(e.score),
     leadscore_groups: JSON.stringify(Object.fromEntries(e.groups.map((g) => [g.id, g.score]))),
@@ -236,6 +236,70 @@ test("the browser's claim is checked: a correct one is verified, a tampered scor
   const html = await (await post(formOf(sqlLead, { ...claim, leadscore_score: "125" }))).text();
   assert.match(html, /Not confirmed/);
   assert.match(await (await post(formOf(sqlLead, claim))).text(), /Confirmed: the server computed/);
+});
+
+/** A model with no grade, no events, no knockouts and no steps. */
+const MINIMAL = {
+  leadscore: 1,
+  id: "minimal",
+  fields: [
+    { id: "email", type: "email", required: true },
+    { id: "employees", type: "integer" },
+  ],
+  rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
+  stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
+};
+
+test("every example and a minimal model: the claim the controller sends is verified, in JSON and on the page", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "leadscore-www-models-"));
+  const models = [];
+  for (const file of ["b2b", "agency", "b2c_fitness", "it_software"]) {
+    const cases = JSON.parse(readFileSync(join(root, "tests/cases", `${file}.json`), "utf8"));
+    models.push({ name: cases.model_file, path: join(root, cases.model_file), answers: cases.cases[0].answers });
+  }
+  writeFileSync(join(dir, "minimal.json"), JSON.stringify(MINIMAL));
+  models.push({ name: "minimal", path: join(dir, "minimal.json"), answers: { email: "ada@zahlwerk.de", employees: 120 } });
+  assert.deepEqual(
+    models.slice(0, 4).map((m) => m.name).sort(),
+    readdirSync(join(root, "examples")).filter((f) => f.endsWith(".json")).map((f) => `examples/${f}`).sort(),
+    "every shipped example is here",
+  );
+  try {
+    for (const { name, path, answers } of models) {
+      const own = new Scorer(readFileSync(path, "utf8"));
+      const hasGrade = "grade" in JSON.parse(readFileSync(path, "utf8"));
+      const other = await serve({ port: 0, model: path, log: () => {} });
+      try {
+        const claim = claimOf(answers, [], Date.now(), own);
+        assert.equal(claim.leadscore_grade === "", !hasGrade, `${name}: a grade is claimed exactly when the model has one`);
+        const reply = await (
+          await fetch(`${other.origin}/submit`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+            body: formOf(answers, claim),
+          })
+        ).json();
+        assert.deepEqual(reply.mismatches, [], name);
+        assert.deepEqual(reply.issues, [], name);
+        assert.equal(reply.verified, true, name);
+        assert.equal(reply.stage, claim.leadscore_stage, name);
+        assert.equal(String(reply.score), claim.leadscore_score, name);
+        const html = await (
+          await fetch(`${other.origin}/submit`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: formOf(answers, claim),
+          })
+        ).text();
+        assert.match(html, /Confirmed: the server computed/, name);
+      } finally {
+        await other.close();
+        own.free();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a boolean checkbox posted as on is true, as in the browser: the claim is verified", async () => {
