@@ -1,9 +1,10 @@
 //! A compact binary form of a compiled [`Program`], for pages that load a program compiled ahead of time (by
 //! the CLI, a server or the full module) and carry no compiler: [`Program::to_bytes`], [`Program::from_bytes`].
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
-//! `b"LSP"`, the version byte `1`, then every field of [`Program`] in declaration order, each part the same way:
+//! `b"LSP"`, the version byte `2`, then every field of [`Program`] in declaration order, the rules hash last,
+//! each part the same way:
 //! unsigned integers as LEB128 varints; `f64` as 8 bytes little-endian; `bool` as a byte 0/1; strings as a
 //! varint byte length and UTF-8; `Option` as a tag byte 0/1 and the value; `Vec` as a varint count and the items;
 //! maps (`BTreeMap`, JSON objects) as a count and key/value pairs; enums as a tag byte (the variant's position in
@@ -41,10 +42,18 @@
 //!   window finite and not negative (a zero or NaN half-life would make a decided score infinite). Constant
 //!   lists sorted without duplicates (they are searched by bisection).
 //! - **Stages**: at least one; only the last, the default, has no condition.
+//! - **The hash**: the rules hash is FNV-1a 64 of everything before it (the program's whole content), computed
+//!   again on reading: a program changed after it was compiled fails to load and says so. (It detects changes;
+//!   it is no signature: whoever changes a program can write its new hash. The checks below still hold then.)
+//! - **Values, as the compiler checks them** (src/valid.rs): names valid, unique, and none a history column;
+//!   ids valid and unique; option values valid and unique, options exactly on choice and multi fields, bounds
+//!   only on numbers; steps not empty; grade bands in order; endings only for existing stages and knockout
+//!   reasons, and their links allowed (`https:`, `http:`, `mailto:`, or a path on the page's own site, resolved
+//!   as a browser resolves it): the form controller puts a program's links into the page.
 //!
 //! Not checked, because nothing depends on it for safety: that step jumps never loop (the layout stops after
 //! as many steps as there are), the arity and operand types of calls (every operation returns a value for any
-//! operands), unique ids and option values (lookups take the first), grade bands in order, the hash.
+//! operands).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -53,9 +62,10 @@ use serde_json::Value as Json;
 
 use crate::model::{Action, Choice, Ending, Endings, FieldType, Text};
 use crate::program::*;
+use crate::valid::{is_id, is_ident, is_option_value, is_reserved, link_problem, HISTORY_COLUMNS};
 
 /// The first bytes of an encoded program: `LSP` and the format version.
-const MAGIC: &[u8; 4] = b"LSP\x01";
+const MAGIC: &[u8; 4] = b"LSP\x02";
 
 /// Deepest expression accepted: the compiler's 64 levels, each of which may lower to two nodes (`not in`).
 const MAX_NODE_DEPTH: usize = 2 * (MAX_DEPTH + 1);
@@ -88,7 +98,8 @@ impl Program {
     /// back.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = MAGIC.to_vec();
-        self.enc(&mut w);
+        self.enc_content(&mut w);
+        content_hash(&w[MAGIC.len()..]).enc(&mut w);
         w
     }
 
@@ -100,15 +111,23 @@ impl Program {
             return Err(err(0, "not a leadscore program"));
         }
         if bytes.get(3) != Some(&MAGIC[3]) {
-            return Err(err(3, "unsupported format version"));
+            return Err(err(3, "unsupported format version: compile the program again with this version of leadscore"));
         }
-        let mut r = Reader { b: bytes, pos: 4, depth: 0, err: None };
-        let p = Program::dec(&mut r);
+        let mut r = Reader { b: bytes, pos: MAGIC.len(), depth: 0, err: None };
+        let mut p = Program::dec_content(&mut r);
+        let end = r.pos;
+        p.hash = r.get();
         if r.pos < bytes.len() {
             r.fail("trailing bytes");
         }
         if let Some((offset, message)) = r.err {
             return Err(err(offset, message));
+        }
+        if p.hash != content_hash(&bytes[MAGIC.len()..end]) {
+            return Err(err(
+                end,
+                "the program was changed after it was compiled: its content does not match its rules hash",
+            ));
         }
         check(&p).map_err(|m| err(bytes.len(), m))?;
         Ok(p)
@@ -479,6 +498,101 @@ units! {
         Min, Max, In, Cat, Substr, Missing, MissingSome, Array, Merge;
 }
 
+/// A program's content: every field but the hash, which `to_bytes` writes after it (a new field must be added
+/// here, or this does not compile).
+impl Program {
+    fn enc_content(&self, w: &mut Vec<u8>) {
+        let Program {
+            id,
+            title,
+            locale,
+            fields,
+            steps,
+            lists,
+            events,
+            groups,
+            rules,
+            knockouts,
+            stages,
+            grade,
+            endings,
+            nodes,
+            args,
+            strings,
+            order,
+            hash: _,
+        } = self;
+        id.enc(w);
+        title.enc(w);
+        locale.enc(w);
+        fields.enc(w);
+        steps.enc(w);
+        lists.enc(w);
+        events.enc(w);
+        groups.enc(w);
+        rules.enc(w);
+        knockouts.enc(w);
+        stages.enc(w);
+        grade.enc(w);
+        endings.enc(w);
+        nodes.enc(w);
+        args.enc(w);
+        strings.enc(w);
+        order.enc(w);
+    }
+
+    fn dec_content(r: &mut Reader) -> Program {
+        Program {
+            id: r.get(),
+            title: r.get(),
+            locale: r.get(),
+            fields: r.get(),
+            steps: r.get(),
+            lists: r.get(),
+            events: r.get(),
+            groups: r.get(),
+            rules: r.get(),
+            knockouts: r.get(),
+            stages: r.get(),
+            grade: r.get(),
+            endings: r.get(),
+            nodes: r.get(),
+            args: r.get(),
+            strings: r.get(),
+            order: r.get(),
+            hash: String::new(),
+        }
+    }
+
+    /// The rules hash of this program's content (what `to_bytes` writes before the hash).
+    #[cfg(any(feature = "compiler", test))]
+    pub(crate) fn content_hash(&self) -> String {
+        let mut w = Vec::new();
+        self.enc_content(&mut w);
+        content_hash(&w)
+    }
+}
+
+/// FNV-1a 64.
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The rules hash of a program's encoded content: FNV-1a 64, in 16 hex digits.
+fn content_hash(bytes: &[u8]) -> String {
+    let h = fnv(bytes);
+    let mut out = String::with_capacity(16);
+    for k in (0..16).rev() {
+        out.push(char::from_digit(((h >> (4 * k)) & 15) as u32, 16).unwrap_or('0'));
+    }
+    out
+}
+
 /// Structs: every field, in the order written here (a new field must be added here, or this does not compile).
 macro_rules! records {
     ($($t:ident { $($f:ident),* })*) => {$(
@@ -494,8 +608,6 @@ macro_rules! records {
 }
 
 records! {
-    Program { id, title, locale, fields, steps, lists, events, groups, rules, knockouts, stages, grade, endings,
-        nodes, args, strings, order, hash }
     FieldDef { id, kind, label, help, placeholder, required, visible, enabled, min, max, max_length, options, step }
     StepDef { id, title, fields, visible, next }
     List { name, items }
@@ -868,10 +980,87 @@ fn check(p: &Program) -> Res<()> {
         let ok = |group: u32| (group as usize) < ng;
         ensure(ok(g.group) && g.matrix.as_ref().is_none_or(|m| ok(m.0)), "group index out of range")?;
         // An empty grade is how a form sends "no grade" (`Claim::grade`).
-        let named = |bands: &[crate::program::BandDef]| bands.iter().all(|b| !b.label.is_empty());
-        ensure(named(&g.bands) && g.matrix.as_ref().is_none_or(|m| named(&m.1)), "a grade band's label is empty")?;
+        let named =
+            |bands: &[crate::program::BandDef]| bands_in_order(bands) && bands.iter().all(|b| !b.label.is_empty());
+        ensure(
+            named(&g.bands) && g.matrix.as_ref().is_none_or(|m| named(&m.1)),
+            "a grade band has no label or is out of order",
+        )?;
     }
-    Ok(())
+    check_values(p)
+}
+
+/// Bands from the highest `min` down; only the last, and at least one, without.
+fn bands_in_order(bands: &[crate::program::BandDef]) -> bool {
+    let Some((last, rest)) = bands.split_last() else { return false };
+    let mut prev = f64::INFINITY;
+    last.min.is_none()
+        && rest.iter().all(|b| {
+            let ok = b.min.is_some_and(|m| m < prev);
+            prev = b.min.unwrap_or(prev);
+            ok
+        })
+}
+
+/// What the compiler checks on names, ids, option values, field kinds, endings and links (src/valid.rs).
+fn check_values(p: &Program) -> Res<()> {
+    const NAMES: &str = "a name or id is not valid, or not unique";
+    let columns = || p.fields.iter().map(|f| f.id.as_str()).chain(p.events.iter().map(|(id, _)| id.as_str()));
+    let lists = p.lists.iter().map(|l| l.name.as_str()).filter(|n| !n.is_empty());
+    let mut names = columns().chain(lists).chain(p.groups.iter().map(|g| g.id.as_str()));
+    ensure(columns().all(|n| !HISTORY_COLUMNS.contains(&n)), "a field or event has the name of a history column")?;
+    ensure(unique(&mut names, &|n| is_ident(n) && !is_reserved(n)), NAMES)?;
+    ensure(
+        unique(&mut p.rules.iter().map(|r| r.id.as_str()), &is_id)
+            && unique(&mut p.knockouts.iter().map(|k| k.id.as_str()), &is_id)
+            && unique(&mut p.stages.iter().map(|s| s.id.as_str()), &is_id)
+            && unique(&mut p.steps.iter().map(|s| s.id.as_str()), &is_id)
+            && p.knockouts.iter().all(|k| is_id(&k.reason)),
+        NAMES,
+    )?;
+    ensure(p.steps.iter().all(|s| !s.fields.is_empty()), "a step asks no field")?;
+    for f in &p.fields {
+        let choice = matches!(f.kind, FieldType::Choice | FieldType::Multi);
+        let numeric = matches!(f.kind, FieldType::Number | FieldType::Integer);
+        ensure(
+            choice != f.options.is_empty()
+                && (numeric || (f.min.is_none() && f.max.is_none()))
+                && unique(&mut f.options.iter().map(Choice::value), &is_option_value),
+            "a field's options or bounds do not fit its type",
+        )?;
+    }
+    let e = &p.endings;
+    ensure(
+        e.stages.keys().all(|s| p.stages.iter().any(|t| t.id == *s))
+            && e.knockouts.keys().all(|r| p.knockouts.iter().any(|k| k.reason == *r)),
+        "an ending is for no stage or knockout reason",
+    )?;
+    let all = e.stages.values().chain(e.knockouts.values()).chain(e.default.as_ref());
+    ensure(
+        all.filter_map(|e| e.action.as_ref()).all(|a| link_problem(&a.url).is_none()),
+        "an ending's link is not allowed: only https:, http: and mailto: URLs, and paths on the page's own site",
+    )
+}
+
+/// Whether every item is `valid` and none is there twice: a table of twice as many slots, probed linearly.
+fn unique<'a>(items: &mut dyn Iterator<Item = &'a str>, valid: &dyn Fn(&str) -> bool) -> bool {
+    let items: Vec<&str> = items.collect();
+    let mut slots = vec![usize::MAX; (items.len() * 2).next_power_of_two()];
+    let mask = slots.len() - 1;
+    for (i, s) in items.iter().enumerate() {
+        if !valid(s) {
+            return false;
+        }
+        let mut at = fnv(s.as_bytes()) as usize & mask;
+        while let Some(&j) = slots.get(at).filter(|&&j| j != usize::MAX) {
+            if items[j] == *s {
+                return false;
+            }
+            at = (at + 1) & mask;
+        }
+        slots[at] = i;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -909,8 +1098,8 @@ mod tests {
             ("event index out of range", |p| p.rules[0].per = Some(99)),
             ("group index out of range", |p| p.rules[0].group = 99),
             ("group index out of range", |p| p.grade.as_mut().unwrap().matrix.as_mut().unwrap().0 = 99),
-            ("a grade band's label is empty", |p| p.grade.as_mut().unwrap().bands[0].label.clear()),
-            ("a grade band's label is empty", |p| {
+            ("a grade band has no label or is out of order", |p| p.grade.as_mut().unwrap().bands[0].label.clear()),
+            ("a grade band has no label or is out of order", |p| {
                 p.grade.as_mut().unwrap().matrix.as_mut().unwrap().1[1].label.clear()
             }),
             ("call arguments out of range", |p| _ = push(p, Node::Call(Func::Min, 0, 100_000))),
@@ -979,10 +1168,90 @@ mod tests {
             ("a stage's reads differ", |p| p.stages[0].fields.push(0)),
             ("no stage", |p| p.stages.clear()),
             ("only the last stage has no condition", |p| p.stages[0].when = None),
+            // What the compiler checks on values (src/valid.rs).
+            ("a name or id is not valid, or not unique", |p| p.fields[0].id = "1st".into()),
+            ("a name or id is not valid, or not unique", |p| p.groups[0].id = "score".into()),
+            ("a name or id is not valid, or not unique", |p| p.events[0].0 = p.fields[0].id.clone()),
+            ("a name or id is not valid, or not unique", |p| p.lists[0].name = p.groups[0].id.clone()),
+            ("a field or event has the name of a history column", |p| p.events[0].0 = "outcome".into()),
+            ("a name or id is not valid, or not unique", |p| p.rules[1].id = p.rules[0].id.clone()),
+            ("a name or id is not valid, or not unique", |p| p.stages[0].id = "<b>".into()),
+            ("a name or id is not valid, or not unique", |p| p.knockouts[0].reason = "a b".into()),
+            ("a field's options or bounds do not fit its type", |p| {
+                let f = p.fields.iter_mut().find(|f| f.kind == FieldType::Choice).unwrap();
+                f.options[0] = Choice::Value("a;b".into());
+            }),
+            ("a field's options or bounds do not fit its type", |p| {
+                let f = p.fields.iter_mut().find(|f| f.kind == FieldType::Multi).unwrap();
+                f.options[1] = f.options[0].clone();
+            }),
+            ("a field's options or bounds do not fit its type", |p| {
+                p.fields.iter_mut().find(|f| f.kind == FieldType::Choice).unwrap().options.clear()
+            }),
+            ("a field's options or bounds do not fit its type", |p| {
+                p.fields.iter_mut().find(|f| f.kind == FieldType::String).unwrap().min = Some(1.0)
+            }),
+            ("a grade band has no label or is out of order", |p| p.grade.as_mut().unwrap().bands.swap(0, 1)),
+            ("a grade band has no label or is out of order", |p| {
+                p.grade.as_mut().unwrap().bands.last_mut().unwrap().min = Some(-5.0)
+            }),
+            ("an ending is for no stage or knockout reason", |p| {
+                let e = p.endings.stages.values().next().unwrap().clone();
+                p.endings.stages.insert("nope".into(), e);
+            }),
+            (LINK, |p| p.endings.default.as_mut().unwrap().action.as_mut().unwrap().url = "javascript:alert(1)".into()),
+            (LINK, |p| {
+                p.endings.stages.values_mut().next().unwrap().action.as_mut().unwrap().url = "/\\evil.example/x".into()
+            }),
+            (LINK, |p| {
+                p.endings.knockouts.values_mut().next().unwrap().action.as_mut().unwrap().url =
+                    "/\t/evil.example".into()
+            }),
         ];
         for (message, edit) in cases {
             rejects(message, *edit);
         }
+    }
+
+    const LINK: &str =
+        "an ending's link is not allowed: only https:, http: and mailto: URLs, and paths on the page's own site";
+
+    #[test]
+    fn a_program_changed_after_compiling_does_not_load() {
+        let good = example().to_bytes();
+        // A label changed in place ("Sales Qualified Lead" to "Sales Qualified Leaf"): every byte still reads.
+        let at = good.windows(20).position(|w| w == b"Sales Qualified Lead").expect("the label is in the program") + 19;
+        let mut changed = good.clone();
+        changed[at] = b'f';
+        let e = Program::from_bytes(&changed).unwrap_err();
+        assert_eq!(
+            e.message,
+            "the program was changed after it was compiled: its content does not match its rules hash"
+        );
+        assert_eq!(e.offset, good.len() - 17, "where the hash begins");
+        // No byte of the content can change unnoticed.
+        for at in MAGIC.len()..good.len() {
+            let mut v = good.clone();
+            v[at] ^= 0x20;
+            assert!(Program::from_bytes(&v).is_err(), "byte {at} changed and the program loads");
+        }
+        // The hash covers every part: a change anywhere gives another hash.
+        let base = example();
+        let edits: &[fn(&mut Program)] = &[
+            |p| p.id.push('x'),
+            |p| p.fields[0].label = None,
+            |p| p.rules[0].half_life_days = Some(3.0),
+            |p| p.stages[0].label = None,
+            |p| p.strings[0] = "other".into(),
+            |p| p.endings.default = None,
+            |p| p.order.reverse(),
+        ];
+        for edit in edits {
+            let mut p = example();
+            edit(&mut p);
+            assert_ne!(p.content_hash(), base.content_hash());
+        }
+        assert_eq!(base.content_hash(), base.hash(), "the compiler's hash is the content's");
     }
 
     #[test]
@@ -996,11 +1265,15 @@ mod tests {
         let cases: &[(Vec<u8>, usize, &str)] = &[
             (vec![], 0, "not a leadscore program"),
             (b"LSQ\x01".to_vec(), 0, "not a leadscore program"),
-            (b"LSP\x02".to_vec(), 3, "unsupported format version"),
-            (b"LSP\x01".to_vec(), 4, "unexpected end"),
-            (b"LSP\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01".to_vec(), 14, "number too large"),
-            (b"LSP\x01\x80\x80\x80\x80\x10".to_vec(), 9, "number too large"),
-            (b"LSP\x01\xff\x7f".to_vec(), 6, "count larger than the bytes left"),
+            (
+                b"LSP\x01".to_vec(),
+                3,
+                "unsupported format version: compile the program again with this version of leadscore",
+            ),
+            (b"LSP\x02".to_vec(), 4, "unexpected end"),
+            (b"LSP\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01".to_vec(), 14, "number too large"),
+            (b"LSP\x02\x80\x80\x80\x80\x10".to_vec(), 9, "number too large"),
+            (b"LSP\x02\xff\x7f".to_vec(), 6, "count larger than the bytes left"),
             // The id's first byte, then the title's tag.
             (edit(5, 0xff), 5, "invalid UTF-8"),
             (edit(5 + usize::from(good[4]), 7), 5 + usize::from(good[4]), "unknown tag"),

@@ -356,18 +356,7 @@ pub(crate) struct Compiler<'d> {
     strings: HashMap<Box<str>, u32>,
 }
 
-/// The columns a history of past leads has besides its fields and events.
-const HISTORY_COLUMNS: [&str; 3] = ["id", "scored_at", "outcome"];
-
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
+use crate::valid::{is_id, is_ident, is_option_value, is_reserved, link_problem, HISTORY_COLUMNS};
 
 impl<'d> Compiler<'d> {
     fn new(doc: &Document, diags: &'d mut Vec<Diagnostic>) -> Self {
@@ -414,7 +403,7 @@ impl<'d> Compiler<'d> {
             );
             return;
         }
-        if expr::is_keyword(name) || name == "score" || name == "end" {
+        if is_reserved(name) {
             self.err(Code::Value, pointer, format!("`{name}` is a reserved word and cannot be used as a name"));
             return;
         }
@@ -647,7 +636,7 @@ impl<'d> Compiler<'d> {
         if self.diags.iter().any(Diagnostic::is_error) {
             return None;
         }
-        self.p.hash = document_hash(doc);
+        self.p.hash = self.p.content_hash();
         let program = self.p;
         crate::analyze::warnings(&program, self.diags);
         Some(program)
@@ -775,7 +764,7 @@ impl<'d> Compiler<'d> {
                     // A multi answer in a CSV cell (a history, an export, a text input) is its values joined by
                     // `;`, each read trimmed.
                     let v = o.value();
-                    if v.trim().is_empty() || v.trim() != v || v.contains(';') {
+                    if !is_option_value(v) {
                         let at = match o {
                             model::Choice::Value(_) => format!("{pointer}/options/{j}"),
                             model::Choice::Labeled { .. } => format!("{pointer}/options/{j}/value"),
@@ -1062,17 +1051,15 @@ impl<'d> Compiler<'d> {
 
     fn ending(&mut self, e: &model::Ending, pointer: &str) {
         if let Some(a) = &e.action {
-            let url = a.url.trim();
-            let lower = url.to_ascii_lowercase();
-            let ok = lower.starts_with("https://")
-                || lower.starts_with("http://")
-                || lower.starts_with("mailto:")
-                || (url.starts_with('/') && !url.starts_with("//"));
-            if !ok || url.chars().any(char::is_control) {
+            if let Some(problem) = link_problem(&a.url) {
+                let url = a.url.escape_debug();
                 self.err(
                     Code::Value,
                     format!("{pointer}/action/url"),
-                    format!("`{url}` is not an allowed link: use https:, http:, mailto: or a path starting with /"),
+                    format!(
+                        "`{url}` is not an allowed link: {problem}. Use an https:, http: or mailto: URL, or a path on \
+                         the page's own site"
+                    ),
                 );
             }
         }
@@ -1698,16 +1685,3 @@ const FUNCTIONS: &[(&str, Func)] = &[
     ("floor", Func::Floor),
     ("ceil", Func::Ceil),
 ];
-
-/// FNV-1a 64 over the canonical JSON of the document (sorted keys, fixed field order, shortest floats).
-fn document_hash(doc: &Document) -> String {
-    let mut canonical = doc.clone();
-    canonical.schema = None;
-    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}

@@ -18,10 +18,10 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
             // The whole text is a decimal number, which parseFloat reads exactly as Rust does.
             return Some(js_sys::parse_float(s));
         }
-        let (sign, word) = match s.as_bytes().first() {
-            Some(b'-') => (-1.0, &s[1..]),
-            Some(b'+') => (1.0, &s[1..]),
-            _ => (1.0, s),
+        // `strip_prefix` rather than `&s[1..]`, whose char-boundary panic would bring formatting into the module.
+        let (sign, word) = match s.strip_prefix('-') {
+            Some(w) => (-1.0, w),
+            None => (1.0, s.strip_prefix('+').unwrap_or(s)),
         };
         if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity") {
             Some(sign * f64::INFINITY)
@@ -77,6 +77,44 @@ pub(crate) fn js_parse_float(s: &str) -> f64 {
             return if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY };
         }
         t[..decimal_prefix(t)].parse().unwrap_or(f64::NAN)
+    }
+}
+
+/// A URL resolved as browsers resolve links (the WHATWG URL standard), against `base` or, without one, as an
+/// absolute URL: its scheme with the colon (`https:`) and its origin (`null` for schemes without one), or
+/// None when it does not parse. Natively the `url` crate; in the Wasm build the JS `URL` constructor.
+pub(crate) fn resolve_url(input: &str, base: Option<&str>) -> Option<(String, String)> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let base = match base {
+            Some(b) => Some(url::Url::parse(b).ok()?),
+            None => None,
+        };
+        let u = url::Url::options().base_url(base.as_ref()).parse(input).ok()?;
+        Some((format!("{}:", u.scheme()), u.origin().ascii_serialization()))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let u = js_url::Url::new(input, base).ok()?;
+        Some((u.protocol(), u.origin()))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod js_url {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// The global `URL` class (browsers, Node).
+        #[wasm_bindgen(js_name = URL)]
+        pub type Url;
+        #[wasm_bindgen(constructor, js_class = "URL", catch)]
+        pub fn new(url: &str, base: Option<&str>) -> Result<Url, JsValue>;
+        #[wasm_bindgen(method, getter)]
+        pub fn protocol(this: &Url) -> String;
+        #[wasm_bindgen(method, getter)]
+        pub fn origin(this: &Url) -> String;
     }
 }
 

@@ -47,6 +47,7 @@ pub mod serve;
 mod session;
 #[cfg(feature = "compiler")]
 pub mod source;
+mod valid;
 mod verify;
 mod vm;
 #[cfg(target_arch = "wasm32")]

@@ -425,6 +425,7 @@ pub struct Ending {
 pub struct Action {
     /// The button's text.
     pub label: Text,
-    /// An `https:`, `http:` or `mailto:` URL, or a path on the same site.
+    /// An `https:`, `http:` or `mailto:` URL, or a relative one that stays on the page's site (resolved as
+    /// browsers resolve links).
     pub url: String,
 }

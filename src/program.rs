@@ -455,8 +455,9 @@ pub(crate) fn sort_dedup(v: &mut Vec<u32>) {
 }
 
 impl Program {
-    /// The rules hash: a stable digest of the compiled program (hex, 16 digits). Equal documents (up to
-    /// formatting and key order) give equal hashes, on every platform.
+    /// The rules hash: a digest of the compiled program's whole content (FNV-1a 64 of its binary form, 16 hex
+    /// digits), computed again when a program is read from bytes. Equal documents (up to formatting and key
+    /// order) give equal hashes, on every platform.
     pub fn hash(&self) -> &str {
         &self.hash
     }

@@ -1957,11 +1957,26 @@ fn use_decoded(p: &Program, answers: &Json) -> Result<(), String> {
     Ok(())
 }
 
-/// Edited encodings of the examples: decoding never panics, and what it accepts is safe to use.
+/// An encoded program's content (without its rules hash) with the rules hash the format defines appended: FNV-1a
+/// 64 of everything after the four magic bytes, as a string of 16 hex digits. Edits then reach the checks after
+/// the hash's (which refuses any edited program whose hash was not written again).
+fn with_hash(content: &[u8]) -> Vec<u8> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in content.get(4..).unwrap_or_default() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    [content, &[16], format!("{h:016x}").as_bytes()].concat()
+}
+
+/// Edited encodings of the examples, their hash written again: decoding never panics, and what it accepts is
+/// safe to use.
 #[test]
 fn decode_never_panics_on_edited_encodings() {
     for (m, p) in programs() {
-        let bytes = p.to_bytes();
+        let encoded = p.to_bytes();
+        assert_eq!(with_hash(&encoded[..encoded.len() - 17]), encoded, "the hash is the format's");
+        let bytes = encoded[..encoded.len() - 17].to_vec();
         let fields: Vec<FieldSpec> = p.fields.iter().map(FieldSpec::from).collect();
         let strategy = (proptest::collection::vec(byte_edit(), 1..4), valid_answers(&fields, &m.vocab));
         check(&format!("examples/{}", m.name), 3000, strategy, |(edits, valid)| {
@@ -1969,7 +1984,7 @@ fn decode_never_panics_on_edited_encodings() {
             for e in &edits {
                 edit_bytes(&mut b, e);
             }
-            if let Ok(q) = Program::from_bytes(&b) {
+            if let Ok(q) = Program::from_bytes(&with_hash(&b)) {
                 use_decoded(&q, &answers_json(p, &valid)).map_err(|e| fail(format!("{edits:?}"), e))?;
             }
             Ok(())
@@ -1986,7 +2001,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..300),
         magic in any::<bool>(),
     ) {
-        let b = if magic { [&b"LSP\x01"[..], &bytes].concat() } else { bytes };
+        let b = if magic { [&b"LSP\x02"[..], &bytes].concat() } else { bytes };
         if let Ok(p) = Program::from_bytes(&b) {
             use_decoded(&p, &json!({})).map_err(TestCaseError::fail)?;
         }

@@ -370,6 +370,27 @@ async fn every_model_verifies_what_the_browser_claims() {
 
 const DAY: f64 = 86_400_000.0;
 
+/// A directory's redirect is built from the normalised path: `//playground` is not sent to the host `playground`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_redirects_stay_on_the_site() {
+    let db = format!("sqlite:{}", scratch("redirects").join("leads.db").display());
+    let www = root().join("www").display().to_string();
+    let r = Receiver::start(config(&db, &format!("root = {www:?}"))).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (path, to) in [
+        ("/playground", "/playground/"),
+        ("//playground", "/playground/"),
+        ("///playground?x=1", "/playground/?x=1"),
+        ("//it?utm_source=g2", "/it/?utm_source=g2"),
+        ("/%2Fplayground", "/playground/"),
+    ] {
+        let res = http.get(format!("{}{path}", r.base)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 301, "{path}");
+        assert_eq!(res.headers()["location"], to, "{path}");
+    }
+    r.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_events_never_verify_an_sql() {
     let db = databases("forged").remove(0);

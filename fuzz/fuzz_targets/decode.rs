@@ -58,11 +58,21 @@ fuzz_target!(|data: &[u8]| {
     }
     // The first byte picks an example; every 3 bytes after it set one byte of its encoding.
     let Some((&pick, edits)) = data.split_first() else { return };
-    let mut bytes = encodings()[usize::from(pick) % encodings().len()].clone();
+    // The edits are made to the content, and its rules hash (FNV-1a 64 of what follows the magic bytes, 16 hex
+    // digits at the end) written again, so that they reach the checks after the hash's.
+    let encoded = &encodings()[usize::from(pick) % encodings().len()];
+    let mut bytes = encoded[..encoded.len() - 17].to_vec();
     for e in edits.chunks_exact(3) {
         let at = usize::from(u16::from_le_bytes([e[0], e[1]])) % bytes.len();
         bytes[at] = e[2];
     }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in &bytes[4..] {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    bytes.push(16);
+    bytes.extend(format!("{h:016x}").bytes());
     if let Ok(p) = Program::from_bytes(&bytes) {
         use_program(&p);
     }

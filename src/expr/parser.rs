@@ -4,11 +4,9 @@
 use super::lexer::{lex, Tok};
 use super::{BinOp, Expr, Kind, Span, SyntaxError, MAX_DEPTH, MAX_LEN};
 
-const KEYWORDS: &[&str] = &["and", "or", "not", "in", "between", "if", "then", "else", "true", "false"];
-
 /// True for words reserved by the language.
 pub fn is_keyword(s: &str) -> bool {
-    KEYWORDS.contains(&s)
+    crate::valid::KEYWORDS.contains(&s)
 }
 
 /// Parses an expression. Always returns a tree; `errors` lists every syntax error found.

@@ -25,6 +25,18 @@ const TYPES: &[(&str, &str)] = &[
     ("csv", "text/csv; charset=utf-8"),
 ];
 
+/// What a path segment keeps unencoded: what `encodeURIComponent` keeps (as `www/serve.mjs` does).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
 pub fn text(status: StatusCode, body: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body.into()).into_response()
 }
@@ -52,8 +64,14 @@ pub async fn serve(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Res
     let mut meta = tokio::fs::metadata(&file).await.ok();
     if meta.as_ref().is_some_and(|m| m.is_dir()) {
         if !uri.path().ends_with('/') {
+            // From the normalised path, never the raw one: `//name` would send the browser to the host `name`.
             let q = uri.query().map_or(String::new(), |q| format!("?{q}"));
-            let to = format!("{}/{q}", uri.path());
+            let mut to = String::from("/");
+            for p in &parts {
+                to.extend(percent_encoding::utf8_percent_encode(p, SEGMENT));
+                to.push('/');
+            }
+            to.push_str(&q);
             return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)], "moved\n").into_response();
         }
         file.push("index.html");

@@ -90,3 +90,63 @@ test("the runtime leaves out the compiler and the full evaluation", () => {
   assert.equal(s.model, undefined);
   assert.equal(s.session(NOW).evaluate, undefined);
 });
+
+/** The rules hash the format defines: FNV-1a 64 of what follows the 4 magic bytes, up to the hash itself. */
+function rehash(bytes) {
+  const content = bytes.subarray(0, bytes.length - 17);
+  let h = 0xcbf29ce484222325n;
+  for (const b of content.subarray(4)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return new Uint8Array([...content, 16, ...new TextEncoder().encode(h.toString(16).padStart(16, "0"))]);
+}
+
+/** `bytes` with `from` replaced by `to`, padded with `a` to the same length. */
+function replaced(bytes, from, to) {
+  to = to.padEnd(from.length, "a");
+  assert.equal(from.length, to.length);
+  const text = Buffer.from(bytes).toString("latin1");
+  const at = text.indexOf(from);
+  assert.ok(at > 0, `${from} is in the program`);
+  return new Uint8Array(Buffer.from(text.slice(0, at) + to + text.slice(at + from.length), "latin1"));
+}
+
+test("a program changed after compiling does not load, in every build, and says why", () => {
+  const bytes = new full.Scorer(doc("b2b-saas")).toBytes();
+  assert.deepEqual(rehash(bytes), bytes, "the hash is the format's");
+  const link = "https://cal.example.com/larkspur/discovery-call";
+  const cases = [
+    // The link replaced in place: the hash no longer matches.
+    [replaced(bytes, link, "javascript:alert(document.cookie)//"), /changed after it was compiled/],
+    // The same, its hash written again: the loader checks links as the compiler does.
+    [rehash(replaced(bytes, link, "javascript:alert(document.cookie)//")), /ending's link is not allowed/],
+    [rehash(replaced(bytes, link, "/\\evil.example/")), /ending's link is not allowed/],
+    [rehash(replaced(bytes, link, "//evil.example/")), /ending's link is not allowed/],
+    // A stage id no compiler accepts.
+    [rehash(replaced(bytes, "\x03sql", "\x03<b>")), /a name or id is not valid/],
+  ];
+  for (const [changed, message] of cases) {
+    assert.throws(() => new runtime.Scorer(changed), message);
+    assert.throws(() => new full.Scorer(changed), message);
+  }
+  // Still a working module afterwards.
+  assert.equal(new runtime.Scorer(bytes).hash, new full.Scorer(doc("b2b-saas")).hash);
+});
+
+test("links are resolved as browsers resolve them when the full build compiles (as natively: src/valid.rs)", () => {
+  const base = JSON.parse(doc("b2b-saas"));
+  for (const [url, ok] of [
+    ["/\\evil.example/x", false],
+    ["/\t/evil.example", false],
+    ["//evil.example", false],
+    ["javascript:alert(1)", false],
+    ["thanks.html", true],
+    ["?plan=pro", true],
+    ["mailto:sales@example.com", true],
+    ["HTTPS://cal.example.com/x", true],
+  ]) {
+    const m = structuredClone(base);
+    m.endings.default = { title: "Thanks", action: { label: "Go", url } };
+    const text = JSON.stringify(m);
+    if (ok) assert.doesNotThrow(() => new full.Scorer(text), url);
+    else assert.throws(() => new full.Scorer(text), /not an allowed link/, url);
+  }
+});

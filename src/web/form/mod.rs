@@ -1456,7 +1456,7 @@ impl St {
             let _ = box_.append_child(&p);
         }
         if let Some(a) = ending.and_then(|e| e.action.as_ref()) {
-            if safe_url(&a.url) {
+            if crate::valid::link_problem(&a.url).is_none() {
                 if let Some(link) = make(&doc, "a", "leadscore-action", a.label.get(&self.locale, &self.p.locale)) {
                     let _ = link.set_attribute("href", &a.url);
                     let _ = box_.append_child(&link);
@@ -1712,15 +1712,6 @@ fn then(promise: &JsValue, ok: &JsValue, err: &JsValue) -> JsValue {
 /// A score as people read it: at most one decimal.
 fn show_number(x: f64) -> String {
     crate::host::js_string((x * 10.0).round() / 10.0)
-}
-
-/// Links the model may offer: web, mail, or a path on the same site (never `javascript:` or `data:`).
-fn safe_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("https://")
-        || lower.starts_with("http://")
-        || lower.starts_with("mailto:")
-        || (lower.starts_with('/') && !lower.starts_with("//"))
 }
 
 /// The event and its time (milliseconds since 1970) of an event token `v1.<event>.<at_ms>.<nonce>.<signature>`.

@@ -1,0 +1,111 @@
+//! What makes a name, an id, an option value and a link valid: one definition, which the compiler applies to a
+//! document (each problem a diagnostic at its JSON pointer) and the decoder to a program read from bytes
+//! (`Program::from_bytes`), so that a program the compiler would refuse never loads, however it was made.
+
+use crate::host::resolve_url;
+
+/// The columns a history of past leads (the backtest's input, the receiver's export) has besides its fields
+/// and events: no field or event may be called so.
+pub(crate) const HISTORY_COLUMNS: [&str; 3] = ["id", "scored_at", "outcome"];
+
+/// The words of the expression language.
+pub(crate) const KEYWORDS: [&str; 10] = ["and", "or", "not", "in", "between", "if", "then", "else", "true", "false"];
+
+/// A name an expression can use (a field, list, event or group): a letter or `_`, then letters, digits, `_`.
+pub(crate) fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A word no name may be: the language's keywords, `score`, and `end` (a step jump's target).
+pub(crate) fn is_reserved(s: &str) -> bool {
+    KEYWORDS.contains(&s) || s == "score" || s == "end"
+}
+
+/// An id of a rule, knockout, stage or step, or a knockout's reason: 1 to 100 letters, digits, `_`, `-`, `.`.
+pub(crate) fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// An option value: not empty, no `;`, no space at either end. A multi answer in a CSV cell (a history, an
+/// export, a text input) is its values joined by `;`, each read trimmed.
+pub(crate) fn is_option_value(v: &str) -> bool {
+    !v.is_empty() && v.trim() == v && !v.contains(';')
+}
+
+/// The page a relative link is checked against. Any `http:` or `https:` page resolves a link that stays on its
+/// site to its own origin, and one that leaves it to another, so one made-up page stands for every page.
+const PAGE: &str = "https://page.leadscore.invalid/a/b";
+const PAGE_ORIGIN: &str = "https://page.leadscore.invalid";
+
+/// Why a link an ending offers is not allowed, or None when it is. Allowed: an absolute `https:`, `http:` or
+/// `mailto:` URL, or a relative one that stays on the page's site (`/pricing`, `thanks.html`, `?q=1`, `#top`).
+/// Links are resolved as browsers resolve them (WHATWG), so `/\evil.example` and `//evil.example`, which a
+/// browser reads as another host, are refused. Control characters (which browsers remove, tab and new line
+/// among them) are refused outright.
+pub(crate) fn link_problem(url: &str) -> Option<&'static str> {
+    if url.trim().is_empty() {
+        return Some("it is empty");
+    }
+    if url.chars().any(char::is_control) {
+        return Some("it has a control character");
+    }
+    if let Some((scheme, _)) = resolve_url(url, None) {
+        return match scheme.as_str() {
+            "https:" | "http:" | "mailto:" => None,
+            _ => Some("its scheme is not https:, http: or mailto:"),
+        };
+    }
+    match resolve_url(url, Some(PAGE)) {
+        Some((_, origin)) if origin == PAGE_ORIGIN => None,
+        Some(_) => Some("a browser would open it on another site"),
+        None => Some("it is not a URL"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_resolved_as_browsers_resolve_them() {
+        for ok in [
+            "https://cal.example.com/tidewater/discovery",
+            "HTTP://example.com",
+            "mailto:partners@tidewater.example.com",
+            "/work/saas-lead-generation",
+            "thanks.html",
+            "../pricing",
+            "?plan=pro",
+            "#contact",
+            " /padded ",
+        ] {
+            assert_eq!(link_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("/\\evil.example/x", "a browser would open it on another site"),
+            ("\\\\evil.example", "a browser would open it on another site"),
+            ("//evil.example", "a browser would open it on another site"),
+            ("/\t/evil.example", "it has a control character"),
+            ("/\n/evil.example", "it has a control character"),
+            ("javascript:alert(1)", "its scheme is not https:, http: or mailto:"),
+            (" JavaScript:alert(1)", "its scheme is not https:, http: or mailto:"),
+            ("data:text/html,<script>alert(1)</script>", "its scheme is not https:, http: or mailto:"),
+            ("file:///etc/passwd", "its scheme is not https:, http: or mailto:"),
+            ("", "it is empty"),
+            ("   ", "it is empty"),
+            ("https://[::1", "it is not a URL"),
+        ] {
+            assert_eq!(link_problem(bad), Some(why), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_ids_and_option_values() {
+        assert!(is_ident("_x1") && !is_ident("1x") && !is_ident("a-b") && !is_ident(""));
+        assert!(is_reserved("score") && is_reserved("end") && is_reserved("between") && !is_reserved("scores"));
+        assert!(is_id("a-1.b_c") && !is_id("") && !is_id(&"x".repeat(101)) && !is_id("a b"));
+        assert!(is_option_value("51-200") && !is_option_value("") && !is_option_value(" a") && !is_option_value("a;b"));
+    }
+}
