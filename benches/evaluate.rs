@@ -144,6 +144,20 @@ fn bench(c: &mut Criterion) {
         year: 2027,
     };
     c.bench_function("plan a year", |b| b.iter(|| leadscore::plan::plan(black_box(&plan))));
+
+    // Bounded work: reading 10^4, 10^5 and 10^6 events given oldest first (the worst order for insertion) should
+    // take about 10 times longer for 10 times the events.
+    let mut group = c.benchmark_group("events oldest first");
+    group.sample_size(10);
+    for n in [10_000usize, 100_000, 1_000_000] {
+        let events = serde_json::Value::Array(
+            (0..n).map(|i| serde_json::json!({"type": "page_view", "at": NOW - (n - i) as f64 * 1000.0})).collect(),
+        );
+        group.bench_function(format!("{n} events from JSON"), |b| {
+            b.iter(|| leadscore::Events::from_json(&program, black_box(&events)))
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -838,6 +838,10 @@ fn check(p: &Program) -> Res<()> {
             && ns <= MAX_STEPS
             && p.rules.len() <= MAX_RULES
             && p.knockouts.len() <= MAX_KNOCKOUTS
+            && p.stages.len() <= MAX_STAGES
+            && p.grade
+                .as_ref()
+                .is_none_or(|g| g.bands.len() <= MAX_BANDS && g.matrix.as_ref().is_none_or(|m| m.1.len() <= MAX_BANDS))
             && p.lists.iter().all(|l| l.items.len() <= MAX_LIST)
             && p.fields.iter().all(|f| {
                 let max = if f.kind == FieldType::Multi { MAX_MULTI_OPTIONS } else { MAX_CHOICE_OPTIONS };
@@ -1126,6 +1130,17 @@ mod tests {
                 for _ in 0..MAX_NODE_DEPTH {
                     n = push(p, Node::Not(n));
                 }
+            }),
+            ("over a limit of the compiler", |p| {
+                let last = p.stages.pop().unwrap();
+                while p.stages.len() < MAX_STAGES {
+                    let mut s = p.stages[0].clone();
+                    s.id = format!("s{}", p.stages.len());
+                    s.when = Some(push(p, Node::Bool(false)));
+                    s.fields.clear();
+                    p.stages.push(s);
+                }
+                p.stages.push(last);
             }),
             ("over a limit of the compiler", |p| {
                 let f = p.fields.iter_mut().find(|f| f.kind == FieldType::Multi).unwrap();

@@ -441,6 +441,7 @@ impl<'d> Compiler<'d> {
         self.limit(doc.steps.len(), MAX_STEPS, "/steps", "steps");
         self.limit(doc.rules.len(), MAX_RULES, "/rules", "rules");
         self.limit(doc.knockouts.len(), MAX_KNOCKOUTS, "/knockouts", "knockouts");
+        self.limit(doc.stages.len(), MAX_STAGES, "/stages", "stages");
 
         // Names: fields, lists, events, groups share one namespace.
         for (i, f) in doc.fields.iter().enumerate() {
@@ -971,6 +972,7 @@ impl<'d> Compiler<'d> {
     }
 
     fn bands(&mut self, bands: &[model::Band], pointer: &str) -> Vec<BandDef> {
+        self.limit(bands.len(), MAX_BANDS, pointer, "bands");
         if bands.is_empty() {
             self.err(Code::Value, pointer, "at least one band is needed");
         }

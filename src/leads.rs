@@ -178,7 +178,7 @@ impl<R: Read> Reader<R> {
                             for t in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
                                 match parse_time(t) {
                                     Some(ms) => {
-                                        let _ = events.record(e, ms);
+                                        let _ = events.push(e, ms);
                                     }
                                     None => issues.push(bad_time(&program.events[e].0, t)),
                                 }
@@ -192,6 +192,7 @@ impl<R: Read> Reader<R> {
                         Column::Ignored => {}
                     }
                 }
+                events.sort();
                 let id = id.unwrap_or_else(|| self.count.to_string());
                 Some(Ok(Lead { id, line, offset, answers, events, issues, extra }))
             }

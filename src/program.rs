@@ -429,6 +429,10 @@ pub const MAX_STEPS: usize = 100;
 pub const MAX_RULES: usize = 2000;
 /// Most knockouts.
 pub const MAX_KNOCKOUTS: usize = 500;
+/// Most stages (each is evaluated for every lead and every keystroke, until one holds).
+pub const MAX_STAGES: usize = 100;
+/// Most bands of a grade (and of its matrix).
+pub const MAX_BANDS: usize = 100;
 /// Most items in one list.
 pub const MAX_LIST: usize = 10_000;
 /// Most options of a choice field.

@@ -338,6 +338,15 @@ fn limits_are_errors_with_pointers() {
     assert_eq!(limit_at(&doc(serde_json::json!({"rules": rules}))), ["/rules"]);
     let items: Vec<Json> = (0..10_001).map(|i| Json::from(format!("d{i}.com"))).collect();
     assert_eq!(limit_at(&doc(serde_json::json!({"lists": {"big": items}}))), ["/lists/big"]);
+    let mut stages: Vec<Json> =
+        (0..100).map(|i| serde_json::json!({"id": format!("s{i}"), "when": format!("score >= {}", 200 - i)})).collect();
+    stages.push(serde_json::json!({"id": "lead"}));
+    assert_eq!(limit_at(&doc(serde_json::json!({"stages": stages}))), ["/stages"]);
+    assert_eq!(limit_at(&doc(serde_json::json!({"stages": stages[1..]}))), Vec::<String>::new(), "100 stages");
+    let mut bands: Vec<Json> =
+        (0..100).map(|i| serde_json::json!({"label": format!("b{i}"), "min": 200 - i})).collect();
+    bands.push(serde_json::json!({"label": "last"}));
+    assert_eq!(limit_at(&doc(serde_json::json!({"grade": {"group": "fit", "bands": bands}}))), ["/grade/bands"]);
     let long = "n + ".repeat(1200) + "n";
     let c = doc(serde_json::json!({"rules": [{"id": "r", "group": "fit", "points": long}]}));
     assert!(
