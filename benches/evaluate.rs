@@ -158,6 +158,26 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // `check` on a large broken document, minified (one line), with an error in every rule: compiling and
+    // rendering every diagnostic for 200 and 2000 rules should take about 10 times longer for 10 times the rules.
+    let mut group = c.benchmark_group("check a broken model");
+    group.sample_size(10);
+    for n in [200usize, 2000] {
+        let rules: Vec<String> =
+            (0..n).map(|i| format!(r#"{{"id":"r{i}","group":"fit","when":"nope{i} > 1","points":1}}"#)).collect();
+        let text = format!(
+            r#"{{"leadscore":1,"id":"big","fields":[{{"id":"n","type":"number"}}],"rules":[{}],"stages":[{{"id":"lead"}}]}}"#,
+            rules.join(",")
+        );
+        group.bench_function(format!("{n} rules, compile and render"), |b| {
+            b.iter(|| {
+                let c = leadscore::compile_str(black_box(&text));
+                leadscore::diagnostic::render(&c.diagnostics, &text, "big.json").len()
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -32,10 +32,10 @@ impl Compiled {
 /// Compiles a document given as JSON text; diagnostics carry line and column.
 pub fn compile_str(text: &str) -> Compiled {
     let mut diagnostics = Vec::new();
-    let Some(value) = crate::source::parse(text, &mut diagnostics) else {
-        return Compiled { program: None, diagnostics };
+    let mut out = match crate::source::parse(text, &mut diagnostics) {
+        Some(value) if diagnostics.is_empty() => compile_value(value),
+        _ => Compiled { program: None, diagnostics },
     };
-    let mut out = if diagnostics.is_empty() { compile_value(value) } else { Compiled { program: None, diagnostics } };
     crate::source::locate(text, &mut out.diagnostics);
     // Document order; diagnostics without a position keep their place at the start.
     out.diagnostics.sort_by_key(|d| d.span.map_or(0, |s| s.start.offset));

@@ -171,11 +171,76 @@ impl fmt::Display for Diagnostic {
 
 /// Renders diagnostics for a terminal: message, location, the source line and carets under the span.
 pub fn render(diagnostics: &[Diagnostic], source: &str, file_name: &str) -> String {
+    render_at_most(diagnostics, source, file_name, usize::MAX)
+}
+
+/// [`render`] for the first `max` diagnostics, then a line that says how many more there are. Each takes time
+/// and space in proportion to its message and at most [`EXCERPT`] characters of its source line, whatever the
+/// length of the line (a minified document is one line).
+pub fn render_at_most(diagnostics: &[Diagnostic], source: &str, file_name: &str, max: usize) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().take(max) {
         render_one(&mut out, d, source, file_name);
     }
+    if diagnostics.len() > max {
+        let more = diagnostics.len() - max;
+        let (errors, warnings) =
+            diagnostics[max..].iter().fold((0, 0), |(e, w), d| if d.is_error() { (e + 1, w) } else { (e, w + 1) });
+        use fmt::Write;
+        let _ = writeln!(
+            out,
+            "... and {more} more ({errors} errors, {warnings} warnings, not shown; `--format json` lists them all)\n"
+        );
+    }
     out
+}
+
+/// The most characters of a source line shown under a diagnostic: a longer line is cut to this many, with at
+/// most the first number before the span.
+pub const EXCERPT: (usize, usize) = (60, 160);
+
+/// The part of the line around `start..end` that [`render`] shows: the text, whether it was cut before and
+/// after, the span's column in it and its length in characters (at least 1).
+fn excerpt(source: &str, start: usize, end: usize) -> (&str, bool, bool, usize, usize) {
+    let total = EXCERPT.1;
+    let shown = excerpt_with(source, start, end, total);
+    if shown.1 || shown.2 {
+        excerpt_with(source, start, end, EXCERPT.0)
+    } else {
+        shown
+    }
+}
+
+/// [`excerpt`] with at most `before` characters before the span.
+fn excerpt_with(source: &str, start: usize, end: usize, before: usize) -> (&str, bool, bool, usize, usize) {
+    let mut start = start.min(source.len());
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    let total = EXCERPT.1;
+    let mut from = start;
+    let mut column = 0;
+    for (i, c) in source[..start].char_indices().rev() {
+        if c == '\n' || column == before {
+            break;
+        }
+        from = i;
+        column += 1;
+    }
+    let cut_before = from > 0 && !source[..from].ends_with('\n');
+    let mut to = start;
+    let mut caret = 0;
+    for (shown, (i, c)) in (column..).zip(source[start..].char_indices()) {
+        if c == '\n' || shown == total {
+            break;
+        }
+        to = start + i + c.len_utf8();
+        if start + i < end {
+            caret += 1;
+        }
+    }
+    let cut_after = to < source.len() && !source[to..].starts_with(['\n', '\r']);
+    (&source[from..to], cut_before, cut_after, column, caret.max(1))
 }
 
 fn render_one(out: &mut String, d: &Diagnostic, source: &str, file_name: &str) {
@@ -193,16 +258,14 @@ fn render_one(out: &mut String, d: &Diagnostic, source: &str, file_name: &str) {
             }
             out.push('\n');
             let line_no = span.start.line as usize;
-            if let Some(line) = source.lines().nth(line_no.saturating_sub(1)) {
+            if span.start.offset <= source.len() {
+                let (text, cut_before, cut_after, col, len) = excerpt(source, span.start.offset, span.end.offset);
+                let text = text.strip_suffix('\r').unwrap_or(text);
+                let (pre, post) = (if cut_before { "…" } else { "" }, if cut_after { "…" } else { "" });
+                let col = col + usize::from(cut_before);
                 let width = line_no.to_string().len();
                 let _ = writeln!(out, "{:width$} |", "");
-                let _ = writeln!(out, "{line_no} | {line}");
-                let col = span.start.column.max(1) as usize - 1;
-                let len = if span.end.line == span.start.line {
-                    (span.end.column.saturating_sub(span.start.column) as usize).max(1)
-                } else {
-                    line.chars().count().saturating_sub(col).max(1)
-                };
+                let _ = writeln!(out, "{line_no} | {pre}{text}{post}");
                 let _ = writeln!(out, "{:width$} | {}{}", "", " ".repeat(col), "^".repeat(len));
             }
         }
@@ -222,4 +285,47 @@ fn render_one(out: &mut String, d: &Diagnostic, source: &str, file_name: &str) {
 /// Escapes one JSON pointer segment (RFC 6901).
 pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minified document (one line) with an error in each of many rules.
+    fn broken(rules: usize) -> String {
+        let rules: Vec<String> =
+            (0..rules).map(|i| format!(r#"{{"id":"r{i}","group":"fit","when":"nope{i} > 1","points":1}}"#)).collect();
+        format!(
+            r#"{{"leadscore":1,"id":"big","fields":[{{"id":"n","type":"number"}}],"rules":[{}],"stages":[{{"id":"lead"}}]}}"#,
+            rules.join(",")
+        )
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span_and_many_diagnostics_summed_up() {
+        let text = broken(2000);
+        let compiled = crate::compile_str(&text);
+        assert_eq!(compiled.diagnostics.len(), 2000);
+        let last = compiled.diagnostics.last().unwrap();
+        let span = last.span.unwrap();
+        assert_eq!((span.start.line, span.start.column as usize), (1, text.find("nope1999").unwrap() + 1));
+        let out = render_at_most(&compiled.diagnostics, &text, "big.json", 50);
+        assert_eq!(out.matches("error[unknown_name]").count(), 50);
+        assert!(
+            out.ends_with("... and 1950 more (1950 errors, 0 warnings, not shown; `--format json` lists them all)\n\n")
+        );
+        for line in out.lines() {
+            assert!(line.chars().count() <= EXCERPT.1 + 10, "{line}");
+        }
+        // The caret is under the unknown name.
+        let lines: Vec<&str> = out.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("1 | ")).unwrap();
+        let caret = lines[at + 1].find('^').unwrap();
+        let under: String = lines[at].chars().skip(caret).take(5).collect();
+        assert_eq!(under, "nope0", "{}\n{}", lines[at], lines[at + 1]);
+        assert!(lines[at].ends_with('…'));
+        let whole = render(&compiled.diagnostics, &text, "big.json");
+        assert_eq!(whole.matches("error[unknown_name]").count(), 2000);
+        assert!(whole.len() < 2000 * 600, "{} bytes", whole.len());
+    }
 }

@@ -44,22 +44,22 @@ pub(crate) fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<serde_jso
         Err(e) => {
             let r = e.range();
             let mut d = Diagnostic::error(Code::JsonSyntax, "", format!("invalid JSON: {}", e.kind()));
-            d.span = Some(span_of(text, r.start, r.end.max(r.start)));
+            d.span = Some(span_of(r.start, r.end.max(r.start)));
             diags.push(d);
             return None;
         }
     };
     let Some(root) = parsed.value else {
         let mut d = Diagnostic::error(Code::JsonSyntax, "", "the document is empty");
-        d.span = Some(span_of(text, 0, 0));
+        d.span = Some(span_of(0, 0));
         diags.push(d);
         return None;
     };
     let mut pointer = String::new();
-    Some(convert(&root, &mut pointer, text, diags))
+    Some(convert(&root, &mut pointer, diags))
 }
 
-fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
+fn convert(v: &ast::Value, pointer: &mut String, diags: &mut Vec<Diagnostic>) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
         ast::Value::StringLit(s) => J::String(s.value.to_string()),
@@ -72,7 +72,7 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                             "numbers are read as finite doubles (at most 1.7976931348623157e308); JavaScript would \
                              read this one as Infinity",
                         );
-                d.span = Some(span_of(text, n.range.start, n.range.end));
+                d.span = Some(span_of(n.range.start, n.range.end));
                 diags.push(d);
                 J::Null
             }
@@ -85,7 +85,7 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&i.to_string());
-                out.push(convert(e, pointer, text, diags));
+                out.push(convert(e, pointer, diags));
                 pointer.truncate(len);
             }
             J::Array(out)
@@ -107,10 +107,10 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
                         pointer.clone(),
                         format!("the key \"{name}\" appears twice in this object"),
                     );
-                    d.span = Some(span_of(text, r.start, r.end));
+                    d.span = Some(span_of(r.start, r.end));
                     diags.push(d);
                 } else {
-                    let value = convert(&p.value, pointer, text, diags);
+                    let value = convert(&p.value, pointer, diags);
                     out.insert(name.to_string(), value);
                 }
                 pointer.truncate(len);
@@ -120,10 +120,16 @@ fn convert(v: &ast::Value, pointer: &mut String, text: &str, diags: &mut Vec<Dia
     }
 }
 
-/// Fills in `span` of every diagnostic that has a pointer but no span, by finding the pointer in `text`.
-/// For a diagnostic inside an expression string (`expr_span`), the span is narrowed to that part of the
-/// string when the string has no escapes (otherwise it covers the whole string).
+/// Fills in `span` of every diagnostic that has a pointer but no span, by finding the pointer in `text`, and the
+/// line and column of every span. For a diagnostic inside an expression string (`expr_span`), the span is
+/// narrowed to that part of the string when the string has no escapes (otherwise it covers the whole string).
 pub fn locate(text: &str, diags: &mut [Diagnostic]) {
+    pointers(text, diags);
+    positions(text, diags);
+}
+
+/// The byte range of each diagnostic that has none, from its JSON pointer.
+fn pointers(text: &str, diags: &mut [Diagnostic]) {
     if diags.iter().all(|d| d.span.is_some()) {
         return;
     }
@@ -137,7 +143,7 @@ pub fn locate(text: &str, diags: &mut [Diagnostic]) {
         let r = node.range();
         if missing_key {
             // The pointer names a key the object lacks: point at the object's opening brace.
-            d.span = Some(span_of(text, r.start, r.start + 1));
+            d.span = Some(span_of(r.start, r.start + 1));
             continue;
         }
         let mut start = r.start;
@@ -150,7 +156,7 @@ pub fn locate(text: &str, diags: &mut [Diagnostic]) {
                 end = r.start + 1 + b.max(a);
             }
         }
-        d.span = Some(span_of(text, start, end));
+        d.span = Some(span_of(start, end));
     }
 }
 
@@ -175,21 +181,45 @@ fn find<'a, 'b>(root: &'b ast::Value<'a>, pointer: &str) -> (Option<&'b ast::Val
     (Some(node), false)
 }
 
-/// Line/column span of a byte range.
-pub(crate) fn span_of(text: &str, start: usize, end: usize) -> Span {
-    Span { start: position(text, start), end: position(text, end) }
+/// The span of a byte range, its lines and columns still to be found (line 0): [`positions`] finds them for
+/// every diagnostic at once.
+fn span_of(start: usize, end: usize) -> Span {
+    let at = |offset| Position { offset, line: 0, column: 0 };
+    Span { start: at(start), end: at(end) }
 }
 
-fn position(text: &str, offset: usize) -> Position {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
+/// Finds the line and column of every span [`span_of`] made, in one pass over the text after sorting the
+/// offsets: the work grows with the text plus the diagnostics, not with their product (one pass per diagnostic
+/// made a large broken document take minutes).
+fn positions(text: &str, diags: &mut [Diagnostic]) {
+    let mut wanted: Vec<(usize, usize, bool)> = Vec::new();
+    for (i, d) in diags.iter().enumerate() {
+        if let Some(s) = d.span.filter(|s| s.start.line == 0) {
+            wanted.push((s.start.offset, i, false));
+            wanted.push((s.end.offset, i, true));
+        }
     }
-    let before = &text[..offset];
-    let line = before.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = text[line_start..offset].chars().count() as u32 + 1;
-    Position { offset, line, column }
+    wanted.sort_unstable();
+    let (mut at, mut line, mut column) = (0, 1, 1);
+    for (offset, i, end) in wanted {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        for c in text[at..offset.max(at)].chars() {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        at = at.max(offset);
+        let p = Position { offset, line, column };
+        if let Some(span) = diags[i].span.as_mut() {
+            *(if end { &mut span.end } else { &mut span.start }) = p;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -209,7 +239,9 @@ mod tests {
     #[test]
     fn duplicate_keys_and_syntax_errors_are_reported_with_positions() {
         let mut diags = vec![];
-        parse("{\"a\": 1,\n \"a\": 2}", &mut diags);
+        let text = "{\"a\": 1,\n \"a\": 2}";
+        parse(text, &mut diags);
+        locate(text, &mut diags);
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, Code::Duplicate);
         assert_eq!(diags[0].span.unwrap().start.line, 2);

@@ -91,7 +91,10 @@ pub fn load_program(path: &Path) -> Result<Program, String> {
     let compiled = crate::compile_str(&text);
     match compiled.program {
         Some(p) if !compiled.has_errors() => Ok(p),
-        _ => Err(format!("{name} has errors:\n{}", crate::diagnostic::render(&compiled.diagnostics, &text, &name))),
+        _ => Err(format!(
+            "{name} has errors:\n{}",
+            crate::diagnostic::render_at_most(&compiled.diagnostics, &text, &name, 50)
+        )),
     }
 }
 

@@ -212,6 +212,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The most diagnostics printed as text (all of them in `--format json`).
+const SHOWN_DIAGNOSTICS: usize = 50;
+
 /// A rules document, or a program compiled by `leadscore build` (`score` and `explain` take either).
 fn load(model: &Path) -> Result<(Program, String), String> {
     let bytes = std::fs::read(model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
@@ -224,7 +227,7 @@ fn load(model: &Path) -> Result<(Program, String), String> {
     let name = model.display().to_string();
     if compiled.has_errors() {
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprint!("{}", diagnostic::render(&compiled.diagnostics, &text, &name));
+        eprint!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, SHOWN_DIAGNOSTICS));
         return Err(format!("{name} has {errors} error(s); run `leadscore check {name}`"));
     }
     let program = compiled.program.ok_or_else(|| format!("{name} did not compile"))?;
@@ -249,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let name = model.display().to_string();
             match format {
                 DiagFormat::Text => {
-                    print!("{}", diagnostic::render(&compiled.diagnostics, &text, &name));
+                    print!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, SHOWN_DIAGNOSTICS));
                     let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
                     let warnings = compiled.diagnostics.len() - errors;
                     if let Some(p) = &compiled.program {
