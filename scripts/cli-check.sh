@@ -117,6 +117,9 @@ assert p['workingDays'] == 261 and len(p['months']) == 12 and p['months'][0]['wo
 grep -Eq "^ +200 deals \(revenue 10,000,000\)" "$tmp/plan.txt" && ok || bad "inverse plan: $(cat "$tmp/plan.txt")"
 if "$bin" plan --goal 10000000 "${plan[@]/25/125}" 2> "$tmp/err.txt"; then bad "plan with a rate above 100%"; else ok; fi
 grep -q -- "--sql-to-won: is a percentage" "$tmp/err.txt" && ok || bad "plan error message: $(cat "$tmp/err.txt")"
+# A count too large for a double is an error that names the input (it printed `inf` and exited 0).
+if "$bin" plan --goal 1e308 "${plan[@]/50000/1}" > "$tmp/out.txt" 2> "$tmp/err.txt"; then bad "plan overflowing: $(cat "$tmp/out.txt")"; else ok; fi
+grep -q -- "--sql-to-won: makes the SQLs too large" "$tmp/err.txt" && ok || bad "plan overflow message: $(cat "$tmp/err.txt")"
 
 # A document with errors: exit 1, every error listed with its line.
 if "$bin" check tests/diagnostics/expressions.json > "$tmp/bad.txt"; then bad "check of a bad document exited 0"; else ok; fi

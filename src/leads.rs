@@ -3,6 +3,7 @@
 //! and the browser's backtest, so both read a file the same way. A bad row is an error naming its line;
 //! reading goes on. No I/O of its own: it reads any [`Read`].
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read};
 
 use serde_json::Value as Json;
@@ -80,7 +81,7 @@ enum Column {
 }
 
 enum Source<R: Read> {
-    Csv { rows: csv::StringRecordsIntoIter<R>, columns: Vec<Column> },
+    Csv { rows: Box<CsvRows<R>>, columns: Vec<Column> },
     Ndjson { lines: io::Lines<BufReader<R>>, line: u64, offset: u64 },
 }
 
@@ -100,8 +101,24 @@ impl<R: Read> Reader<R> {
         let mut ignored = vec![];
         let source = match format {
             Format::Csv => {
-                let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-                let headers = rdr.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+                let mut rows = Box::new(CsvRows::new(input));
+                let headers = match rows.next_record(None) {
+                    Some(Ok((_, _, h))) => h,
+                    Some(Err(e)) => return Err(format!("cannot read the header row: {}", e.message)),
+                    None => return Err("cannot read the header row: the input is empty".into()),
+                };
+                rows.width = headers.len();
+                let names: Vec<&str> = headers.iter().map(str::trim).collect();
+                for (j, name) in names.iter().enumerate() {
+                    if let Some(i) = names[..j].iter().position(|n| n == name) {
+                        return Err(format!(
+                            "the header row names two columns `{name}` (columns {} and {}): which one counts is \
+                             unclear; rename or remove one",
+                            i + 1,
+                            j + 1
+                        ));
+                    }
+                }
                 let columns = headers
                     .iter()
                     .map(|h| {
@@ -120,7 +137,7 @@ impl<R: Read> Reader<R> {
                         }
                     })
                     .collect();
-                Source::Csv { rows: rdr.into_records(), columns }
+                Source::Csv { rows, columns }
             }
             Format::Ndjson => Source::Ndjson { lines: BufReader::new(input).lines(), line: 0, offset: 0 },
         };
@@ -150,18 +167,12 @@ impl<R: Read> Reader<R> {
         let n_extra = self.extra.len();
         match &mut self.source {
             Source::Csv { rows, columns } => {
-                let rec = rows.next()?;
+                let rec = rows.next_record(Some(rows.width))?;
                 self.count += 1;
-                let rec = match rec {
+                let (line, offset, rec) = match rec {
                     Ok(r) => r,
-                    Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
-                        return Some(Err(RowError { line, message: e.to_string() }));
-                    }
+                    Err(e) => return Some(Err(e)),
                 };
-                let pos = rec.position();
-                let line = pos.map_or(0, |p| p.line());
-                let offset = pos.map_or(0, |p| p.byte()) + rec.as_byte_record().as_slice().len() as u64;
                 let mut answers = Answers::new(program);
                 let mut events = Events::new(program);
                 let mut issues = vec![];
@@ -251,6 +262,203 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// The records of a CSV input, one at a time. The lines of a record are found first (a quoted value may hold
+/// line breaks), then parsed by the `csv` crate. A quote that is never closed would make the rest of the input
+/// one value, and a stray quote closed by another one many lines later would make the rows between one value:
+/// such a record is reported on its first line, and the lines after it are read again as rows of their own.
+struct CsvRows<R: Read> {
+    input: BufReader<R>,
+    parser: RecordParser,
+    /// Lines to read again (after a broken quote), before the input's next.
+    again: VecDeque<Vec<u8>>,
+    /// Lines read so far.
+    line: u64,
+    /// Bytes read so far.
+    offset: u64,
+    /// The header's number of columns (0 while reading the header).
+    width: usize,
+}
+
+/// Where a CSV scan is inside a record: quotes open only at the start of a value, as the `csv` crate reads them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    ValueStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted value: closing, or the first of an escaped `""`.
+    QuoteInQuoted,
+}
+
+impl Scan {
+    fn over(mut self, bytes: &[u8]) -> Scan {
+        for &b in bytes {
+            self = match (self, b) {
+                (Scan::Quoted, b'"') => Scan::QuoteInQuoted,
+                (Scan::Quoted, _) => Scan::Quoted,
+                (Scan::QuoteInQuoted, b'"') | (Scan::ValueStart, b'"') => Scan::Quoted,
+                (_, b',' | b'\n') => Scan::ValueStart,
+                (Scan::ValueStart | Scan::Unquoted | Scan::QuoteInQuoted, _) => Scan::Unquoted,
+            };
+        }
+        self
+    }
+}
+
+/// A record's first line, where it ends (bytes read after it), and its values.
+type CsvRecord = (u64, u64, csv::StringRecord);
+
+impl<R: Read> CsvRows<R> {
+    fn new(input: R) -> Self {
+        CsvRows {
+            input: BufReader::new(input),
+            parser: RecordParser::new(),
+            again: VecDeque::new(),
+            line: 0,
+            offset: 0,
+            width: 0,
+        }
+    }
+
+    fn next_line(&mut self) -> Option<Result<Vec<u8>, RowError>> {
+        let l = match self.again.pop_front() {
+            Some(l) => l,
+            None => {
+                let mut l = Vec::new();
+                match self.input.read_until(b'\n', &mut l) {
+                    Ok(0) => return None,
+                    Ok(_) => l,
+                    Err(e) => return Some(Err(RowError { line: self.line + 1, message: format!("cannot read: {e}") })),
+                }
+            }
+        };
+        self.line += 1;
+        self.offset += l.len() as u64;
+        Some(Ok(l))
+    }
+
+    /// The next record (with `width` values, when given), a bad row, or `None` at the end. Empty lines are
+    /// skipped.
+    fn next_record(&mut self, width: Option<usize>) -> Option<Result<CsvRecord, RowError>> {
+        let mut text = loop {
+            let l = match self.next_line()? {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            if !l.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+                break l;
+            }
+        };
+        let first = self.line;
+        let mut state = Scan::ValueStart.over(&text);
+        let mut more: Vec<Vec<u8>> = Vec::new();
+        while state == Scan::Quoted {
+            match self.next_line() {
+                Some(Ok(l)) => {
+                    state = state.over(&l);
+                    text.extend_from_slice(&l);
+                    more.push(l);
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                None => break,
+            }
+        }
+        let parsed = self.parser.parse(&text);
+        let wrong_width = |r: &csv::StringRecord| width.is_some_and(|w| r.len() != w);
+        // The lines a quoted value took in, but the one that closes it, each a whole row on its own: rows
+        // swallowed by a stray quote (a value with line breaks rarely has the header's number of commas on
+        // each line).
+        let rows_inside = width.is_some_and(|w| {
+            w >= 3
+                && more.len() >= 2
+                && more[..more.len() - 1].iter().all(|l| {
+                    Scan::ValueStart.over(l) != Scan::Quoted && self.parser.parse(l).is_ok_and(|r| r.len() == w)
+                })
+        });
+        let broken =
+            state == Scan::Quoted || (!more.is_empty() && (rows_inside || parsed.as_ref().is_ok_and(wrong_width)));
+        if broken {
+            let (n, last) = (more.len(), self.line);
+            let message = if state == Scan::Quoted {
+                format!(
+                    "a quote opened on this line is never closed, so the {n} line(s) after it would be one value: this \
+                     row is skipped, and those lines are read as rows"
+                )
+            } else {
+                format!(
+                    "a quoted value opened on this line runs to line {last}, taking in lines that look like rows \
+                     of their own: the quote is probably stray; this row is skipped, and lines {} to {last} are \
+                     read as rows",
+                    first + 1
+                )
+            };
+            self.line = first;
+            for l in more.into_iter().rev() {
+                self.offset -= l.len() as u64;
+                self.again.push_front(l);
+            }
+            return Some(Err(RowError { line: first, message }));
+        }
+        Some(match parsed {
+            Ok(r) if wrong_width(&r) => Err(RowError {
+                line: first,
+                message: format!("this row has {} values, the header row {}", r.len(), width.unwrap_or(0)),
+            }),
+            Ok(r) => Ok((first, self.offset, r)),
+            Err(message) => Err(RowError { line: first, message }),
+        })
+    }
+}
+
+/// Parses one record's text with `csv-core` (the `csv` crate's parser): one parser for the whole input, whose
+/// tables are built once (a `csv::Reader` for each record tripled the time of reading a file).
+struct RecordParser {
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RecordParser {
+    fn new() -> Self {
+        RecordParser { core: csv_core::Reader::new(), out: Vec::new(), ends: Vec::new() }
+    }
+
+    /// The first record of `text` (an empty one for no text).
+    fn parse(&mut self, text: &[u8]) -> Result<csv::StringRecord, String> {
+        self.core.reset();
+        self.out.resize(text.len() + 1, 0);
+        self.ends.resize(text.len() + 2, 0);
+        let (mut input, mut o, mut e) = (text, 0, 0);
+        loop {
+            let (res, nin, nout, nend) = self.core.read_record(input, &mut self.out[o..], &mut self.ends[e..]);
+            input = &input[nin..];
+            o += nout;
+            e += nend;
+            match res {
+                // The end of the text is the end of the record.
+                csv_core::ReadRecordResult::InputEmpty if !input.is_empty() => {}
+                csv_core::ReadRecordResult::InputEmpty => {
+                    let (_, _, nout, nend) = self.core.read_record(&[], &mut self.out[o..], &mut self.ends[e..]);
+                    o += nout;
+                    e += nend;
+                    break;
+                }
+                // Unquoting never makes a text longer, and a record has at most one value per byte and one more.
+                csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
+                    return Err("a record larger than its text".into())
+                }
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+            }
+        }
+        let mut record = csv::ByteRecord::new();
+        let mut start = 0;
+        for &end in &self.ends[..e] {
+            record.push_field(&self.out[start..end.min(o)]);
+            start = end;
+        }
+        csv::StringRecord::from_byte_record(record).map_err(|e| format!("not UTF-8 text: {e}"))
+    }
+}
+
 fn bad_time(field: &str, t: &str) -> Issue {
     Issue { field: field.to_string(), code: "time", message: format!("`{t}` is not an RFC 3339 time or a date") }
 }
@@ -332,6 +540,84 @@ mod tests {
         assert_eq!((second.line, second.extra[0].as_deref()), (3, Some("lost")));
         assert!(second.issues.is_empty(), "the extra key was read as a field: {:?}", second.issues);
         assert_eq!(got[2].as_ref().unwrap_err().line, 4);
+    }
+
+    #[test]
+    fn a_broken_quote_costs_one_row_and_says_so() {
+        let p = program();
+        let rows = |broken: usize, cell: &str| {
+            let mut csv = String::from("id,employees,outcome,notes\n");
+            for i in 1..=50 {
+                let notes = if i == broken { cell.to_string() } else { format!("note {i}") };
+                csv.push_str(&format!("r{i},{},won,{notes}\n", 10 * i));
+            }
+            csv
+        };
+        // A quote that is never closed: it took the 48 rows after it as one value.
+        let csv = rows(2, "\"Acme, the best shop");
+        let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &["outcome"]).unwrap();
+        let got: Vec<_> = r.leads(&p).collect();
+        let (ok, bad): (Vec<_>, Vec<_>) = got.iter().partition(|g| g.is_ok());
+        assert_eq!((ok.len(), bad.len()), (49, 1));
+        let e = bad[0].as_ref().unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("never closed"), "{e}");
+        let ids: Vec<&str> = ok.iter().map(|g| g.as_ref().unwrap().id.as_str()).collect();
+        assert_eq!(ids[..3], ["r1", "r3", "r4"]);
+        assert_eq!(ok.last().unwrap().as_ref().unwrap().line, 51);
+        // A stray quote closed by another one further down: the rows between were one value.
+        let mut csv = rows(10, "\"stray");
+        csv = csv.replace("r20,200,won,note 20", "r20,200,won,note\" 20");
+        let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &["outcome"]).unwrap();
+        let got: Vec<_> = r.leads(&p).collect();
+        let bad: Vec<_> = got.iter().filter_map(|g| g.as_ref().err()).collect();
+        assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), [11], "{bad:?}");
+        assert!(bad[0].message.contains("runs to line 21"), "{}", bad[0]);
+        assert_eq!(got.iter().filter(|g| g.is_ok()).count(), 49);
+        // A valid quoted value with line breaks is one value.
+        let csv = "id,employees,notes\nq1,5,\"two\nlines, and \"\"quotes\"\"\"\nq2,7,x\n";
+        let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &[]).unwrap();
+        let got: Vec<_> = r.leads(&p).map(|g| g.unwrap()).collect();
+        assert_eq!(got.iter().map(|g| (g.id.as_str(), g.line)).collect::<Vec<_>>(), [("q1", 2), ("q2", 4)]);
+        // A quote inside an unquoted value is a character, as the csv crate reads it.
+        let csv = "id,employees,notes\ntv,5,a 55\" screen\nx,6,y\n";
+        let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &[]).unwrap();
+        assert!(r.leads(&p).all(|g| g.is_ok()));
+    }
+
+    #[test]
+    fn valid_files_read_as_the_csv_crate_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<Vec<u8>> =
+            ["examples/history/b2b-saas.csv", "examples/leads/agency.csv", "examples/leads/it-software.csv"]
+                .iter()
+                .map(|f| std::fs::read(root.join(f)).unwrap())
+                .collect();
+        texts.push(b"a,b,c\r\n1,\"x\r\ny\",\"\"\r\n\r\n\"q\"\"\",,\"\"\"\"\n".to_vec());
+        texts.push("\u{feff}a,b\n\"1\" 2,3 \"4\"\nlast,row".as_bytes().to_vec());
+        for text in texts {
+            let expected: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&text[..])
+                .records()
+                .map(Result::unwrap)
+                .collect();
+            let mut rows = CsvRows::new(&text[..]);
+            let mut got = vec![];
+            while let Some(r) = rows.next_record(None) {
+                got.push(r.unwrap().2);
+            }
+            assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn a_column_named_twice_is_an_error_naming_both() {
+        let p = program();
+        let csv = "id,employees,notes, employees\na,1,x,2\n";
+        let e = Reader::new(csv.as_bytes(), Format::Csv, &p, &[]).err().expect("refused");
+        assert!(e.contains("two columns `employees` (columns 2 and 4)"), "{e}");
+        assert!(Reader::new(&b""[..], Format::Csv, &p, &[]).err().unwrap().contains("empty"));
     }
 
     #[test]

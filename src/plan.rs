@@ -197,6 +197,35 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         }
         (None, None) => unreachable!("checked above"),
     };
+    // Each count, in the order the funnel computes it, and the input that made it too large for a double.
+    let revenue = funnel.deals * input.deal_size;
+    let counts = if input.goal.is_some() {
+        [
+            ("deals", funnel.deals, "goal"),
+            ("SQLs", funnel.sqls, "sqlToWon"),
+            ("MQLs", funnel.mqls, "mqlToSql"),
+            ("leads", funnel.leads, "leadToMql"),
+            ("visitors", funnel.visitors, "visitorToLead"),
+            ("revenue", revenue, "dealSize"),
+        ]
+    } else {
+        [
+            ("MQLs", funnel.mqls, "mqls"),
+            ("SQLs", funnel.sqls, "mqlToSql"),
+            ("deals", funnel.deals, "sqlToWon"),
+            ("leads", funnel.leads, "leadToMql"),
+            ("visitors", funnel.visitors, "visitorToLead"),
+            ("revenue", revenue, "dealSize"),
+        ]
+    };
+    if let Some(&(what, _, field)) = counts.iter().find(|(_, v, _)| !v.is_finite()) {
+        return Err(vec![PlanError {
+            field,
+            message: format!(
+                "makes the {what} too large to count (over 1.8e308): give a smaller number or a larger rate"
+            ),
+        }]);
+    }
     let days: Vec<u32> = (1..=12).map(|m| working_days(input.year, m)).collect();
     let year_days: u32 = days.iter().sum();
     // A month's share of what is needed is rounded up; of what MQLs yield (the inverse plan's SQLs and
@@ -222,7 +251,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         })
         .collect();
     Ok(Plan {
-        revenue: funnel.deals * input.deal_size,
+        revenue,
         funnel,
         working_days: year_days,
         months,
@@ -313,6 +342,30 @@ mod tests {
         assert_eq!(fields, ["dealSize", "sqlToWon", "mqlToSql", "goal", "year"]);
         let both = PlanInput { mqls: Some(10.0), ..input() };
         assert_eq!(plan(&both).unwrap_err()[0].field, "mqls");
+    }
+
+    #[test]
+    fn a_count_too_large_for_a_double_is_an_error_that_names_the_input() {
+        let huge = PlanInput { goal: Some(1e308), deal_size: 1.0, ..input() };
+        let e = plan(&huge).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].field, "sqlToWon", "{}", e[0]);
+        assert!(e[0].message.contains("SQLs"), "{}", e[0]);
+        let tiny = PlanInput { goal: Some(1e308), deal_size: 1e-10, ..input() };
+        assert_eq!(plan(&tiny).unwrap_err()[0].field, "goal");
+        let visitors = PlanInput { goal: Some(1e300), deal_size: 1.0, visitor_to_lead: 1e-10, ..input() };
+        assert_eq!(plan(&visitors).unwrap_err()[0].field, "visitorToLead");
+        let inverse = PlanInput { goal: None, mqls: Some(1e308), lead_to_mql: 1.0, ..input() };
+        assert_eq!(plan(&inverse).unwrap_err()[0].field, "leadToMql");
+        let revenue = PlanInput {
+            goal: None,
+            mqls: Some(1e306),
+            lead_to_mql: 100.0,
+            visitor_to_lead: 100.0,
+            deal_size: 1e300,
+            ..input()
+        };
+        assert_eq!(plan(&revenue).unwrap_err()[0].field, "dealSize");
     }
 
     #[test]

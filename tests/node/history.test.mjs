@@ -66,4 +66,10 @@ test("the planner: the worked example, its inverse, and the command line's numbe
   const expected = JSON.parse(execFileSync(cli, ["plan", "--goal", "10000000", ...args, "--format", "json"], { encoding: "utf8" }));
   assert.deepEqual(p, expected);
   assert.throws(() => plan({ ...input, visitorToLead: 0 }), (e) => e.problems[0].field === "visitorToLead");
+  // A count too large for a double is an error naming the input (the result had nulls where JSON has no
+  // infinity).
+  assert.throws(
+    () => plan({ ...input, goal: 1e308, dealSize: 1 }),
+    (e) => e.problems.length === 1 && e.problems[0].field === "sqlToWon" && /too large/.test(e.message),
+  );
 });
