@@ -289,9 +289,15 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// The issue of a number that is not finite (NaN, an infinity) given to `field`. JSON has no such numbers, so a
+/// JS caller's `NaN` becomes `null` on the way in; the JS wing finds them and reports each with this.
+pub(crate) fn not_finite(field: &str, n: f64) -> Issue {
+    issue(field, "range", format!("`{field}` takes a finite number, not {}", Js(n)))
+}
+
 fn number(f: &FieldDef, n: f64) -> Result<Answer, Issue> {
     if !n.is_finite() {
-        return Err(issue(&f.id, "range", format!("`{}` takes a finite number", f.id)));
+        return Err(not_finite(&f.id, n));
     }
     if f.kind == FieldType::Integer && n.fract() != 0.0 {
         return Err(issue(&f.id, "type", format!("`{}` takes a whole number, not {}", f.id, Js(n))));

@@ -76,8 +76,15 @@ fn same(a: f64, b: f64) -> bool {
 impl Program {
     /// Re-scores a submission and compares the result with the client's claim.
     pub fn verify(&self, claim: &Claim, opts: &VerifyOptions) -> Verification {
+        self.verify_with(claim, opts, vec![])
+    }
+
+    /// [`Program::verify`], with problems of the claim's answers found before it was JSON (`issues`: a JS
+    /// `NaN`, which JSON reads as null).
+    pub(crate) fn verify_with(&self, claim: &Claim, opts: &VerifyOptions, issues: Vec<crate::Issue>) -> Verification {
         let at = claim.at.filter(|t| t.is_finite()).or(opts.now).unwrap_or(0.0);
-        let e = self.evaluate_json(&claim.answers, &claim.events, at, &Options { complete: true, locale: None });
+        let mut e = self.evaluate_json(&claim.answers, &claim.events, at, &Options { complete: true, locale: None });
+        e.issues.splice(0..0, issues);
         let mut out = self.mismatches(claim, &e, opts);
         // Input problems are reported after the hash and the time, before the scores.
         let head = out.iter().take_while(|m| m.what == "rules_hash" || m.what == "at").count();

@@ -16,7 +16,7 @@ use crate::{Answers, Claim, Evaluation, Events, Hints, Issue, Options, VerifyOpt
 
 /// A rules document given as a string, or as a plain object (written out with two-space indents, so line
 /// and column numbers refer to that text).
-pub(super) fn rules_text(rules: &JsValue) -> Result<String, JsValue> {
+pub(super) fn rules_text(rules: &JsValue, param: &str) -> Result<String, JsValue> {
     if let Some(s) = rules.as_string() {
         return Ok(s);
     }
@@ -27,7 +27,7 @@ pub(super) fn rules_text(rules: &JsValue) -> Result<String, JsValue> {
             }
         }
     }
-    Err(Error::new("leadscore: a rules document is a JSON string or a plain object").into())
+    Err(super::args::type_error(param, "a rules document: a JSON string or a plain object", rules))
 }
 
 /// A diagnostic as JS sees it: positions in UTF-16 code units, as JS strings count them.
@@ -134,7 +134,7 @@ pub(super) fn compile_error(text: &str, diags: &[Diagnostic]) -> JsValue {
 /// keystroke of an editor.
 #[wasm_bindgen]
 pub fn check(rules: JsRules) -> Result<JsDiagnostics, JsValue> {
-    let text = rules_text(&rules)?;
+    let text = rules_text(&rules, "rules")?;
     let compiled = compile_str(&text);
     Ok(js_diagnostics(&text, &compiled.diagnostics).unchecked_into())
 }
@@ -177,12 +177,31 @@ struct FormAnswers {
 impl Scorer {
     /// Answers and events from JS, checked against the program; bad values become issues.
     fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
+        let answers_js = answers;
+        args::object(answers, "answers")?;
+        args::opt_array(events, "events")?;
         let answers = from_js(answers, "answers")?;
         let events = events.map_or(Ok(Json::Null), |e| from_js(e, "events"))?;
         let (a, mut issues) = Answers::from_json(&self.program, &answers);
+        issues.extend(self.not_finite(answers_js, &answers));
         let (e, more) = Events::from_json(&self.program, &events);
         issues.extend(more);
         Ok((a, e, issues))
+    }
+}
+
+impl Scorer {
+    /// The fields answered with a number that is not finite (`NaN`, `Infinity`): JSON has none, so they are
+    /// `null` in `json`, and only the JS value tells them from an answer left out on purpose.
+    fn not_finite(&self, js: &JsValue, json: &Json) -> Vec<Issue> {
+        let Some(map) = json.as_object() else { return vec![] };
+        map.iter()
+            .filter(|(k, v)| v.is_null() && self.program.field_index(k).is_some())
+            .filter_map(|(k, _)| {
+                let n = js_sys::Reflect::get(js, &JsValue::from_str(k)).ok()?.as_f64()?;
+                (!n.is_finite()).then(|| crate::answers::not_finite(k, n))
+            })
+            .collect()
     }
 }
 
@@ -198,7 +217,8 @@ impl Scorer {
     /// whether it can be reached and its total-score threshold, and the warnings (as `warnings` gives them;
     /// for a program loaded from bytes, found again, with pointers but no positions). Labels in `locale`
     /// (default: the model's).
-    pub fn analysis(&self, locale: Option<String>) -> JsAnalysis {
+    pub fn analysis(&self, locale: Option<JsStr>) -> Result<JsAnalysis, JsValue> {
+        let locale = args::opt_string(locale, "locale")?;
         let p = &self.program;
         // A compiled document keeps its warnings; a program from bytes has none kept (and a document without
         // warnings finds none again).
@@ -212,13 +232,14 @@ impl Scorer {
         let a = crate::analyze::analysis(p, vec![], locale.as_deref());
         let out = to_js(&a);
         let _ = js_sys::Reflect::set(&out, &JsValue::from_str("warnings"), &js_diagnostics(&self.text, warnings));
-        out.unchecked_into()
+        Ok(out.unchecked_into())
     }
 
     /// What the model asks and scores: fields (with their types and options), steps, events, groups, rules,
     /// knockouts, stages; texts in `locale` (default: the model's).
-    pub fn model(&self, locale: Option<String>) -> JsModel {
-        to_js(&types::model_info(&self.program, locale.as_deref())).unchecked_into()
+    pub fn model(&self, locale: Option<JsStr>) -> Result<JsModel, JsValue> {
+        let locale = args::opt_string(locale, "locale")?;
+        Ok(to_js(&types::model_info(&self.program, locale.as_deref())).unchecked_into())
     }
 
     /// Evaluates answers and events at `now` (milliseconds since 1970; default: the clock). The result is a
@@ -227,10 +248,12 @@ impl Scorer {
         &self,
         answers: JsAnswers,
         events: Option<JsEvents>,
-        now: Option<f64>,
+        now: Option<JsNum>,
         options: Option<JsEvaluateOptions>,
     ) -> Result<JsEvaluation, JsValue> {
         let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
+        let now = args::opt_number(now, "now")?;
+        args::opt_object(options.as_deref(), "options")?;
         let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
         let now = now_or_clock(now);
         let p = &self.program;
@@ -242,8 +265,9 @@ impl Scorer {
 
     /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
     /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
-    pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<f64>) -> Result<JsScore, JsValue> {
+    pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<JsNum>) -> Result<JsScore, JsValue> {
         let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
+        let now = args::opt_number(now, "now")?;
         let p = &self.program;
         let s = p.score(&a, &e, now_or_clock(now));
         let mut groups = BTreeMap::new();
@@ -269,9 +293,11 @@ impl Scorer {
     #[wasm_bindgen(js_name = answersFromForm)]
     pub fn answers_from_form(&self, entries: JsFormEntries) -> Result<JsFormAnswers, JsValue> {
         let fail = |m: String| JsValue::from(Error::new(&format!("leadscore: answersFromForm: {m}")));
-        let not_iterable =
-            || fail("expects a FormData, a URLSearchParams or an iterable of [name, value] pairs".to_string());
-        let iter = js_sys::try_iter(&entries).ok().flatten().ok_or_else(not_iterable)?;
+        let not_iterable = || {
+            args::type_error("entries", "a FormData, a URLSearchParams or an iterable of [name, value] pairs", &entries)
+        };
+        let iterable = entries.is_object() && !entries.is_null();
+        let iter = js_sys::try_iter(&entries).ok().flatten().filter(|_| iterable).ok_or_else(not_iterable)?;
         let mut pairs: Vec<(String, String)> = vec![];
         for (n, entry) in iter.enumerate() {
             let entry = entry.map_err(|_| fail(format!("reading entry #{n} threw")))?;
@@ -300,14 +326,19 @@ impl Scorer {
 
     /// Re-scores a submission as the server sees it and compares it with the client's claim.
     pub fn verify(&self, claim: JsClaim, options: Option<JsVerifyOptions>) -> Result<JsVerification, JsValue> {
-        let claim: Claim = serde_json::from_value(from_js(&claim, "claim")?)
+        let claim_js = claim;
+        args::object(&claim_js, "claim")?;
+        args::opt_object(options.as_deref(), "options")?;
+        let claim: Claim = serde_json::from_value(from_js(&claim_js, "claim")?)
             .map_err(|e| JsValue::from(Error::new(&format!("leadscore: claim: {e}"))))?;
+        let answers_js = js_sys::Reflect::get(&claim_js, &JsValue::from_str("answers")).unwrap_or(JsValue::UNDEFINED);
+        let issues = self.not_finite(&answers_js, &claim.answers);
         let o = options.map_or(Ok(Json::Null), |o| from_js(&o, "options"))?;
         let opts = VerifyOptions {
             now: o.get("now").and_then(Json::as_f64),
             max_skew_ms: o.get("maxSkewMs").and_then(Json::as_f64),
         };
-        Ok(to_js(&self.program.verify(&claim, &opts)).unchecked_into())
+        Ok(to_js(&self.program.verify_with(&claim, &opts, issues)).unchecked_into())
     }
 }
 
@@ -316,6 +347,7 @@ impl Session {
     /// The full evaluation of the form as it stands (ranges, flow, ledger). Costs more than `total`: call it
     /// when the whole picture is needed, not on every keystroke.
     pub fn evaluate(&self, options: Option<JsEvaluateOptions>) -> Result<JsEvaluation, JsValue> {
+        args::opt_object(options.as_deref(), "options")?;
         let (opts, hints) = options.map_or(Ok((Options::default(), true)), |o| eval_options(&o))?;
         let evaluation = self.inner.evaluate(&opts);
         let p = self.inner.program();

@@ -146,7 +146,9 @@ impl Backtest {
     /// Reads the header of `data` (CSV with a header row, or NDJSON) for `scorer`'s model. Throws when the
     /// outcome column is missing or the header cannot be read.
     #[wasm_bindgen(constructor)]
-    pub fn new(scorer: &Scorer, data: String, options: Option<JsBacktestOptions>) -> Result<Backtest, JsValue> {
+    pub fn new(scorer: &Scorer, data: JsStr, options: Option<JsBacktestOptions>) -> Result<Backtest, JsValue> {
+        let data = args::string(&data, "data")?;
+        args::opt_object(options.as_deref(), "options")?;
         let o = match options {
             Some(o) => from_js(&o, "options")?,
             None => Json::Null,
@@ -180,9 +182,13 @@ impl Backtest {
     }
 
     /// Scores up to `rows` more leads; true once every lead is scored.
-    pub fn step(&mut self, rows: u32) -> bool {
+    pub fn step(&mut self, rows: JsNum) -> Result<bool, JsValue> {
+        let rows = args::number(&rows, "rows")?;
+        if !(rows >= 0.0 && rows.fract() == 0.0) {
+            return Err(js_sys::RangeError::new("leadscore: `rows` must be a whole number, 0 or more").into());
+        }
         let p = &*self.program;
-        for _ in 0..rows.max(1) {
+        for _ in 0..(rows.min(u32::MAX as f64) as u32).max(1) {
             match self.reader.next_lead(p) {
                 None => {
                     self.done = true;
@@ -197,7 +203,7 @@ impl Backtest {
                 }
             }
         }
-        self.done
+        Ok(self.done)
     }
 
     /// The share of the input read, from 0 to 1.
@@ -206,7 +212,8 @@ impl Backtest {
         if self.done || self.size == 0 {
             1.0
         } else {
-            (self.offset as f64 / self.size as f64).min(1.0)
+            // 1 only once done: the last row may be read to the end of the input before `step` finds no next.
+            (self.offset as f64 / self.size as f64).min(1.0 - f64::EPSILON)
         }
     }
 
@@ -217,13 +224,15 @@ impl Backtest {
     }
 
     /// The report of the leads scored so far; stage names in `locale` (default: the model's).
-    pub fn report(&self, locale: Option<String>) -> JsBacktestReport {
-        to_js(&self.core.report(&self.program, locale.as_deref())).unchecked_into()
+    pub fn report(&self, locale: Option<JsStr>) -> Result<JsBacktestReport, JsValue> {
+        let locale = args::opt_string(locale, "locale")?;
+        Ok(to_js(&self.core.report(&self.program, locale.as_deref())).unchecked_into())
     }
 
     /// Precision and recall of "score >= threshold".
-    pub fn at(&self, threshold: f64) -> JsThresholdStats {
-        to_js(&self.core.at(threshold)).unchecked_into()
+    pub fn at(&self, threshold: JsNum) -> Result<JsThresholdStats, JsValue> {
+        let threshold = args::number(&threshold, "threshold")?;
+        Ok(to_js(&self.core.at(threshold)).unchecked_into())
     }
 }
 
@@ -231,6 +240,7 @@ impl Backtest {
 /// every bad input (`error.problems`: `[{ field, message }]`).
 #[wasm_bindgen]
 pub fn plan(input: JsPlanInput) -> Result<JsPlan, JsValue> {
+    args::object(&input, "input")?;
     let j = from_js(&input, "input")?;
     // A value of the wrong type, a missing or an unknown input: named by its path (`year`), or by the
     // message when it concerns the whole object (`missing field `dealSize``).

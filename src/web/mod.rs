@@ -5,6 +5,7 @@
 //! and indexes cross as plain arguments. Nothing here panics: every failure becomes a thrown `Error` or an
 //! `Issue` value.
 
+mod args;
 #[cfg(feature = "form")]
 mod form;
 #[cfg(feature = "compiler")]
@@ -27,6 +28,7 @@ pub use full::check;
 #[cfg(all(feature = "compiler", feature = "leads"))]
 pub use history::{plan, Backtest};
 
+pub use args::{JsBool, JsNum, JsStr};
 pub use types::*;
 
 // The runtime uses talc, smaller than the default dlmalloc by about 2 KB gzipped and a little slower (a
@@ -189,7 +191,7 @@ impl Scorer {
         }
         #[cfg(feature = "compiler")]
         {
-            let text = full::rules_text(&source)?;
+            let text = full::rules_text(&source, "source")?;
             let compiled = crate::compile_str(&text);
             match compiled.program {
                 Some(program) => {
@@ -200,9 +202,9 @@ impl Scorer {
             }
         }
         #[cfg(not(feature = "compiler"))]
-        Err(Error::new(
-            "leadscore: the runtime build loads compiled programs (a Uint8Array); compile rules documents with \
-             `leadscore build` or the full build's `toBytes()`",
+        Err(js_sys::TypeError::new(
+            "leadscore: `source` must be a Uint8Array: the runtime build loads compiled programs; compile rules \
+             documents with `leadscore build` or the full build's `toBytes()`",
         )
         .into())
     }
@@ -245,15 +247,18 @@ impl Scorer {
     #[cfg(feature = "form")]
     pub fn attach(
         &self,
-        form: web_sys::HtmlFormElement,
+        form: form::JsForm,
         options: Option<form::JsFormOptions>,
     ) -> Result<form::FormHandle, JsValue> {
+        let form = form::form_arg(form)?;
+        args::opt_object(options.as_deref(), "options")?;
         form::attach_program(form, self.program.clone(), options.map(Into::into).unwrap_or(JsValue::UNDEFINED))
     }
 
     /// A form in progress, scored incrementally, at `now` (default: the clock).
-    pub fn session(&self, now: Option<f64>) -> Session {
-        Session { inner: crate::Session::new(self.program.clone(), now_or_clock(now)) }
+    pub fn session(&self, now: Option<JsNum>) -> Result<Session, JsValue> {
+        let now = args::opt_number(now, "now")?;
+        Ok(Session { inner: crate::Session::new(self.program.clone(), now_or_clock(now)) })
     }
 
     /// The compiled program as text, one line per rule, for debugging a model (full build only).
@@ -292,24 +297,30 @@ fn unknown_field(field: &JsValue) -> Issue {
 
 #[wasm_bindgen]
 impl Session {
-    fn field(&self, field: &JsValue) -> Option<usize> {
+    /// The field `field` names (an id or an index), None when it names none; a `TypeError` when it is neither a
+    /// string nor a number.
+    fn field(&self, field: &JsValue) -> Result<Option<usize>, JsValue> {
         if let Some(i) = field.as_f64() {
-            return (i >= 0.0 && i.fract() == 0.0 && (i as usize) < self.inner.program().fields.len())
-                .then_some(i as usize);
+            let n = self.inner.program().fields.len();
+            return Ok((i >= 0.0 && i.fract() == 0.0 && (i as usize) < n).then_some(i as usize));
         }
-        field.as_string().and_then(|s| self.inner.program().field_index(&s))
+        match field.as_string() {
+            Some(s) => Ok(self.inner.program().field_index(&s)),
+            None => Err(args::type_error("field", "a field id (string) or index (number)", field)),
+        }
     }
 
     /// The index of a field, for the `setNumber` fast path; -1 when there is no such field.
     #[wasm_bindgen(js_name = fieldIndex)]
-    pub fn field_index(&self, id: &str) -> i32 {
-        self.inner.program().field_index(id).map_or(-1, |i| i as i32)
+    pub fn field_index(&self, id: JsStr) -> Result<i32, JsValue> {
+        let id = args::string(&id, "id")?;
+        Ok(self.inner.program().field_index(&id).map_or(-1, |i| i as i32))
     }
 
     /// Sets an answer (`null` or `undefined` clears it). Returns the problem when the value does not fit the
     /// field; the field is then unanswered.
     pub fn set(&mut self, field: JsFieldRef, value: JsAnswerValue) -> Result<JsIssueOrUndefined, JsValue> {
-        let Some(i) = self.field(&field) else { return Ok(issue_js(Err(unknown_field(&field)))) };
+        let Some(i) = self.field(&field)? else { return Ok(issue_js(Err(unknown_field(&field)))) };
         let r = if let Some(n) = value.as_f64() {
             self.inner.set_number(i, n)
         } else if let Some(s) = value.as_string() {
@@ -325,38 +336,46 @@ impl Session {
 
     /// Sets an answer from the text of a form input: numbers in decimal, booleans as yes/no/true/false/on/off,
     /// several options separated by `;`; empty text clears it.
-    pub fn input(&mut self, field: JsFieldRef, text: &str) -> JsIssueOrUndefined {
-        match self.field(&field) {
-            Some(i) => issue_js(self.inner.set_text(i, text)),
+    pub fn input(&mut self, field: JsFieldRef, text: JsStr) -> Result<JsIssueOrUndefined, JsValue> {
+        let i = self.field(&field)?;
+        let text = args::string(&text, "text")?;
+        Ok(match i {
+            Some(i) => issue_js(self.inner.set_text(i, &text)),
             None => issue_js(Err(unknown_field(&field))),
-        }
+        })
     }
 
     /// The fast path: sets a number field by index. Returns false when the value does not fit (the field is
     /// then unanswered); `set` tells why.
     #[wasm_bindgen(js_name = setNumber)]
-    pub fn set_number(&mut self, field: u32, value: f64) -> bool {
-        self.inner.set_number(field as usize, value).is_ok()
+    pub fn set_number(&mut self, field: JsNum, value: JsNum) -> Result<bool, JsValue> {
+        let field = args::number(&field, "field")?;
+        let value = args::number(&value, "value")?;
+        let ok = field >= 0.0 && field.fract() == 0.0 && field < u32::MAX as f64;
+        Ok(ok && self.inner.set_number(field as usize, value).is_ok())
     }
 
     /// Removes an answer.
-    pub fn clear(&mut self, field: JsFieldRef) {
-        if let Some(i) = self.field(&field) {
+    pub fn clear(&mut self, field: JsFieldRef) -> Result<(), JsValue> {
+        if let Some(i) = self.field(&field)? {
             self.inner.clear(i);
         }
+        Ok(())
     }
 
     /// Records one occurrence of an event at `at` (milliseconds since 1970; default: the session's clock).
-    pub fn record(&mut self, event: &str, at: Option<f64>) -> JsIssueOrUndefined {
-        let Some(e) = self.inner.program().event_index(event) else {
-            return issue_js(Err(Issue {
-                field: event.to_string(),
-                code: "unknown_event",
+    pub fn record(&mut self, event: JsStr, at: Option<JsNum>) -> Result<JsIssueOrUndefined, JsValue> {
+        let event = args::string(&event, "event")?;
+        let at = args::opt_number(at, "at")?;
+        let Some(e) = self.inner.program().event_index(&event) else {
+            return Ok(issue_js(Err(Issue {
                 message: format!("`{event}` is not an event of this model"),
-            }));
+                field: event,
+                code: "unknown_event",
+            })));
         };
         let at = at.unwrap_or(self.inner.now());
-        issue_js(self.inner.record(e, at))
+        Ok(issue_js(self.inner.record(e, at)))
     }
 
     /// The session's clock, in milliseconds since 1970. Setting it re-scores rules that decay or count days.
@@ -367,8 +386,9 @@ impl Session {
 
     /// Sets the clock.
     #[wasm_bindgen(setter)]
-    pub fn set_now(&mut self, now: f64) {
-        self.inner.set_now(now);
+    pub fn set_now(&mut self, now: JsNum) -> Result<(), JsValue> {
+        self.inner.set_now(args::number(&now, "now")?);
+        Ok(())
     }
 
     /// The total score as if the form were submitted now.

@@ -218,11 +218,11 @@ test("answersFromForm reads a submitted form as the browser's controller does: F
   // What evaluate() and verify() take: no issue left for them.
   assert.deepEqual(s.evaluate(expected.answers, [], NOW, { hints: false }).issues, []);
   for (const [bad, message] of [
-    [undefined, /expects a FormData/],
-    [{ employees: "250" }, /expects a FormData/],
+    [undefined, /`entries` must be a FormData/],
+    [{ employees: "250" }, /`entries` must be a FormData/],
     [[["employees", 250]], /entry #0 \(`employees`\) is not a string/],
     [[["employees"]], /not a \[name, value\] pair/],
-    ["employees=250", /expects a FormData/],
+    ["employees=250", /`entries` must be a FormData/],
   ]) {
     assert.throws(() => s.answersFromForm(bad), (e) => e instanceof Error && message.test(e.message) && e.message.startsWith("leadscore: "));
   }

@@ -110,6 +110,10 @@ extern "C" {
     pub type JsFormListener;
     #[wasm_bindgen(typescript_type = "() => void")]
     pub type JsUnsubscribe;
+    #[wasm_bindgen(typescript_type = "HTMLFormElement")]
+    pub type JsForm;
+    #[wasm_bindgen(typescript_type = "Uint8Array")]
+    pub type JsProgramBytes;
 }
 
 thread_local! {
@@ -119,15 +123,22 @@ thread_local! {
 
 /// Attaches the controller to `form`, with a program compiled ahead of time.
 #[wasm_bindgen]
-pub fn attach(
-    form: HtmlFormElement,
-    program: &js_sys::Uint8Array,
-    options: Option<JsFormOptions>,
-) -> Result<FormHandle, JsValue> {
+pub fn attach(form: JsForm, program: JsProgramBytes, options: Option<JsFormOptions>) -> Result<FormHandle, JsValue> {
+    let form = form_arg(form)?;
+    let Some(program) = program.dyn_ref::<js_sys::Uint8Array>() else {
+        return Err(super::args::type_error("program", "a Uint8Array (a compiled program)", &program));
+    };
+    super::args::opt_object(options.as_deref(), "options")?;
     match Program::from_bytes(&program.to_vec()) {
         Ok(p) => attach_program(form, Rc::new(p), options.map(Into::into).unwrap_or(JsValue::UNDEFINED)),
         Err(e) => Err(js_sys::Error::new(&format!("leadscore: not a compiled program of this version: {e}")).into()),
     }
+}
+
+/// The form an `attach` was given, or a `TypeError` naming `form`.
+pub(crate) fn form_arg(form: JsForm) -> Result<HtmlFormElement, JsValue> {
+    let v: JsValue = form.into();
+    v.dyn_into::<HtmlFormElement>().map_err(|v| super::args::type_error("form", "an HTMLFormElement", &v))
 }
 
 pub(crate) fn attach_program(form: HtmlFormElement, p: Rc<Program>, options: JsValue) -> Result<FormHandle, JsValue> {
@@ -150,8 +161,11 @@ pub struct FormHandle {
 #[wasm_bindgen]
 impl FormHandle {
     /// Calls `listener` on each event of `type`; returns a function that stops it.
-    pub fn on(&self, r#type: JsFormEventType, listener: JsFormListener) -> JsUnsubscribe {
-        let kind = r#type.as_string().unwrap_or_default();
+    pub fn on(&self, r#type: JsFormEventType, listener: JsFormListener) -> Result<JsUnsubscribe, JsValue> {
+        let kind = super::args::string(&r#type, "type")?;
+        if !listener.is_function() {
+            return Err(super::args::type_error("listener", "a function", &listener));
+        }
         let id = self.ctl.next_id.get();
         self.ctl.next_id.set(id + 1);
         self.ctl.callbacks.borrow_mut().push((id, kind, listener.unchecked_into()));
@@ -164,7 +178,7 @@ impl FormHandle {
                 }
             }
         });
-        stop.into_js_value().unchecked_into()
+        Ok(stop.into_js_value().unchecked_into())
     }
 
     /// Goes to the next step as the Next button does (validating the step first); `false` when it did not move.
@@ -182,16 +196,20 @@ impl FormHandle {
     /// and verified by its server), the event is recorded at the token's time and the token is sent with it; the
     /// same token counts once, across reloads. Returns `false` for an event the model does not know, or a token
     /// that is not one of `event`.
-    pub fn record(&self, event: &str, token: Option<String>) -> bool {
-        self.ctl.run(|st| st.record(event, token))
+    pub fn record(&self, event: super::JsStr, token: Option<super::JsStr>) -> Result<bool, JsValue> {
+        let event = super::args::string(&event, "event")?;
+        let token = super::args::opt_string(token, "token")?;
+        Ok(self.ctl.run(|st| st.record(&event, token)))
     }
 
     /// Gives or withdraws consent to behaviour tracking (withdrawing deletes what was stored).
-    pub fn consent(&self, granted: bool) {
+    pub fn consent(&self, granted: super::JsBool) -> Result<(), JsValue> {
+        let granted = super::args::boolean(&granted, "granted")?;
         self.ctl.run(|st| {
             st.set_consent(granted);
             (true, vec![Emit::Score])
         });
+        Ok(())
     }
 
     /// The outcome so far.

@@ -71,11 +71,24 @@ impl Texts {
     }
 }
 
-/// `template` with each `{key}` replaced by its value.
+/// `template` with each `{key}` replaced by its value (in one pass: a value is never read as a template; and
+/// without `str::replace`, whose slicing brings panic formatting into the module).
 pub(super) fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
+    let mut parts = template.split('{');
+    let mut out = String::from(parts.next().unwrap_or(""));
+    for part in parts {
+        let found =
+            part.split_once('}').and_then(|(k, rest)| values.iter().find(|(n, _)| *n == k).map(|(_, v)| (v, rest)));
+        match found {
+            Some((v, rest)) => {
+                out.push_str(v);
+                out.push_str(rest);
+            }
+            None => {
+                out.push('{');
+                out.push_str(part);
+            }
+        }
     }
     out
 }
