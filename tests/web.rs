@@ -13,6 +13,15 @@ const B2B: &str = include_str!("../examples/b2b-saas.json");
 /// 2026-11-23T00:00:00Z
 const NOW: f64 = 1_795_392_000_000.0;
 
+/// A number and a string as the exports take them (JS values, checked inside).
+fn num(x: f64) -> leadscore::web::JsNum {
+    JsValue::from_f64(x).unchecked_into()
+}
+
+fn text(s: &str) -> leadscore::web::JsStr {
+    JsValue::from_str(s).unchecked_into()
+}
+
 fn js(text: &str) -> JsValue {
     JSON::parse(text).expect("test JSON parses")
 }
@@ -95,7 +104,7 @@ fn evaluate_returns_plain_objects_with_the_whole_evaluation() {
         r#"[{{"type": "pricing_view", "at": {}}}, {{"type": "demo_request", "at": {NOW}}}]"#,
         NOW - 86_400_000.0
     ));
-    let e = s.evaluate(answers.unchecked_into(), Some(events.unchecked_into()), Some(NOW), None).unwrap();
+    let e = s.evaluate(answers.unchecked_into(), Some(events.unchecked_into()), Some(num(NOW)), None).unwrap();
     let e: JsValue = e.into();
     assert!(is_plain_object(&e), "the result is a plain object, not a Map");
     assert!(is_plain_object(&get(&e, "ledger.0.inputs")), "nested maps are plain objects");
@@ -113,14 +122,14 @@ fn evaluate_returns_plain_objects_with_the_whole_evaluation() {
 #[wasm_bindgen_test]
 fn a_session_follows_one_answer_at_a_time() {
     let s = scorer();
-    let mut session = s.session(Some(NOW));
+    let mut session = s.session(Some(num(NOW))).unwrap();
     assert_eq!(session.total(), 0.0);
-    let employees = session.field_index("employees");
+    let employees = session.field_index(text("employees")).unwrap();
     assert!(employees >= 0);
-    assert!(session.set_number(employees as u32, 420.0));
+    assert!(session.set_number(num(employees.into()), num(420.0)).unwrap());
     let with_size = session.total();
     assert!(with_size > 0.0, "company size scores");
-    assert!(!session.set_number(employees as u32, 1.5), "an integer field refuses 1.5");
+    assert!(!session.set_number(num(employees.into()), num(1.5)).unwrap(), "an integer field refuses 1.5");
     assert_eq!(session.total(), 0.0, "the refused answer leaves the field unanswered");
     let issue = session.set(JsValue::from_str("employees").unchecked_into(), JsValue::from_f64(420.0).unchecked_into());
     assert!(issue.unwrap().is_undefined());
@@ -131,9 +140,9 @@ fn a_session_follows_one_answer_at_a_time() {
         .into();
     assert_eq!(get(&issue, "code").as_string().as_deref(), Some("option"));
     assert_eq!(get(&issue, "field").as_string().as_deref(), Some("industry"));
-    let unknown: JsValue = session.input(JsValue::from_str("nope").unchecked_into(), "1").into();
+    let unknown: JsValue = session.input(JsValue::from_str("nope").unchecked_into(), text("1")).unwrap().into();
     assert_eq!(get(&unknown, "code").as_string().as_deref(), Some("unknown_field"));
-    assert!(session.record("pricing_view", None).is_undefined());
+    assert!(session.record(text("pricing_view"), None).unwrap().is_undefined());
     assert!(session.total() > with_size, "an event adds engagement");
     // The session and a fresh evaluation of the same state agree.
     let answers = session.answers();
@@ -141,7 +150,7 @@ fn a_session_follows_one_answer_at_a_time() {
         .evaluate(
             answers,
             Some(js(&format!(r#"[{{"type": "pricing_view", "at": {NOW}}}]"#)).unchecked_into()),
-            Some(NOW),
+            Some(num(NOW)),
             None,
         )
         .unwrap()
@@ -159,7 +168,7 @@ fn a_server_finds_a_tampered_claim() {
         .evaluate(
             answers.clone().unchecked_into(),
             None,
-            Some(NOW),
+            Some(num(NOW)),
             Some(js(r#"{"complete": true, "hints": false}"#).unchecked_into()),
         )
         .unwrap()
@@ -184,7 +193,8 @@ fn values_json_cannot_hold_are_errors_not_panics() {
     let s = scorer();
     let cyclic = Object::new();
     Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
-    let err = s.evaluate(cyclic.unchecked_into(), None, Some(NOW), None).err().expect("a cyclic object is refused");
+    let err =
+        s.evaluate(cyclic.unchecked_into(), None, Some(num(NOW)), None).err().expect("a cyclic object is refused");
     assert!(err.is_instance_of::<js_sys::Error>());
     // After the error, the scorer still works.
     let e: JsValue = s.evaluate(js("{}").unchecked_into(), None, None, None).unwrap().into();
@@ -193,7 +203,7 @@ fn values_json_cannot_hold_are_errors_not_panics() {
 
 #[wasm_bindgen_test]
 fn the_model_description_lists_fields_and_options() {
-    let m: JsValue = scorer().model(Some("it".into())).into();
+    let m: JsValue = scorer().model(Some(text("it"))).unwrap().into();
     let fields: Array = get(&m, "fields").unchecked_into();
     assert_eq!(fields.length(), 20);
     let industry = fields.iter().find(|f| get(f, "id").as_string().as_deref() == Some("industry")).unwrap();
@@ -211,15 +221,15 @@ const HISTORY: &str = include_str!("../examples/history/b2b-saas.csv");
 fn a_backtest_runs_in_steps_and_reports_every_row() {
     use leadscore::web::Backtest;
     let s = scorer();
-    let mut bt = Backtest::new(&s, HISTORY.to_string(), None).expect("the history has an outcome column");
+    let mut bt = Backtest::new(&s, text(HISTORY), None).expect("the history has an outcome column");
     assert_eq!(bt.progress(), 0.0);
-    assert!(!bt.step(300), "1000 rows are not done in 300");
+    assert!(!bt.step(num(300.0)).unwrap(), "1000 rows are not done in 300");
     assert_eq!(bt.rows(), 300);
     let p = bt.progress();
     assert!(p > 0.2 && p < 0.45, "progress after 300 of 1000 rows: {p}");
-    while !bt.step(300) {}
+    while !bt.step(num(300.0)).unwrap() {}
     assert_eq!((bt.rows(), bt.progress()), (1000, 1.0));
-    let r: JsValue = bt.report(None).into();
+    let r: JsValue = bt.report(None).unwrap().into();
     assert!(is_plain_object(&r));
     assert_eq!(get(&r, "scored").as_f64(), Some(1000.0));
     assert_eq!(get(&r, "errorCount").as_f64(), Some(0.0));
@@ -230,7 +240,7 @@ fn a_backtest_runs_in_steps_and_reports_every_row() {
     assert_eq!(get(&r, "thresholds.0.stage").as_string().as_deref(), Some("mql"));
     assert_eq!(get(&r, "thresholds.1.current").as_f64(), Some(80.0));
     // The slider's numbers: the same as the report's at the current threshold.
-    let at: JsValue = bt.at(80.0).into();
+    let at: JsValue = bt.at(num(80.0)).unwrap().into();
     assert_eq!(get(&at, "count").as_f64(), get(&r, "thresholds.1.currentAt.count").as_f64());
     assert_eq!(get(&at, "precision").as_f64(), get(&r, "thresholds.1.currentAt.precision").as_f64());
 }
@@ -241,16 +251,16 @@ fn a_backtest_without_its_outcome_column_throws_naming_it() {
     use leadscore::web::Backtest;
     let s = scorer();
     let options = js(r#"{"outcome": "result"}"#);
-    let err = Backtest::new(&s, HISTORY.to_string(), Some(options.unchecked_into())).err().expect("throws");
+    let err = Backtest::new(&s, text(HISTORY), Some(options.unchecked_into())).err().expect("throws");
     let message = get(&err, "message").as_string().unwrap();
     assert!(message.contains("`result`"), "{message}");
     // Chosen won values, NDJSON and a bad row.
     let ndjson =
         "{\"employees\": 500, \"outcome\": \"Customer\"}\nnot json\n{\"employees\": 5, \"outcome\": \"churned\"}\n";
     let options = js(r#"{"won": ["customer"]}"#);
-    let mut bt = Backtest::new(&s, ndjson.to_string(), Some(options.unchecked_into())).expect("reads NDJSON");
-    while !bt.step(10) {}
-    let r: JsValue = bt.report(None).into();
+    let mut bt = Backtest::new(&s, text(ndjson), Some(options.unchecked_into())).expect("reads NDJSON");
+    while !bt.step(num(10.0)).unwrap() {}
+    let r: JsValue = bt.report(None).unwrap().into();
     assert_eq!((get(&r, "won").as_f64(), get(&r, "lost").as_f64()), (Some(1.0), Some(1.0)));
     assert_eq!(get(&r, "errorCount").as_f64(), Some(1.0));
     assert_eq!(get(&r, "errors.0.line").as_f64(), Some(2.0));
@@ -288,7 +298,7 @@ fn the_planner_gives_the_worked_example_and_names_bad_inputs() {
 
 #[wasm_bindgen_test]
 fn the_analysis_gives_bounds_stage_thresholds_and_warnings() {
-    let a: JsValue = scorer().analysis(Some("it".into())).into();
+    let a: JsValue = scorer().analysis(Some(text("it"))).unwrap().into();
     assert!(is_plain_object(&a));
     assert_eq!(get(&a, "total.max").as_f64(), Some(125.0));
     assert_eq!(get(&a, "groups.0.id").as_string().as_deref(), Some("fit"));
@@ -312,14 +322,14 @@ fn the_analysis_gives_bounds_stage_thresholds_and_warnings() {
                {"id": "sanctioned", "when": "country == 'XX'", "reason": "embargo"}],
  "stages": [{"id": "lead"}]}"#;
     let s = Scorer::new(JsValue::from_str(doc).unchecked_into()).expect("compiles");
-    let a: JsValue = s.analysis(None).into();
+    let a: JsValue = s.analysis(None).unwrap().into();
     let w = get(&a, "warnings.0");
     assert_eq!(get(&w, "code").as_string().as_deref(), Some("overlapping_knockouts"));
     assert_eq!(get(&w, "pointer").as_string().as_deref(), Some("/knockouts/1/when"));
     assert_eq!(get(&w, "line").as_f64(), Some(3.0));
     assert_eq!(JSON::stringify(&get(&a, "warnings")).unwrap(), JSON::stringify(&s.warnings().into()).unwrap());
     let from_bytes = Scorer::new(js_sys::Uint8Array::from(&s.to_bytes()[..]).unchecked_into()).expect("decodes");
-    let w: JsValue = from_bytes.analysis(None).into();
+    let w: JsValue = from_bytes.analysis(None).unwrap().into();
     assert_eq!(get(&w, "warnings.0.pointer").as_string().as_deref(), Some("/knockouts/1/when"));
     assert!(get(&w, "warnings.0.line").is_undefined());
 }
@@ -350,7 +360,7 @@ fn answers_from_form_reads_form_data_url_search_params_and_pairs_alike() {
         assert_eq!(get(&issues.get(0), "code").as_string().as_deref(), Some("type"));
         seen.push(JSON::stringify(&out).unwrap().as_string().unwrap());
         // What evaluate() takes.
-        let e: JsValue = s.evaluate(answers.unchecked_into(), None, Some(NOW), None).unwrap().into();
+        let e: JsValue = s.evaluate(answers.unchecked_into(), None, Some(num(NOW)), None).unwrap().into();
         assert_eq!(get(&e, "issues.length").as_f64(), Some(0.0));
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
@@ -361,9 +371,9 @@ fn answers_from_form_reads_form_data_url_search_params_and_pairs_alike() {
     );
     let bad: Array = bad.call0(&JsValue::NULL).unwrap().dyn_into().unwrap();
     let want = [
-        "expects a FormData",
-        "expects a FormData",
-        "expects a FormData",
+        "`entries` must be a FormData",
+        "`entries` must be a FormData",
+        "`entries` must be a FormData",
         "not a [name, value] pair",
         "not a string",
         "name",
@@ -376,6 +386,7 @@ fn answers_from_form_reads_form_data_url_search_params_and_pairs_alike() {
         };
         assert!(err.is_instance_of::<js_sys::Error>());
         let message = get(&err, "message").as_string().unwrap_or_default();
-        assert!(message.starts_with("leadscore: answersFromForm: ") && message.contains(want), "{message}");
+        assert!(message.starts_with("leadscore: ") && message.contains(want), "{message}");
+        assert_eq!(err.is_instance_of::<js_sys::TypeError>(), want.starts_with("`entries`"), "{message}");
     }
 }
