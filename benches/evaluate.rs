@@ -159,6 +159,34 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
+    // Hints on a wide model: fields of 100 options, 10 rules each. Both sizes have more changes to try than the
+    // budget (1,000), so hints cost the budget times one evaluation: about 10 times longer for 10 times the rules.
+    let mut group = c.benchmark_group("hints on a wide model");
+    group.sample_size(10);
+    for fields in [20usize, 200] {
+        let options: Vec<String> = (0..100).map(|o| format!("o{o}")).collect();
+        let fields_json: Vec<serde_json::Value> = (0..fields)
+            .map(|f| serde_json::json!({"id": format!("f{f}"), "type": "choice", "options": options}))
+            .collect();
+        let rules: Vec<serde_json::Value> = (0..fields * 10)
+            .map(|i| {
+                let when = format!("f{} == 'o{}'", i / 10, i % 10);
+                serde_json::json!({"id": format!("r{i}"), "group": "fit", "when": when, "points": 1})
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "leadscore": 1, "id": "wide", "fields": fields_json, "rules": rules,
+            "stages": [{"id": "sql", "when": "score >= 1000000"}, {"id": "lead"}]
+        });
+        let wide = leadscore::compile_value(doc).program.unwrap();
+        let (none, no_events) = (leadscore::Answers::new(&wide), Events::new(&wide));
+        assert!(wide.hints(&none, &no_events, NOW).partial);
+        group.bench_function(format!("{} rules", fields * 10), |b| {
+            b.iter(|| wide.hints(black_box(&none), &no_events, NOW))
+        });
+    }
+    group.finish();
+
     // `check` on a large broken document, minified (one line), with an error in every rule: compiling and
     // rendering every diagnostic for 200 and 2000 rules should take about 10 times longer for 10 times the rules.
     let mut group = c.benchmark_group("check a broken model");

@@ -124,6 +124,8 @@ export interface Hints {
   reach: Hint[];
   /** When none reaches it: the changes that raise the score most. */
   closer: Hint[];
+  /** True when the work budget (1,000 changes tried) ran out first: hints among the changes tried. */
+  partial: boolean;
 }
 
 /** The full result of an evaluation. */
