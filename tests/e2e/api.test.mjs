@@ -1032,3 +1032,38 @@ test("errors in the page fail the test that caused them", async () => {
     /console\.error in the page: a lead was lost/,
   );
 });
+
+test("the form handle refuses arguments of the wrong type with a TypeError naming the parameter, and keeps working", async () => {
+  await run({ markup: BASIC_FORM, program: "basic.lsp", options: { consent: true } }, async ({ page }) => {
+    const refused = await page.evaluate(() => {
+      const h = window.handle;
+      const bad = [undefined, null, 42, "x", true, {}, [], { length: 1e7 }];
+      const calls = {
+        type: [(v) => h.on(v, () => {}), ["string"]],
+        listener: [(v) => h.on("score", v), []],
+        event: [(v) => h.record(v), ["string"]],
+        token: [(v) => h.record("pricing_view", v), ["string", "undefined", "null"]],
+        granted: [(v) => h.consent(v), ["boolean"]],
+      };
+      const out = [];
+      for (const [param, [call, accepts]] of Object.entries(calls)) {
+        for (const v of bad) {
+          const kind = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+          try {
+            call(v);
+            if (!accepts.includes(kind)) out.push(`${param} took ${kind}`);
+          } catch (e) {
+            const ok = e instanceof TypeError && e.message.includes(`\`${param}\``);
+            if (accepts.includes(kind) || !ok) out.push(`${param} with ${kind}: ${e}`);
+          }
+        }
+      }
+      return out;
+    });
+    assert.deepEqual(refused, []);
+    // The handle still works.
+    await page.evaluate(() => window.handle.consent(true));
+    assert.equal(await page.evaluate(() => window.handle.record("pricing_view")), true);
+    assert.equal((await outcome(page)).score > 0, true);
+  });
+});
