@@ -104,6 +104,69 @@ impl Program {
     }
 }
 
+/// Where the visitor goes on leaving a step (Next, or Enter in one of its fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leave {
+    /// To this step; `skipped` are the steps between, which an early finish does not ask.
+    Go { step: usize, skipped: Vec<usize> },
+    /// A knockout holds however the rest is answered (by index): the form ends, nothing is sent.
+    Knockout(usize),
+    /// No step is left to ask: check everything, then send; `skipped` as for `Go`.
+    Finish { skipped: Vec<usize> },
+}
+
+impl FormState {
+    /// The fields asked once the visitor has left step `upto` (`None`: none left yet): the background fields
+    /// and those of the path's steps up to and including it.
+    pub fn asked(&self, p: &Program, upto: Option<usize>) -> Vec<bool> {
+        let mut asked: Vec<bool> = p.fields.iter().map(|f| f.step.is_none()).collect();
+        for &s in &self.path {
+            for &f in &p.steps[s].fields {
+                asked[f as usize] = true;
+            }
+            if Some(s) == upto {
+                break;
+            }
+        }
+        asked
+    }
+}
+
+impl Program {
+    /// The decision on leaving step `cur` of the path in `state` (valid answers assumed: the controller checks
+    /// them first): a knockout that holds for every way of finishing ends the form; otherwise the next step of
+    /// the path, or with `early_finish` the next one where a field can still change the outcome (the steps
+    /// before it are skipped); none left: finish.
+    pub fn leave_step(
+        &self,
+        answers: &Answers,
+        events: &Events,
+        now: f64,
+        state: &FormState,
+        cur: usize,
+        early_finish: bool,
+    ) -> Leave {
+        let o = self.outcome(answers, events, now, &state.asked(self, Some(cur)));
+        if let Some(k) = o.knockout {
+            return Leave::Knockout(k);
+        }
+        let rest: &[usize] = match state.path.iter().position(|&s| s == cur) {
+            Some(p) => &state.path[p + 1..],
+            None => &[],
+        };
+        let next = if early_finish {
+            rest.iter().copied().find(|&s| !o.decided && self.steps[s].fields.iter().any(|&f| o.open[f as usize]))
+        } else {
+            rest.first().copied()
+        };
+        let skipped: Vec<usize> = rest.iter().copied().take_while(|&s| Some(s) != next).collect();
+        match next {
+            Some(step) => Leave::Go { step, skipped },
+            None => Leave::Finish { skipped },
+        }
+    }
+}
+
 impl Program {
     /// The grade of these group scores (in model order): the matrix cell, such as `A1`, when the model has a
     /// matrix, else the letter; `None` when the model does not grade.

@@ -60,7 +60,7 @@ pub use compile::{compile_document, compile_str, compile_value, Compiled};
 #[cfg(feature = "compiler")]
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
-pub use form::{FormState, Outcome};
+pub use form::{FormState, Leave, Outcome};
 pub use hints::{Hint, Hints};
 pub use kernel::Scorer;
 pub use program::Program;

@@ -8,8 +8,11 @@
 //!   "diagnostics": [ {"code": "type", "pointer": "/rules/0/when", "severity": "error"} ],
 //!   "cases": [ { "name": "...", "answers": {...} | "form": [["name", "value"], ...], "events": [{"type": "page_view", "days_ago": 3}],
 //!                "complete": true, "expect": { ...subset of the evaluation... },
-//!                "hints": { ...subset of the hints... } } ] }
+//!                "hints": { ...subset of the hints... },
+//!                "leave": { "step": "about", "early_finish": false,
+//!                           "expect": {"go": "company", "skipped": []} | {"knockout": "student"} | {"finish": true, "skipped": []} } } ] }
 //! ```
+//! `leave` is the form controller's decision on leaving a step (`Program::leave_step`), compared exactly.
 //! `expect` matches when every key it names has the same value in the result (objects recursively; arrays
 //! element by element and of the same length; numbers within 1e-9).
 //!
@@ -19,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use leadscore::program::Program;
-use leadscore::{Answers, Events, Options, DAY_MS};
+use leadscore::{Answers, Events, Leave, Options, DAY_MS};
 use serde_json::Value as Json;
 
 /// 2026-11-23T00:00:00Z
@@ -135,6 +138,23 @@ fn run_file(path: &Path) -> Vec<String> {
                 }
             }
             subset(&hints, exp, &format!("{label} hints"), &mut errors);
+        }
+        if let Some(leave) = case.get("leave") {
+            let id = leave.get("step").and_then(Json::as_str).unwrap_or_default();
+            let early = leave.get("early_finish").and_then(Json::as_bool).unwrap_or(false);
+            let cur = program.steps.iter().position(|s| s.id == id).unwrap_or_else(|| panic!("{label}: no step {id}"));
+            let state = program.form_state(&answers, &events, now);
+            let ids = |v: &[usize]| v.iter().map(|&s| program.steps[s].id.clone()).collect::<Vec<_>>();
+            let got = match program.leave_step(&answers, &events, now, &state, cur, early) {
+                Leave::Go { step, skipped } => {
+                    serde_json::json!({"go": program.steps[step].id, "skipped": ids(&skipped)})
+                }
+                Leave::Knockout(k) => serde_json::json!({"knockout": program.knockouts[k].id}),
+                Leave::Finish { skipped } => serde_json::json!({"finish": true, "skipped": ids(&skipped)}),
+            };
+            if Some(&got) != leave.get("expect") {
+                errors.push(format!("{label}: leaving `{id}` gives {got}, expected {:?}", leave.get("expect")));
+            }
         }
         // Invariants that hold for every case.
         let lo = eval.range.min.unwrap_or(f64::NEG_INFINITY);

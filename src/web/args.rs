@@ -65,11 +65,3 @@ pub(crate) fn object(v: &JsValue, param: &str) -> Result<(), JsValue> {
 pub(crate) fn opt_object(v: Option<&JsValue>, param: &str) -> Result<(), JsValue> {
     v.map_or(Ok(()), |v| object(v, param))
 }
-
-/// An optional array: `undefined` and `null` are None.
-pub(crate) fn opt_array(v: Option<&JsValue>, param: &str) -> Result<(), JsValue> {
-    match v {
-        Some(v) if !Array::is_array(v) => Err(type_error(param, "an array", v)),
-        _ => Ok(()),
-    }
-}

@@ -177,9 +177,9 @@ struct FormAnswers {
 impl Scorer {
     /// Answers and events from JS, checked against the program; bad values become issues.
     fn inputs(&self, answers: &JsValue, events: Option<&JsValue>) -> Result<(Answers, Events, Vec<Issue>), JsValue> {
+        // Answers and events are a lead's data, not arguments: whatever their shape, they are read as the
+        // command-line tool reads a lead (`Answers::from_json`), and a wrong shape is an issue, as natively.
         let answers_js = answers;
-        args::object(answers, "answers")?;
-        args::opt_array(events, "events")?;
         let answers = from_js(answers, "answers")?;
         let events = events.map_or(Ok(Json::Null), |e| from_js(e, "events"))?;
         let (a, mut issues) = Answers::from_json(&self.program, &answers);

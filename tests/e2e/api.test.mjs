@@ -480,6 +480,16 @@ test("a knockout shows its reason's ending and sends nothing; Change my answers 
     assert.equal((await formEvents(page, "qualified")).length, 0);
     assert.equal((await formEvents(page, "sent")).length, 0);
 
+    // Only the controller's own button reopens the form, not any element of the page with its class.
+    await page.evaluate(() => {
+      const b = Object.assign(document.createElement("button"), { type: "button", className: "leadscore-edit", id: "impostor" });
+      b.textContent = "Edit";
+      document.body.append(b);
+    });
+    await page.click("#impostor");
+    assert.equal(await page.$eval("form", (f) => f.hidden), true, "an element with the edit button's class reopened the form");
+    await page.evaluate(() => document.getElementById("impostor").remove());
+
     await page.click(".leadscore-edit");
     assert.equal(await page.$eval("form", (f) => f.hidden), false, "the form did not come back");
     assert.equal(await isHidden(page, ".leadscore-ending"), true, "the ending stayed");

@@ -28,7 +28,7 @@ use web_sys::{
 use self::dom::{describe, html, make, visually_hidden, Control};
 use self::texts::{fill, Texts};
 use super::{json_js, walk};
-use crate::form::FormState;
+use crate::form::{FormState, Leave};
 use crate::model::{FieldType, Text};
 use crate::Program;
 
@@ -339,6 +339,21 @@ enum SubmitMode {
     Fetch,
 }
 
+/// Where the form is. Every transition is a method of `St`: `disqualify` (Asking -> Disqualified), `reopen`
+/// (Disqualified -> Asking), `send` (Asking -> Sending, or Sent for a native submission) and `sent` (Sending ->
+/// Asking on failure, Sent on success).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// The visitor answers the step `cur`.
+    Asking,
+    /// A qualified lead is on its way (the `onSubmit` or `fetch` promise is pending): nothing moves.
+    Sending,
+    /// A knockout holds: its ending is shown, nothing was sent; "Change my answers" reopens the form.
+    Disqualified,
+    /// The lead was sent: the stage's ending is shown.
+    Sent,
+}
+
 struct St {
     p: Rc<Program>,
     session: crate::Session<Rc<Program>>,
@@ -386,10 +401,11 @@ struct St {
     /// Background values changed or dropped (too long, refused): sent with the lead in `<prefix>issues`.
     issues: Vec<crate::Issue>,
     state: FormState,
-    /// The step shown, by index.
+    /// The step shown, or shown last (by index; `None`: the model asks no step on this path).
     cur: Option<usize>,
-    ended: bool,
-    sending: bool,
+    phase: Phase,
+    /// The "Change my answers" button of a knockout's ending, while it is shown.
+    edit: Option<HtmlElement>,
     /// (group score bits, total bits, stage, knockout) last told to the page.
     told: Option<(Vec<u64>, u64, usize, Option<usize>)>,
     /// A qualified lead waiting for the `qualified` event to be dispatched.
@@ -549,13 +565,21 @@ impl St {
             issues: vec![],
             state,
             cur: None,
-            ended: false,
-            sending: false,
+            phase: Phase::Asking,
+            edit: None,
             told: None,
             qualified: None,
             listeners: vec![],
             p,
         })
+    }
+
+    /// A knockout's ending or the sent lead's is shown.
+    fn ended(&self) -> bool {
+        match self.phase {
+            Phase::Disqualified | Phase::Sent => true,
+            Phase::Asking | Phase::Sending => false,
+        }
     }
 
     fn text<'a>(&'a self, t: &'a Option<Text>) -> Option<&'a str> {
@@ -739,7 +763,7 @@ impl St {
     }
 
     fn save(&self) {
-        if !self.persist || self.ended {
+        if !self.persist || self.ended() {
             return;
         }
         let Some(store) = storage(false) else { return };
@@ -994,9 +1018,11 @@ impl St {
                         _ => false,
                     };
                 }
-                if el.closest(".leadscore-edit").ok().flatten().is_some() {
-                    c.run(|st| st.reopen());
-                }
+                // The button the controller made, not any element with its class.
+                c.run(|st| match &st.edit {
+                    Some(b) if b.contains(Some(&el)) => st.reopen(),
+                    _ => (false, vec![]),
+                });
             }),
         );
     }
@@ -1022,7 +1048,7 @@ impl St {
     }
 
     fn on_input(&mut self) -> (bool, Vec<Emit>) {
-        if self.ended {
+        if self.ended() {
             return (false, vec![]);
         }
         let before = self.state.path.clone();
@@ -1114,7 +1140,7 @@ impl St {
         let path = &self.state.path;
         for (s, el) in self.steps.iter().enumerate() {
             if let Some(el) = el {
-                el.set_hidden(self.ended || Some(s) != self.cur);
+                el.set_hidden(self.ended() || Some(s) != self.cur);
             }
         }
         let pos = self.cur.and_then(|c| path.iter().position(|&s| s == c));
@@ -1195,20 +1221,6 @@ impl St {
             };
             e.set_text_content(Some(&text));
         }
-    }
-
-    /// Fields of the background and of the path's steps up to and including `upto`.
-    fn asked(&self, upto: Option<usize>) -> Vec<bool> {
-        let mut asked: Vec<bool> = self.p.fields.iter().map(|f| f.step.is_none()).collect();
-        for &s in &self.state.path {
-            for &f in &self.p.steps[s].fields {
-                asked[f as usize] = true;
-            }
-            if Some(s) == upto {
-                break;
-            }
-        }
-        asked
     }
 
     /// Checks the shown, enabled fields of `step` (`None`: the fields that belong to no step); reports the first
@@ -1309,7 +1321,7 @@ impl St {
     }
 
     fn on_submit(&mut self) -> (bool, Vec<Emit>) {
-        if self.ended || self.sending {
+        if self.phase != Phase::Asking {
             return (false, vec![]);
         }
         self.sync();
@@ -1349,7 +1361,7 @@ impl St {
     }
 
     fn next(&mut self) -> (bool, Vec<Emit>) {
-        if self.ended || self.sending {
+        if self.phase != Phase::Asking {
             return (false, vec![]);
         }
         self.sync();
@@ -1357,34 +1369,27 @@ impl St {
         if !self.validate(Some(cur)) {
             return (false, vec![]);
         }
-        let o =
-            self.p.outcome(self.session.answers(), self.session.events(), self.session.now(), &self.asked(Some(cur)));
-        if o.knockout.is_some() {
-            return self.disqualify();
-        }
-        let pos = self.state.path.iter().position(|&s| s == cur);
-        let rest: Vec<usize> = pos.map(|p| self.state.path[p + 1..].to_vec()).unwrap_or_default();
-        let next = if self.early_finish {
-            // Only steps where a field can still change the outcome; the others are skipped, not asked.
-            let next = rest
-                .iter()
-                .copied()
-                .find(|&s| !o.decided && self.p.steps[s].fields.iter().any(|&f| o.open[f as usize]));
-            for &s in rest.iter().take_while(|&&s| Some(s) != next) {
-                self.skipped[s] = true;
+        let (answers, events, now) = (self.session.answers(), self.session.events(), self.session.now());
+        // The decision is the core's (`Program::leave_step`, tested natively); the page follows it.
+        match self.p.leave_step(answers, events, now, &self.state, cur, self.early_finish) {
+            Leave::Knockout(_) => self.disqualify(),
+            Leave::Go { step, skipped } => {
+                for s in skipped {
+                    self.skipped[s] = true;
+                }
+                self.go(step)
             }
-            next
-        } else {
-            rest.first().copied()
-        };
-        match next {
-            Some(s) => self.go(s),
-            None => self.finish(),
+            Leave::Finish { skipped } => {
+                for s in skipped {
+                    self.skipped[s] = true;
+                }
+                self.finish()
+            }
         }
     }
 
     fn back(&mut self) -> (bool, Vec<Emit>) {
-        if self.ended || self.sending {
+        if self.phase != Phase::Asking {
             return (false, vec![]);
         }
         self.sync();
@@ -1427,17 +1432,18 @@ impl St {
     /// A knockout holds: show its ending, send nothing.
     fn disqualify(&mut self) -> (bool, Vec<Emit>) {
         let s = self.session.score().clone();
-        self.ended = true;
+        self.phase = Phase::Disqualified;
         self.show_ending(s.knockout, s.stage, true);
         (true, vec![Emit::Disqualified, Emit::Score])
     }
 
     /// From a knockout's ending back to the form, answers as they were.
     fn reopen(&mut self) -> (bool, Vec<Emit>) {
-        if !self.ended || self.sending {
+        if self.phase != Phase::Disqualified {
             return (false, vec![]);
         }
-        self.ended = false;
+        self.phase = Phase::Asking;
+        self.edit = None;
         self.form.set_hidden(false);
         if let Some(e) = &self.ending {
             e.set_hidden(true);
@@ -1481,16 +1487,17 @@ impl St {
                 }
             }
         }
-        if can_edit {
-            if let Some(b) = make(&doc, "button", "leadscore-edit", &self.texts.edit) {
-                let _ = b.set_attribute("type", "button");
-                let _ = box_.append_child(&b);
-            }
+        let edit = can_edit.then(|| make(&doc, "button", "leadscore-edit", &self.texts.edit)).flatten();
+        if let Some(b) = &edit {
+            let _ = b.set_attribute("type", "button");
+            let _ = box_.append_child(b);
         }
         box_.set_hidden(false);
         let _ = box_.set_attribute("tabindex", "-1");
         let _ = box_.focus();
-        self.announce(title.or(message).unwrap_or(""));
+        let said = title.or(message).unwrap_or("").to_string();
+        self.edit = edit;
+        self.announce(&said);
     }
 
     /// Score, groups, stage, grade, fired rules, rules hash, time, counted events and the issues of background
@@ -1588,7 +1595,7 @@ impl St {
             match self.mode {
                 SubmitMode::Native => {
                     self.forget();
-                    self.ended = true;
+                    self.phase = Phase::Sent;
                     let _ = self.form.submit();
                     return;
                 }
@@ -1596,7 +1603,7 @@ impl St {
             }
         };
         let Some(promise) = promise else { return };
-        self.sending = true;
+        self.phase = Phase::Sending;
         self.announce(&self.texts.sending.clone());
         for b in self.submits.iter().chain(self.back.iter()) {
             let _ = b.set_attribute("aria-disabled", "true");
@@ -1637,7 +1644,7 @@ impl St {
     }
 
     fn sent(&mut self, ok: bool) -> (bool, Vec<Emit>) {
-        self.sending = false;
+        self.phase = Phase::Asking;
         for b in self.submits.iter().chain(self.back.iter()) {
             let _ = b.remove_attribute("aria-disabled");
         }
@@ -1658,7 +1665,7 @@ impl St {
         // Sent: whatever is filled in next is another lead.
         self.fill_key = random_key();
         self.started = js_sys::Date::now();
-        self.ended = true;
+        self.phase = Phase::Sent;
         let s = self.session.score().clone();
         self.show_ending(None, s.stage, false);
         (true, vec![Emit::Sent])
@@ -1673,7 +1680,7 @@ impl St {
             let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
         };
         let str_or_null = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
-        let shown_step = if self.ended { None } else { self.cur };
+        let shown_step = if self.ended() { None } else { self.cur };
         set("step", str_or_null(shown_step.map(|c| p.steps[c].id.as_str())));
         set("steps", self.state.path.iter().map(|&c| JsValue::from_str(&p.steps[c].id)).collect::<Array>().into());
         let pos = self.cur.and_then(|c| self.state.path.iter().position(|&x| x == c)).map_or(0, |x| x + 1);
@@ -1696,7 +1703,7 @@ impl St {
         let ko = s.knockout.and_then(|k| p.knockouts.get(k));
         set("knockout", str_or_null(ko.map(|k| k.id.as_str())));
         set("reason", str_or_null(ko.map(|k| k.reason.as_str())));
-        set("ended", JsValue::from_bool(self.ended));
+        set("ended", JsValue::from_bool(self.ended()));
         set("rulesHash", JsValue::from_str(p.hash()));
         set("at", JsValue::from_f64(self.session.now()));
         o.into()
