@@ -849,6 +849,48 @@ test("background values from the URL never block the lead: a text too long is cu
   });
 });
 
+test("handle.set fills background fields the page knows, checked as a typed answer; a field the visitor answers is refused", async () => {
+  // `campaign` has a hidden input in the page; `source` too, but is set here without the URL.
+  await run({ markup: BACKGROUND_FORM, program: "background.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    const results = await page.evaluate(() => {
+      const h = window.handle;
+      const out = { partner: h.set("source", "partner"), campaign: h.set("campaign", "spring2027") };
+      out.refused = h.set("source", "tv");
+      out.again = h.set("source", "partner");
+      for (const [name, call] of [
+        ["email", () => h.set("email", "a@b.example")],
+        ["unknown", () => h.set("nope", "x")],
+        ["type", () => h.set("source", { x: 1 })],
+      ]) {
+        try {
+          call();
+          out[name] = "no error";
+        } catch (e) {
+          out[name] = `${e.name}: ${e.message}`;
+        }
+      }
+      return out;
+    });
+    assert.equal(results.partner, undefined);
+    assert.equal(results.campaign, undefined);
+    assert.equal(results.refused.code, "option", JSON.stringify(results.refused));
+    assert.equal(results.refused.field, "source");
+    assert.equal(results.again, undefined);
+    assert.match(results.email, /^Error: leadscore: set: `email` is answered in the form/);
+    assert.match(results.unknown, /^Error: leadscore: set: `nope` is not a field/);
+    assert.match(results.type, /^TypeError: leadscore: `value` must be/);
+    assert.equal((await outcome(page)).score, 15, "partner and spring2027 count before the email is typed");
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const [call] = await submits(page);
+    const data = Object.fromEntries(call.data);
+    assert.equal(call.outcome.score, 65);
+    assert.equal(data.source, "partner");
+    assert.equal(data.campaign, "spring2027");
+  });
+});
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {

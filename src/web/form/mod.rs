@@ -29,7 +29,8 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    CustomEvent, CustomEventInit, Document, Element, Event, EventTarget, HtmlElement, HtmlFormElement, Storage,
+    CustomEvent, CustomEventInit, Document, Element, Event, EventTarget, HtmlElement, HtmlFormElement,
+    HtmlInputElement, Storage,
 };
 
 use self::dom::{describe, html, make, visually_hidden, Control};
@@ -189,6 +190,45 @@ impl FormHandle {
             }
         });
         Ok(stop.into_js_value().unchecked_into())
+    }
+
+    /// Sets a background field: one the visitor does not answer (its only controls are hidden inputs, or it has
+    /// none in the page), with a value the page knows (CRM data, enrichment, a cookie). `value`: a string, a
+    /// number or a boolean; an array of strings for a multi field; `null` or `undefined` clears it. The engine
+    /// checks it as a typed answer: a refused value is left out and its issue returned (as `Session.set`);
+    /// otherwise `undefined`. Throws for a field of another model or one the visitor answers in the form.
+    pub fn set(&self, field: super::JsStr, value: super::JsAnswerValue) -> Result<super::JsIssueOrUndefined, JsValue> {
+        let field = super::args::string(&field, "field")?;
+        let values: Vec<String> = if value.is_undefined() || value.is_null() {
+            vec![]
+        } else if let Some(s) = value.as_string() {
+            vec![s]
+        } else if let Some(n) = value.as_f64() {
+            vec![crate::host::Js(n).to_string()]
+        } else if let Some(b) = value.as_bool() {
+            vec![b.to_string()]
+        } else if let Some(items) = value.dyn_ref::<Array>() {
+            let strings: Option<Vec<String>> = items.iter().map(|x| x.as_string()).collect();
+            strings.ok_or_else(|| super::args::type_error("value", "an array of strings", &value))?
+        } else {
+            return Err(super::args::type_error(
+                "value",
+                "a string, a number, a boolean or an array of strings",
+                &value,
+            ));
+        };
+        let mut out = Err("leadscore: the form is busy or detached".to_string());
+        self.ctl.run(|st| {
+            out = st.set_field(&field, &values);
+            match out {
+                Ok(_) => st.on_input(),
+                Err(_) => (false, vec![]),
+            }
+        });
+        match out {
+            Ok(r) => Ok(super::issue_js(r)),
+            Err(m) => Err(js_sys::Error::new(&format!("leadscore: set: {m}")).into()),
+        }
     }
 
     /// Goes to the next step as the Next button does (validating the step first); `false` when it did not move.

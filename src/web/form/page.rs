@@ -144,6 +144,39 @@ impl St {
         }
     }
 
+    /// Sets field `id`, which the visitor does not answer (its only controls are hidden inputs, or it has none in
+    /// the page), to `values` as the page itself would: hidden inputs, created as needed. The engine checks them
+    /// as a typed answer: a refused value is left out (the field unanswered) and its issue returned. `Err`: the
+    /// field is not the model's, or the visitor answers it in the form.
+    pub(super) fn set_field(&mut self, id: &str, values: &[String]) -> Result<Result<(), crate::Issue>, String> {
+        let Some(i) = self.p.field_index(id) else { return Err(format!("`{id}` is not a field of this model")) };
+        if !self.fields[i].controls.is_empty() && !self.fields[i].background {
+            return Err(format!(
+                "`{id}` is answered in the form (it has controls the visitor sees); the page sets only background \
+                 fields (hidden inputs, or none)"
+            ));
+        }
+        let mut trial = self.session.answers().clone();
+        let checked = trial.set_form_values(&self.p, i, values);
+        let values: &[String] = if checked.is_ok() { values } else { &[] };
+        while self.fields[i].controls.len() < values.len().max(1) {
+            let input = self.doc.create_element("input").ok().and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
+            let Some(input) = input else { break };
+            input.set_type("hidden");
+            input.set_name(id);
+            let _ = self.form.append_child(&input);
+            self.created.push(input.clone().into());
+            self.fields[i].controls.push(Control::Input(input));
+            self.fields[i].background = true;
+        }
+        for (k, c) in self.fields[i].controls.iter().enumerate() {
+            if let Control::Input(input) = c {
+                input.set_value(values.get(k).map_or("", String::as_str));
+            }
+        }
+        Ok(checked)
+    }
+
     /// Records a problem with a background value, once, and tells the developer.
     pub(super) fn note(&mut self, issue: crate::Issue) {
         if self.issues.iter().any(|i| i.field == issue.field && i.code == issue.code) {
