@@ -891,6 +891,49 @@ test("handle.set fills background fields the page knows, checked as a typed answ
   });
 });
 
+test("analytics: with a data layer, GA4-style events with an event_id go to it, never an answer", async () => {
+  const layer = (page, name = "dataLayer") => page.evaluate((n) => JSON.parse(JSON.stringify(window[n] ?? null)), name);
+  const config = { markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve", options: { dataLayer: true, currency: "EUR" } };
+  await run(config, async ({ page }) => {
+    await page.fill("[name=note]", "Call me, Ann Smith, on +39 333 1234567");
+    await answerBasic(page);
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    await waitEnding(page);
+    const pushed = await layer(page);
+    const [call] = await submits(page);
+    const key = Object.fromEntries(call.data).leadscore_key;
+    assert.deepEqual(
+      pushed.map((e) => e.event),
+      ["leadscore_step", "leadscore_step", "generate_lead", "leadscore_sent"],
+    );
+    assert.deepEqual(pushed[0], { event: "leadscore_step", event_id: `${key}:step:about`, step: "about", step_number: 1, leadscore_form: "api-basic" });
+    assert.deepEqual(pushed[1], { event: "leadscore_step", event_id: `${key}:step:company`, step: "company", step_number: 2, leadscore_form: "api-basic" });
+    assert.deepEqual(pushed[2], { event: "generate_lead", event_id: `${key}:lead`, value: 50, currency: "EUR", stage: "sql", leadscore_form: "api-basic" });
+    assert.deepEqual(pushed[3], { event: "leadscore_sent", event_id: `${key}:sent`, stage: "sql", leadscore_form: "api-basic" });
+    const text = JSON.stringify(pushed);
+    for (const answer of ["ann@acme.example", "acme", "Ann Smith", "333", "120"]) {
+      assert.ok(!text.includes(answer), `an answer was pushed: ${answer} in ${text}`);
+    }
+  });
+  // The attribute, a layer of another name that a tag manager already set up, and a knockout.
+  const markup = KNOCKOUT_FORM.replace('<form id="lead"', '<form id="lead" data-leadscore-datalayer="tags"');
+  await run({ markup, program: "knockout.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    await page.fill("[name=email]", "kim@uni.example");
+    await page.check("[name=role][value=student]");
+    await page.click(".leadscore-next");
+    await waitEnding(page);
+    const pushed = await layer(page, "tags");
+    assert.deepEqual(pushed.map((e) => [e.event, e.reason ?? e.step]), [["leadscore_step", "who"], ["leadscore_disqualified", "student"]]);
+    assert.equal(await layer(page), null, "window.dataLayer was created although another layer was named");
+  });
+  // Without the option, nothing is pushed.
+  await run({ markup: BASIC_FORM, program: "basic.lsp", onSubmit: "resolve" }, async ({ page }) => {
+    await answerBasic(page);
+    assert.equal(await layer(page), null);
+  });
+});
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {

@@ -12,6 +12,7 @@
 //! `try_borrow_mut` and does nothing when it is busy, and JS callbacks run only after the borrow ends, so a
 //! callback that calls back into the handle cannot panic.
 
+mod analytics;
 mod dom;
 mod events;
 mod flow;
@@ -64,6 +65,13 @@ export interface FormOptions {
   /** Whether the visitor agreed to behaviour tracking; default: their answer to the page's consent banner,
    * kept in localStorage. Events are stored and counted only with consent. */
   consent?: boolean;
+  /** Push GA4-style events to the page's data layer [`data-leadscore-datalayer`, its value a layer's name]: `true`
+   * for `window.dataLayer`, or another layer's name. `leadscore_step`, `generate_lead` (`value`: the score,
+   * `currency`, `stage`), `leadscore_disqualified` (`reason`: the knockout's id) and `leadscore_sent`, each with an
+   * `event_id` to deduplicate; never an answer. */
+  dataLayer?: boolean | string;
+  /** The currency of `generate_lead`'s value (`EUR`) [`data-leadscore-currency`]. */
+  currency?: string;
   /** Keep answers in sessionStorage across reloads until the form is sent (default true) [`data-leadscore-persist="false"`]. */
   persist?: boolean;
   /** Prefix of the hidden inputs added on submit (default `leadscore_`): `score`, `groups` (JSON), `stage`, `grade`,
@@ -347,8 +355,16 @@ impl Ctl {
         }
     }
 
+    /// Pushes the analytics event of `name` to the page's data layer, when asked for (see `analytics.rs`).
+    fn push_analytics(&self, name: &str, detail: &JsValue) {
+        if let Some(Some((layer, event))) = self.with(|st| st.analytics(name, detail)) {
+            analytics::push(&layer, &event);
+        }
+    }
+
     /// Dispatches `leadscore:<name>` on the form and calls the handle's listeners; `false` if cancelled.
     fn dispatch(&self, name: &str, detail: &JsValue, cancelable: bool) -> bool {
+        self.push_analytics(name, detail);
         let form = self.with(|st| st.form.clone());
         let mut go_on = true;
         if let Some(form) = form {
@@ -430,6 +446,12 @@ struct St {
     mode: SubmitMode,
     on_submit: Option<Function>,
     early_finish: bool,
+    /// The name of the page's data layer to push analytics events to (`dataLayer`), when asked for.
+    data_layer: Option<String>,
+    /// The currency of `generate_lead`'s value, when the page gives one.
+    currency: Option<String>,
+    /// The idempotency key of the lead last sent (the fill's key is a new one by then).
+    sent_key: Option<String>,
     persist: bool,
     prefix: String,
     /// sessionStorage key of the answers.

@@ -24,6 +24,14 @@ impl St {
         let persist = opt(options, "persist")
             .as_bool()
             .unwrap_or_else(|| attr("data-leadscore-persist").as_deref() != Some("false"));
+        // `dataLayer: true` or a layer's name; the attribute's value is a name, empty for `dataLayer`.
+        let data_layer = match opt(options, "dataLayer") {
+            v if v.as_bool() == Some(true) => Some("dataLayer".to_string()),
+            v if v.as_string().is_some_and(|s| !s.is_empty()) => v.as_string(),
+            v if v.as_bool() == Some(false) => None,
+            _ => attr("data-leadscore-datalayer").map(|v| if v.is_empty() { "dataLayer".to_string() } else { v }),
+        };
+        let currency = opt(options, "currency").as_string().or_else(|| attr("data-leadscore-currency"));
         let prefix = opt(options, "fieldPrefix").as_string().unwrap_or_else(|| "leadscore_".to_string());
         let consent = opt(options, "consent").as_bool().or_else(|| {
             match storage(true).and_then(|s| s.get_item(CONSENT_KEY).ok().flatten()).as_deref() {
@@ -115,6 +123,9 @@ impl St {
             mode,
             on_submit,
             early_finish,
+            data_layer,
+            currency,
+            sent_key: None,
             persist,
             prefix,
             key,

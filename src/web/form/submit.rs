@@ -166,7 +166,7 @@ impl St {
         }
         self.forget();
         // Sent: whatever is filled in next is another lead.
-        self.fill_key = random_key();
+        self.sent_key = Some(std::mem::replace(&mut self.fill_key, random_key()));
         self.started = js_sys::Date::now();
         self.phase = Phase::Sent;
         let s = self.session.score().clone();
