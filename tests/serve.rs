@@ -370,6 +370,92 @@ async fn every_model_verifies_what_the_browser_claims() {
 
 const DAY: f64 = 86_400_000.0;
 
+/// Pages on other sites: an allowed origin gets CORS headers and its preflight, any other is refused once a list
+/// is configured; without a list, nothing changes (a page of another site may post, not read the answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_on_allowed_origins_send_leads_across_sites() {
+    let db = format!("sqlite:{}", scratch("cors").join("leads.db").display());
+    let allowed = "https://www.larkspur.example";
+    let r = Receiver::start(config(
+        &db,
+        &format!("[receive]\nmin_fill_ms = 0\nrate_per_minute = 0\nallowed_origins = [{allowed:?}]"),
+    ))
+    .await;
+    let post = |origin: Option<&'static str>, email: &str| {
+        let mut req =
+            r.http.post(format!("{}/submit", r.base)).header("accept", "application/json").form(&good_fit(email));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let res = post(Some("https://www.larkspur.example"), "ada@allowed.example").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], allowed);
+    assert!(res.headers().get_all("vary").iter().any(|v| v == "Origin"));
+    let body: Json = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert_eq!(body["received"], true, "{body}");
+
+    let res = post(Some("https://evil.example"), "eve@other.example").await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    assert!(res.text().await.unwrap().contains("receive.allowed_origins"));
+
+    // No Origin (a server, curl) and the receiver's own pages are as before.
+    let res = post(None, "bob@own.example").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let own = format!("http://{}", r.base.trim_start_matches("http://"));
+    let res = r
+        .http
+        .post(format!("{}/submit", r.base))
+        .header("origin", own)
+        .form(&good_fit("cy@own.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The preflight of a JSON body.
+    let pre = r
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/submit", r.base))
+        .header("origin", allowed)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-origin"], allowed);
+    assert_eq!(pre.headers()["access-control-allow-methods"], "POST");
+    assert!(pre.headers()["access-control-allow-headers"].to_str().unwrap().contains("Content-Type"));
+    let other = r
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/submit", r.base))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    let all = r.app.store.leads(&serve::store::Filter { stage: None, limit: 100, offset: 0 }).await.unwrap();
+    let emails: Vec<String> =
+        all.iter().filter_map(|l| l.record["answers"]["email"].as_str().map(str::to_string)).collect();
+    assert!(emails.iter().any(|e| e == "ada@allowed.example"), "{emails:?}");
+    assert!(!emails.iter().any(|e| e == "eve@other.example"), "{emails:?}");
+    r.stop().await;
+
+    // A bad origin in the configuration is a clear error.
+    let bad = Config::parse(
+        "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite:x.db\"\n[receive]\nallowed_origins = [\"https://a.example/\"]\n",
+        "r.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("receive.allowed_origins[0]") && bad.contains("without a path"), "{bad}");
+}
+
 /// A directory's redirect is built from the normalised path: `//playground` is not sent to the host `playground`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directory_redirects_stay_on_the_site() {

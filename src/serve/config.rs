@@ -95,6 +95,10 @@ pub struct ReceiveConfig {
     pub trust_forwarded: bool,
     /// The prefix of the controller's hidden inputs.
     pub field_prefix: String,
+    /// Origins of pages on other sites that send leads here (`https://www.example.com`): they get CORS
+    /// headers, and their preflight is answered. With any listed, a submission from another site's page is
+    /// refused; with none, every origin may post (without reading the answer), as before.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ReceiveConfig {
@@ -110,6 +114,7 @@ impl Default for ReceiveConfig {
             rate_burst: 10,
             trust_forwarded: false,
             field_prefix: "leadscore_".into(),
+            allowed_origins: vec![],
         }
     }
 }
@@ -466,6 +471,20 @@ impl Config {
         }
         if self.delivery.max_attempts == 0 {
             return bad("delivery.max_attempts", "at least 1");
+        }
+        for (i, o) in self.receive.allowed_origins.iter().enumerate() {
+            // An origin as browsers send it: scheme, host and port only, nothing after.
+            let parsed = url::Url::parse(o).ok().map(|u| (u.scheme().to_string(), u.origin().ascii_serialization()));
+            match parsed {
+                Some((scheme, origin)) if (scheme == "https" || scheme == "http") && origin == *o => {}
+                _ => {
+                    return bad(
+                        &format!("receive.allowed_origins[{i}]"),
+                        "an origin as a browser sends it: https://host or https://host:port, without a path or a \
+                         trailing slash",
+                    )
+                }
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, t) in self.targets.iter().enumerate() {

@@ -242,7 +242,12 @@ fn redact(url: &str) -> String {
 /// The receiver's routes.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/submit", post(receive::submit))
+        .route(
+            "/submit",
+            post(receive::submit)
+                .options(receive::preflight)
+                .layer(axum::middleware::from_fn_with_state(app.clone(), receive::cors)),
+        )
         .route("/healthz", get(healthz))
         .merge(inbox::routes())
         .fallback(files::serve)

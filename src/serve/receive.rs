@@ -44,6 +44,73 @@ fn client_ip(app: &App, addr: SocketAddr, headers: &HeaderMap) -> String {
     addr.ip().to_string()
 }
 
+/// Where a request to `/submit` comes from, for CORS.
+enum Origin {
+    /// No `Origin` header (not a browser's page), or the receiver's own site.
+    Own,
+    /// A page of a site in `receive.allowed_origins`: this origin.
+    Allowed(String),
+    /// Another site's page.
+    Other(String),
+}
+
+fn origin(app: &App, headers: &HeaderMap) -> Origin {
+    let Some(o) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Origin::Own };
+    if app.config.receive.allowed_origins.iter().any(|a| a == o) {
+        return Origin::Allowed(o.to_string());
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // `null`: a browser that hides the page's origin (a sandboxed frame, a `file:` page).
+    match o.split_once("://") {
+        Some((_, bare)) if bare == host => Origin::Own,
+        _ if o == "null" => Origin::Own,
+        _ => Origin::Other(o.to_string()),
+    }
+}
+
+/// CORS for `/submit`: a page of an allowed origin may read the answer (`Access-Control-Allow-Origin`); with
+/// allowed origins configured, a submission from any other site's page is refused before it is read.
+pub async fn cors(
+    State(app): State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let from = origin(&app, request.headers());
+    if let Origin::Other(o) = &from {
+        if !app.config.receive.allowed_origins.is_empty() {
+            let message = format!("leads are not accepted from pages of {o}: add it to receive.allowed_origins");
+            return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message)
+                .into_response();
+        }
+    }
+    let mut res = next.run(request).await;
+    let h = res.headers_mut();
+    h.append(header::VARY, header::HeaderValue::from_static("Origin"));
+    if let Origin::Allowed(o) = from {
+        if let Ok(v) = header::HeaderValue::from_str(&o) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
+    res
+}
+
+/// The preflight of a page on an allowed origin (a JSON body, or other headers than a plain form's).
+pub async fn preflight(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let asked = headers.get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok());
+    match (origin(&app, &headers), asked) {
+        (Origin::Allowed(_), Some("POST")) => (
+            StatusCode::NO_CONTENT,
+            [
+                (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
+                (header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, Accept"),
+                (header::ACCESS_CONTROL_MAX_AGE, "600"),
+            ],
+        )
+            .into_response(),
+        _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response(),
+    }
+}
+
 fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }

@@ -11,8 +11,9 @@ import { root } from "../node/support.mjs";
 
 export const bin = join(root, "target/release/leadscore");
 
-// `model` and `site`: another model file and another directory of pages than the demo's.
-export async function receiver({ minFillMs = 0, model, site } = {}) {
+// `model` and `site`: another model file and another directory of pages than the demo's; `allowedOrigins`:
+// pages on other origins that send leads.
+export async function receiver({ minFillMs = 0, model, site, allowedOrigins = [] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "leadscore-receiver-"));
   const db = `sqlite:${join(dir, "leads.db")}`;
   const demo = await readFile(join(root, "examples/receiver/demo.toml"), "utf8");
@@ -21,7 +22,8 @@ export async function receiver({ minFillMs = 0, model, site } = {}) {
     .replace(/^root = .*$/m, `root = ${JSON.stringify(site ?? join(root, "www"))}`)
     .replace(/^database = .*$/m, `database = ${JSON.stringify(db)}`)
     .replace(/^path = "examples\/.*$/m, (line) => (model ? `path = ${JSON.stringify(model)}` : line.replace('"examples/', `"${root}/examples/`)))
-    .replace(/^min_fill_ms = .*$/m, `min_fill_ms = ${minFillMs}`);
+    .replace(/^min_fill_ms = .*$/m, `min_fill_ms = ${minFillMs}`)
+    .replace(/^allowed_origins = .*$/m, `allowed_origins = ${JSON.stringify(allowedOrigins)}`);
   const file = join(dir, "receiver.toml");
   await writeFile(file, config);
   const child = spawn(bin, ["serve", "--config", file, "--log", "json"], { stdio: ["ignore", "pipe", "pipe"] });

@@ -10,7 +10,7 @@ import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { browser, root } from "../node/support.mjs";
+import { browser, root, serve } from "../node/support.mjs";
 import { fillSqlLead } from "./lead.mjs";
 import { fillAnswers, pageOf } from "./model-page.mjs";
 import { bin, receiver } from "./receiver.mjs";
@@ -222,6 +222,66 @@ describe("the receiver", () => {
       }
     });
   }
+
+  test("a page on another origin sends its lead with fetch: the receiver allows its origin, and refuses others", async () => {
+    // The landing page on a site of its own (another port: another origin), the receiver elsewhere.
+    const site = await mkdtemp(join(tmpdir(), "leadscore-other-site-"));
+    await mkdir(join(site, "dist"));
+    const doc = {
+      leadscore: 1,
+      id: "cross",
+      fields: [
+        { id: "email", type: "email", required: true },
+        { id: "employees", type: "integer" },
+      ],
+      rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
+      stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
+    };
+    const model = join(site, "model.json");
+    await writeFile(model, JSON.stringify(doc));
+    execFileSync(bin, ["build", model, "-o", join(site, "dist/model.lsp")], { stdio: "pipe" });
+    for (const f of ["form.js", "form_bg.wasm", "auto.js"]) await copyFile(join(root, "www/dist", f), join(site, "dist", f));
+    const pages = await serve(site);
+    const stranger = await serve(site);
+    const own = await receiver({ model, site, allowedOrigins: [pages.url] });
+    const page = (action) =>
+      pageOf(doc, "/dist/model.lsp").replace('action="/submit"', `action="${action}/submit"`);
+    await writeFile(join(site, "index.html"), page(own.origin));
+    try {
+      const visitor = await chromium.newContext({ locale: "en-US" });
+      const tab = await visitor.newPage();
+      const problems = watch(tab);
+      await tab.goto(pages.url + "/");
+      await tab.waitForSelector("form.leadscore-active", { timeout: 10_000 });
+      await fillAnswers(tab, doc, { email: "ada@cross.example", employees: 80 });
+      const response = tab.waitForResponse((r) => r.url().endsWith("/submit"));
+      await tab.click("button[type=submit]");
+      const reply = await (await response).json();
+      assert.equal(reply.claim, "verified", JSON.stringify(reply));
+      await tab.waitForSelector("[data-leadscore-ending='lead-form']:not([hidden])");
+      assert.equal(await tab.locator(".leadscore-failed").count(), 0, "the page said the lead could not be sent");
+      assert.deepEqual(problems, []);
+
+      // The same page from an origin the receiver does not list: refused, and the page says it was not sent.
+      const other = await visitor.newPage();
+      await other.goto(stranger.url + "/");
+      await other.waitForSelector("form.leadscore-active", { timeout: 10_000 });
+      await fillAnswers(other, doc, { email: "eve@stranger.example", employees: 80 });
+      await other.click("button[type=submit]");
+      await other.waitForSelector(".leadscore-failed", { timeout: 10_000 });
+      await visitor.close();
+
+      const sales = await chromium.newContext({ httpCredentials: { username: "sales", password: "larkspur" } });
+      const api = await (await sales.request.get(`${own.origin}/inbox/api/leads`)).json();
+      await sales.close();
+      const emails = api.leads.map((l) => l.record.answers.email);
+      assert.deepEqual(emails, ["ada@cross.example"]);
+    } finally {
+      await own.close();
+      await pages.close();
+      await stranger.close();
+    }
+  });
 
   test("the page and the inbox are served with the strict policy", async () => {
     const r = await fetch(server.origin + "/");
