@@ -22,6 +22,10 @@ pub struct Config {
     pub model: ModelConfig,
     pub receive: ReceiveConfig,
     pub page: PageConfig,
+    /// Sources the site's pages may load from besides their own (Google Tag Manager, a booking embed, a chat
+    /// widget), added to the strict default policy of the static files; the inbox and the receiver's own
+    /// pages keep the strict policy.
+    pub csp: CspConfig,
     pub captcha: Option<CaptchaConfig>,
     pub events: EventsConfig,
     pub delivery: DeliveryConfig,
@@ -44,6 +48,7 @@ impl Default for Config {
             model: ModelConfig::default(),
             receive: ReceiveConfig::default(),
             page: PageConfig::default(),
+            csp: CspConfig::default(),
             captcha: None,
             events: EventsConfig::default(),
             delivery: DeliveryConfig::default(),
@@ -132,6 +137,66 @@ pub struct PageConfig {
 impl Default for PageConfig {
     fn default() -> Self {
         PageConfig { brand: None, stylesheet: "/style.css".into() }
+    }
+}
+
+/// Extra sources of the static pages' Content-Security-Policy, by directive: CSP source expressions such as
+/// `https://www.googletagmanager.com`, `https://*.hubspot.com`, `https:` or `'sha256-…'`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CspConfig {
+    pub script_src: Vec<String>,
+    pub connect_src: Vec<String>,
+    pub frame_src: Vec<String>,
+    pub img_src: Vec<String>,
+    pub style_src: Vec<String>,
+}
+
+impl CspConfig {
+    /// The directives, with the strict policy's own sources first.
+    fn directives(&self) -> [(&'static str, &'static str, &[String]); 5] {
+        [
+            ("script_src", "script-src 'self' 'wasm-unsafe-eval'", &self.script_src),
+            ("style_src", "style-src 'self'", &self.style_src),
+            ("img_src", "img-src 'self' data:", &self.img_src),
+            ("connect_src", "connect-src 'self'", &self.connect_src),
+            ("frame_src", "frame-src", &self.frame_src),
+        ]
+    }
+
+    /// The policy of the site's static pages: the strict one (`super::CSP`) with these sources added.
+    pub fn policy(&self) -> String {
+        let mut out = vec!["default-src 'none'".to_string()];
+        for (_, base, extra) in self.directives() {
+            if base == "frame-src" && extra.is_empty() {
+                continue;
+            }
+            out.push(std::iter::once(base.to_string()).chain(extra.iter().cloned()).collect::<Vec<_>>().join(" "));
+        }
+        out.push("worker-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'".into());
+        out.join("; ")
+    }
+
+    /// Each source one CSP source expression: no space, `;` or `,`, which would end it or start another
+    /// directive; a quoted keyword or hash is closed.
+    fn check(&self) -> Result<(), (String, String)> {
+        for (key, _, sources) in self.directives() {
+            for (i, s) in sources.iter().enumerate() {
+                let quoted = s.starts_with('\'');
+                let ok = !s.is_empty()
+                    && !s.contains(|c: char| c.is_whitespace() || c == ';' || c == ',' || c.is_control())
+                    && (!quoted || (s.len() > 2 && s.ends_with('\'')));
+                if !ok {
+                    return Err((
+                        format!("csp.{key}[{i}]"),
+                        "one source, such as https://www.googletagmanager.com, https://*.example.com, https: or \
+                         'sha256-…' (no space, `;` or `,`)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -472,6 +537,7 @@ impl Config {
         if self.delivery.max_attempts == 0 {
             return bad("delivery.max_attempts", "at least 1");
         }
+        self.csp.check()?;
         for (i, o) in self.receive.allowed_origins.iter().enumerate() {
             // An origin as browsers send it: scheme, host and port only, nothing after.
             let parsed = url::Url::parse(o).ok().map(|u| (u.scheme().to_string(), u.origin().ascii_serialization()));
@@ -586,6 +652,27 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert_eq!(c.database, "sqlite:leadscore.db");
         assert_eq!(c.receive.min_fill_ms, 3000);
+    }
+
+    #[test]
+    fn the_site_policy_adds_sources_to_the_strict_one() {
+        let c = Config::parse("", "x.toml").unwrap();
+        assert_eq!(c.csp.policy(), crate::serve::CSP, "the default is the strict policy, word for word");
+        let c = Config::parse(
+            "[csp]\nscript_src = [\"https://www.googletagmanager.com\"]\nframe_src = [\"https://calendly.com\"]\n\
+             connect_src = [\"https://*.google-analytics.com\", \"https://api.hubapi.com\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        let p = c.csp.policy();
+        assert!(p.contains("script-src 'self' 'wasm-unsafe-eval' https://www.googletagmanager.com;"), "{p}");
+        assert!(p.contains("connect-src 'self' https://*.google-analytics.com https://api.hubapi.com;"), "{p}");
+        assert!(p.contains("frame-src https://calendly.com;"), "{p}");
+        assert!(p.ends_with("frame-ancestors 'none'"), "{p}");
+        for bad in ["\"https://a.example; script-src *\"", "\"a b\"", "\"'unsafe-inline\"", "\"\""] {
+            let e = err(&format!("[csp]\nscript_src = [{bad}]\n"));
+            assert!(e.contains("csp.script_src[0]"), "{bad}: {e}");
+        }
     }
 
     #[test]

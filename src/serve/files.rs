@@ -92,6 +92,9 @@ pub async fn serve(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Res
             let body = if method == Method::HEAD { Body::empty() } else { Body::from(bytes.clone()) };
             let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, kind)], body).into_response();
             res.headers_mut().insert(header::CONTENT_LENGTH, bytes.len().into());
+            if let Ok(policy) = header::HeaderValue::from_str(&app.site_csp) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+            }
             res
         }
         Err(_) => not_found(),

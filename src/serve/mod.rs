@@ -109,6 +109,8 @@ pub struct App {
     /// Wakes the delivery worker when a lead is stored.
     wake: tokio::sync::Notify,
     users: inbox::Users,
+    /// The static pages' Content-Security-Policy: the strict one with `[csp]`'s sources.
+    pub site_csp: String,
 }
 
 impl App {
@@ -178,6 +180,7 @@ impl App {
             http,
             wake: tokio::sync::Notify::new(),
             users,
+            site_csp: config.csp.policy(),
             config,
         }))
     }
@@ -257,7 +260,8 @@ pub fn router(app: Arc<App>) -> Router {
 
 async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // The static files set the site's own policy (`[csp]`); everything else gets the strict one.
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("no-referrer"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-cache"));

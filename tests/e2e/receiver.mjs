@@ -12,8 +12,8 @@ import { root } from "../node/support.mjs";
 export const bin = join(root, "target/release/leadscore");
 
 // `model` and `site`: another model file and another directory of pages than the demo's; `allowedOrigins`:
-// pages on other origins that send leads.
-export async function receiver({ minFillMs = 0, model, site, allowedOrigins = [] } = {}) {
+// pages on other origins that send leads; `extra`: TOML appended to the configuration (a table of its own).
+export async function receiver({ minFillMs = 0, model, site, allowedOrigins = [], extra = "" } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "leadscore-receiver-"));
   const db = `sqlite:${join(dir, "leads.db")}`;
   const demo = await readFile(join(root, "examples/receiver/demo.toml"), "utf8");
@@ -25,7 +25,7 @@ export async function receiver({ minFillMs = 0, model, site, allowedOrigins = []
     .replace(/^min_fill_ms = .*$/m, `min_fill_ms = ${minFillMs}`)
     .replace(/^allowed_origins = .*$/m, `allowed_origins = ${JSON.stringify(allowedOrigins)}`);
   const file = join(dir, "receiver.toml");
-  await writeFile(file, config);
+  await writeFile(file, `${config}\n${extra}\n`);
   const child = spawn(bin, ["serve", "--config", file, "--log", "json"], { stdio: ["ignore", "pipe", "pipe"] });
   const logs = [];
   createInterface({ input: child.stderr }).on("line", (l) => logs.push(l));

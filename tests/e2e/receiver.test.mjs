@@ -283,6 +283,50 @@ describe("the receiver", () => {
     }
   });
 
+  test("a tag manager on another origin loads under the site's policy, once its source is listed; the inbox stays strict", async () => {
+    // A stand-in for Google Tag Manager: a script on another origin that loads a second one and reads the layer.
+    const tags = await mkdtemp(join(tmpdir(), "leadscore-tags-"));
+    const cdn = await serve(tags);
+    await writeFile(join(tags, "gtm.js"), `window.dataLayer = window.dataLayer || []; window.dataLayer.push({ event: "gtm.js" }); window.tagManager = "loaded";`);
+    const site = await mkdtemp(join(tmpdir(), "leadscore-gtm-site-"));
+    await writeFile(
+      join(site, "index.html"),
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>GTM</title><link rel="icon" href="data:,">` +
+        `<script src="${cdn.url}/gtm.js"></script></head><body><p>Landing page</p></body></html>`,
+    );
+    const load = async (own) => {
+      const visitor = await chromium.newContext();
+      const tab = await visitor.newPage();
+      const blocked = [];
+      tab.on("console", (m) => m.type() === "error" && blocked.push(m.text()));
+      await tab.goto(own.origin + "/");
+      const loaded = await tab.evaluate(() => window.tagManager ?? null);
+      await visitor.close();
+      return { loaded, blocked };
+    };
+    const strict = await receiver({ site });
+    try {
+      const r = await load(strict);
+      assert.equal(r.loaded, null, "the strict policy let another origin's script run");
+      assert.ok(r.blocked.some((m) => /Content Security Policy/.test(m)), r.blocked.join("\n"));
+    } finally {
+      await strict.close();
+    }
+    const open = await receiver({ site, extra: `[csp]\nscript_src = ["${cdn.url}"]\nconnect_src = ["${cdn.url}"]` });
+    try {
+      const r = await load(open);
+      assert.equal(r.loaded, "loaded", r.blocked.join("\n"));
+      assert.deepEqual(r.blocked, []);
+      const page = await fetch(open.origin + "/");
+      assert.match(page.headers.get("content-security-policy"), new RegExp(`script-src 'self' 'wasm-unsafe-eval' ${cdn.url};`));
+      const inbox = await fetch(open.origin + "/inbox");
+      assert.doesNotMatch(inbox.headers.get("content-security-policy"), new RegExp(cdn.url), "the inbox took the site's sources");
+    } finally {
+      await open.close();
+      await cdn.close();
+    }
+  });
+
   test("the page and the inbox are served with the strict policy", async () => {
     const r = await fetch(server.origin + "/");
     assert.equal(r.status, 200);
