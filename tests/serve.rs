@@ -456,6 +456,55 @@ async fn pages_on_allowed_origins_send_leads_across_sites() {
     assert!(bad.contains("receive.allowed_origins[0]") && bad.contains("without a path"), "{bad}");
 }
 
+/// A form sent without JavaScript: a plain thank-you by default (no score, no verdict, no values), or the site's
+/// own page of the lead's stage or knockout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_visitor_gets_a_plain_thank_you_or_the_sites_own_page() {
+    let db = format!("sqlite:{}", scratch("thanks").join("leads.db").display());
+    let plain = Receiver::start(config(&db, "")).await;
+    let res =
+        plain.http.post(format!("{}/submit", plain.base)).form(&sql_answers("ada@plain.example")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<h1>"), "{html}");
+    for inner in ["ada@plain.example", "data-stage", "verdict", "Zahlwerk", "<table"] {
+        assert!(!html.contains(inner), "{inner} shown to the visitor:\n{html}");
+    }
+    plain.stop().await;
+
+    let redirects =
+        "[page.redirects]\nstages = { sql = \"/thanks/book\" }\ndefault = \"https://www.example.com/thanks\"";
+    let r = Receiver::start(config(&db, redirects)).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (entries, to) in [
+        (sql_answers("bo@sql.example"), "/thanks/book"),
+        (good_fit("cy@fit.example"), "https://www.example.com/thanks"),
+    ] {
+        let res = http.post(format!("{}/submit", r.base)).form(&entries).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], to);
+    }
+    // JSON answers are not redirected.
+    let (status, body) = r.submit(&sql_answers("di@json.example")).await;
+    assert_eq!((status.as_u16(), body["stage"].as_str()), (200, Some("sql")), "{body}");
+    r.stop().await;
+
+    // Checked at start: a page on another site, a stage the model lacks.
+    let bad = Config::parse(
+        "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite:x.db\"\n[page.redirects]\ndefault = \"//evil.example\"\n",
+        "r.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("page.redirects.default") && bad.contains("another site"), "{bad}");
+    let unknown = serve::App::new(config(&db, "[page.redirects]\nstages = { opportunity = \"/x\" }"))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(unknown.contains("page.redirects.stages: `opportunity` is not a stage"), "{unknown}");
+}
+
 /// A directory's redirect is built from the normalised path: `//playground` is not sent to the host `playground`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directory_redirects_stay_on_the_site() {

@@ -132,11 +132,63 @@ pub struct PageConfig {
     pub brand: Option<String>,
     /// The style sheet the page links to.
     pub stylesheet: String,
+    /// Show the visitor the receiver's verdict: the stage, score and grade, whether the browser's claim held,
+    /// and every value sent. For a demo; off, the page is a plain thank-you in the model's texts.
+    pub details: bool,
+    /// Instead of the page, send the visitor to the site's own page of their stage or knockout.
+    pub redirects: RedirectConfig,
 }
 
 impl Default for PageConfig {
     fn default() -> Self {
-        PageConfig { brand: None, stylesheet: "/style.css".into() }
+        PageConfig {
+            brand: None,
+            stylesheet: "/style.css".into(),
+            details: false,
+            redirects: RedirectConfig::default(),
+        }
+    }
+}
+
+/// Where a form sent without JavaScript takes the visitor, by outcome: an `https:`/`http:` URL or a path on the
+/// site (checked as endings' links are).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedirectConfig {
+    /// By stage id.
+    pub stages: std::collections::BTreeMap<String, String>,
+    /// By knockout reason.
+    pub knockouts: std::collections::BTreeMap<String, String>,
+    /// For any other outcome (none: the thank-you page).
+    pub default: Option<String>,
+}
+
+impl RedirectConfig {
+    /// The page for a lead of `stage`, or disqualified for `reason`.
+    pub fn target(&self, stage: &str, reason: Option<&str>) -> Option<&str> {
+        let by = match reason {
+            Some(r) => self.knockouts.get(r),
+            None => self.stages.get(stage),
+        };
+        by.or(self.default.as_ref()).map(String::as_str)
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let all = self.stages.iter().map(|(k, v)| (format!("page.redirects.stages.{k}"), v));
+        let all = all.chain(self.knockouts.iter().map(|(k, v)| (format!("page.redirects.knockouts.{k}"), v)));
+        for (key, url) in all.chain(self.default.iter().map(|v| ("page.redirects.default".to_string(), v))) {
+            let problem = crate::valid::link_problem(url)
+                .or_else(|| url.trim().to_ascii_lowercase().starts_with("mailto:").then_some("it is a mailto: link"));
+            if let Some(p) = problem {
+                return Err((
+                    key,
+                    format!(
+                        "`{url}` is not a page to send the visitor to: {p}; use an https: URL or a path on the site"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -538,6 +590,7 @@ impl Config {
             return bad("delivery.max_attempts", "at least 1");
         }
         self.csp.check()?;
+        self.page.redirects.check()?;
         for (i, o) in self.receive.allowed_origins.iter().enumerate() {
             // An origin as browsers send it: scheme, host and port only, nothing after.
             let parsed = url::Url::parse(o).ok().map(|u| (u.scheme().to_string(), u.origin().ascii_serialization()));

@@ -153,6 +153,7 @@ impl App {
             )));
         }
         check_targets(&config.targets, &by_hash).map_err(ServeError)?;
+        check_redirects(&config.page.redirects, &by_hash).map_err(ServeError)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
             None => {
@@ -224,6 +225,25 @@ fn check_targets(targets: &[TargetConfig], programs: &HashMap<String, Arc<Progra
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The stages and knockout reasons the page's redirects name are the accepted models'.
+fn check_redirects(r: &config::RedirectConfig, programs: &HashMap<String, Arc<Program>>) -> Result<(), String> {
+    let stages: Vec<&str> = programs.values().flat_map(|p| p.stages.iter().map(|s| s.id.as_str())).collect();
+    let reasons: Vec<&str> = programs.values().flat_map(|p| p.knockouts.iter().map(|k| k.reason.as_str())).collect();
+    if let Some(s) = r.stages.keys().find(|s| !stages.contains(&s.as_str())) {
+        return Err(format!(
+            "page.redirects.stages: `{s}` is not a stage of the model (its stages: {})",
+            stages.join(", ")
+        ));
+    }
+    if let Some(k) = r.knockouts.keys().find(|k| !reasons.contains(&k.as_str())) {
+        return Err(format!(
+            "page.redirects.knockouts: `{k}` is not a knockout reason of the model (its reasons: {})",
+            if reasons.is_empty() { "none".to_string() } else { reasons.join(", ") }
+        ));
     }
     Ok(())
 }

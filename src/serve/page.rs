@@ -230,6 +230,43 @@ pub fn thank_you(
     let action = e.ending.as_ref().and_then(|x| x.action.as_ref()).map_or(String::new(), |(label, url)| {
         format!("<p><a class=\"button\" href=\"{}\">{}</a></p>", esc(url), esc(label))
     });
+    // The receiver's verdict and every value sent: for a demo (`page.details`), never by default.
+    let details = if page.details {
+        format!(
+            r#"
+        <h2>{outcome}</h2>
+        <dl class="outcome">
+          <div><dt>{stage_h}</dt><dd data-stage="{stage_id}">{stage_label}</dd></div>
+          <div><dt>{score_h}</dt><dd>{score}</dd></div>
+          <div><dt>{grade_h}</dt><dd>{grade}</dd></div>
+        </dl>
+        <h2>{claim_h}</h2>
+        {verdict}
+        {issues}
+        <h2>{submitted}</h2>
+        <table class="answers">
+          <thead><tr><th scope="col">{field}</th><th scope="col">{value}</th></tr></thead>
+          <tbody>
+{rows}
+          </tbody>
+        </table>"#,
+            outcome = esc(t.outcome),
+            stage_h = esc(t.stage),
+            stage_id = esc(&e.stage.id),
+            stage_label = esc(&stage_label),
+            score_h = esc(t.score),
+            score = esc(&show(e.score)),
+            grade_h = esc(t.grade),
+            grade = esc(&grade),
+            claim_h = esc(t.claim),
+            submitted = esc(t.submitted),
+            field = esc(t.field),
+            value = esc(t.value),
+            rows = rows.join("\n"),
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"<!doctype html>
 <html lang="{lang}">
@@ -247,23 +284,7 @@ pub fn thank_you(
       <div class="card">
         <h1>{title}</h1>
         <p>{message}</p>
-        {why}{action}
-        <h2>{outcome}</h2>
-        <dl class="outcome">
-          <div><dt>{stage_h}</dt><dd data-stage="{stage_id}">{stage_label}</dd></div>
-          <div><dt>{score_h}</dt><dd>{score}</dd></div>
-          <div><dt>{grade_h}</dt><dd>{grade}</dd></div>
-        </dl>
-        <h2>{claim_h}</h2>
-        {verdict}
-        {issues}
-        <h2>{submitted}</h2>
-        <table class="answers">
-          <thead><tr><th scope="col">{field}</th><th scope="col">{value}</th></tr></thead>
-          <tbody>
-{rows}
-          </tbody>
-        </table>
+        {why}{action}{details}
         <p><a class="text-link" href="{home}">{back}</a></p>
       </div>
     </div>
@@ -282,19 +303,6 @@ pub fn thank_you(
         )),
         home = t.home,
         message = esc(&message),
-        outcome = esc(t.outcome),
-        stage_h = esc(t.stage),
-        stage_id = esc(&e.stage.id),
-        stage_label = esc(&stage_label),
-        score_h = esc(t.score),
-        score = esc(&show(e.score)),
-        grade_h = esc(t.grade),
-        grade = esc(&grade),
-        claim_h = esc(t.claim),
-        submitted = esc(t.submitted),
-        field = esc(t.field),
-        value = esc(t.value),
-        rows = rows.join("\n"),
         back = esc(t.back),
     )
 }
@@ -322,8 +330,12 @@ mod tests {
         let entries = vec![("title".to_string(), "<b>CEO</b>".to_string()), ("gclid".to_string(), "x&y".to_string())];
         let (a, _) = Answers::from_form_entries(&p, entries.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let none = ClaimVerdict { status: "none", verified: false, mismatches: vec![] };
-        let branded =
-            super::super::config::PageConfig { brand: Some("Acme <Labs>".into()), stylesheet: "/site.css".into() };
+        let branded = super::super::config::PageConfig {
+            brand: Some("Acme <Labs>".into()),
+            stylesheet: "/site.css".into(),
+            details: true,
+            ..Default::default()
+        };
         let html = thank_you(&branded, &p, &entries, &a, &Events::new(&p), 0.0, &none, Lang::It);
         assert!(html.contains("<html lang=\"it\">"));
         assert!(html.contains("<title>Grazie · Acme &lt;Labs&gt;</title>"));
@@ -334,5 +346,9 @@ mod tests {
         assert!(!html.contains("<b>CEO"));
         let plain = thank_you(&Default::default(), &p, &entries, &a, &Events::new(&p), 0.0, &none, Lang::En);
         assert!(!plain.contains("site-header") && plain.contains("<title>Thank you</title>"));
+        // By default the visitor sees a thank-you, not the receiver's verdict or what was sent.
+        for inner in ["CEO", "gclid", "data-stage", "verdict", "<table"] {
+            assert!(!plain.contains(inner), "{inner} in the default page:\n{plain}");
+        }
     }
 }

@@ -192,6 +192,13 @@ pub async fn submit(
         reply["duplicate"] = json!(duplicate);
         return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], reply.to_string()).into_response();
     }
+    let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
+    if let Some(url) = app.config.page.redirects.target(&sub.verdict.stage.id, reason) {
+        // The site's own page of this outcome (checked at start like an ending's link).
+        if let Ok(location) = header::HeaderValue::from_str(url) {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
+    }
     let lang = page::pick_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let html = page::thank_you(
         &app.config.page,
