@@ -934,6 +934,22 @@ test("analytics: with a data layer, GA4-style events with an event_id go to it, 
   });
 });
 
+test("an event recorded while consent is unknown is not lost silently: the console says so, once", async () => {
+  await run({ markup: BASIC_FORM, program: "basic.lsp" }, async ({ page }) => {
+    const warnings = [];
+    page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+    await page.evaluate(() => {
+      window.handle.record("pricing_view");
+      window.handle.record("pricing_view");
+    });
+    await page.evaluate(() => new Promise((ok) => setTimeout(ok, 50)));
+    const about = warnings.filter((w) => w.includes("wait for the visitor's consent"));
+    assert.equal(about.length, 1, warnings.join("\n"));
+    assert.match(about[0], /data-leadscore-consent/);
+    assert.equal((await outcome(page)).score, 0, "counted without consent");
+  });
+});
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {

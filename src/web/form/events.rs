@@ -33,7 +33,18 @@ impl St {
                 self.refresh_outputs();
             }
             // Not counted, not stored: kept in memory until the visitor decides.
-            None => self.pending.push((i, at, token)),
+            None => {
+                if self.pending.is_empty() && self.tokens.is_empty() {
+                    // Once: a page without a consent banner would otherwise lose every behaviour rule silently.
+                    web_sys::console::warn_1(
+                        &"leadscore: behaviour events wait for the visitor's consent and count for nothing until then: \
+                          show a banner with [data-leadscore-consent], or pass `consent: true` when the page's own \
+                          consent manager has it (docs/form.md, Consent)"
+                            .into(),
+                    );
+                }
+                self.pending.push((i, at, token))
+            }
             Some(false) => {}
         }
         (true, vec![Emit::Score])
