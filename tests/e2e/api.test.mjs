@@ -950,6 +950,37 @@ test("an event recorded while consent is unknown is not lost silently: the conso
   });
 });
 
+test("markup mistakes that would fail silently are console warnings naming the element", async () => {
+  const warnings = async (markup, program) => {
+    let out = [];
+    await run({ markup, program }, async ({ page }) => {
+      out = await page.evaluate(() => window.warnings ?? []);
+    });
+    return out;
+  };
+  // A step the model lacks, a field of a step without a control, a control outside its field's wrapper.
+  const basic = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="about">
+    <label data-field="email">Work email <input type="email" name="email"></label>
+    <label data-field="note">Anything else?</label> <textarea name="note"></textarea>
+  </fieldset>
+  <fieldset data-step="extra"><p>More</p></fieldset>
+  <button type="submit">Send</button>
+</form>`;
+  const got = await warnings(basic, "basic.lsp");
+  const has = (re, element) => got.some((w) => re.test(w.message) && w.element === element);
+  assert.ok(has(/the model has no step `extra`/, "FIELDSET"), JSON.stringify(got));
+  assert.ok(has(/no control is named `employees`/, "FORM"), JSON.stringify(got));
+  assert.ok(has(/a control of `note` is outside its \[data-field\] element/, "TEXTAREA"), JSON.stringify(got));
+  // An option the model does not have.
+  const wrong = KNOCKOUT_FORM.replace('value="student"', 'value="teacher"');
+  const options = await warnings(wrong, "knockout.lsp");
+  assert.ok(options.some((w) => /`teacher` is not an option of `role`/.test(w.message) && w.element === "INPUT"), JSON.stringify(options));
+  // The fixtures' own forms are clean.
+  assert.deepEqual((await warnings(BASIC_FORM, "basic.lsp")).map((w) => w.message), []);
+});
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 test("the idempotency key and the start time: the same across a reload and a retry, a new key once sent", async () => {

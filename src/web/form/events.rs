@@ -34,12 +34,12 @@ impl St {
             }
             // Not counted, not stored: kept in memory until the visitor decides.
             None => {
-                if self.pending.is_empty() && self.tokens.is_empty() {
+                let banner = self.doc.query_selector("[data-leadscore-consent]").ok().flatten().is_some();
+                if self.pending.is_empty() && self.tokens.is_empty() && !banner {
                     // Once: a page without a consent banner would otherwise lose every behaviour rule silently.
                     web_sys::console::warn_1(
-                        &"leadscore: behaviour events wait for the visitor's consent and count for nothing until then: \
-                          show a banner with [data-leadscore-consent], or pass `consent: true` when the page's own \
-                          consent manager has it (docs/form.md, Consent)"
+                        &"leadscore: events wait for the visitor's consent, and count for nothing until then: add a \
+                          [data-leadscore-consent] banner, or pass `consent: true`"
                             .into(),
                     );
                 }

@@ -215,15 +215,11 @@ impl FormHandle {
             vec![crate::host::Js(n).to_string()]
         } else if let Some(b) = value.as_bool() {
             vec![b.to_string()]
-        } else if let Some(items) = value.dyn_ref::<Array>() {
-            let strings: Option<Vec<String>> = items.iter().map(|x| x.as_string()).collect();
-            strings.ok_or_else(|| super::args::type_error("value", "an array of strings", &value))?
         } else {
-            return Err(super::args::type_error(
-                "value",
-                "a string, a number, a boolean or an array of strings",
-                &value,
-            ));
+            let strings: Option<Vec<String>> =
+                value.dyn_ref::<Array>().and_then(|a| a.iter().map(|x| x.as_string()).collect());
+            strings
+                .ok_or_else(|| super::args::type_error("value", "a string, number, boolean or string array", &value))?
         };
         let mut out = Err("leadscore: the form is busy or detached".to_string());
         self.ctl.run(|st| {

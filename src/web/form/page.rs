@@ -16,6 +16,7 @@ impl St {
                 }
             }
         }
+        self.lint();
         self.build();
         self.fill_params();
         self.restore();
@@ -151,10 +152,7 @@ impl St {
     pub(super) fn set_field(&mut self, id: &str, values: &[String]) -> Result<Result<(), crate::Issue>, String> {
         let Some(i) = self.p.field_index(id) else { return Err(format!("`{id}` is not a field of this model")) };
         if !self.fields[i].controls.is_empty() && !self.fields[i].background {
-            return Err(format!(
-                "`{id}` is answered in the form (it has controls the visitor sees); the page sets only background \
-                 fields (hidden inputs, or none)"
-            ));
+            return Err(format!("`{id}` is answered in the form: only background fields are set"));
         }
         let mut trial = self.session.answers().clone();
         let checked = trial.set_form_values(&self.p, i, values);
@@ -175,6 +173,53 @@ impl St {
             }
         }
         Ok(checked)
+    }
+
+    /// Warns the developer, in the console and naming the element, of markup that would fail without a word: a
+    /// step the model lacks, a field of a step without a control, a control outside its field's wrapper (it
+    /// would stay shown when its field is hidden), an option the model does not have.
+    fn lint(&self) {
+        let warn = |msg: String, e: &JsValue| web_sys::console::warn_2(&format!("leadscore: {msg}").into(), e);
+        if let Ok(list) = self.form.query_selector_all("[data-step]") {
+            for k in 0..list.length() {
+                let Some(e) = list.item(k).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
+                let id = e.get_attribute("data-step").unwrap_or_default();
+                if !self.p.steps.iter().any(|s| s.id == id) {
+                    warn(format!("the model has no step `{id}`"), &e);
+                }
+            }
+        }
+        for (f, dom) in self.p.fields.iter().zip(&self.fields) {
+            if f.step.is_some() && dom.controls.is_empty() {
+                warn(format!("no control is named `{}`", f.id), &self.form);
+            }
+            for c in &dom.controls {
+                let e = c.element();
+                if dom.wrapper.is_some() && e.closest("[data-field]").ok().flatten().is_none() {
+                    warn(format!("a control of `{}` is outside its [data-field] element", f.id), e);
+                }
+                let mut values = vec![];
+                match c {
+                    Control::Select(s) => {
+                        let opts = s.options();
+                        for i in 0..opts.length() {
+                            if let Some(o) = opts.item(i).and_then(|o| o.dyn_into::<web_sys::HtmlOptionElement>().ok())
+                            {
+                                values.push(o.value());
+                            }
+                        }
+                    }
+                    Control::Input(i) if matches!(i.type_().as_str(), "radio" | "checkbox") => values.push(i.value()),
+                    _ => {}
+                }
+                let choice = matches!(f.kind, FieldType::Choice | FieldType::Multi);
+                for v in values.iter().filter(|v| choice && !v.is_empty()) {
+                    if !f.options.iter().any(|o| o.value() == v) {
+                        warn(format!("`{v}` is not an option of `{}`", f.id), e);
+                    }
+                }
+            }
+        }
     }
 
     /// Records a problem with a background value, once, and tells the developer.
