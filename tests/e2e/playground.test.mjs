@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
-import { browser, root } from "../node/support.mjs";
+import { browser, MINIMAL, root } from "../node/support.mjs";
 import { serve } from "../../www/serve.mjs";
 
 const shots = join(root, "target/e2e");
@@ -353,13 +353,7 @@ describe("the scoring playground", () => {
     const offered = await page.$$eval("#example option", (os) => os.map((o) => o.value));
     const shipped = (await readdir(join(root, "examples"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
     assert.deepEqual([...offered].sort(), shipped.sort(), "the picker offers every example");
-    const minimal = {
-      leadscore: 1,
-      id: "minimal",
-      fields: [{ id: "email", type: "email" }, { id: "employees", type: "integer" }],
-      rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
-      stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
-    };
+    const minimal = MINIMAL;
     for (const name of [...offered, "minimal"]) {
       let model = minimal;
       if (name === "minimal") {

@@ -10,7 +10,7 @@ import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { browser, root, serve } from "../node/support.mjs";
+import { browser, MINIMAL, root, serve } from "../node/support.mjs";
 import { fillSqlLead } from "./lead.mjs";
 import { fillAnswers, pageOf } from "./model-page.mjs";
 import { bin, receiver } from "./receiver.mjs";
@@ -159,16 +159,7 @@ describe("the receiver", () => {
   });
   models.push({
     name: "a minimal model (no grade, events, knockouts or steps)",
-    doc: {
-      leadscore: 1,
-      id: "minimal",
-      fields: [
-        { id: "email", type: "email", required: true },
-        { id: "employees", type: "integer" },
-      ],
-      rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
-      stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
-    },
+    doc: MINIMAL,
     answers: { email: "ada@zahlwerk.de", employees: 120 },
     events: [],
     expect: { score: 10, stage: { id: "mql" } },
@@ -227,16 +218,7 @@ describe("the receiver", () => {
     // The landing page on a site of its own (another port: another origin), the receiver elsewhere.
     const site = await mkdtemp(join(tmpdir(), "leadscore-other-site-"));
     await mkdir(join(site, "dist"));
-    const doc = {
-      leadscore: 1,
-      id: "cross",
-      fields: [
-        { id: "email", type: "email", required: true },
-        { id: "employees", type: "integer" },
-      ],
-      rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
-      stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
-    };
+    const doc = MINIMAL;
     const model = join(site, "model.json");
     await writeFile(model, JSON.stringify(doc));
     execFileSync(bin, ["build", model, "-o", join(site, "dist/model.lsp")], { stdio: "pipe" });

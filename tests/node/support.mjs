@@ -10,6 +10,18 @@ export const pkg = join(root, "pkg");
 /** 2026-11-23T00:00:00Z */
 export const NOW = 1_795_392_000_000;
 
+/** The smallest model a user may write: no grade, no events, no knockouts, no steps. 120 employees: an MQL. */
+export const MINIMAL = {
+  leadscore: 1,
+  id: "minimal",
+  fields: [
+    { id: "email", type: "email", required: true },
+    { id: "employees", type: "integer" },
+  ],
+  rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
+  stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
+};
+
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",

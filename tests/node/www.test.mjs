@@ -10,7 +10,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Scorer } from "../../pkg/node.js";
 import { serve, answersFrom, pickLanguage, escapeHtml, CSP, BODY_LIMIT } from "../../www/serve.mjs";
-import { root } from "./support.mjs";
+import { MINIMAL, root } from "./support.mjs";
 
 const docText = readFileSync(join(root, "examples/b2b-saas.json"), "utf8");
 const doc = JSON.parse(docText);
@@ -237,18 +237,6 @@ test("the browser's claim is checked: a correct one is verified, a tampered scor
   assert.match(html, /Not confirmed/);
   assert.match(await (await post(formOf(sqlLead, claim))).text(), /Confirmed: the server computed/);
 });
-
-/** A model with no grade, no events, no knockouts and no steps. */
-const MINIMAL = {
-  leadscore: 1,
-  id: "minimal",
-  fields: [
-    { id: "email", type: "email", required: true },
-    { id: "employees", type: "integer" },
-  ],
-  rules: [{ id: "size", group: "fit", when: "employees >= 50", points: 10 }],
-  stages: [{ id: "mql", when: "score >= 10" }, { id: "lead" }],
-};
 
 test("every example and a minimal model: the claim the controller sends is verified, in JSON and on the page", async () => {
   const dir = mkdtempSync(join(tmpdir(), "leadscore-www-models-"));
