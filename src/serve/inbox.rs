@@ -129,15 +129,9 @@ fn same_origin(app: &App, user: &str, headers: &HeaderMap, csrf: &str) -> Result
             return Err(forbidden("a change to the inbox must come from the inbox"));
         }
     }
-    if let (Some(origin), Some(host)) = (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
-        let bare = origin.split_once("://").map_or(origin, |(_, h)| h);
-        // `null`: a browser that hides the origin; Sec-Fetch-Site (above) then tells.
-        if origin != "null" && bare != host {
-            return Err(forbidden("a change to the inbox must come from the inbox"));
-        }
+    // A `null` origin (a browser that hides it) passes here; Sec-Fetch-Site (above) then tells.
+    if super::foreign_origin(headers).is_some() {
+        return Err(forbidden("a change to the inbox must come from the inbox"));
     }
     Ok(())
 }

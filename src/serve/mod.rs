@@ -248,6 +248,15 @@ fn check_redirects(r: &config::RedirectConfig, programs: &HashMap<String, Arc<Pr
     Ok(())
 }
 
+/// The `Origin` of a request from another site's page: present, not `null` (a browser that hides the origin:
+/// a sandboxed frame, a `file:` page) and not the receiver's own host.
+pub(crate) fn foreign_origin(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let bare = origin.split_once("://").map_or(origin, |(_, h)| h);
+    (origin != "null" && bare != host).then_some(origin)
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -55,16 +55,10 @@ enum Origin {
 }
 
 fn origin(app: &App, headers: &HeaderMap) -> Origin {
-    let Some(o) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Origin::Own };
-    if app.config.receive.allowed_origins.iter().any(|a| a == o) {
-        return Origin::Allowed(o.to_string());
-    }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    // `null`: a browser that hides the page's origin (a sandboxed frame, a `file:` page).
-    match o.split_once("://") {
-        Some((_, bare)) if bare == host => Origin::Own,
-        _ if o == "null" => Origin::Own,
-        _ => Origin::Other(o.to_string()),
+    match super::foreign_origin(headers) {
+        None => Origin::Own,
+        Some(o) if app.config.receive.allowed_origins.iter().any(|a| a == o) => Origin::Allowed(o.to_string()),
+        Some(o) => Origin::Other(o.to_string()),
     }
 }
 
