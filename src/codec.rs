@@ -60,7 +60,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use crate::model::{Action, Choice, Ending, Endings, FieldType, Text};
+use crate::model::{Action, Choice, Ending, Endings, FieldType, Locales, Text};
 use crate::program::*;
 use crate::valid::{is_id, is_ident, is_option_value, is_reserved, link_problem, HISTORY_COLUMNS};
 
@@ -629,9 +629,13 @@ impl Bin for Text {
                 w.push(0);
                 s.enc(w);
             }
-            Text::Localized(m) => {
+            Text::Localized(Locales(m)) => {
                 w.push(1);
-                m.enc(w);
+                put_len(w, m.len());
+                for (k, v) in m {
+                    k.enc(w);
+                    v.enc(w);
+                }
             }
         }
     }
@@ -639,7 +643,16 @@ impl Bin for Text {
         if r.tag(2) == 0 {
             Text::Plain(r.get())
         } else {
-            Text::Localized(r.get())
+            // As a map's keys: in order, each once.
+            let mut m: Vec<(String, String)> = vec![];
+            for _ in 0..r.count() {
+                let (k, v): (String, String) = r.get();
+                if m.last().is_some_and(|(last, _)| *last >= k) {
+                    r.fail("a list is not sorted");
+                }
+                m.push((k, v));
+            }
+            Text::Localized(Locales(m))
         }
     }
 }
@@ -1222,10 +1235,17 @@ mod tests {
                 p.endings.knockouts.values_mut().next().unwrap().action.as_mut().unwrap().url =
                     "/\t/evil.example".into()
             }),
+            // A text's locales, as a JSON object's keys: in order, each once.
+            ("a list is not sorted", |p| p.fields[0].label = Some(locales(&["it", "en"]))),
+            ("a list is not sorted", |p| p.fields[0].label = Some(locales(&["en", "en"]))),
         ];
         for (message, edit) in cases {
             rejects(message, *edit);
         }
+    }
+
+    fn locales(keys: &[&str]) -> Text {
+        Text::Localized(Locales(keys.iter().map(|k| (k.to_string(), "a label".to_string())).collect()))
     }
 
     const LINK: &str =

@@ -70,7 +70,38 @@ pub enum Text {
     /// The same text in every locale.
     Plain(String),
     /// Texts by locale.
-    Localized(BTreeMap<String, String>),
+    Localized(Locales),
+}
+
+/// Texts by locale (a JSON object): pairs of locale and text, sorted by locale, each locale once. A list rather
+/// than a map: the Wasm builds decode and look up a few locales, and a map's code for these types costs them
+/// 2 KB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Locales(pub Vec<(String, String)>);
+
+impl Serialize for Locales {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Locales {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::<String, String>::deserialize(d).map(|m| Locales(m.into_iter().collect()))
+    }
+}
+
+#[cfg(feature = "cli")]
+impl schemars::JsonSchema for Locales {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Locales".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<String, String>>::json_schema(generator)
+    }
 }
 
 impl Text {
@@ -78,12 +109,10 @@ impl Text {
     pub fn get<'a>(&'a self, locale: &str, fallback: &str) -> &'a str {
         match self {
             Text::Plain(s) => s,
-            Text::Localized(m) => m
-                .get(locale)
-                .or_else(|| m.get(fallback))
-                .or_else(|| m.values().next())
-                .map(String::as_str)
-                .unwrap_or(""),
+            Text::Localized(Locales(m)) => {
+                let find = |l: &str| m.iter().find(|(k, _)| k == l);
+                find(locale).or_else(|| find(fallback)).or(m.first()).map_or("", |(_, v)| v)
+            }
         }
     }
 }

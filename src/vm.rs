@@ -303,10 +303,40 @@ fn arith_ieee(op: Arith, x: f64, y: f64) -> f64 {
             if y == 0.0 {
                 0.0
             } else {
-                x % y
+                rem(x, y)
             }
         }
     }
+}
+
+/// `x % y` (IEEE `fmod`: exact, with the sign of `x`), in 64-bit integers. The same on every target, and in
+/// the Wasm builds 2 KB smaller than the library's, whose division of 128-bit integers comes with it.
+pub(crate) fn rem(x: f64, y: f64) -> f64 {
+    if x.is_infinite() || y.is_nan() || y == 0.0 {
+        return f64::NAN;
+    }
+    if x.is_nan() || y.is_infinite() || x.abs() < y.abs() {
+        return x;
+    }
+    // |v| = m * 2^e, with m an integer of at most 53 bits.
+    let parts = |v: f64| {
+        let (exp, m) = ((v.to_bits() >> 52 & 0x7ff) as i32, v.to_bits() & ((1 << 52) - 1));
+        if exp == 0 {
+            (m, -1074)
+        } else {
+            (m | 1 << 52, exp - 1075)
+        }
+    };
+    let ((mx, ex), (my, ey)) = (parts(x), parts(y));
+    // |x| >= |y|, so ex >= ey. r = mx * 2^(ex - ey) mod my, 11 bits at a time (r < 2^53: r << 11 fits).
+    let (mut r, mut e) = (mx % my, ex - ey);
+    while e > 0 {
+        let k = e.min(11);
+        r = (r << k) % my;
+        e -= k;
+    }
+    // r * 2^ey is below |y|, and a multiple of its last bit: exact as a double.
+    libm::copysign(libm::scalbn(r as f64, ey), x)
 }
 
 fn bounds(v: &Val) -> Option<(f64, f64)> {
@@ -880,7 +910,7 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     JsOp::Div => Val::Num(js_number(p, &v(0)) / js_number(p, &v(1))),
-                    JsOp::Rem => Val::Num(js_number(p, &v(0)) % js_number(p, &v(1))),
+                    JsOp::Rem => Val::Num(rem(js_number(p, &v(0)), js_number(p, &v(1)))),
                     JsOp::Min | JsOp::Max => {
                         if vals.is_empty() {
                             return Val::Num(if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY });
@@ -1023,6 +1053,47 @@ pub(crate) fn contains(hay: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `rem` is the platform's `%` (IEEE fmod), bit for bit: on special values, on every pair of a grid of
+    /// exponents (subnormal, normal, huge, both signs), and on a million pairs of random bit patterns.
+    #[test]
+    fn rem_is_fmod() {
+        let same = |x: f64, y: f64| {
+            let (got, want) = (rem(x, y), x % y);
+            assert!(
+                got.to_bits() == want.to_bits() || got.is_nan() && want.is_nan(),
+                "{x:e} % {y:e}: {got:e} != {want:e}"
+            );
+        };
+        let mut values = vec![0.0, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, f64::MAX, 5e-324, 1.0, 3.0, 0.1, 7.5];
+        for e in (-1074..1024).step_by(37) {
+            values.push(libm::scalbn(1.234_567_890_123_456_7, e));
+            values.push(libm::scalbn(1.0, e));
+        }
+        let signed: Vec<f64> = values.iter().flat_map(|&v| [v, -v]).collect();
+        for &x in &signed {
+            for &y in &signed {
+                same(x, y);
+            }
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..1_000_000 {
+            let (x, mut y) = (f64::from_bits(next()), f64::from_bits(next()));
+            if i % 2 == 0 {
+                // Exponents close together, where most remainders are not the dividend itself.
+                y = f64::from_bits(
+                    y.to_bits() & !(0x7ff << 52) | (x.to_bits() >> 52 & 0x7ff).saturating_sub(i as u64 % 60) << 52,
+                );
+            }
+            same(x, y);
+        }
+    }
 
     #[test]
     fn js_coercions_follow_javascript() {

@@ -205,7 +205,7 @@ fn values_json_cannot_hold_are_errors_not_panics() {
 fn the_model_description_lists_fields_and_options() {
     let m: JsValue = scorer().model(Some(text("it"))).unwrap().into();
     let fields: Array = get(&m, "fields").unchecked_into();
-    assert_eq!(fields.length(), 20);
+    assert_eq!(fields.length(), 26);
     let industry = fields.iter().find(|f| get(f, "id").as_string().as_deref() == Some("industry")).unwrap();
     assert_eq!(get(&industry, "type").as_string().as_deref(), Some("choice"));
     assert!(Array::from(&get(&industry, "options")).length() > 3);

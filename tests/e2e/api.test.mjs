@@ -12,7 +12,7 @@ import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
-const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background"];
+const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background", "attribution"];
 
 /** Node's scorers of the fixture models, to check what the page computes. */
 const scorers = {};
@@ -166,6 +166,12 @@ const BACKGROUND_FORM = `
   <fieldset data-step="about"><label data-field="email">Work email <input type="email" name="email"></label></fieldset>
   <input type="hidden" name="source" data-leadscore-param="utm_source">
   <input type="hidden" name="campaign" data-leadscore-param="utm_campaign">
+  <button type="submit">Send</button>
+</form>`;
+
+const ATTRIBUTION_FORM = `
+<form id="lead" action="/collect" method="post" data-leadscore-attribution>
+  <fieldset data-step="about"><label data-field="email">Work email <input type="email" name="email"></label></fieldset>
   <button type="submit">Send</button>
 </form>`;
 
@@ -888,6 +894,91 @@ test("handle.set fills background fields the page knows, checked as a typed answ
     assert.equal(call.outcome.score, 65);
     assert.equal(data.source, "partner");
     assert.equal(data.campaign, "spring2027");
+  });
+});
+
+test("attribution: first and last touch kept across pages in localStorage, written into the fields of their names and sent", async () => {
+  const config = { markup: ATTRIBUTION_FORM, program: "attribution.lsp", onSubmit: "resolve" };
+  const KEY = "leadscore:attribution";
+  // Opens `query` as a new page of the visit (from `referer`, if given) and attaches again.
+  const open = async (page, query, referer) => {
+    await page.goto(`${site.url}/api.html${query}`, referer ? { referer } : {});
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    await page.evaluate((c) => window.start(c), config);
+  };
+  // The form's values by name, as it would send them.
+  const answers = (page) => page.evaluate(() => Object.fromEntries(new FormData(window.form)));
+  await run({ ...config, query: "?utm_source=partner&utm_medium=email&utm_campaign=spring-2027-launch&gclid=G-1#pricing" }, async ({ page }) => {
+    const landing = `${site.url}/api.html?utm_source=partner&utm_medium=email&utm_campaign=spring-2027-launch&gclid=G-1`;
+    let a = await answers(page);
+    assert.equal(a.utm_source, "partner");
+    assert.equal(a.utm_medium, "email");
+    assert.equal(a.utm_campaign, "spring-202", "cut to the field's 10 characters");
+    assert.equal(a.gclid, "G-1");
+    assert.equal(a.landing_page, landing, "the landing page, without its fragment");
+    assert.equal(a.referrer, "", "a page typed in has no referrer");
+    assert.equal(a.first_utm_source, "partner");
+    assert.equal(a.first_landing_page, landing);
+    assert.equal((await outcome(page)).score, 10, "a rule reads the first touch");
+    const kept = JSON.parse(await page.evaluate((k) => localStorage.getItem(k), KEY));
+    assert.equal(kept.length, 2, "first and last touch kept (the page asks no consent)");
+    assert.equal(kept[0][0], "partner");
+
+    // Another page of the site, from a link of the site: the same touches.
+    await open(page, "", `${site.url}/pricing.html`);
+    a = await answers(page);
+    assert.equal(a.utm_source, "partner", "the last touch was lost on a page of the site");
+    assert.equal(a.gclid, "G-1");
+    assert.equal(a.landing_page, landing);
+
+    // A new campaign: a new last touch (all of it: no medium now); the first stays.
+    await open(page, "?utm_source=ads&msclkid=M-2");
+    a = await answers(page);
+    assert.equal(a.utm_source, "ads");
+    assert.equal(a.msclkid, "M-2");
+    assert.equal(a.utm_medium, "", "a value of the earlier touch was mixed into the new one");
+    assert.equal(a.gclid, "");
+    assert.equal(a.first_utm_source, "partner");
+    assert.equal(a.first_landing_page, landing);
+
+    // Another site's page is a new touch too, with its referrer.
+    await open(page, "", "https://search.example/results?q=analytics");
+    a = await answers(page);
+    assert.match(a.referrer, /^https:\/\/search\.example\//);
+    assert.equal(a.utm_source, "");
+    assert.equal(a.landing_page, `${site.url}/api.html`);
+    assert.equal(a.first_referrer, "");
+    assert.equal(a.first_utm_source, "partner");
+
+    // Sent with the lead, and by name in the form data.
+    await page.fill("[name=email]", "ann@acme.example");
+    await page.click("button[type=submit]");
+    await waitSubmits(page, 1);
+    const data = Object.fromEntries((await submits(page))[0].data);
+    assert.equal(data.first_utm_source, "partner");
+    assert.equal(data.first_landing_page, landing);
+    assert.match(data.referrer, /^https:\/\/search\.example\//);
+    assert.equal(data.leadscore_score, "60");
+  });
+});
+
+test("attribution with a consent banner: the visit's values are sent, but kept only once the visitor agrees, and deleted when they refuse", async () => {
+  const banner = `<div data-leadscore-consent hidden><button data-leadscore-consent="yes">Yes</button><button data-leadscore-consent="no">No</button></div>`;
+  const config = { markup: ATTRIBUTION_FORM + banner, program: "attribution.lsp", onSubmit: "resolve", query: "?utm_source=partner" };
+  const kept = (page) => page.evaluate(() => localStorage.getItem("leadscore:attribution"));
+  await run(config, async ({ page }) => {
+    assert.equal((await page.evaluate(() => Object.fromEntries(new FormData(window.form)))).utm_source, "partner");
+    assert.equal(await kept(page), null, "kept before the visitor agreed");
+    await page.click("[data-leadscore-consent=yes]");
+    assert.equal(JSON.parse(await kept(page))[0][0], "partner", "not kept once the visitor agreed");
+    // The banner is gone once answered: the page's own settings withdraw consent through the handle.
+    await page.evaluate(() => window.handle.consent(false));
+    assert.equal(await kept(page), null, "still kept after the visitor refused");
+  });
+  // Without the attribute, nothing is read or kept.
+  await run({ ...config, markup: ATTRIBUTION_FORM.replace(" data-leadscore-attribution", "") }, async ({ page }) => {
+    assert.equal((await page.evaluate(() => Object.fromEntries(new FormData(window.form)))).utm_source, undefined);
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
   });
 });
 

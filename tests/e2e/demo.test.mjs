@@ -125,13 +125,18 @@ describe("the English landing page", () => {
     const sent = new URLSearchParams(t.requests.find((r) => r.method === "POST").body);
     assert.equal(sent.get("utm_source"), chars.slice(0, 100).join(""), "the first 100 characters");
     const issues = JSON.parse(sent.get("leadscore_issues"));
-    assert.deepEqual(issues.map((i) => [i.field, i.code]), [["utm_source", "truncated"]]);
+    // The first touch's source (attribution) is the same campaign, cut as well.
+    assert.equal(sent.get("first_utm_source"), chars.slice(0, 100).join(""));
+    assert.deepEqual(issues.map((i) => [i.field, i.code]), [["utm_source", "truncated"], ["first_utm_source", "truncated"]]);
     assert.match(issues[0].message, /at most 100 characters; the URL gave 300/);
+    assert.match(issues[1].message, /at most 100 characters; the visit gave 300/);
     await page.waitForSelector("[data-leadscore-ending]:not([hidden])");
-    // The developer is told, once.
-    const warned = t.problems.filter((p) => p.startsWith("console warning: leadscore: `utm_source`"));
-    assert.equal(warned.length, 1, t.problems.join("\n"));
-    t.problems.splice(t.problems.indexOf(warned[0]), 1);
+    // The developer is told, once for each field.
+    for (const field of ["utm_source", "first_utm_source"]) {
+      const warned = t.problems.filter((p) => p.startsWith(`console warning: leadscore: \`${field}\``));
+      assert.equal(warned.length, 1, t.problems.join("\n"));
+      t.problems.splice(t.problems.indexOf(warned[0]), 1);
+    }
     await t.close();
   });
 

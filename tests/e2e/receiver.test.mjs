@@ -43,11 +43,13 @@ const backtest = (...args) =>
   JSON.parse(execFileSync(bin, ["backtest", join(root, "examples/b2b-saas.json"), ...args, "--format", "json"], { encoding: "utf8" }));
 
 describe("the receiver", () => {
-  test("an SQL sent from the page is in the inbox, marked won, and exported as a history the backtest reads", async () => {
+  test("an SQL sent from the page is in the inbox with its attribution, marked won, and exported as a history the backtest reads", async () => {
     const visitor = await chromium.newContext({ locale: "en-US" });
     const page = await visitor.newPage();
     const problems = watch(page);
-    await page.goto(server.origin + "/");
+    // From a campaign link (the page has data-leadscore-attribution).
+    const landing = `${server.origin}/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch&gclid=G-42`;
+    await page.goto(landing, { referer: "https://mail.example/inbox" });
     await page.waitForSelector("form.leadscore-active", { timeout: 10_000 });
     await fillSqlLead(page, (name) => page.screenshot({ path: join(shots, `visitor-${name}.png`) }));
     const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
@@ -84,13 +86,23 @@ describe("the receiver", () => {
     await row.locator("a").click();
     await inbox.waitForSelector("h1 >> text=Lead");
     assert.equal(await inbox.locator("dd[data-outcome]").getAttribute("data-outcome"), "won");
+    // The attribution, stored with the lead's answers.
+    const answer = (field) => inbox.locator(`tr:has(th code:text-is("${field}")) td`).textContent();
+    assert.equal(await answer("utm_source"), "newsletter");
+    assert.equal(await answer("utm_medium"), "email");
+    assert.equal(await answer("utm_campaign"), "spring-launch");
+    assert.equal(await answer("gclid"), "G-42");
+    assert.equal(await answer("landing_page"), landing);
+    assert.match(await answer("referrer"), /^https:\/\/mail\.example\//);
+    assert.equal(await answer("first_utm_source"), "newsletter");
     assert.ok((await inbox.locator("h2 + table tbody tr").count()) > 0, "the ledger is shown");
     await inbox.screenshot({ path: join(shots, "lead.png"), fullPage: true });
     assert.deepEqual(inboxProblems, []);
 
     const csv = await (await sales.request.get(server.origin + "/inbox/export.csv")).text();
     await sales.close();
-    assert.match(csv.split("\n")[0], /^id,scored_at,utm_source,email,/);
+    assert.match(csv.split("\n")[0], /^id,scored_at,utm_source,utm_medium,utm_campaign,gclid,referrer,landing_page,first_utm_source,email,/);
+    assert.match(csv, /,newsletter,email,spring-launch,G-42,https:\/\/mail\.example\/[^,]*,/, "the attribution is in the export");
     const file = join(server.dir, "history.csv");
     await writeFile(file, csv);
     const fromFile = backtest(file);

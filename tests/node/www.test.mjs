@@ -416,6 +416,7 @@ for (const [lang, file] of Object.entries(pages)) {
       method: "post",
       "data-leadscore": "/dist/b2b-saas.lsp",
       "data-leadscore-submit": "fetch",
+      "data-leadscore-attribution": "",
       "data-leadscore-view": "page_view",
     });
     const formEnd = html.indexOf("</form>");
@@ -439,13 +440,18 @@ for (const [lang, file] of Object.entries(pages)) {
     ]);
     assert.ok(!doc.fields.some((f) => f.id === "leadscore_website"), "the honeypot is not a model field");
 
-    // Controls: every model field, and nothing else, by name.
+    // Controls: every model field, and nothing else, by name; but the attribution fields (on no step), whose
+    // hidden inputs the controller creates (data-leadscore-attribution).
+    const ATTRIBUTION = ["utm_medium", "utm_campaign", "gclid", "referrer", "landing_page", "first_utm_source"];
     const controls = inForm.filter(
       (t) => ["input", "select", "textarea"].includes(t.name) && t.attrs.name !== undefined && t.attrs.name !== "leadscore_website",
     );
     const names = new Set(controls.map((t) => t.attrs.name));
-    assert.deepEqual([...names].sort(), doc.fields.map((f) => f.id).sort());
-    for (const f of doc.fields) {
+    const attribution = doc.fields.filter((f) => ATTRIBUTION.includes(f.id));
+    assert.deepEqual(attribution.map((f) => f.id), ATTRIBUTION, "the model's attribution fields");
+    for (const f of attribution) assert.ok(!doc.steps.some((s) => s.fields.includes(f.id)), `${f.id} is on a step`);
+    assert.deepEqual([...names].sort(), doc.fields.map((f) => f.id).filter((id) => !ATTRIBUTION.includes(id)).sort());
+    for (const f of doc.fields.filter((f) => !ATTRIBUTION.includes(f.id))) {
       const info = model.fields.find((m) => m.id === f.id);
       const mine = controls.filter((t) => t.attrs.name === f.id);
       const required = f.required === true;

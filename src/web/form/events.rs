@@ -34,8 +34,7 @@ impl St {
             }
             // Not counted, not stored: kept in memory until the visitor decides.
             None => {
-                let banner = self.doc.query_selector("[data-leadscore-consent]").ok().flatten().is_some();
-                if self.pending.is_empty() && self.tokens.is_empty() && !banner {
+                if self.pending.is_empty() && self.tokens.is_empty() && !self.has_banner() {
                     // Once: a page without a consent banner would otherwise lose every behaviour rule silently.
                     web_sys::console::warn_1(
                         &"leadscore: events wait for the visitor's consent, and count for nothing until then: add a \
@@ -55,15 +54,18 @@ impl St {
         self.tokens.iter().any(|(_, _, k)| k == t) || self.pending.iter().any(|(_, _, k)| k.as_deref() == Some(t))
     }
 
+    #[inline(never)]
     pub(super) fn set_consent(&mut self, granted: bool) {
         if let Some(s) = storage(true) {
             let _ = s.set_item(CONSENT_KEY, if granted { "yes" } else { "no" });
             if !granted {
                 let _ = s.remove_item(&self.events_key());
+                let _ = s.remove_item(ATTRIBUTION_KEY);
             }
         }
         let was = self.consent;
         self.consent = Some(granted);
+        self.keep_touches();
         let pending = std::mem::take(&mut self.pending);
         if granted {
             if was != Some(true) {

@@ -13,6 +13,7 @@
 //! callback that calls back into the handle cannot panic.
 
 mod analytics;
+mod attribution;
 mod dom;
 mod events;
 mod flow;
@@ -34,6 +35,7 @@ use web_sys::{
     HtmlInputElement, Storage,
 };
 
+use self::attribution::{Touch, ATTRIBUTION_KEY};
 use self::dom::{describe, html, make, visually_hidden, Control};
 use self::events::parse_token;
 use self::flow::set_values;
@@ -318,14 +320,15 @@ impl Ctl {
 
     /// Runs an action that says whether it did something and what to emit, then emits.
     fn run(&self, f: impl FnOnce(&mut St) -> (bool, Vec<Emit>)) -> bool {
-        match self.with(f) {
-            Some((done, emits)) => {
-                self.emit(emits);
-                self.after_emit();
-                done
-            }
-            None => false,
-        }
+        self.with(f).is_some_and(|r| self.ran(r))
+    }
+
+    /// What follows each action (out of line: `run` is instantiated for every action).
+    #[inline(never)]
+    fn ran(&self, (done, emits): (bool, Vec<Emit>)) -> bool {
+        self.emit(emits);
+        self.after_emit();
+        done
     }
 
     /// A qualified lead is about to be sent: tell the page (which may cancel), then send.
@@ -453,6 +456,10 @@ struct St {
     /// sessionStorage key of the answers.
     key: String,
     consent: Option<bool>,
+    /// Whether the visit's touches are written into the fields of their names (`data-leadscore-attribution`).
+    attribution: bool,
+    /// The first and the last touch of the visitor (see `attribution`).
+    touches: [Touch; 2],
     /// Events seen before consent, with their token: counted and stored once consent is given.
     pending: Vec<(usize, f64, Option<String>)>,
     /// Event tokens counted in the session: event, time, token (a token counts once).

@@ -31,6 +31,9 @@ impl St {
             v if v.as_bool() == Some(false) => None,
             _ => attr("data-leadscore-datalayer").map(|v| if v.is_empty() { "dataLayer".to_string() } else { v }),
         };
+        let attribution = opt(options, "attribution")
+            .as_bool()
+            .unwrap_or_else(|| attr("data-leadscore-attribution").is_some_and(|v| v != "false"));
         let currency = opt(options, "currency").as_string().or_else(|| attr("data-leadscore-currency"));
         let prefix = opt(options, "fieldPrefix").as_string().unwrap_or_else(|| "leadscore_".to_string());
         let consent = opt(options, "consent").as_bool().or_else(|| {
@@ -130,6 +133,8 @@ impl St {
             prefix,
             key,
             consent,
+            attribution,
+            touches: Default::default(),
             pending: vec![],
             tokens: vec![],
             fill_key: random_key(),

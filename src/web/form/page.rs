@@ -20,6 +20,7 @@ impl St {
         self.build();
         self.fill_params();
         self.restore();
+        self.attribute();
         self.load_events();
         if let Some(view) = self.form.get_attribute("data-leadscore-view") {
             self.record(&view, None);
@@ -130,25 +131,38 @@ impl St {
                 continue;
             };
             let name = input.get_attribute("data-leadscore-param").unwrap_or_default();
-            let (true, Some(mut v)) = (input.value().is_empty(), params.get(&name)) else { continue };
-            let field = self.p.field_index(&input.name()).map(|i| &self.p.fields[i]);
-            if let Some(f) = field.filter(|f| f.kind == FieldType::String) {
-                let (len, max) = (v.chars().count(), f.max_length as usize);
-                if len > max {
-                    v = v.chars().take(max).collect();
-                    let message =
-                        format!("`{}` takes at most {max} characters; the URL gave {len}, cut to {max}", f.id);
-                    self.note(crate::Issue { field: f.id.clone(), code: "truncated", message });
-                }
-            }
+            let (true, Some(v)) = (input.value().is_empty(), params.get(&name)) else { continue };
+            let v = match self.p.field_index(&input.name()) {
+                Some(i) => self.fit(i, v, "the URL"),
+                None => v,
+            };
             input.set_value(&v);
         }
+    }
+
+    /// `v` cut to text field `i`'s length (in characters, as the engine counts them), with an issue saying so.
+    #[inline(never)]
+    pub(super) fn fit(&mut self, i: usize, v: String, from: &str) -> String {
+        let f = &self.p.fields[i];
+        let (len, max) = (v.chars().count(), f.max_length as usize);
+        if f.kind != FieldType::String || len <= max {
+            return v;
+        }
+        let message = format!("`{}` takes at most {max} characters; {from} gave {len}, cut to {max}", f.id);
+        self.note(crate::Issue { field: f.id.clone(), code: "truncated", message });
+        v.chars().take(max).collect()
+    }
+
+    /// Whether the page has a consent banner (it asks the visitor's consent).
+    pub(super) fn has_banner(&self) -> bool {
+        self.doc.query_selector("[data-leadscore-consent]").ok().flatten().is_some()
     }
 
     /// Sets field `id`, which the visitor does not answer (its only controls are hidden inputs, or it has none in
     /// the page), to `values` as the page itself would: hidden inputs, created as needed. The engine checks them
     /// as a typed answer: a refused value is left out (the field unanswered) and its issue returned. `Err`: the
     /// field is not the model's, or the visitor answers it in the form.
+    #[inline(never)]
     pub(super) fn set_field(&mut self, id: &str, values: &[String]) -> Result<Result<(), crate::Issue>, String> {
         let Some(i) = self.p.field_index(id) else { return Err(format!("`{id}` is not a field of this model")) };
         if !self.fields[i].controls.is_empty() && !self.fields[i].background {

@@ -8,7 +8,14 @@ impl St {
     pub(super) fn add_hidden_inputs(&mut self) {
         let p = self.p.clone();
         let s = self.session.score().clone();
-        let fired: Vec<String> = self.session.fired().map(|r| p.rules[r].id.clone()).collect();
+        // A loop, not `join`: its generic copy costs the form build 1 KB.
+        let mut fired = String::new();
+        for r in self.session.fired() {
+            if !fired.is_empty() {
+                fired.push(',');
+            }
+            fired.push_str(&p.rules[r].id);
+        }
         let groups = Object::new();
         for (g, v) in p.groups.iter().zip(&s.groups) {
             let _ = Reflect::set(&groups, &JsValue::from_str(&g.id), &JsValue::from_f64(*v));
@@ -48,7 +55,7 @@ impl St {
             ("groups", json(&groups)),
             ("stage", crate::web::stage_id(&p, s.stage, s.knockout).to_string()),
             ("grade", p.grade_of(&s.groups).unwrap_or_default()),
-            ("rules", fired.join(",")),
+            ("rules", fired),
             ("hash", p.hash().to_string()),
             ("at", crate::host::js_string(self.session.now())),
             ("events", json(&events)),
