@@ -281,6 +281,32 @@ pub(crate) fn answer_json(program: &Program, index: usize, a: Option<&Answer>) -
     }
 }
 
+/// An answer as a form sends it: a number as JavaScript writes it, `true` or `false`, a choice's value, a multi
+/// answer's values joined by `,`; empty when unanswered.
+pub(crate) fn answer_text(program: &Program, index: usize, a: Option<&Answer>) -> String {
+    let option = |i: usize| program.fields.get(index).and_then(|f| f.options.get(i)).map_or("", |o| o.value());
+    match a {
+        None => String::new(),
+        Some(Answer::Num(n)) => crate::host::js_string(*n),
+        Some(Answer::Text(s, _)) => s.to_string(),
+        Some(Answer::Bool(b)) => if *b { "true" } else { "false" }.to_string(),
+        Some(Answer::Choice(i)) => option(*i as usize).to_string(),
+        Some(Answer::Multi(bits)) => {
+            let mut out = String::new();
+            for i in 0..64 {
+                if bits & (1 << i) == 0 {
+                    continue;
+                }
+                if !out.is_empty() {
+                    out.push(',');
+                }
+                out.push_str(option(i));
+            }
+            out
+        }
+    }
+}
+
 fn clip(s: &str) -> String {
     if s.chars().count() > 40 {
         s.chars().take(40).collect::<String>() + "…"

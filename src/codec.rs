@@ -7,7 +7,7 @@
 //! each part the same way:
 //! unsigned integers as LEB128 varints; `f64` as 8 bytes little-endian; `bool` as a byte 0/1; strings as a
 //! varint byte length and UTF-8; `Option` as a tag byte 0/1 and the value; `Vec` as a varint count and the items;
-//! maps (`BTreeMap`, JSON objects) as a count and key/value pairs; enums as a tag byte (the variant's position in
+//! maps (`Entries`, JSON objects) as a count and key/value pairs; enums as a tag byte (the variant's position in
 //! the tables below, which only grow at the end) and the variant's fields; JSON values as a tag (null, false,
 //! true, unsigned, negative, float, string, array, object) and the payload. A node's operand is written as its
 //! distance back from the node (`node - operand`, at least 1), so an operand is always an earlier node: the
@@ -55,14 +55,13 @@
 //! as many steps as there are), the arity and operand types of calls (every operation returns a value for any
 //! operands).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value as Json;
 
-use crate::model::{Action, Choice, Ending, Endings, FieldType, Locales, Text};
+use crate::model::{Action, Choice, Ending, Endings, Entries, FieldType, Text};
 use crate::program::*;
-use crate::valid::{is_id, is_ident, is_option_value, is_reserved, link_problem, HISTORY_COLUMNS};
+use crate::valid::{action_problem, is_id, is_ident, is_option_value, is_reserved, HISTORY_COLUMNS};
 
 /// The first bytes of an encoded program: `LSP` and the format version.
 const MAGIC: &[u8; 4] = b"LSP\x02";
@@ -363,23 +362,25 @@ impl<A: Bin, B: Bin> Bin for (A, B) {
     }
 }
 
-impl<V: Bin> Bin for BTreeMap<String, V> {
+impl<V: Bin> Bin for Entries<V> {
     fn enc(&self, w: &mut Vec<u8>) {
-        put_len(w, self.len());
-        for (k, v) in self {
+        put_len(w, self.0.len());
+        for (k, v) in &self.0 {
             k.enc(w);
             v.enc(w);
         }
     }
     fn dec(r: &mut Reader) -> Self {
-        let mut map = BTreeMap::new();
+        // As a JSON object's keys: in order, each once.
+        let mut entries: Vec<(String, V)> = vec![];
         for _ in 0..r.count() {
-            let (k, v) = r.get();
-            if map.insert(k, v).is_some() {
-                r.fail("duplicate key");
+            let (k, v): (String, V) = r.get();
+            if entries.last().is_some_and(|(last, _)| *last >= k) {
+                r.fail("a list is not sorted");
             }
+            entries.push((k, v));
         }
-        map
+        Entries(entries)
     }
 }
 
@@ -629,13 +630,9 @@ impl Bin for Text {
                 w.push(0);
                 s.enc(w);
             }
-            Text::Localized(Locales(m)) => {
+            Text::Localized(m) => {
                 w.push(1);
-                put_len(w, m.len());
-                for (k, v) in m {
-                    k.enc(w);
-                    v.enc(w);
-                }
+                m.enc(w);
             }
         }
     }
@@ -643,16 +640,7 @@ impl Bin for Text {
         if r.tag(2) == 0 {
             Text::Plain(r.get())
         } else {
-            // As a map's keys: in order, each once.
-            let mut m: Vec<(String, String)> = vec![];
-            for _ in 0..r.count() {
-                let (k, v): (String, String) = r.get();
-                if m.last().is_some_and(|(last, _)| *last >= k) {
-                    r.fail("a list is not sorted");
-                }
-                m.push((k, v));
-            }
-            Text::Localized(Locales(m))
+            Text::Localized(r.get())
         }
     }
 }
@@ -1054,7 +1042,7 @@ fn check_values(p: &Program) -> Res<()> {
     )?;
     let all = e.stages.values().chain(e.knockouts.values()).chain(e.default.as_ref());
     ensure(
-        all.filter_map(|e| e.action.as_ref()).all(|a| link_problem(&a.url).is_none()),
+        all.filter_map(|e| e.action.as_ref()).all(|a| action_problem(&a.url, |n| p.field_index(n).is_some()).is_none()),
         "an ending's link is not allowed: only https:, http: and mailto: URLs, and paths on the page's own site",
     )
 }
@@ -1245,7 +1233,7 @@ mod tests {
     }
 
     fn locales(keys: &[&str]) -> Text {
-        Text::Localized(Locales(keys.iter().map(|k| (k.to_string(), "a label".to_string())).collect()))
+        Text::Localized(Entries(keys.iter().map(|k| (k.to_string(), "a label".to_string())).collect()))
     }
 
     const LINK: &str =

@@ -356,7 +356,7 @@ pub(crate) struct Compiler<'d> {
     strings: HashMap<Box<str>, u32>,
 }
 
-use crate::valid::{is_id, is_ident, is_option_value, is_reserved, link_problem, HISTORY_COLUMNS};
+use crate::valid::{action_problem, is_id, is_ident, is_option_value, is_reserved, placeholders, HISTORY_COLUMNS};
 
 impl<'d> Compiler<'d> {
     fn new(doc: &Document, diags: &'d mut Vec<Diagnostic>) -> Self {
@@ -1052,18 +1052,26 @@ impl<'d> Compiler<'d> {
     }
 
     fn ending(&mut self, e: &model::Ending, pointer: &str) {
-        if let Some(a) = &e.action {
-            if let Some(problem) = link_problem(&a.url) {
-                let url = a.url.escape_debug();
-                self.err(
-                    Code::Value,
-                    format!("{pointer}/action/url"),
-                    format!(
-                        "`{url}` is not an allowed link: {problem}. Use an https:, http: or mailto: URL, or a path on \
-                         the page's own site"
-                    ),
-                );
+        let Some(a) = &e.action else { return };
+        let url = a.url.escape_debug();
+        let pointer = format!("{pointer}/action/url");
+        // A placeholder that names no field is named; any other problem is the link's.
+        let is_field = |n: &str| matches!(self.syms.get(n), Some(Sym::Field(_)));
+        let unknown: Vec<String> =
+            placeholders(&a.url).unwrap_or_default().into_iter().filter(|n| !is_field(n)).map(String::from).collect();
+        if !unknown.is_empty() {
+            for n in unknown {
+                self.err(Code::UnknownName, pointer.clone(), format!("`{{{n}}}` in `{url}` names no field: a placeholder is filled with the answer to the field it names"));
             }
+        } else if let Some(problem) = action_problem(&a.url, is_field) {
+            self.err(
+                Code::Value,
+                pointer,
+                format!(
+                    "`{url}` is not an allowed link: {problem}. Use an https:, http: or mailto: URL, or a path on \
+                     the page's own site; placeholders such as `{{email}}` in its path, query or fragment"
+                ),
+            );
         }
     }
 

@@ -777,7 +777,7 @@ impl Program {
             flow.current_step = None;
             flow.next_step = None;
         }
-        let ending = pick_ending(p, &disqualified, &stage.id, locale, fallback);
+        let ending = pick_ending(p, answers, &disqualified, &stage.id, locale, fallback);
         Evaluation {
             score,
             range: Range::of(total_range.0, total_range.1),
@@ -816,6 +816,7 @@ impl Program {
 
 fn pick_ending(
     p: &Program,
+    answers: &Answers,
     dq: &Option<Disqualification>,
     stage: &str,
     locale: &str,
@@ -833,6 +834,9 @@ fn pick_ending(
         key,
         title: text(&e.title, locale, fallback),
         message: text(&e.message, locale, fallback),
-        action: e.action.as_ref().map(|a| (a.label.get(locale, fallback).to_string(), a.url.clone())),
+        action: e
+            .action
+            .as_ref()
+            .and_then(|a| Some((a.label.get(locale, fallback).to_string(), p.action_link(&a.url, answers)?))),
     })
 }

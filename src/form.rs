@@ -192,6 +192,15 @@ impl Program {
         };
         specific.or(self.endings.default.as_ref())
     }
+
+    /// An ending's action link with its placeholders (`{email}`) filled with the answers, URL-encoded (an
+    /// unanswered field: empty); None when the link is not an allowed one (see `valid::action_problem`).
+    pub fn action_link(&self, url: &str, answers: &Answers) -> Option<String> {
+        let filled = crate::valid::fill_link(url, |name| {
+            self.field_index(name).map_or(String::new(), |i| crate::answers::answer_text(self, i, answers.get(i)))
+        });
+        crate::valid::link_problem(&filled).is_none().then_some(filled)
+    }
 }
 
 #[cfg(all(test, feature = "compiler"))]

@@ -70,37 +70,81 @@ pub enum Text {
     /// The same text in every locale.
     Plain(String),
     /// Texts by locale.
-    Localized(Locales),
+    Localized(Entries<String>),
 }
 
-/// Texts by locale (a JSON object): pairs of locale and text, sorted by locale, each locale once. A list rather
-/// than a map: the Wasm builds decode and look up a few locales, and a map's code for these types costs them
-/// 2 KB.
+/// A JSON object's entries in key order, each key once: the texts of a [`Text`] by locale, the endings by stage
+/// and by knockout reason. A list rather than a `BTreeMap`: these objects have a few keys, and a map's code for
+/// each value type costs the Wasm builds 1 to 2 KB.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Locales(pub Vec<(String, String)>);
+pub struct Entries<V>(pub Vec<(String, V)>);
 
-impl Serialize for Locales {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(vec![])
     }
 }
 
-impl<'de> Deserialize<'de> for Locales {
+impl<V> Entries<V> {
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Sets `key` to `value`, in key order.
+    pub fn insert(&mut self, key: String, value: V) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Entries<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<V: Serialize> Serialize for Entries<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, String>::deserialize(d).map(|m| Locales(m.into_iter().collect()))
+        BTreeMap::<String, V>::deserialize(d).map(|m| Entries(m.into_iter().collect()))
     }
 }
 
 #[cfg(feature = "cli")]
-impl schemars::JsonSchema for Locales {
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Entries<V> {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Locales".into()
+        <BTreeMap<String, V>>::schema_name()
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        <BTreeMap<String, String>>::json_schema(generator)
+        <BTreeMap<String, V>>::json_schema(generator)
     }
 }
 
@@ -109,10 +153,7 @@ impl Text {
     pub fn get<'a>(&'a self, locale: &str, fallback: &str) -> &'a str {
         match self {
             Text::Plain(s) => s,
-            Text::Localized(Locales(m)) => {
-                let find = |l: &str| m.iter().find(|(k, _)| k == l);
-                find(locale).or_else(|| find(fallback)).or(m.first()).map_or("", |(_, v)| v)
-            }
+            Text::Localized(m) => m.get(locale).or_else(|| m.get(fallback)).or(m.values().next()).map_or("", |v| v),
         }
     }
 }
@@ -422,10 +463,10 @@ fn default_matrix_group() -> String {
 pub struct Endings {
     /// By stage id.
     #[serde(default)]
-    pub stages: BTreeMap<String, Ending>,
+    pub stages: Entries<Ending>,
     /// By knockout reason code.
     #[serde(default)]
-    pub knockouts: BTreeMap<String, Ending>,
+    pub knockouts: Entries<Ending>,
     /// When nothing else matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Ending>,

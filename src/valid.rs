@@ -64,6 +64,78 @@ pub(crate) fn link_problem(url: &str) -> Option<&'static str> {
     }
 }
 
+/// The fields a link's placeholders name (`{email}` in `https://cal.example.com/demo?email={email}`), in order;
+/// `Err` when a brace is not part of a placeholder of a name.
+pub(crate) fn placeholders(url: &str) -> Result<Vec<&str>, &'static str> {
+    const BRACES: &str = "a `{` or `}` is not part of a placeholder such as `{email}`";
+    // Splits and no slicing: a slice's panic would bring char formatting into the Wasm builds.
+    let mut parts = url.split('{');
+    if parts.next().is_some_and(|head| head.contains('}')) {
+        return Err(BRACES);
+    }
+    let mut names = vec![];
+    for part in parts {
+        match part.split_once('}') {
+            Some((name, rest)) if is_ident(name) && !rest.contains('}') => names.push(name),
+            _ => return Err(BRACES),
+        }
+    }
+    Ok(names)
+}
+
+/// `url` with each placeholder replaced by `value(name)`, percent-encoded as a URL component (every byte but
+/// letters, digits, `-`, `.`, `_` and `~`), so that an answer never adds a `/`, `?`, `&` or `#` to the link.
+/// A link [`placeholders`] refuses comes back as it is.
+pub(crate) fn fill_link(url: &str, mut value: impl FnMut(&str) -> String) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    const COMPONENT: &percent_encoding::AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    if placeholders(url).is_err() {
+        return url.to_string();
+    }
+    let mut parts = url.split('{');
+    let mut out = parts.next().unwrap_or("").to_string();
+    for part in parts {
+        let (name, rest) = part.split_once('}').unwrap_or((part, ""));
+        out.extend(utf8_percent_encode(&value(name), COMPONENT));
+        out.push_str(rest);
+    }
+    out
+}
+
+/// Why an ending's action link is not allowed, or None. Its placeholders must name fields (`is_field`) and may
+/// fill only its path, query or fragment: filled with two different answers it must be an allowed link
+/// ([`link_problem`]) on the same site both times.
+pub(crate) fn action_problem(url: &str, is_field: impl Fn(&str) -> bool) -> Option<&'static str> {
+    let names = match placeholders(url) {
+        Ok(names) => names,
+        Err(problem) => return Some(problem),
+    };
+    if !names.iter().all(|n| is_field(n)) {
+        return Some("a placeholder names no field of the model");
+    }
+    if names.is_empty() {
+        return link_problem(url);
+    }
+    let (a, b) = (fill_link(url, |_| "a".into()), fill_link(url, |_| "b".into()));
+    if let Some(problem) = link_problem(&a).or_else(|| link_problem(&b)) {
+        return Some(problem);
+    }
+    // Before the first placeholder, the scheme and the host (a mailto: link's address) are complete.
+    let head = url.split('{').next().unwrap_or("").trim_start().to_ascii_lowercase();
+    let after_authority = match head.as_bytes().windows(3).position(|w| w == b"://") {
+        Some(at) => head.get(at + 3..).is_some_and(|rest| rest.contains(['/', '?', '#'])),
+        None => !head.starts_with("mailto:") || head.contains('?'),
+    };
+    let site = |u: &str| resolve_url(u, Some(PAGE)).map(|(scheme, origin)| scheme + &origin);
+    if !after_authority || site(&a) != site(&b) {
+        return Some(
+            "a placeholder is in its scheme, host or address: answers may fill only its path, query or fragment",
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +170,44 @@ mod tests {
             ("https://[::1", "it is not a URL"),
         ] {
             assert_eq!(link_problem(bad), Some(why), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_fill_only_the_path_query_or_fragment_and_are_encoded() {
+        let field = |n: &str| ["email", "first_name", "company"].contains(&n);
+        let ok = "https://cal.example.com/team/demo?email={email}&name={first_name}";
+        assert_eq!(placeholders(ok), Ok(vec!["email", "first_name"]));
+        assert_eq!(action_problem(ok, field), None);
+        for ok in
+            ["/book/{company}", "mailto:sales@example.com?subject=Demo%20for%20{company}", "https://x.example/#{email}"]
+        {
+            assert_eq!(action_problem(ok, field), None, "{ok}");
+        }
+        let filled = fill_link(ok, |n| if n == "email" { "ann+1@acme.example".into() } else { "Ann & Bo/#?".into() });
+        assert_eq!(
+            filled,
+            "https://cal.example.com/team/demo?email=ann%2B1%40acme.example&name=Ann%20%26%20Bo%2F%23%3F"
+        );
+        assert_eq!(fill_link("/x?q={email}", |_| "é ü".into()), "/x?q=%C3%A9%20%C3%BC");
+        const HOST: &str =
+            "a placeholder is in its scheme, host or address: answers may fill only its path, query or fragment";
+        const BRACES: &str = "a `{` or `}` is not part of a placeholder such as `{email}`";
+        for (bad, why) in [
+            ("https://{company}.cal.example.com/demo", HOST),
+            ("https://cal.example.com{company}/demo", HOST),
+            ("https://user{email}@cal.example.com/", HOST),
+            ("//{company}.example/", "a browser would open it on another site"),
+            ("/\\{company}.example/", "a browser would open it on another site"),
+            ("mailto:{email}", HOST),
+            ("https://cal.example.com/?e={nope}", "a placeholder names no field of the model"),
+            ("https://cal.example.com/?e={email", BRACES),
+            ("https://cal.example.com/?e=email}", BRACES),
+            ("https://cal.example.com/?e={e-mail}", BRACES),
+            ("https://cal.example.com/?e={}", BRACES),
+            ("javascript:alert('{email}')", "its scheme is not https:, http: or mailto:"),
+        ] {
+            assert_eq!(action_problem(bad, field), Some(why), "{bad}");
         }
     }
 

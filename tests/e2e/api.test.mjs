@@ -12,7 +12,7 @@ import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
-const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background", "attribution"];
+const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background", "attribution", "booking"];
 
 /** Node's scorers of the fixture models, to check what the page computes. */
 const scorers = {};
@@ -172,6 +172,16 @@ const BACKGROUND_FORM = `
 const ATTRIBUTION_FORM = `
 <form id="lead" action="/collect" method="post" data-leadscore-attribution>
   <fieldset data-step="about"><label data-field="email">Work email <input type="email" name="email"></label></fieldset>
+  <button type="submit">Send</button>
+</form>`;
+
+const BOOKING_FORM = `
+<form id="lead" action="/collect" method="post">
+  <fieldset data-step="about">
+    <label data-field="email">Work email <input type="email" name="email"></label>
+    <label data-field="first_name">First name <input name="first_name"></label>
+    <label data-field="role">Role <select name="role"><option value=""></option><option value="student">Student</option><option value="buyer">Buyer</option></select></label>
+  </fieldset>
   <button type="submit">Send</button>
 </form>`;
 
@@ -979,6 +989,47 @@ test("attribution with a consent banner: the visit's values are sent, but kept o
   await run({ ...config, markup: ATTRIBUTION_FORM.replace(" data-leadscore-attribution", "") }, async ({ page }) => {
     assert.equal((await page.evaluate(() => Object.fromEntries(new FormData(window.form)))).utm_source, undefined);
     assert.equal(await page.evaluate(() => localStorage.length), 0);
+  });
+});
+
+test("booking: the ending's link takes the answers, URL-encoded; onEnding, on('ending') and leadscore:ending get it for an inline embed", async () => {
+  const config = { markup: BOOKING_FORM, program: "booking.lsp", onSubmit: "resolve", onEnding: true };
+  const url = "https://cal.example.com/team/demo?email=ann%2Bdemo%40acme.example&name=Ann%20%26%20Bo%2F%23";
+  await run(config, async ({ page }) => {
+    await page.evaluate(() => {
+      window.onEndingEvents = [];
+      window.handle.on("ending", (o) => window.onEndingEvents.push(o.ending.key));
+    });
+    await page.fill("[name=email]", "ann+demo@acme.example");
+    await page.fill("[name=first_name]", "Ann & Bo/#");
+    await page.selectOption("[name=role]", "buyer");
+    assert.equal((await outcome(page)).ending, null, "an ending before the form ended");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".leadscore-action");
+    assert.equal(await page.getAttribute(".leadscore-action", "href"), url);
+    assert.equal(await text(page, ".leadscore-action"), "Pick a time");
+    const endings = await page.evaluate(() => window.endings);
+    assert.equal(endings.length, 1, "onEnding was not called once");
+    assert.deepEqual(endings[0].ending, { key: "stage:sql", title: "Book your demo", message: null, action: { label: "Pick a time", url } });
+    assert.equal(endings[0].stage, "sql");
+    assert.deepEqual(await page.evaluate(() => window.onEndingEvents), ["stage:sql"]);
+    const events = await formEvents(page, "ending");
+    assert.equal(events.length, 1);
+    assert.equal(events[0].ending.action.url, url);
+    assert.equal((await outcome(page)).ending.key, "stage:sql");
+  });
+  // A knockout's ending: the same, with a link on the page's own site; back to the form, no ending.
+  await run(config, async ({ page }) => {
+    await page.fill("[name=email]", "sam@uni.example");
+    await page.fill("[name=first_name]", "Sam");
+    await page.selectOption("[name=role]", "student");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".leadscore-action");
+    assert.equal(await page.getAttribute(".leadscore-action", "href"), "/students?who=Sam");
+    const endings = await page.evaluate(() => window.endings);
+    assert.deepEqual(endings.map((o) => [o.stage, o.ending.key, o.ending.action.url]), [["disqualified", "knockout:student", "/students?who=Sam"]]);
+    await page.click(".leadscore-edit");
+    assert.equal((await outcome(page)).ending, null, "the ending stayed after Change my answers");
   });
 });
 

@@ -249,7 +249,7 @@ impl St {
         let s = self.session.score().clone();
         self.phase = Phase::Disqualified;
         self.show_ending(s.knockout, s.stage, true);
-        (true, vec![Emit::Disqualified, Emit::Score])
+        (true, vec![Emit::Disqualified, Emit::Ending, Emit::Score])
     }
 
     /// From a knockout's ending back to the form, answers as they were.
@@ -259,6 +259,7 @@ impl St {
         }
         self.phase = Phase::Asking;
         self.edit = None;
+        self.shown_ending = JsValue::NULL;
         self.form.set_hidden(false);
         if let Some(e) = &self.ending {
             e.set_hidden(true);

@@ -62,6 +62,9 @@ export interface FormOptions {
   /** Sends the lead instead (no request is made by the controller): called with the outcome and the form's data,
    * hidden score inputs included. A returned promise that rejects keeps the form as it is. */
   onSubmit?: (outcome: FormOutcome, data: FormData) => unknown;
+  /** Called with the outcome each time the form shows an ending (a stage's after sending, a knockout's), as
+   * `on("ending")`: `outcome.ending` has its action link with the answers filled in, for an inline booking embed. */
+  onEnding?: (outcome: FormOutcome) => void;
   /** Skip the remaining steps whose answers cannot change the stage or the disqualification [`data-leadscore-early-finish`]. */
   earlyFinish?: boolean;
   /** Whether the visitor agreed to behaviour tracking; default: their answer to the page's consent banner,
@@ -109,14 +112,18 @@ export interface FormOutcome {
   reason: string | null;
   /** The form ended (sent, or stopped by a knockout). */
   ended: boolean;
+  /** The ending shown, or null: its key (`stage:<id>`, `knockout:<reason>`), texts in the form's locale, and its
+   * action, whose `url` has the placeholders (`{email}`) filled with the answers, URL-encoded. */
+  ending: { key: string; title: string | null; message: string | null; action: { label: string; url: string } | null } | null;
   rulesHash: string;
   /** When the outcome was computed, in milliseconds since 1970. */
   at: number;
 }
 
 /** What `FormHandle.on()` listens to; the same events are dispatched on the form as `leadscore:<type>`
- * CustomEvents whose `detail` is a `FormOutcome`. `qualified` is cancelable: cancel it to send the lead yourself. */
-export type FormEventType = "step" | "score" | "qualified" | "disqualified" | "sent";
+ * CustomEvents whose `detail` is a `FormOutcome`. `qualified` is cancelable: cancel it to send the lead yourself.
+ * `ending`: the form shows an ending (see `FormOutcome.ending`). */
+export type FormEventType = "step" | "score" | "qualified" | "disqualified" | "sent" | "ending";
 "#;
 
 #[wasm_bindgen]
@@ -167,6 +174,9 @@ pub(crate) fn attach_program(form: HtmlFormElement, p: Rc<Program>, options: JsV
     let st = St::new(form, p, &options, Rc::downgrade(&ctl))
         .ok_or_else(|| JsValue::from(js_sys::Error::new("leadscore: the form is not in a document")))?;
     *ctl.st.borrow_mut() = Some(st);
+    if let Ok(f) = opt(&options, "onEnding").dyn_into::<Function>() {
+        ctl.callbacks.borrow_mut().push((u32::MAX, "ending".into(), f));
+    }
     LIVE.with(|l| l.borrow_mut().push(ctl.clone()));
     let emits = ctl.with(|st| st.start()).unwrap_or_default();
     ctl.emit(emits);
@@ -291,6 +301,7 @@ enum Emit {
     Score,
     Disqualified,
     Sent,
+    Ending,
 }
 
 impl Emit {
@@ -300,6 +311,7 @@ impl Emit {
             Emit::Score => "score",
             Emit::Disqualified => "disqualified",
             Emit::Sent => "sent",
+            Emit::Ending => "ending",
         }
     }
 }
@@ -479,6 +491,8 @@ struct St {
     /// The step shown, or shown last (by index; `None`: the model asks no step on this path).
     cur: Option<usize>,
     phase: Phase,
+    /// The ending shown (`FormOutcome.ending`), or null.
+    shown_ending: JsValue,
     /// The "Change my answers" button of a knockout's ending, while it is shown.
     edit: Option<HtmlElement>,
     /// (group score bits, total bits, stage, knockout) last told to the page.

@@ -145,6 +145,7 @@ impl St {
             state,
             cur: None,
             phase: Phase::Asking,
+            shown_ending: JsValue::NULL,
             edit: None,
             told: None,
             qualified: None,

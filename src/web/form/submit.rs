@@ -178,7 +178,7 @@ impl St {
         self.phase = Phase::Sent;
         let s = self.session.score().clone();
         self.show_ending(None, s.stage, false);
-        (true, vec![Emit::Sent])
+        (true, vec![Emit::Sent, Emit::Ending])
     }
 }
 

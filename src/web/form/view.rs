@@ -171,14 +171,31 @@ impl St {
         if let Some(p) = message.and_then(|t| make(&doc, "p", "leadscore-ending-message", t)) {
             let _ = box_.append_child(&p);
         }
-        if let Some(a) = ending.and_then(|e| e.action.as_ref()) {
-            if crate::valid::link_problem(&a.url).is_none() {
-                if let Some(link) = make(&doc, "a", "leadscore-action", a.label.get(&self.locale, &self.p.locale)) {
-                    let _ = link.set_attribute("href", &a.url);
-                    let _ = box_.append_child(&link);
-                }
+        // The action's link, its placeholders filled with the answers.
+        let action = ending.and_then(|e| e.action.as_ref()).and_then(|a| {
+            let url = self.p.action_link(&a.url, self.session.answers())?;
+            let label = a.label.get(&self.locale, &self.p.locale);
+            if let Some(link) = make(&doc, "a", "leadscore-action", label) {
+                let _ = link.set_attribute("href", &url);
+                let _ = box_.append_child(&link);
             }
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"label".into(), &label.into());
+            let _ = Reflect::set(&o, &"url".into(), &url.into());
+            Some(o)
+        });
+        let shown = Object::new();
+        let str_or_null = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
+        for (k, v) in [
+            ("key", JsValue::from_str(&key)),
+            ("title", str_or_null(title)),
+            ("message", str_or_null(message)),
+            ("action", action.map_or(JsValue::NULL, JsValue::from)),
+        ] {
+            let _ = Reflect::set(&shown, &JsValue::from_str(k), &v);
         }
+        let said = title.or(message).unwrap_or("").to_string();
+        self.shown_ending = shown.into();
         let edit = can_edit.then(|| make(&doc, "button", "leadscore-edit", &self.texts.edit)).flatten();
         if let Some(b) = &edit {
             let _ = b.set_attribute("type", "button");
@@ -187,7 +204,6 @@ impl St {
         box_.set_hidden(false);
         let _ = box_.set_attribute("tabindex", "-1");
         let _ = box_.focus();
-        let said = title.or(message).unwrap_or("").to_string();
         self.edit = edit;
         self.announce(&said);
     }
@@ -225,6 +241,7 @@ impl St {
         set("knockout", str_or_null(ko.map(|k| k.id.as_str())));
         set("reason", str_or_null(ko.map(|k| k.reason.as_str())));
         set("ended", JsValue::from_bool(self.ended()));
+        set("ending", self.shown_ending.clone());
         set("rulesHash", JsValue::from_str(p.hash()));
         set("at", JsValue::from_f64(self.session.now()));
         o.into()
