@@ -470,6 +470,9 @@ async fn the_visitor_gets_a_plain_thank_you_or_the_sites_own_page() {
     for inner in ["ada@plain.example", "data-stage", "verdict", "Zahlwerk", "<table"] {
         assert!(!html.contains(inner), "{inner} shown to the visitor:\n{html}");
     }
+    // The SQL ending's booking link, prefilled with the visitor's answers (URL-encoded, then HTML-escaped).
+    let booking = "href=\"https://cal.example.com/larkspur/discovery-call?email=ada%40plain.example&amp;name=";
+    assert!(html.contains(booking), "{html}");
     plain.stop().await;
 
     let redirects =

@@ -92,7 +92,8 @@ describe("the English landing page", () => {
 
     await page.waitForSelector("[data-leadscore-ending]:not([hidden]) .leadscore-action");
     assert.equal(await page.textContent(".leadscore-ending-title"), "Let's find a time to talk");
-    assert.equal(await page.getAttribute(".leadscore-action", "href"), "https://cal.example.com/larkspur/discovery-call");
+    // The booking link, prefilled with the email and the first name.
+    assert.equal(await page.getAttribute(".leadscore-action", "href"), "https://cal.example.com/larkspur/discovery-call?email=ana.rossi%40shop.example&name=Ana");
     assert.equal(await page.isVisible("#lead-form"), false);
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.leadscoreEnding), "lead-form");
     await shot("6-ending-sql");
