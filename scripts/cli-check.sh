@@ -104,6 +104,114 @@ grep -Eq "^Sales Qualified Lead \(score >= 80\)" "$tmp/backtest.txt" && ok || ba
 if "$bin" backtest examples/b2b-saas.json "$history" --outcome result 2> "$tmp/err.txt"; then bad "backtest without its outcome column"; else ok; fi
 grep -q "no \`result\` column" "$tmp/err.txt" && ok || bad "missing outcome column message: $(cat "$tmp/err.txt")"
 
+# CRM exports as they come (tests/history/generate.mjs): the preset reads each without a mapping document, and
+# every value left out is accounted for.
+hubspot=tests/history/hubspot-contacts.csv
+"$bin" backtest examples/b2b-saas.json "$hubspot" --now "$now" --format json > "$tmp/hs.json" 2> /dev/null || bad "backtest hubspot"
+python3 -c "
+import csv, json
+r = json.load(open('$tmp/hs.json'))
+rows = list(csv.DictReader(open('$hubspot', newline='')))
+i = r['input']
+assert i['mapping'] == 'HubSpot contacts export', i['mapping']
+assert i['outcomeColumn'] == 'Lifecycle Stage'
+cols = dict(map(tuple, i['columns']))
+assert cols['Country/Region'] == 'country' and cols['Number of Employees'] == 'employees' and cols['Industry'] == 'industry', cols
+assert i['ignoredColumns'] == ['Record ID', 'Last Name', 'Contact owner'], i['ignoredColumns']
+assert (r['rows'], r['scored'], r['errorCount']) == (200, 200, 0)
+kind = {'Customer': 'won', 'Evangelist': 'won', 'Other': 'lost', 'Unqualified': 'lost'}
+want = {'won': 0, 'lost': 0, 'open': 0}
+for x in rows:
+    want[kind.get(x['Lifecycle Stage'], 'open')] += 1
+assert (r['won'], r['lost'], r['open']) == (want['won'], want['lost'], want['open']), (r['won'], r['lost'], r['open'], want)
+assert all(o['kind'] == kind.get(o['value'], 'open') for o in r['outcomes']), r['outcomes']
+rules = {c['rule'] for c in i['converted']}
+assert 'ranges (51-200) as their midpoint' in rules and 'country names as ISO 3166 codes' in rules, rules
+# Every value left out, counted from the file itself: the industries the model has no option for, the unknown country.
+refused = {('industry', v) for v in ['Computer Software', 'Financial Services']} | {('country', 'Atlantis')}
+counted = {}
+for x in rows:
+    for field, column in [('industry', 'Industry'), ('country', 'Country/Region')]:
+        if (field, x[column]) in refused:
+            counted[(field, x[column])] = counted.get((field, x[column]), 0) + 1
+assert {(l['field'], l['value']): l['count'] for l in i['leftOut']} == counted, (i['leftOut'], counted)
+assert r['rowsWithIssues'] == sum(1 for x in rows if ('industry', x['Industry']) in refused or ('country', x['Country/Region']) in refused)
+# Every company size is read: as written (plain digits), or by a rule.
+plain = sum(1 for x in rows if x['Number of Employees'].isdigit())
+assert sum(c['count'] for c in i['converted'] if c['field'] == 'employees') + plain == len(rows)
+" && ok || bad "backtest of a HubSpot export"
+# The same export with a mapping document for the industries the model labels otherwise: nothing left out but the
+# unknown country; the mapping's name and values are used.
+cat > "$tmp/map.json" <<'JSON'
+{
+  "name": "HubSpot, industries mapped",
+  "outcome": {"column": "Lifecycle Stage", "won": ["Customer", "Evangelist"], "lost": ["Other", "Unqualified"]},
+  "scored_at": "Create Date",
+  "columns": {"Number of Employees": "employees", "Country/Region": "country", "Industry": "industry"},
+  "ranges": "lower",
+  "values": {"industry": {"Computer Software": "saas", "Financial Services": "fintech"}}
+}
+JSON
+"$bin" backtest examples/b2b-saas.json "$hubspot" --now "$now" --map "$tmp/map.json" --format json > "$tmp/hsm.json" 2> /dev/null || bad "backtest --map"
+python3 -c "
+import json
+r = json.load(open('$tmp/hsm.json'))
+i = r['input']
+assert i['mapping'] == 'HubSpot, industries mapped'
+assert [(l['field'], l['value']) for l in i['leftOut']] == [('country', 'Atlantis')], i['leftOut']
+assert 'ranges (51-200) as their lower bound' in {c['rule'] for c in i['converted']}
+assert any(c['rule'] == \"the mapping's values\" and c['count'] == 66 for c in i['converted']), i['converted']
+assert 'Email' in i['ignoredColumns'], 'only the mapping and same-named columns are read'
+" && ok || bad "backtest --map"
+# A mapping with a mistake says where.
+echo '{"columns": {"Industry": 3}}' > "$tmp/bad-map.json"
+if "$bin" backtest examples/b2b-saas.json "$hubspot" --map "$tmp/bad-map.json" 2> "$tmp/err.txt"; then bad "a bad mapping was accepted"; else ok; fi
+grep -q "bad-map.json: /columns/Industry: invalid type: integer \`3\`, expected a string at line 1 column 26" "$tmp/err.txt" && ok || bad "bad mapping message: $(cat "$tmp/err.txt")"
+"$bin" map examples/b2b-saas.json "$hubspot" > "$tmp/proposed.json" || bad "map"
+"$bin" backtest examples/b2b-saas.json "$hubspot" --now "$now" --map "$tmp/proposed.json" --format json > "$tmp/hsp.json" 2> /dev/null || bad "backtest --map (proposed)"
+python3 -c "
+import json
+a, b = json.load(open('$tmp/hs.json')), json.load(open('$tmp/hsp.json'))
+assert a == b, 'the proposed mapping reads the file as the automatic one does'
+" && ok || bad "map proposes what backtest uses"
+"$bin" schema mapping > "$tmp/mapping.schema.json" || bad "schema mapping"
+python3 -c "
+import json
+s = json.load(open('$tmp/mapping.schema.json'))
+assert set(s['properties']) == {'name', 'columns', 'outcome', 'scored_at', 'ranges', 'values'}, s['properties'].keys()
+" && ok || bad "mapping schema"
+salesforce=tests/history/salesforce-leads.csv
+"$bin" backtest examples/b2b-saas.json "$salesforce" --now "$now" --format json > "$tmp/sf.json" 2> /dev/null || bad "backtest salesforce"
+python3 -c "
+import csv, json
+r = json.load(open('$tmp/sf.json'))
+rows = list(csv.DictReader(open('$salesforce', newline='')))
+assert r['input']['mapping'] == 'Salesforce leads report'
+n = lambda v: sum(1 for x in rows if x['Lead Status'] == v)
+assert (r['won'], r['lost']) == (n('Closed - Converted'), n('Closed - Not Converted'))
+assert r['open'] == n('Open - Not Contacted') + n('Working - Contacted'), 'open leads are not lost'
+assert dict(map(tuple, r['input']['columns']))['No. of Employees'] == 'employees'
+" && ok || bad "backtest of a Salesforce report"
+# Honest results: no suggestion when no column is a field, or from too few leads; the notes say why.
+printf 'Name,Deal Stage\nAnn,won\nBo,lost\n' > "$tmp/nothing.csv"
+"$bin" backtest examples/b2b-saas.json "$tmp/nothing.csv" --outcome "Deal Stage" --format json > "$tmp/nothing.json" 2> /dev/null || bad "backtest nothing"
+python3 -c "
+import json
+r = json.load(open('$tmp/nothing.json'))
+assert all(t['suggested'] is None for t in r['thresholds'])
+assert any(n.startswith('No column of the file is a field of the model') for n in r['notes']), r['notes']
+" && ok || bad "no suggestion without a field column"
+head -11 "$history" > "$tmp/few.csv"
+"$bin" backtest examples/b2b-saas.json "$tmp/few.csv" --format json > "$tmp/few.json" 2> /dev/null || bad "backtest few"
+python3 -c "
+import json
+r = json.load(open('$tmp/few.json'))
+assert all(t['suggested'] is None for t in r['thresholds'])
+assert any('at least 30 leads with an outcome, 5 of them won' in n for n in r['notes']), r['notes']
+" && ok || bad "no suggestion from too few leads"
+"$bin" template examples/b2b-saas.json > "$tmp/template.csv" || bad "template"
+head -c 40 "$tmp/template.csv" | grep -q '^id,scored_at,utm_source,' && ok || bad "template: $(head -c 80 "$tmp/template.csv")"
+
 # The funnel planner's worked example, and its inverse.
 plan=(--deal-size 50000 --sql-to-won 25 --mql-to-sql 20 --lead-to-mql 10 --visitor-to-lead 2 --year 2027)
 "$bin" plan --goal 10000000 "${plan[@]}" --format json > "$tmp/plan.json" || bad "plan"

@@ -13,6 +13,11 @@ pub const DEFAULT_WON: &[&str] = &["won", "closed won", "closed-won", "closed_wo
 /// How many row errors a report lists (all are counted).
 const MAX_ERRORS: usize = 100;
 
+/// The fewest leads with an outcome, and won leads among them, that a suggested threshold may rest on: below
+/// either, a suggestion would follow a handful of leads, and the report says so instead.
+pub const MIN_LABELLED: u64 = 30;
+pub const MIN_WON: u64 = 5;
+
 /// What became of a lead, from its outcome value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -26,6 +31,12 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Backtest {
     won_values: Vec<String>,
+    /// Outcome values of lost leads; when empty, any value neither won nor open is lost.
+    lost_values: Vec<String>,
+    /// Outcome values of leads still open.
+    open_values: Vec<String>,
+    /// How the file was read, for the report.
+    input: Option<Input>,
     /// (score, outcome) of every scored lead.
     scores: Vec<(f64, Outcome)>,
     /// Per stage (plus one last entry: disqualified): leads, won, lost.
@@ -123,6 +134,29 @@ pub struct OutcomeValue {
     pub value: String,
     pub count: u64,
     pub won: bool,
+    /// `won`, `lost` or `open`.
+    pub kind: &'static str,
+    /// An open value because the outcome's lists name lost values but not this one.
+    pub unlisted: bool,
+}
+
+/// How the file was read: the mapping's name, the columns read and ignored, the values converted and left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    /// The preset or mapping that read the file, if named.
+    pub mapping: Option<String>,
+    /// The outcome column.
+    pub outcome_column: String,
+    /// (header, field or event id) of each column read.
+    pub columns: Vec<(String, String)>,
+    /// Columns that are neither fields, events, the outcome, `scored_at` nor `id`: not read.
+    pub ignored_columns: Vec<String>,
+    /// Values the model refused as written, read by a rule.
+    pub converted: Vec<crate::mapping::Converted>,
+    /// Values left out, most frequent first (at most 200 distinct; every row with one is counted in
+    /// `rowsWithIssues`).
+    pub left_out: Vec<crate::mapping::LeftOut>,
 }
 
 /// The whole backtest.
@@ -153,6 +187,14 @@ pub struct Report {
     pub thresholds: Vec<Threshold>,
     /// Every rule, by lift (highest first; rules that never fired last).
     pub rules: Vec<RuleLift>,
+    /// Values counted as lost and as open.
+    pub lost_values: Vec<String>,
+    pub open_values: Vec<String>,
+    /// How the file was read (when the reader said).
+    pub input: Option<Input>,
+    /// What the figures cannot tell, in words: why no threshold is suggested, why the stage table and the
+    /// thresholds count differently, rules whose points contradict their lift.
+    pub notes: Vec<String>,
 }
 
 fn ratio(a: u64, b: u64) -> Option<f64> {
@@ -162,13 +204,24 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 impl Backtest {
     /// A backtest of `program`; `won` lists the outcome values that count as won (empty: [`DEFAULT_WON`]).
     pub fn new(program: &Program, won: &[String]) -> Backtest {
-        let won_values = if won.iter().all(|w| w.trim().is_empty()) {
-            DEFAULT_WON.iter().map(|s| s.to_string()).collect()
-        } else {
-            won.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()
+        let outcome = crate::mapping::OutcomeColumn { won: won.to_vec(), ..Default::default() };
+        Backtest::with_outcome(program, &outcome)
+    }
+
+    /// A backtest of `program` whose outcome values mean what `outcome` says.
+    pub fn with_outcome(program: &Program, outcome: &crate::mapping::OutcomeColumn) -> Backtest {
+        let list = |l: &[String]| -> Vec<String> {
+            l.iter().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect()
         };
+        let mut won_values = list(&outcome.won);
+        if won_values.is_empty() {
+            won_values = DEFAULT_WON.iter().map(|s| s.to_string()).collect();
+        }
         Backtest {
             won_values,
+            lost_values: list(&outcome.lost),
+            open_values: list(&outcome.open),
+            input: None,
             scores: vec![],
             stages: vec![[0; 3]; program.stages.len() + 1],
             rules: vec![[0; 2]; program.rules.len()],
@@ -181,13 +234,23 @@ impl Backtest {
         }
     }
 
-    /// The outcome an outcome value stands for.
+    /// The outcome an outcome value stands for (values compared ignoring case, accents, spaces and
+    /// punctuation: "Closed - Won" is "closed won").
     pub fn outcome_of(&self, value: Option<&str>) -> Outcome {
-        match value.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Outcome::Open,
-            Some(v) if self.won_values.iter().any(|w| w.eq_ignore_ascii_case(v)) => Outcome::Won,
-            Some(_) => Outcome::Lost,
+        let Some(v) = value.map(crate::mapping::fold).filter(|v| !v.is_empty()) else { return Outcome::Open };
+        let is_in = |l: &[String]| l.iter().any(|w| crate::mapping::fold(w) == v);
+        if is_in(&self.won_values) {
+            Outcome::Won
+        } else if is_in(&self.open_values) || (!self.lost_values.is_empty() && !is_in(&self.lost_values)) {
+            Outcome::Open
+        } else {
+            Outcome::Lost
         }
+    }
+
+    /// Records how the file was read, for the report.
+    pub fn set_input(&mut self, input: Input) {
+        self.input = Some(input);
     }
 
     /// Scores one lead at `now` and records it with its outcome value.
@@ -336,6 +399,25 @@ impl Backtest {
             thresholds.iter().enumerate().filter_map(|(i, t)| t.filter(|t| t.is_finite()).map(|t| (i, t))).collect();
         with.sort_by(|a, b| a.1.total_cmp(&b.1));
         let n = with.len();
+        let mut notes = vec![];
+        // Suggestions only from enough leads, and from a file whose columns the model reads.
+        let no_field =
+            self.input.as_ref().is_some_and(|i| !i.columns.iter().any(|(_, id)| p.field_index(id).is_some()));
+        let too_few = labelled < MIN_LABELLED || won < MIN_WON;
+        if no_field {
+            notes.push(
+                "No column of the file is a field of the model, so every lead scores alike: no threshold is \
+                 suggested. Map the file's columns to the model's fields (a mapping document, or rename the \
+                 columns)."
+                    .to_string(),
+            );
+        } else if too_few && n > 0 {
+            notes.push(format!(
+                "No threshold is suggested: a suggestion rests on at least {MIN_LABELLED} leads with an outcome, \
+                 {MIN_WON} of them won, and this file has {labelled} with an outcome, {won} won."
+            ));
+        }
+        let withhold = no_field || too_few;
         let mut floor = f64::NEG_INFINITY;
         let mut out = Vec::with_capacity(n);
         for (k, &(i, current)) in with.iter().enumerate() {
@@ -345,14 +427,14 @@ impl Backtest {
                 (_, k) if k + 1 == n => 0.5,
                 _ => 1.0,
             };
-            let suggested = suggest(sorted, won_from, beta, floor);
+            let suggested = if withhold { None } else { suggest(sorted, won_from, beta, floor) };
             if let Some(s) = suggested {
                 floor = s;
             }
             let goal = match beta {
-                b if b > 1.0 => "the F2 score: recall weighs twice precision (few good leads missed)",
-                b if b < 1.0 => "the F0.5 score: precision weighs twice recall (sales time well spent)",
-                _ => "the F1 score: precision and recall balanced",
+                b if b > 1.0 => "the F2 score, which catches more good leads: recall weighs twice precision",
+                b if b < 1.0 => "the F0.5 score, which wastes less sales time: precision weighs twice recall",
+                _ => "the F1 score: catching good leads and sparing sales time weigh the same",
             };
             out.push(Threshold {
                 stage: p.stages[i].id.clone(),
@@ -391,10 +473,52 @@ impl Backtest {
             (None, None) => std::cmp::Ordering::Equal,
         });
 
+        if !out.is_empty() {
+            notes.push(
+                "The stage table counts every lead by the stage the model gives it (knockouts and each stage's \
+                 other conditions included, open leads too); a threshold counts the leads with an outcome whose \
+                 total score is at or above it, whatever their stage. The two differ when a stage tests more \
+                 than the score."
+                    .to_string(),
+            );
+        }
+        // A rule whose points say the opposite of what its leads did, on enough leads to mean something.
+        for l in &rules {
+            let Some(rule) = p.rules.iter().find(|r| r.id == l.id) else { continue };
+            let points = match p.nodes.get(rule.points as usize) {
+                Some(crate::program::Node::Num(x)) => *x,
+                _ => continue,
+            };
+            let Some(lift) = l.lift.filter(|_| l.fired >= 10) else { continue };
+            if points < 0.0 && lift > 1.2 || points > 0.0 && lift < 0.8 {
+                notes.push(format!(
+                    "Rule `{}` gives {} points, but the leads it fired on closed {:.2}x as often as average: check \
+                     its sign or its condition.",
+                    l.id,
+                    crate::host::js_string(points),
+                    lift
+                ));
+            }
+        }
+
         let mut outcomes: Vec<OutcomeValue> = self
             .values
             .iter()
-            .map(|(v, c)| OutcomeValue { value: v.clone(), count: *c, won: self.outcome_of(Some(v)) == Outcome::Won })
+            .map(|(v, c)| {
+                let kind = self.outcome_of(Some(v));
+                let listed = |l: &[String]| l.iter().any(|w| crate::mapping::fold(w) == crate::mapping::fold(v));
+                OutcomeValue {
+                    value: v.clone(),
+                    count: *c,
+                    won: kind == Outcome::Won,
+                    kind: match kind {
+                        Outcome::Won => "won",
+                        Outcome::Lost => "lost",
+                        Outcome::Open => "open",
+                    },
+                    unlisted: kind == Outcome::Open && !listed(&self.open_values),
+                }
+            })
             .collect();
         outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
         outcomes.truncate(50);
@@ -417,6 +541,10 @@ impl Backtest {
             stages,
             thresholds: out,
             rules,
+            lost_values: self.lost_values.clone(),
+            open_values: self.open_values.clone(),
+            input: self.input.clone(),
+            notes,
         }
     }
 

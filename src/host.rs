@@ -238,6 +238,21 @@ pub(crate) fn upper(s: &str) -> Option<String> {
     map_case(s, true)
 }
 
+/// `s` without accents: decomposed (Unicode NFD, JS `normalize("NFD")` in Wasm), then without the combining
+/// diacritical marks (U+0300 to U+036F and their supplements). "Société" is "Societe".
+#[cfg(feature = "leads")]
+pub(crate) fn strip_accents(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
+    #[cfg(target_arch = "wasm32")]
+    let decomposed: String = js_sys::JsString::from(s).normalize("NFD").into();
+    #[cfg(not(target_arch = "wasm32"))]
+    let decomposed: String = unicode_normalization::UnicodeNormalization::nfd(s).collect();
+    let mark = |c: &char| matches!(*c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F);
+    decomposed.chars().filter(|c| !mark(c)).collect()
+}
+
 fn map_case(s: &str, up: bool) -> Option<String> {
     if s.is_ascii() {
         // The common case (a text answer set in a session): nothing to change, nothing allocated.

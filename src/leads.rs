@@ -8,6 +8,9 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use serde_json::Value as Json;
 
+use std::collections::BTreeMap;
+
+use crate::mapping::{Mapping, Values};
 use crate::{Answers, Events, Issue, Program};
 
 /// The two formats.
@@ -89,8 +92,47 @@ enum Source<R: Read> {
 pub struct Reader<R: Read> {
     source: Source<R>,
     extra: Vec<String>,
+    /// The CSV header row, trimmed.
+    headers: Vec<String>,
     ignored: Vec<String>,
+    /// Columns read, as (header, field or event id).
+    matched: Vec<(String, String)>,
+    values: Values,
     count: u64,
+}
+
+/// Each header's column: an extra column, `id`, the field or event `renames` (a mapping's columns) or its own
+/// name gives, or ignored; with the ignored headers and the (header, id) pairs read.
+fn resolve(
+    headers: &[String],
+    program: &Program,
+    extra: &[String],
+    renames: &BTreeMap<String, String>,
+) -> (Vec<Column>, Vec<String>, Vec<(String, String)>) {
+    let (mut ignored, mut matched) = (vec![], vec![]);
+    let columns = headers
+        .iter()
+        .map(|h| {
+            let id = renames.get(h).map_or(h.as_str(), String::as_str);
+            let column = if let Some(x) = extra.iter().position(|x| x == h) {
+                Column::Extra(x)
+            } else if h == "id" {
+                Column::Id
+            } else if let Some(f) = program.field_index(id) {
+                Column::Field(f)
+            } else if let Some(e) = program.event_index(id) {
+                Column::Event(e)
+            } else {
+                ignored.push(h.clone());
+                Column::Ignored
+            };
+            if matches!(column, Column::Field(_) | Column::Event(_)) {
+                matched.push((h.clone(), id.to_string()));
+            }
+            column
+        })
+        .collect();
+    (columns, ignored, matched)
 }
 
 impl<R: Read> Reader<R> {
@@ -98,7 +140,7 @@ impl<R: Read> Reader<R> {
     /// such as an outcome column; they are not read as fields. Fails only when a CSV header cannot be read.
     pub fn new(input: R, format: Format, program: &Program, extra: &[&str]) -> Result<Self, String> {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let mut ignored = vec![];
+        let (mut ignored, mut matched, mut headers_read) = (vec![], vec![], vec![]);
         let source = match format {
             Format::Csv => {
                 let mut rows = Box::new(CsvRows::new(input));
@@ -119,29 +161,52 @@ impl<R: Read> Reader<R> {
                         ));
                     }
                 }
-                let columns = headers
-                    .iter()
-                    .map(|h| {
-                        let h = h.trim();
-                        if let Some(x) = extra.iter().position(|x| x == h) {
-                            Column::Extra(x)
-                        } else if h == "id" {
-                            Column::Id
-                        } else if let Some(f) = program.field_index(h) {
-                            Column::Field(f)
-                        } else if let Some(e) = program.event_index(h) {
-                            Column::Event(e)
-                        } else {
-                            ignored.push(h.to_string());
-                            Column::Ignored
-                        }
-                    })
-                    .collect();
+                headers_read = names.iter().map(|n| n.to_string()).collect();
+                let (columns, ig, m) = resolve(&headers_read, program, &extra, &BTreeMap::new());
+                (ignored, matched) = (ig, m);
                 Source::Csv { rows, columns }
             }
             Format::Ndjson => Source::Ndjson { lines: BufReader::new(input).lines(), line: 0, offset: 0 },
         };
-        Ok(Reader { source, extra, ignored, count: 0 })
+        Ok(Reader { source, extra, headers: headers_read, ignored, matched, values: Values::default(), count: 0 })
+    }
+
+    /// Reads the file as `mapping` says: its columns renamed to fields and events, its outcome and `scored_at`
+    /// columns as the extra columns 0 and 1, its values converted by its rules. Call before the first lead.
+    pub fn apply(&mut self, program: &Program, mapping: &Mapping) {
+        self.extra = vec![mapping.outcome.column.clone(), mapping.scored_at.clone()];
+        self.values = Values::new(mapping);
+        if let Source::Csv { columns, .. } = &mut self.source {
+            let (c, ignored, matched) = resolve(&self.headers, program, &self.extra, &mapping.columns);
+            (*columns, self.ignored, self.matched) = (c, ignored, matched);
+        }
+    }
+
+    /// How the file was read, for a backtest's report.
+    pub fn input_summary(&self, mapping: &Mapping) -> crate::backtest::Input {
+        crate::backtest::Input {
+            mapping: mapping.name.clone(),
+            outcome_column: mapping.outcome.column.clone(),
+            columns: self.matched.clone(),
+            ignored_columns: self.ignored.clone(),
+            converted: self.values.conversions().to_vec(),
+            left_out: self.values.values_left_out(),
+        }
+    }
+
+    /// The CSV header row (empty for NDJSON).
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The CSV columns read as fields and events: (header, id).
+    pub fn matched_columns(&self) -> &[(String, String)] {
+        &self.matched
+    }
+
+    /// What the mapping's rules did to values the model refused as written, and the values left out.
+    pub fn values(&self) -> &Values {
+        &self.values
     }
 
     /// CSV columns that are neither fields, events, `id` nor extra columns: they are not read.
@@ -182,7 +247,16 @@ impl<R: Read> Reader<R> {
                     match columns.get(i).copied().unwrap_or(Column::Ignored) {
                         Column::Field(f) => {
                             if let Err(e) = answers.set_text(program, f, cell) {
-                                issues.push(e);
+                                let id = &program.fields[f].id;
+                                match self.values.convert(program, f, cell) {
+                                    Some((v, rule)) if answers.set_text(program, f, &v).is_ok() => {
+                                        self.values.converted(id, rule, cell, &v);
+                                    }
+                                    _ => {
+                                        self.values.left_out(id, cell, &e.message);
+                                        issues.push(e);
+                                    }
+                                }
                             }
                         }
                         Column::Event(e) => {

@@ -39,6 +39,8 @@ mod jsonlogic;
 mod kernel;
 #[cfg(feature = "leads")]
 pub mod leads;
+#[cfg(feature = "leads")]
+pub mod mapping;
 pub mod model;
 pub mod plan;
 pub mod program;

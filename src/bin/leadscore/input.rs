@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use leadscore::backtest::Input;
 use leadscore::leads::{Format, Lead, Reader as LeadReader, RowError};
+use leadscore::mapping::Mapping;
 use leadscore::Program;
 
 use crate::InputFormat;
@@ -29,6 +31,17 @@ pub struct Reader<'p> {
 impl<'p> Reader<'p> {
     /// Opens `path` (`-`: standard input). `extra` names columns handed back with each lead (`Lead::extra`).
     pub fn open(path: &Path, format: InputFormat, program: &'p Program, extra: &[&str]) -> Result<Self, String> {
+        let r = Self::open_with(path, format, program, extra)?;
+        r.note_ignored();
+        Ok(r)
+    }
+
+    /// Opens `path` to be read as a mapping says ([`Reader::apply`]).
+    pub fn open_unmapped(path: &Path, format: InputFormat, program: &'p Program) -> Result<Self, String> {
+        Self::open_with(path, format, program, &[])
+    }
+
+    fn open_with(path: &Path, format: InputFormat, program: &'p Program, extra: &[&str]) -> Result<Self, String> {
         let (input, size): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(io::stdin()), None)
         } else {
@@ -41,21 +54,41 @@ impl<'p> Reader<'p> {
             InputFormat::Ndjson => Format::Ndjson,
         };
         let inner = LeadReader::new(input, format, program, extra).map_err(|e| format!("{}: {e}", path.display()))?;
-        if !inner.ignored_columns().is_empty() {
+        Ok(Reader { program, inner, size })
+    }
+
+    fn note_ignored(&self) {
+        if !self.inner.ignored_columns().is_empty() {
             eprintln!(
                 "note: columns that are not fields or events of the model are ignored: {}",
-                inner.ignored_columns().join(", ")
+                self.inner.ignored_columns().join(", ")
             );
         }
-        Ok(Reader { program, inner, size })
+    }
+
+    /// A mapping for the file: its CRM's preset, its columns matched to the model's fields.
+    pub fn propose(&self, program: &Program) -> Mapping {
+        let headers: Vec<&str> = self.inner.headers().iter().map(String::as_str).collect();
+        Mapping::propose(&headers, program)
+    }
+
+    /// Reads the file as `mapping` says (its outcome and `scored_at` columns become the extra columns 0 and 1).
+    pub fn apply(&mut self, program: &Program, mapping: &Mapping) {
+        self.inner.apply(program, mapping);
+        self.note_ignored();
+    }
+
+    /// How the file was read, for the report.
+    pub fn input_summary(&self, mapping: &Mapping) -> Input {
+        self.inner.input_summary(mapping)
     }
 
     /// Reads a CSV history held in memory (a receiver's store, exported).
     #[cfg(feature = "serve")]
-    pub fn from_bytes(bytes: Vec<u8>, program: &'p Program, extra: &[&str]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: Vec<u8>, program: &'p Program) -> Result<Self, String> {
         let size = Some(bytes.len() as u64);
         let input: Box<dyn Read> = Box::new(io::Cursor::new(bytes));
-        let inner = LeadReader::new(input, Format::Csv, program, extra)?;
+        let inner = LeadReader::new(input, Format::Csv, program, &[])?;
         Ok(Reader { program, inner, size })
     }
 

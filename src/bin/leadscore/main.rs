@@ -30,6 +30,14 @@ enum DiagFormat {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SchemaDoc {
+    /// The rules document.
+    Rules,
+    /// The mapping of a history file's columns and values (`backtest --map`).
+    Mapping,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum InputFormat {
     /// Comma-separated values with a header row.
     Csv,
@@ -120,8 +128,25 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Print the JSON Schema of the rules document.
-    Schema,
+    /// Print the JSON Schema of the rules document, or of a history's mapping document (`schema mapping`).
+    Schema {
+        #[arg(value_enum, default_value = "rules")]
+        document: SchemaDoc,
+    },
+    /// Propose a mapping document for a history file (a CRM's export): its preset when the header is a known
+    /// CRM's, and the columns matched to the model's fields by name and label; edit it, then pass it to
+    /// `backtest --map`.
+    Map {
+        /// The rules document (JSON) or a compiled program.
+        model: PathBuf,
+        /// The history file (CSV with a header row).
+        leads: PathBuf,
+    },
+    /// Print a CSV template of a history for the model: `id`, `scored_at`, its fields and events, `outcome`.
+    Template {
+        /// The rules document (JSON) or a compiled program.
+        model: PathBuf,
+    },
     /// Run the lead receiver: serve the landing page, receive and verify leads, store them, deliver them to
     /// the sales tools, and show them to sales in /inbox (docs/serve.md).
     #[cfg(feature = "serve")]
@@ -149,15 +174,29 @@ enum Command {
         /// Input format; by default from the file extension.
         #[arg(long, value_enum)]
         input: Option<InputFormat>,
-        /// The column (NDJSON: key) holding what became of each lead; empty cells are open leads.
-        #[arg(long, default_value = "outcome")]
-        outcome: String,
-        /// Outcome values that count as won, comma-separated (default: won, closed won, customer, yes, true, 1).
+        /// How to read the file: a mapping document (JSON; `leadscore map` proposes one, `leadscore schema
+        /// mapping` is its schema). Default: the preset of the CRM whose export the header is, and the columns
+        /// matched to fields by name and label.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// The column (NDJSON: key) holding what became of each lead; empty cells are open leads. Default: the
+        /// mapping's, else `outcome`.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Outcome values that count as won, comma-separated (default: the mapping's, else won, closed won,
+        /// customer, yes, true, 1).
         #[arg(long, value_delimiter = ',')]
         won: Vec<String>,
-        /// The column with the time each lead was handed over, to score it as it was then (decay).
-        #[arg(long, default_value = "scored_at")]
-        scored_at: String,
+        /// Outcome values that count as lost, comma-separated; with any, a value in no list is open.
+        #[arg(long, value_delimiter = ',')]
+        lost: Vec<String>,
+        /// Outcome values of leads still open (not counted as lost), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        open: Vec<String>,
+        /// The column with the time each lead was handed over, to score it as it was then (decay). Default: the
+        /// mapping's, else `scored_at`.
+        #[arg(long)]
+        scored_at: Option<String>,
         /// The time to score leads without a `scored_at` at (RFC 3339); default: now.
         #[arg(long)]
         now: Option<String>,
@@ -405,8 +444,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             #[cfg(feature = "serve")]
             db,
             input,
+            map,
             outcome,
             won,
+            lost,
+            open,
             scored_at,
             now,
             format,
@@ -414,11 +456,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let (program, _) = load(&model)?;
             let now = now_ms(&now)?;
-            let extra = [outcome.as_str(), scored_at.as_str()];
             #[cfg(feature = "serve")]
             let from_db = match &db {
                 Some(url) => {
-                    Some((input::Reader::from_bytes(serve::history(url, &program)?, &program, &extra)?, "the database"))
+                    Some((input::Reader::from_bytes(serve::history(url, &program)?, &program)?, "the database"))
                 }
                 None => None,
             };
@@ -428,15 +469,38 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 (Some(r), _) => (r.0, r.1.to_string()),
                 (None, Some(leads)) => {
                     let input_format = input.unwrap_or_else(|| input::guess(leads));
-                    (input::Reader::open(leads, input_format, &program, &extra)?, leads.display().to_string())
+                    (input::Reader::open_unmapped(leads, input_format, &program)?, leads.display().to_string())
                 }
                 (None, None) => return Err("name the leads file (or --db)".into()),
             };
+            let mut mapping = match &map {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    leadscore::mapping::Mapping::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                None => reader.propose(&program),
+            };
+            if let Some(o) = outcome {
+                mapping.outcome.column = o;
+            }
+            if let Some(t) = scored_at {
+                mapping.scored_at = t;
+            }
+            for (given, list) in
+                [(won, &mut mapping.outcome.won), (lost, &mut mapping.outcome.lost), (open, &mut mapping.outcome.open)]
+            {
+                if !given.is_empty() {
+                    *list = given;
+                }
+            }
+            reader.apply(&program, &mapping);
             if !reader.has_extra(0) {
-                return Err(format!("{name}: no `{outcome}` column (choose one with --outcome)"));
+                let column = &mapping.outcome.column;
+                return Err(format!("{name}: no `{column}` column (choose one with --outcome or a mapping)"));
             }
             let progress = progress_bar(reader.size());
-            let mut bt = leadscore::backtest::Backtest::new(&program, &won);
+            let mut bt = leadscore::backtest::Backtest::with_outcome(&program, &mapping.outcome);
             for item in reader.by_ref() {
                 if let (Some(pb), Ok(lead)) = (&progress, &item) {
                     pb.set_position(lead.offset);
@@ -446,6 +510,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             if let Some(pb) = progress {
                 pb.finish_and_clear();
             }
+            bt.set_input(reader.input_summary(&mapping));
             let r = bt.report(&program, locale.as_deref());
             let mut stdout = io::stdout().lock();
             match format {
@@ -500,9 +565,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot write: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
-            let schema = schemars::schema_for!(leadscore::model::Document);
+        Command::Schema { document } => {
+            let schema = match document {
+                SchemaDoc::Rules => schemars::schema_for!(leadscore::model::Document),
+                SchemaDoc::Mapping => schemars::schema_for!(leadscore::mapping::Mapping),
+            };
             println!("{}", serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Map { model, leads } => {
+            let (program, _) = load(&model)?;
+            let reader = input::Reader::open_unmapped(&leads, input::guess(&leads), &program)?;
+            let mapping = reader.propose(&program);
+            println!("{}", serde_json::to_string_pretty(&mapping).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Template { model } => {
+            let (program, _) = load(&model)?;
+            let mut w = csv::Writer::from_writer(io::stdout().lock());
+            let header = ["id", "scored_at"]
+                .into_iter()
+                .chain(program.fields.iter().map(|f| f.id.as_str()))
+                .chain(program.events.iter().map(|e| e.0.as_str()))
+                .chain(["outcome"]);
+            w.write_record(header).and_then(|()| Ok(w.flush()?)).map_err(|e| format!("cannot write: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
     }

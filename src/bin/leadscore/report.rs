@@ -29,7 +29,8 @@ fn num(x: f64) -> String {
 
 fn stats(s: &Stats) -> String {
     format!(
-        "{} leads, {} won: precision {}, recall {}, F1 {}",
+        "{} leads, {} won: precision {} (of these leads, the share won), recall {} (of all won leads, the share \
+         caught), F1 {}",
         s.count,
         s.won,
         pct(s.precision),
@@ -39,6 +40,32 @@ fn stats(s: &Stats) -> String {
 }
 
 pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
+    if let Some(i) = &r.input {
+        if let Some(m) = &i.mapping {
+            writeln!(w, "read as: {m}")?;
+        }
+        let columns: Vec<String> =
+            i.columns.iter().map(|(h, id)| if h == id { h.clone() } else { format!("{h} -> {id}") }).collect();
+        writeln!(w, "columns read: {}", if columns.is_empty() { "none".into() } else { columns.join(", ") })?;
+        if !i.ignored_columns.is_empty() {
+            writeln!(w, "columns ignored (no field or event of the model): {}", i.ignored_columns.join(", "))?;
+        }
+        writeln!(w, "outcome column: {}", i.outcome_column)?;
+        for c in &i.converted {
+            writeln!(
+                w,
+                "  {}: {} value(s) read by {} (e.g. {:?} -> {})",
+                c.field, c.count, c.rule, c.example.0, c.example.1
+            )?;
+        }
+        if !i.left_out.is_empty() {
+            writeln!(w, "values left out (the rest of each row is scored):")?;
+            for l in &i.left_out {
+                writeln!(w, "  {}: {:?} x{}: {}", l.field, l.value, l.count, l.reason)?;
+            }
+        }
+        writeln!(w)?;
+    }
     writeln!(
         w,
         "{} row(s): {} scored, {} bad{}",
@@ -51,8 +78,11 @@ pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(w, "  line {}: {}", e.line, e.message)?;
     }
     writeln!(w, "outcomes: {} won, {} lost, {} open; close rate {}", r.won, r.lost, r.open, pct(r.base_rate))?;
-    let values: Vec<String> =
-        r.outcomes.iter().map(|o| format!("{} {}{}", o.value, o.count, if o.won { " (won)" } else { "" })).collect();
+    let values: Vec<String> = r
+        .outcomes
+        .iter()
+        .map(|o| format!("{} {} ({}{})", o.value, o.count, o.kind, if o.unlisted { ", in no list" } else { "" }))
+        .collect();
     writeln!(w, "  values: {}", values.join(", "))?;
     writeln!(w)?;
     writeln!(w, "{:<24} {:>8} {:>8} {:>8} {:>10}", "stage", "leads", "won", "lost", "close rate")?;
@@ -64,7 +94,7 @@ pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(w, "{} (score >= {}): {}", t.label, t.current, stats(&t.current_at))?;
         match (t.suggested, &t.suggested_at) {
             (Some(s), Some(at)) => writeln!(w, "  suggested: score >= {s}: {}\n  (maximises {})", stats(at), t.goal)?,
-            _ => writeln!(w, "  no suggestion: no won lead with a score")?,
+            _ => writeln!(w, "  no suggestion (see the notes)")?,
         }
     }
     if !r.thresholds.is_empty() {
@@ -86,6 +116,7 @@ pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
         )?;
     }
     writeln!(w)?;
+    writeln!(w, "lift: how much more often the leads a rule fired on closed than the average lead (1: no better)")?;
     writeln!(w, "{:<28} {:>7} {:>12} {:>12} {:>6}", "rule", "fired", "close fired", "close not", "lift")?;
     for x in &r.rules {
         writeln!(
@@ -97,6 +128,13 @@ pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
             pct(x.close_rate_not_fired),
             x.lift.map_or("-".into(), |l| format!("{l:.2}"))
         )?;
+    }
+    if !r.notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "notes:")?;
+        for n in &r.notes {
+            writeln!(w, "- {n}")?;
+        }
     }
     Ok(())
 }
