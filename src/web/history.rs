@@ -11,15 +11,39 @@ use wasm_bindgen::prelude::*;
 use super::*;
 use crate::backtest::Backtest as Core;
 use crate::leads::{Format, Reader};
+use crate::mapping::Mapping;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
+/** How a history's columns and values become the model's answers and outcomes (`leadscore schema mapping`). */
+export interface HistoryMapping {
+  /** What the file is ("HubSpot contacts export"). */
+  name?: string | null;
+  /** A column's header → the field or event id it holds (a column named after its field needs no entry). */
+  columns?: { [header: string]: string };
+  /** The outcome column, and its values of won, lost and open leads (with lost values named, a value in no
+   * list is open). */
+  outcome?: { column?: string; won?: string[]; lost?: string[]; open?: string[] };
+  /** The column with the time each lead was handed over. Default `scored_at`. */
+  scored_at?: string;
+  /** A range ("51-200") as its `midpoint` (default) or its `lower` bound; an open one ("1,000+") as its lower bound. */
+  ranges?: "midpoint" | "lower";
+  /** Per field: a value as written → the answer, for what the rules do not read. */
+  values?: { [field: string]: { [value: string]: string } };
+}
+
 /** How `new Backtest()` reads past leads. */
 export interface BacktestOptions {
-  /** The column (NDJSON: key) with what became of each lead. Default `outcome`; empty cells are open leads. */
+  /** The mapping; default: the one the header suggests (`Backtest.mapping` shows it). */
+  map?: HistoryMapping;
+  /** The column (NDJSON: key) with what became of each lead; default: the mapping's, else `outcome`. Empty cells are open leads. */
   outcome?: string;
-  /** Outcome values that count as won (trimmed, any case). Default: won, closed won, customer, yes, true, 1. */
+  /** Outcome values that count as won (any case, accents, spaces and punctuation ignored). Default: the mapping's, else won, closed won, customer, yes, true, 1. */
   won?: string[];
+  /** Outcome values that count as lost; with any, a value in no list is open. */
+  lost?: string[];
+  /** Outcome values of leads still open (not counted as lost). */
+  open?: string[];
   /** The column with the time each lead was handed over (RFC 3339 or a date), to score it as it was then. Default `scored_at`. */
   scoredAt?: string;
   /** When a lead has no `scoredAt` time: score it at this time (ms since 1970). Default: now. */
@@ -48,7 +72,10 @@ export interface BacktestReport {
   /** Rows scored without some of their values, which the model could not take. */
   rowsWithIssues: number;
   wonValues: string[];
-  outcomes: { value: string; count: number; won: boolean }[];
+  lostValues: string[];
+  openValues: string[];
+  /** Each outcome value found, its count and what it counts as (`unlisted`: open because no list names it). */
+  outcomes: { value: string; count: number; won: boolean; kind: "won" | "lost" | "open"; unlisted: boolean }[];
   won: number;
   lost: number;
   open: number;
@@ -77,6 +104,19 @@ export interface BacktestReport {
     closeRateNotFired: number | null;
     lift: number | null;
   }[];
+  /** How the file was read: the mapping's name, columns read ([header, id]) and ignored, values read by a
+   * rule, values left out (with their count and reason). */
+  input: {
+    mapping: string | null;
+    outcomeColumn: string;
+    columns: [string, string][];
+    ignoredColumns: string[];
+    converted: { field: string; rule: string; count: number; example: [string, string] }[];
+    leftOut: { field: string; value: string; count: number; reason: string }[];
+  } | null;
+  /** What the figures cannot tell, in words: why no threshold is suggested, why stage and threshold counts
+   * differ, rules whose points contradict their lift. */
+  notes: string[];
 }
 
 /** The funnel planner's input. Rates in percent. Give `goal` (revenue) or `mqls` (the inverse). */
@@ -118,6 +158,8 @@ extern "C" {
     pub type JsBacktestReport;
     #[wasm_bindgen(typescript_type = "ThresholdStats")]
     pub type JsThresholdStats;
+    #[wasm_bindgen(typescript_type = "HistoryMapping")]
+    pub type JsMapping;
     #[wasm_bindgen(typescript_type = "PlanInput")]
     pub type JsPlanInput;
     #[wasm_bindgen(typescript_type = "Plan")]
@@ -135,6 +177,7 @@ pub struct Backtest {
     program: Rc<Program>,
     reader: Reader<Cursor<Vec<u8>>>,
     core: Core,
+    mapping: Mapping,
     now: f64,
     size: u64,
     offset: u64,
@@ -153,13 +196,12 @@ impl Backtest {
             Some(o) => from_js(&o, "options")?,
             None => Json::Null,
         };
-        let outcome = o.get("outcome").and_then(Json::as_str).unwrap_or("outcome").to_string();
-        let scored_at = o.get("scoredAt").and_then(Json::as_str).unwrap_or("scored_at").to_string();
-        let won: Vec<String> = o
-            .get("won")
-            .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
-            .unwrap_or_default();
+        let strings = |key: &str| -> Vec<String> {
+            o.get(key)
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
         let format = match o.get("format").and_then(Json::as_str) {
             Some("ndjson") => Format::Ndjson,
             Some("csv") => Format::Csv,
@@ -170,15 +212,41 @@ impl Backtest {
         let now = now_or_clock(o.get("now").and_then(Json::as_f64));
         let program = scorer.program.clone();
         let size = data.len() as u64;
-        let reader =
-            Reader::new(Cursor::new(data.into_bytes()), format, &program, &[&outcome, &scored_at]).map_err(error)?;
+        let mut reader = Reader::new(Cursor::new(data.into_bytes()), format, &program, &[]).map_err(error)?;
+        // The mapping given, else the one the header suggests (a CRM's preset, columns matched by name).
+        let mut mapping = match o.get("map").filter(|m| !m.is_null()) {
+            Some(m) => serde_path_to_error::deserialize::<_, Mapping>(m.clone())
+                .map_err(|e| error(format!("options.map: {}: {}", e.path(), e.inner())))?,
+            None => {
+                let headers: Vec<&str> = reader.headers().iter().map(String::as_str).collect();
+                Mapping::propose(&headers, &program)
+            }
+        };
+        if let Some(c) = o.get("outcome").and_then(Json::as_str) {
+            mapping.outcome.column = c.to_string();
+        }
+        if let Some(c) = o.get("scoredAt").and_then(Json::as_str) {
+            mapping.scored_at = c.to_string();
+        }
+        for (key, list) in [
+            ("won", &mut mapping.outcome.won),
+            ("lost", &mut mapping.outcome.lost),
+            ("open", &mut mapping.outcome.open),
+        ] {
+            let given = strings(key);
+            if !given.is_empty() {
+                *list = given;
+            }
+        }
+        reader.apply(&program, &mapping);
         if !reader.has_extra(0) {
             return Err(error(format!(
-                "the leads have no `{outcome}` column: name the outcome column in options.outcome"
+                "the leads have no `{}` column: name the outcome column in options.outcome",
+                mapping.outcome.column
             )));
         }
-        let core = Core::new(&program, &won);
-        Ok(Backtest { program, reader, core, now, size, offset: 0, done: false })
+        let core = Core::with_outcome(&program, &mapping.outcome);
+        Ok(Backtest { program, reader, core, mapping, now, size, offset: 0, done: false })
     }
 
     /// Scores up to `rows` more leads; true once every lead is scored.
@@ -224,9 +292,23 @@ impl Backtest {
     }
 
     /// The report of the leads scored so far; stage names in `locale` (default: the model's).
-    pub fn report(&self, locale: Option<JsStr>) -> Result<JsBacktestReport, JsValue> {
+    pub fn report(&mut self, locale: Option<JsStr>) -> Result<JsBacktestReport, JsValue> {
         let locale = args::opt_string(locale, "locale")?;
+        self.core.set_input(self.reader.input_summary(&self.mapping));
         Ok(to_js(&self.core.report(&self.program, locale.as_deref())).unchecked_into())
+    }
+
+    /// The mapping that reads the file: the one given in `options.map`, else the one its header suggests
+    /// (a CRM's preset, columns matched to fields by name and label), with the options' outcome values.
+    #[wasm_bindgen(getter)]
+    pub fn mapping(&self) -> JsMapping {
+        to_js(&self.mapping).unchecked_into()
+    }
+
+    /// The file's header row (CSV; empty for NDJSON).
+    #[wasm_bindgen(getter)]
+    pub fn headers(&self) -> Vec<String> {
+        self.reader.headers().to_vec()
     }
 
     /// Precision and recall of "score >= threshold".

@@ -43,12 +43,12 @@ async function open(path = "/playground/") {
     page,
     requests,
     problems,
-    async shot(panel) {
+    async shot(panel, name = panel) {
       // The sticky header would cover part of a long panel's picture.
       await page.evaluate(() => {
         document.querySelector(".site-header").style.position = "static";
       });
-      await page.locator(`#${panel}`).screenshot({ path: join(shots, `playground-${panel}.png`) });
+      await page.locator(`#${panel}`).screenshot({ path: join(shots, `playground-${name}.png`) });
     },
     async close() {
       await context.close();
@@ -276,6 +276,76 @@ describe("the scoring playground", () => {
       if (x.suggested === null || x.suggested === undefined) continue;
       assert.match(await text(page, `#bt-suggest li[data-stage="${x.stage}"]`), new RegExp(`≥ ${x.suggested.toLocaleString("en", { maximumFractionDigits: 2 })}`));
     }
+    await p.close();
+  });
+
+  test("a HubSpot export is read by its preset: the same report as the command line's, every value left out listed, the matches editable", async () => {
+    const p = await open();
+    const { page } = p;
+    const file = join(root, "tests/history/hubspot-contacts.csv");
+    await page.setInputFiles("#bt-file", file);
+    await page.waitForSelector("#bt-report:not([hidden])", { timeout: 60_000 });
+    assert.match(await text(page, "#bt-read-as"), /^Read as a HubSpot contacts export\. Outcome column “Lifecycle Stage”\. Columns not read: Record ID, Last Name, Contact owner\./);
+    assert.match(await text(page, "#bt-summary"), /^200 rows, 200 scored, 0 that could not be read, 84 with values left out\./);
+    const report = await page.evaluate(() => window.leadscorePlayground.report);
+    const { stdout } = await promisify(execFile)(
+      join(root, "target/release/leadscore"),
+      ["backtest", "examples/b2b-saas.json", "tests/history/hubspot-contacts.csv", "--format", "json"],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const cli = JSON.parse(stdout);
+    // The same report as the command line's, to the last figure.
+    assert.deepEqual(report, cli);
+    // Every value left out is listed, with its count.
+    const leftOut = await page.$$eval("#bt-left-out li", (l) => l.map((x) => x.textContent));
+    assert.equal(leftOut.length, cli.input.leftOut.length);
+    assert.ok(leftOut.some((x) => /^Country: “Atlantis” × 26: /.test(x)), leftOut.join("\n"));
+    assert.ok((await page.$$eval("#bt-converted li", (l) => l.map((x) => x.textContent))).some((x) => /ranges \(51-200\) as their midpoint/.test(x)));
+    assert.deepEqual(
+      await page.$$eval("#bt-outcomes li[data-kind=open]", (l) => l.map((x) => x.textContent.split("”")[0].slice(1)).sort()),
+      ["Lead", "Marketing Qualified Lead", "Opportunity", "Sales Qualified Lead", "Subscriber"],
+      "open opportunities are not lost",
+    );
+    assert.equal(await page.$eval('#bt-columns select[data-header="Country/Region"]', (s) => s.value), "country");
+    // A match changed by hand, and the file run again with it.
+    await page.selectOption('#bt-columns select[data-header="Industry"]', "");
+    await page.click("#bt-again");
+    await page.waitForFunction(() => /Industry/.test(document.querySelector("#bt-read-as").textContent), null, { timeout: 60_000 });
+    assert.equal(await page.$$eval("#bt-left-out li[data-field=industry]", (l) => l.length), 0, "industries are no longer read");
+    // Choosing the same file again runs it again.
+    await page.evaluate(() => (document.querySelector("#bt-state").textContent = ""));
+    await page.setInputFiles("#bt-file", file);
+    await page.waitForFunction(() => /^Done/.test(document.querySelector("#bt-state").textContent), null, { timeout: 60_000 });
+    // The template of a history for this model.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#bt-template")]);
+    const template = await readFile(await download.path(), "utf8");
+    assert.match(template, /^id,scored_at,utm_source,.*,outcome\r\n$/);
+    await p.shot("backtest", "backtest-hubspot");
+    await p.close();
+  });
+
+  test("a suggested threshold is applied to the rules with one click, and the backtest runs again with them", async () => {
+    const p = await open();
+    const { page } = p;
+    await page.click("#bt-sample");
+    await page.waitForSelector("#bt-report:not([hidden])", { timeout: 60_000 });
+    const report = await page.evaluate(() => window.leadscorePlayground.report);
+    const sql = report.thresholds.find((t) => t.stage === "sql");
+    assert.notEqual(sql.suggested, sql.current);
+    await page.click('#bt-suggest li[data-stage="sql"] .pg-apply');
+    assert.match(await page.inputValue("#doc"), new RegExp(`score >= ${sql.suggested} and fit >= 30`));
+    // The backtest follows the rules: the current SQL threshold is now the suggested one.
+    await page.waitForFunction(
+      (t) => window.leadscorePlayground.report?.thresholds.find((x) => x.stage === "sql")?.current === t,
+      sql.suggested,
+      { timeout: 60_000 },
+    );
+    // Too few leads: no suggestion, and the notes say why.
+    const few = (await readFile(join(root, "examples/history/b2b-saas.csv"), "utf8")).split("\n").slice(0, 11).join("\n");
+    await page.setInputFiles("#bt-file", { name: "few.csv", mimeType: "text/csv", buffer: Buffer.from(few) });
+    await page.waitForFunction(() => window.leadscorePlayground.report?.rows === 10, null, { timeout: 60_000 });
+    assert.match(await text(page, "#bt-notes"), /at least 30 leads with an outcome, 5 of them won/);
+    assert.match(await text(page, '#bt-suggest li[data-stage="sql"]'), /no threshold is suggested/);
     await p.close();
   });
 

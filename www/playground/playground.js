@@ -270,15 +270,26 @@ async function share() {
   }
 }
 
-function download() {
-  const name = `${state.model?.id ?? "model"}.json`;
-  const url = URL.createObjectURL(new Blob([doc.value], { type: "application/json" }));
+function saveAs(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const a = h("a", { href: url, download: name, hidden: true });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function download() {
+  const name = `${state.model?.id ?? "model"}.json`;
+  saveAs(name, doc.value, "application/json");
   status(`Saved as ${name}.`);
+}
+
+/** A history's header for the model, as `leadscore template` writes it: id, scored_at, fields, events, outcome. */
+function downloadTemplate() {
+  if (!state.model) return;
+  const header = ["id", "scored_at", ...state.model.fields.map((f) => f.id), ...state.model.events.map((e) => e.id), "outcome"];
+  saveAs(`${state.model.id}-history.csv`, `${header.join(",")}\r\n`, "text/csv");
 }
 
 // 2. The live preview
@@ -623,7 +634,8 @@ function renderAnalysis() {
 
 // 5. Backtest
 
-const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map() };
+// The last file (kept to run again), the mapping that read it, and its header.
+const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map(), csv: null, name: "", mapping: null, headers: [], again: 0 };
 /** For the browser's console: the last backtest report, whole. */
 globalThis.leadscorePlayground = { report: null };
 
@@ -652,11 +664,30 @@ function finishRun(message) {
   $("#bt-state").textContent = message;
 }
 
+/** The rules changed: the last file is scored again with them (once the typing stops). */
 function invalidateBacktest() {
-  if (backtest.report) $("#bt-state").textContent = "The rules changed since this backtest: run it again to see their effect.";
+  if (!backtest.csv) return;
+  clearTimeout(backtest.again);
+  backtest.again = setTimeout(() => state.compiles && startBacktest(backtest.csv, backtest.name, backtest.mapping), 700);
 }
 
-function startBacktest(csv, name) {
+const listOf = (selector) => $(selector).value.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** The mapping as the page shows it now: the columns' matches, the outcome values typed. */
+function editedMapping() {
+  const m = structuredClone(backtest.mapping ?? {});
+  m.columns = {};
+  for (const select of document.querySelectorAll("#bt-columns select")) {
+    if (select.value) m.columns[select.dataset.header] = select.value;
+  }
+  return m;
+}
+
+function runAgain() {
+  if (backtest.csv) startBacktest(backtest.csv, backtest.name, editedMapping());
+}
+
+function startBacktest(csv, name, map = null) {
   if (!state.compiles) {
     $("#bt-state").textContent = "Fix the errors in the rules first: a backtest needs a model that compiles.";
     return;
@@ -671,8 +702,10 @@ function startBacktest(csv, name) {
   $("#bt-bar").value = 0;
   $("#bt-progress-text").textContent = "Starting…";
   $("#bt-state").textContent = `Scoring ${name}…`;
-  const won = $("#bt-won").value.split(",").map((s) => s.trim()).filter(Boolean);
-  worker().postMessage({ run: { id, rules: doc.value, csv, outcome: $("#bt-outcome").value.trim() || "outcome", won } });
+  backtest.csv = csv;
+  backtest.name = name;
+  const outcome = $("#bt-outcome").value.trim() || undefined;
+  worker().postMessage({ run: { id, rules: doc.value, csv, outcome, won: listOf("#bt-won"), lost: listOf("#bt-lost"), open: listOf("#bt-open"), map } });
 }
 
 function onWorker(data) {
@@ -693,6 +726,9 @@ function onWorker(data) {
   }
   if (data.report) {
     backtest.report = data.report;
+    backtest.mapping = data.mapping;
+    backtest.headers = data.headers;
+    $("#bt-again").disabled = false;
     globalThis.leadscorePlayground.report = data.report;
     finishRun(`Done: ${int.format(data.report.rows)} rows.`);
     renderReport(data.report);
@@ -710,18 +746,80 @@ function askAt(threshold) {
 
 function statsLine(s) {
   if (!s) return "–";
-  return `${int.format(s.count)} leads at or above, ${int.format(s.won)} won · precision ${pct(s.precision)} · recall ${pct(s.recall)} · F1 ${s.f1 === null || s.f1 === undefined ? "–" : num.format(s.f1)}`;
+  return `${int.format(s.count)} leads at or above, ${int.format(s.won)} won · precision ${pct(s.precision)} (of these leads, the share won) · recall ${pct(s.recall)} (of all won leads, the share caught) · F1 ${s.f1 === null || s.f1 === undefined ? "–" : num.format(s.f1)}`;
+}
+
+/** Writes a suggested threshold into the stage's condition in the editor (`score >= 45` becomes `score >= 41`). */
+function applyThreshold(stage, from, to) {
+  let model;
+  try {
+    model = JSON.parse(doc.value);
+  } catch {
+    return false;
+  }
+  const s = model.stages?.find((x) => x.id === stage);
+  if (!s || typeof s.when !== "string") return false;
+  const when = s.when.replace(new RegExp(`(\\bscore\\s*>=?\\s*)${String(from).replace(".", "\\.")}(?![\\d.])`), `$1${to}`);
+  if (when === s.when) return false;
+  // The condition's text, as the editor holds it, replaced in place: the rest of the document keeps its layout.
+  const quoted = JSON.stringify(s.when);
+  const at = doc.value.indexOf(quoted);
+  if (at < 0) return false;
+  loadDocument(doc.value.slice(0, at) + JSON.stringify(when) + doc.value.slice(at + quoted.length));
+  return true;
+}
+
+/** How the file was read: the mapping, its columns (each a choice), the outcome values, conversions, values left out. */
+function renderInput(r) {
+  const i = r.input;
+  $("#bt-input").hidden = !i;
+  if (!i) return;
+  $("#bt-read-as").textContent =
+    `${i.mapping ? `Read as a ${i.mapping}. ` : ""}Outcome column “${i.outcomeColumn}”. ` +
+    (i.ignoredColumns.length ? `Columns not read: ${i.ignoredColumns.join(", ")}.` : "Every column is read.");
+  const matched = new Map(i.columns);
+  const targets = [
+    ...(state.model?.fields ?? []).map((f) => [f.id, `field ${f.label ?? f.id}`]),
+    ...(state.model?.events ?? []).map((e) => [e.id, `event ${e.label ?? e.id}`]),
+  ];
+  const special = new Set([i.outcomeColumn, backtest.mapping?.scored_at, "id"]);
+  setRows(
+    $("#bt-columns"),
+    backtest.headers.filter((hd) => !special.has(hd)).map((hd) => {
+      const select = h("select", { "data-header": hd, "aria-label": `Read column ${hd} as` }, h("option", { value: "", text: "not read" }), ...targets.map(([id, label]) => h("option", { value: id, text: label })));
+      select.value = matched.get(hd) ?? "";
+      const tr = h("tr", {}, h("th", { scope: "row", text: hd }), h("td", {}, select));
+      tr.dataset.column = hd;
+      return tr;
+    }),
+  );
+  $("#bt-outcomes").replaceChildren(
+    ...r.outcomes.map((o) => h("li", { "data-kind": o.kind, text: `“${o.value}”: ${int.format(o.count)} lead(s), counted as ${o.kind}${o.unlisted ? " (in no list)" : ""}` })),
+  );
+  $("#bt-converted").replaceChildren(
+    ...(i.converted.length
+      ? i.converted.map((c) => h("li", { text: `${fieldLabel(c.field)}: ${int.format(c.count)} value(s), ${c.rule} (“${c.example[0]}” → ${c.example[1]})` }))
+      : [h("li", { text: "none" })]),
+  );
+  $("#bt-left-out").replaceChildren(
+    ...(i.leftOut.length
+      ? i.leftOut.map((l) => h("li", { "data-field": l.field, text: `${fieldLabel(l.field)}: “${l.value}” × ${int.format(l.count)}: ${l.reason}` }))
+      : [h("li", { text: "none" })]),
+  );
 }
 
 function renderReport(r) {
   $("#bt-report").hidden = false;
   const wonCount = r.won;
   const wonValues = r.wonValues;
-  const column = $("#bt-outcome").value.trim() || "outcome";
+  const column = r.input?.outcomeColumn ?? "outcome";
   const open = r.open ? `, ${int.format(r.open)} still open` : "";
   $("#bt-summary").textContent =
-    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount)} with errors. ` +
-    `${int.format(wonCount)} won (“${wonValues.join("”, “")}” in column “${column}”)${open}: a base close rate of ${pct(r.baseRate)}.`;
+    `${int.format(r.rows)} rows, ${int.format(r.scored)} scored, ${int.format(r.errorCount)} that could not be read, ` +
+    `${int.format(r.rowsWithIssues)} with values left out. ` +
+    `${int.format(wonCount)} won (“${wonValues.join("”, “")}” in column “${column}”), ${int.format(r.lost)} lost${open}: a base close rate of ${pct(r.baseRate)}.`;
+  $("#bt-notes").replaceChildren(...r.notes.map((n) => h("li", { text: n })));
+  renderInput(r);
   const lines = [];
   for (const t of r.thresholds) {
     // Short names on the chart: "MQL ≥ 45".
@@ -745,12 +843,18 @@ function renderReport(r) {
       const label = t.label ?? stageLabel(t.stage);
       const li = h("li", { "data-stage": t.stage });
       const goal = t.goal ?? "the F1 score: precision and recall balanced";
-      if (t.suggested === null || t.suggested === undefined) li.textContent = `${label}: this history suggests no threshold (too few won leads).`;
+      if (t.suggested === null || t.suggested === undefined) li.textContent = `${label}: no threshold is suggested (see the notes above). Now: ${statsLine(t.currentAt)}.`;
       else if (t.suggested === t.current) li.textContent = `${label}: keep ≥ ${num.format(t.current)}; it already gives the best ${goal}. Now: ${statsLine(t.currentAt)}.`;
       else {
         li.textContent =
           `${label}: ≥ ${num.format(t.suggested)} instead of ${t.current === null || t.current === undefined ? "no threshold" : `≥ ${num.format(t.current)}`}, ` +
-          `for the best ${goal}. Suggested: ${statsLine(t.suggestedAt)}. Now: ${statsLine(t.currentAt)}.`;
+          `for the best ${goal}, from ${int.format(r.won + r.lost)} leads with an outcome. Suggested: ${statsLine(t.suggestedAt)}. Now: ${statsLine(t.currentAt)}. `;
+        const apply = h("button", { type: "button", class: "pg-apply", text: `Apply ≥ ${num.format(t.suggested)}` });
+        apply.addEventListener("click", () => {
+          apply.disabled = true;
+          apply.textContent = applyThreshold(t.stage, t.current, t.suggested) ? "Applied to the rules" : "The condition could not be changed here: edit it in the rules";
+        });
+        li.append(apply);
       }
       return li;
     }),
@@ -911,7 +1015,14 @@ async function main() {
   });
 
   const file = $("#bt-file");
-  file.addEventListener("change", () => file.files[0] && startBacktest(file.files[0], file.files[0].name));
+  file.addEventListener("change", () => {
+    if (file.files[0]) startBacktest(file.files[0], file.files[0].name);
+    // Choosing the same file again runs it again.
+    file.value = "";
+  });
+  $("#bt-again").addEventListener("click", runAgain);
+  $("#bt-template").addEventListener("click", downloadTemplate);
+  for (const id of ["#bt-outcome", "#bt-won", "#bt-lost", "#bt-open"]) $(id).addEventListener("change", () => backtest.csv && startBacktest(backtest.csv, backtest.name, backtest.mapping && editedMapping()));
   const drop = $("#drop");
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();

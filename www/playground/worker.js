@@ -1,8 +1,8 @@
 // The playground's backtest, off the page's thread: scores a CSV of past leads with the current rules document
 // (the full build's Backtest), reports progress, then answers "how would threshold t do" for the sliders.
 //
-// Messages in:  {run: {id, rules, csv: string | File, outcome, won?, now?}}   {at: {id, threshold}}
-// Messages out: {id, progress, rows}   {id, report}   {id, at: stats}   {id, error}
+// Messages in:  {run: {id, rules, csv: string | File, outcome?, won?, lost?, open?, map?, now?}}   {at: {id, threshold}}
+// Messages out: {id, progress, rows}   {id, report, mapping, headers}   {id, at: stats}   {id, error}
 import init, * as leadscore from "/dist/leadscore.js";
 
 const ready = init();
@@ -26,16 +26,18 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-function run({ id, rules, outcome, won, now }, csv) {
+function run({ id, rules, outcome, won, lost, open, map, now }, csv) {
   backtest?.free?.();
   scorer?.free?.();
   backtest = null;
   scorer = new leadscore.Scorer(rules);
-  const options = { outcome: outcome || "outcome" };
-  if (won?.length) options.won = won;
+  const options = {};
+  if (outcome) options.outcome = outcome;
+  if (map) options.map = map;
+  for (const [key, list] of [["won", won], ["lost", lost], ["open", open]]) if (list?.length) options[key] = list;
   if (now !== undefined) options.now = now;
   backtest = new leadscore.Backtest(scorer, csv, options);
   while (!backtest.step(STEP)) self.postMessage({ id, progress: backtest.progress, rows: backtest.rows });
   self.postMessage({ id, progress: 1, rows: backtest.rows });
-  self.postMessage({ id, report: backtest.report() });
+  self.postMessage({ id, report: backtest.report(), mapping: backtest.mapping, headers: backtest.headers });
 }
