@@ -212,6 +212,42 @@ assert any('at least 30 leads with an outcome, 5 of them won' in n for n in r['n
 "$bin" template examples/b2b-saas.json > "$tmp/template.csv" || bad "template"
 head -c 40 "$tmp/template.csv" | grep -q '^id,scored_at,utm_source,' && ok || bad "template: $(head -c 80 "$tmp/template.csv")"
 
+# Champion and challenger on the shipped history: the challenger lowers the SQL threshold and drops a rule. The
+# changes are what scoring the history with each model separately gives.
+python3 -c "
+import json
+m = json.load(open('examples/b2b-saas.json'))
+for s in m['stages']:
+    if s['id'] == 'sql': s['when'] = s['when'].replace('score >= 80', 'score >= 70')
+m['rules'] = [r for r in m['rules'] if r['id'] != 'timeline_now']
+json.dump(m, open('$tmp/challenger.json', 'w'))
+# Without its scored_at column, so that score (which scores every lead at --now) sees what compare sees.
+import csv
+rows = list(csv.DictReader(open('$history', newline='')))
+w = csv.DictWriter(open('$tmp/at-now.csv', 'w', newline=''), [k for k in rows[0] if k != 'scored_at'], extrasaction='ignore')
+w.writeheader(); w.writerows(rows)
+"
+"$bin" compare examples/b2b-saas.json "$tmp/challenger.json" "$tmp/at-now.csv" --now "$now" --format json > "$tmp/cmp.json" || bad "compare"
+"$bin" score examples/b2b-saas.json "$tmp/at-now.csv" --now "$now" > "$tmp/a.ndjson" 2> /dev/null || bad "score A"
+"$bin" score "$tmp/challenger.json" "$tmp/at-now.csv" --now "$now" > "$tmp/b.ndjson" 2> /dev/null || bad "score B"
+python3 -c "
+import json
+c = json.load(open('$tmp/cmp.json'))
+a = [json.loads(l) for l in open('$tmp/a.ndjson')]
+b = [json.loads(l) for l in open('$tmp/b.ndjson')]
+assert c['leads'] == len(a) == len(b) == 1000
+moved = [(x, y) for x, y in zip(a, b) if x['stage'] != y['stage']]
+assert c['changed'] == len(moved) > 0, (c['changed'], len(moved))
+assert sum(t['count'] for t in c['transitions']) == c['changed']
+assert [(m['id'], m['from'], m['to']) for m in c['moved']] == [(x['id'], x['stage'], y['stage']) for x, y in moved]
+for m, (x, y) in zip(c['moved'], moved):
+    assert m['gained'] == [r for r in y['fired'] if r not in x['fired']] and m['dropped'] == [r for r in x['fired'] if r not in y['fired']], m
+assert any(m['dropped'] == ['timeline_now'] for m in c['moved'])
+assert [t['current'] for t in c['b']['thresholds']] == [45, 70] and c['a']['rows'] == c['b']['rows'] == 1000
+" && ok || bad "compare JSON"
+"$bin" compare examples/b2b-saas.json "$tmp/challenger.json" "$history" --now "$now" > "$tmp/cmp.txt" || bad "compare text"
+grep -q "^  mql -> sql: " "$tmp/cmp.txt" && ok || bad "compare text: $(head -20 "$tmp/cmp.txt")"
+
 # The funnel planner's worked example, and its inverse.
 plan=(--deal-size 50000 --sql-to-won 25 --mql-to-sql 20 --lead-to-mql 10 --visitor-to-lead 2 --year 2027)
 "$bin" plan --goal 10000000 "${plan[@]}" --format json > "$tmp/plan.json" || bad "plan"

@@ -27,6 +27,15 @@ pub enum Outcome {
     Open,
 }
 
+/// A lead as [`Backtest::add`] scored it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub score: f64,
+    /// The stage's index; the program's number of stages for a lead a knockout holds.
+    pub stage: usize,
+    pub outcome: Outcome,
+}
+
 /// Leads scored so far, and what the report is computed from.
 #[derive(Debug, Clone)]
 pub struct Backtest {
@@ -254,7 +263,7 @@ impl Backtest {
     }
 
     /// Scores one lead at `now` and records it with its outcome value.
-    pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) {
+    pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) -> Scored {
         self.sorted = std::cell::OnceCell::new();
         let outcome_kind = self.outcome_of(outcome);
         if let Some(v) = outcome.map(str::trim).filter(|v| !v.is_empty()) {
@@ -285,13 +294,24 @@ impl Backtest {
                 }
             }
         }
+        Scored { score, stage, outcome: outcome_kind }
+    }
+
+    /// Per rule of the program, whether it fired for the lead added last.
+    pub fn fired(&self) -> &[bool] {
+        &self.fired
     }
 
     /// Records one item of a [`crate::leads::Reader`] opened with the extra columns `[outcome, scored_at]`:
     /// a lead is scored at its `scored_at` time (at `now` when it has none), with its outcome; a lead with
     /// values left out, or with a `scored_at` that is not a time, also counts as a row with issues; a bad
     /// row is recorded as an error.
-    pub fn add_read(&mut self, p: &Program, item: Result<crate::leads::Lead, crate::leads::RowError>, now: f64) {
+    pub fn add_read(
+        &mut self,
+        p: &Program,
+        item: Result<crate::leads::Lead, crate::leads::RowError>,
+        now: f64,
+    ) -> Option<Scored> {
         match item {
             Ok(lead) => {
                 let time = lead.extra.get(1).and_then(|t| t.as_deref()).map(crate::leads::parse_time);
@@ -299,9 +319,12 @@ impl Backtest {
                     self.issue();
                 }
                 let outcome = lead.extra.first().and_then(|o| o.as_deref());
-                self.add(p, &lead.answers, &lead.events, time.flatten().unwrap_or(now), outcome);
+                Some(self.add(p, &lead.answers, &lead.events, time.flatten().unwrap_or(now), outcome))
             }
-            Err(e) => self.error(e),
+            Err(e) => {
+                self.error(e);
+                None
+            }
         }
     }
 

@@ -24,6 +24,8 @@ mod answers;
 #[cfg(feature = "leads")]
 pub mod backtest;
 mod codec;
+#[cfg(feature = "leads")]
+pub mod compare;
 #[cfg(feature = "compiler")]
 mod compile;
 #[cfg(feature = "compiler")]

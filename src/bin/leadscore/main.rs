@@ -29,6 +29,40 @@ enum DiagFormat {
     Json,
 }
 
+/// How `backtest` and `compare` read a history.
+#[derive(clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// Input format; by default from the file extension.
+    #[arg(long, value_enum)]
+    input: Option<InputFormat>,
+    /// How to read the file: a mapping document (JSON; `leadscore map` proposes one, `leadscore schema
+    /// mapping` is its schema). Default: the preset of the CRM whose export the header is, and the columns
+    /// matched to fields by name and label.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// The column (NDJSON: key) holding what became of each lead; empty cells are open leads. Default: the
+    /// mapping's, else `outcome`.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// Outcome values that count as won, comma-separated (default: the mapping's, else won, closed won,
+    /// customer, yes, true, 1).
+    #[arg(long, value_delimiter = ',')]
+    won: Vec<String>,
+    /// Outcome values that count as lost, comma-separated; with any, a value in no list is open.
+    #[arg(long, value_delimiter = ',')]
+    lost: Vec<String>,
+    /// Outcome values of leads still open (not counted as lost), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    open: Vec<String>,
+    /// The column with the time each lead was handed over, to score it as it was then (decay). Default: the
+    /// mapping's, else `scored_at`.
+    #[arg(long)]
+    scored_at: Option<String>,
+    /// The time to score leads without a `scored_at` at (RFC 3339); default: now.
+    #[arg(long)]
+    now: Option<String>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SchemaDoc {
     /// The rules document.
@@ -171,41 +205,35 @@ enum Command {
         #[cfg(feature = "serve")]
         #[arg(long, conflicts_with = "leads")]
         db: Option<String>,
-        /// Input format; by default from the file extension.
-        #[arg(long, value_enum)]
-        input: Option<InputFormat>,
-        /// How to read the file: a mapping document (JSON; `leadscore map` proposes one, `leadscore schema
-        /// mapping` is its schema). Default: the preset of the CRM whose export the header is, and the columns
-        /// matched to fields by name and label.
-        #[arg(long)]
-        map: Option<PathBuf>,
-        /// The column (NDJSON: key) holding what became of each lead; empty cells are open leads. Default: the
-        /// mapping's, else `outcome`.
-        #[arg(long)]
-        outcome: Option<String>,
-        /// Outcome values that count as won, comma-separated (default: the mapping's, else won, closed won,
-        /// customer, yes, true, 1).
-        #[arg(long, value_delimiter = ',')]
-        won: Vec<String>,
-        /// Outcome values that count as lost, comma-separated; with any, a value in no list is open.
-        #[arg(long, value_delimiter = ',')]
-        lost: Vec<String>,
-        /// Outcome values of leads still open (not counted as lost), comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        open: Vec<String>,
-        /// The column with the time each lead was handed over, to score it as it was then (decay). Default: the
-        /// mapping's, else `scored_at`.
-        #[arg(long)]
-        scored_at: Option<String>,
-        /// The time to score leads without a `scored_at` at (RFC 3339); default: now.
-        #[arg(long)]
-        now: Option<String>,
+        #[command(flatten)]
+        read: HistoryArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: DiagFormat,
         /// Locale of the stage names.
         #[arg(long)]
         locale: Option<String>,
+    },
+    /// Compare two models on the same history (champion and challenger): each one's backtest, and the leads
+    /// whose stage changes, with the rules that moved them.
+    Compare {
+        /// The champion: a rules document (JSON) or a compiled program.
+        champion: PathBuf,
+        /// The challenger.
+        challenger: PathBuf,
+        /// Past leads, read as for `backtest`.
+        leads: PathBuf,
+        #[command(flatten)]
+        read: HistoryArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+        /// Locale of the stage names.
+        #[arg(long)]
+        locale: Option<String>,
+        /// How many changed leads the text lists.
+        #[arg(long, default_value_t = 20)]
+        show: usize,
     },
     /// Plan the funnel: the deals, SQLs, MQLs, leads and visitors a revenue goal needs, per month and per
     /// working day; with --mqls instead of --goal, what a number of MQLs yields.
@@ -443,19 +471,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             leads,
             #[cfg(feature = "serve")]
             db,
-            input,
-            map,
-            outcome,
-            won,
-            lost,
-            open,
-            scored_at,
-            now,
+            read,
             format,
             locale,
         } => {
             let (program, _) = load(&model)?;
-            let now = now_ms(&now)?;
+            let now = now_ms(&read.now)?;
             #[cfg(feature = "serve")]
             let from_db = match &db {
                 Some(url) => {
@@ -468,37 +489,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (mut reader, name) = match (from_db, &leads) {
                 (Some(r), _) => (r.0, r.1.to_string()),
                 (None, Some(leads)) => {
-                    let input_format = input.unwrap_or_else(|| input::guess(leads));
+                    let input_format = read.input.unwrap_or_else(|| input::guess(leads));
                     (input::Reader::open_unmapped(leads, input_format, &program)?, leads.display().to_string())
                 }
                 (None, None) => return Err("name the leads file (or --db)".into()),
             };
-            let mut mapping = match &map {
-                Some(path) => {
-                    let text =
-                        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    leadscore::mapping::Mapping::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
-                }
-                None => reader.propose(&program),
-            };
-            if let Some(o) = outcome {
-                mapping.outcome.column = o;
-            }
-            if let Some(t) = scored_at {
-                mapping.scored_at = t;
-            }
-            for (given, list) in
-                [(won, &mut mapping.outcome.won), (lost, &mut mapping.outcome.lost), (open, &mut mapping.outcome.open)]
-            {
-                if !given.is_empty() {
-                    *list = given;
-                }
-            }
-            reader.apply(&program, &mapping);
-            if !reader.has_extra(0) {
-                let column = &mapping.outcome.column;
-                return Err(format!("{name}: no `{column}` column (choose one with --outcome or a mapping)"));
-            }
+            let mapping = history_mapping(&read, &mut reader, &program, &name)?;
             let progress = progress_bar(reader.size());
             let mut bt = leadscore::backtest::Backtest::with_outcome(&program, &mapping.outcome);
             for item in reader.by_ref() {
@@ -565,6 +561,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot write: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare { champion, challenger, leads, read, format, locale, show } => {
+            let (pa, _) = load(&champion)?;
+            let (pb, _) = load(&challenger)?;
+            let now = now_ms(&read.now)?;
+            let input_format = read.input.unwrap_or_else(|| input::guess(&leads));
+            let name = leads.display().to_string();
+            // The file is read once per model: each reads the columns it has fields for.
+            let mut ra = input::Reader::open_unmapped(&leads, input_format, &pa)?;
+            let mut rb = input::Reader::open_unmapped(&leads, input_format, &pb)?;
+            let ma = history_mapping(&read, &mut ra, &pa, &name)?;
+            let mb = history_mapping(&read, &mut rb, &pb, &name)?;
+            let mut c = leadscore::compare::Compare::new(
+                &pa,
+                leadscore::backtest::Backtest::with_outcome(&pa, &ma.outcome),
+                &pb,
+                leadscore::backtest::Backtest::with_outcome(&pb, &mb.outcome),
+            );
+            while let (Some(x), Some(y)) = (ra.next(), rb.next()) {
+                c.add(x, y, now);
+            }
+            c.a.set_input(ra.input_summary(&ma));
+            c.b.set_input(rb.input_summary(&mb));
+            let r = c.report(locale.as_deref());
+            let mut stdout = io::stdout().lock();
+            match format {
+                DiagFormat::Text => report::compare(&mut stdout, &r, show),
+                DiagFormat::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?)
+                }
+            }
+            .map_err(|e| format!("cannot write: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { document } => {
             let schema = match document {
                 SchemaDoc::Rules => schemars::schema_for!(leadscore::model::Document),
@@ -592,6 +621,44 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The mapping that reads a history: `--map`, else the one its header suggests, with the outcome options over
+/// it; applied to `reader`. An error when the file has no outcome column.
+fn history_mapping(
+    read: &HistoryArgs,
+    reader: &mut input::Reader,
+    program: &leadscore::Program,
+    name: &str,
+) -> Result<leadscore::mapping::Mapping, String> {
+    let mut mapping = match &read.map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            leadscore::mapping::Mapping::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => reader.propose(program),
+    };
+    if let Some(o) = &read.outcome {
+        mapping.outcome.column = o.clone();
+    }
+    if let Some(t) = &read.scored_at {
+        mapping.scored_at = t.clone();
+    }
+    for (given, list) in [
+        (&read.won, &mut mapping.outcome.won),
+        (&read.lost, &mut mapping.outcome.lost),
+        (&read.open, &mut mapping.outcome.open),
+    ] {
+        if !given.is_empty() {
+            list.clone_from(given);
+        }
+    }
+    reader.apply(program, &mapping);
+    if !reader.has_extra(0) {
+        let column = &mapping.outcome.column;
+        return Err(format!("{name}: no `{column}` column (choose one with --outcome or a mapping)"));
+    }
+    Ok(mapping)
 }
 
 fn progress_bar(size: Option<u64>) -> Option<indicatif::ProgressBar> {

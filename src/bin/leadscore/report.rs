@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use leadscore::backtest::{Report, Stats};
+use leadscore::compare::Comparison;
 use leadscore::plan::{Funnel, Plan, PlanInput};
 
 fn pct(x: Option<f64>) -> String {
@@ -25,6 +26,12 @@ fn num(x: f64) -> String {
     } else {
         out
     }
+}
+
+/// A score with at most one decimal.
+fn short(x: f64) -> String {
+    let s = format!("{x:.1}");
+    s.strip_suffix(".0").map_or(s.clone(), str::to_string)
 }
 
 fn stats(s: &Stats) -> String {
@@ -187,5 +194,63 @@ pub fn plan(w: &mut impl Write, input: &PlanInput, p: &Plan) -> io::Result<()> {
         "needed counts rounded up, SQLs and deals yielded rounded down"
     };
     writeln!(w, "(months: the year's counts in proportion to their working days, {how})")?;
+    Ok(())
+}
+
+/// Champion (A) and challenger (B) side by side: close rate per stage, each threshold's precision and recall,
+/// the leads that change stage, and the first `show` of them with the rules that moved them.
+pub fn compare(w: &mut impl Write, c: &Comparison, show: usize) -> io::Result<()> {
+    writeln!(w, "{} lead(s) scored by both models; {} change stage.", c.leads, c.changed)?;
+    writeln!(w)?;
+    writeln!(w, "{:<24} {:>9} {:>11} {:>9} {:>11}", "stage", "A leads", "A close", "B leads", "B close")?;
+    let mut ids: Vec<&str> = c.a.stages.iter().map(|s| s.id.as_str()).collect();
+    for s in &c.b.stages {
+        if !ids.contains(&s.id.as_str()) {
+            ids.push(&s.id);
+        }
+    }
+    for id in ids {
+        let (a, b) = (c.a.stages.iter().find(|s| s.id == id), c.b.stages.iter().find(|s| s.id == id));
+        let label = a.or(b).map_or(id, |s| s.label.as_str());
+        let count = |s: Option<&leadscore::backtest::StageRow>| s.map_or("-".into(), |s| s.count.to_string());
+        writeln!(
+            w,
+            "{:<24} {:>9} {:>11} {:>9} {:>11}",
+            label,
+            count(a),
+            pct(a.and_then(|s| s.close_rate)),
+            count(b),
+            pct(b.and_then(|s| s.close_rate))
+        )?;
+    }
+    writeln!(w)?;
+    for (name, r) in [("A", &c.a), ("B", &c.b)] {
+        for t in &r.thresholds {
+            writeln!(w, "{name}: {} (score >= {}): {}", t.label, t.current, stats(&t.current_at))?;
+        }
+    }
+    if !c.transitions.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "leads that change stage, from A to B:")?;
+        for t in &c.transitions {
+            writeln!(w, "  {} -> {}: {} ({} won, {} lost)", t.from, t.to, t.count, t.won, t.lost)?;
+        }
+    }
+    for m in c.moved.iter().take(show) {
+        let mut why: Vec<String> = m.gained.iter().map(|r| format!("+{r}")).collect();
+        why.extend(m.dropped.iter().map(|r| format!("-{r}")));
+        writeln!(
+            w,
+            "  {} (line {}, {}): {} -> {}, score {} -> {}{}",
+            m.id,
+            m.line,
+            m.outcome,
+            m.from,
+            m.to,
+            short(m.score_a),
+            short(m.score_b),
+            if why.is_empty() { String::new() } else { format!(": {}", why.join(" ")) }
+        )?;
+    }
     Ok(())
 }

@@ -1,0 +1,148 @@
+//! Champion and challenger: two models backtested on the same history, lead by lead. Each model gets its whole
+//! backtest report (close rate per stage, precision and recall of its thresholds); the comparison adds the leads
+//! whose stage changes from one model to the other, with the rules that fired for one and not the other. Pure:
+//! the caller reads the history once per model (a model reads the columns it has fields for) and hands the two
+//! readings of each row here together.
+
+use serde::Serialize;
+
+use crate::backtest::{Backtest, Outcome, Report, Scored};
+use crate::Program;
+
+/// How many changed leads a comparison lists (all are counted).
+const MAX_LEADS: usize = 500;
+
+/// Leads that moved from one stage to another, and what became of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    pub won: u64,
+    pub lost: u64,
+}
+
+/// A lead whose stage differs between the two models.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Moved {
+    pub id: String,
+    pub line: u64,
+    pub from: String,
+    pub to: String,
+    /// `won`, `lost` or `open`.
+    pub outcome: &'static str,
+    pub score_a: f64,
+    pub score_b: f64,
+    /// Rules that fired for this lead with the challenger only, and with the champion only (by id).
+    pub gained: Vec<String>,
+    pub dropped: Vec<String>,
+}
+
+/// The two reports and what changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comparison {
+    /// The champion's report (model A) and the challenger's (model B).
+    pub a: Report,
+    pub b: Report,
+    /// Leads scored by both.
+    pub leads: u64,
+    /// Leads whose stage differs.
+    pub changed: u64,
+    /// By (from, to), most leads first.
+    pub transitions: Vec<Transition>,
+    /// The changed leads, in file order (at most 500).
+    pub moved: Vec<Moved>,
+}
+
+/// Two backtests fed row by row.
+pub struct Compare<'p> {
+    pub a: Backtest,
+    pub b: Backtest,
+    pa: &'p Program,
+    pb: &'p Program,
+    leads: u64,
+    changed: u64,
+    transitions: Vec<Transition>,
+    moved: Vec<Moved>,
+}
+
+fn stage_id(p: &Program, stage: usize) -> String {
+    p.stages.get(stage).map_or_else(|| "disqualified".to_string(), |s| s.id.clone())
+}
+
+fn fired_ids(p: &Program, fired: &[bool]) -> Vec<String> {
+    p.rules.iter().zip(fired).filter(|(_, f)| **f).map(|(r, _)| r.id.clone()).collect()
+}
+
+impl<'p> Compare<'p> {
+    pub fn new(pa: &'p Program, a: Backtest, pb: &'p Program, b: Backtest) -> Self {
+        Compare { a, b, pa, pb, leads: 0, changed: 0, transitions: vec![], moved: vec![] }
+    }
+
+    /// One row, as each model read it: a lead (scored here), or the same bad row.
+    pub fn add(
+        &mut self,
+        row_a: Result<crate::leads::Lead, crate::leads::RowError>,
+        row_b: Result<crate::leads::Lead, crate::leads::RowError>,
+        now: f64,
+    ) {
+        let (id, line) = match &row_a {
+            Ok(l) => (l.id.clone(), l.line),
+            Err(e) => (String::new(), e.line),
+        };
+        let sa = self.a.add_read(self.pa, row_a, now);
+        let sb = self.b.add_read(self.pb, row_b, now);
+        let (Some(sa), Some(sb)) = (sa, sb) else { return };
+        self.leads += 1;
+        let (from, to) = (stage_id(self.pa, sa.stage), stage_id(self.pb, sb.stage));
+        if from == to {
+            return;
+        }
+        self.changed += 1;
+        let Scored { outcome, .. } = sa;
+        let (won, lost) = (u64::from(outcome == Outcome::Won), u64::from(outcome == Outcome::Lost));
+        match self.transitions.iter_mut().find(|t| t.from == from && t.to == to) {
+            Some(t) => {
+                t.count += 1;
+                t.won += won;
+                t.lost += lost;
+            }
+            None => self.transitions.push(Transition { from: from.clone(), to: to.clone(), count: 1, won, lost }),
+        }
+        if self.moved.len() < MAX_LEADS {
+            let (fa, fb) = (fired_ids(self.pa, self.a.fired()), fired_ids(self.pb, self.b.fired()));
+            self.moved.push(Moved {
+                id,
+                line,
+                from,
+                to,
+                outcome: match outcome {
+                    Outcome::Won => "won",
+                    Outcome::Lost => "lost",
+                    Outcome::Open => "open",
+                },
+                score_a: sa.score,
+                score_b: sb.score,
+                gained: fb.iter().filter(|r| !fa.contains(r)).cloned().collect(),
+                dropped: fa.iter().filter(|r| !fb.contains(r)).cloned().collect(),
+            });
+        }
+    }
+
+    /// Both reports (stage names in `locale`) and the changes.
+    pub fn report(&self, locale: Option<&str>) -> Comparison {
+        let mut transitions = self.transitions.clone();
+        transitions
+            .sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.from.cmp(&y.from)).then_with(|| x.to.cmp(&y.to)));
+        Comparison {
+            a: self.a.report(self.pa, locale),
+            b: self.b.report(self.pb, locale),
+            leads: self.leads,
+            changed: self.changed,
+            transitions,
+            moved: self.moved.clone(),
+        }
+    }
+}
