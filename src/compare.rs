@@ -56,12 +56,9 @@ pub struct Comparison {
     pub moved: Vec<Moved>,
 }
 
-/// Two backtests fed row by row.
-pub struct Compare<'p> {
-    pub a: Backtest,
-    pub b: Backtest,
-    pa: &'p Program,
-    pb: &'p Program,
+/// What changes between two backtests fed the same rows: the leads whose stage differs.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
     leads: u64,
     changed: u64,
     transitions: Vec<Transition>,
@@ -76,27 +73,30 @@ fn fired_ids(p: &Program, fired: &[bool]) -> Vec<String> {
     p.rules.iter().zip(fired).filter(|(_, f)| **f).map(|(r, _)| r.id.clone()).collect()
 }
 
-impl<'p> Compare<'p> {
-    pub fn new(pa: &'p Program, a: Backtest, pb: &'p Program, b: Backtest) -> Self {
-        Compare { a, b, pa, pb, leads: 0, changed: 0, transitions: vec![], moved: vec![] }
-    }
+type Row = Result<crate::leads::Lead, crate::leads::RowError>;
 
-    /// One row, as each model read it: a lead (scored here), or the same bad row.
+impl Changes {
+    /// One row, as each model read it (a lead, or the same bad row), added to each model's backtest.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
-        row_a: Result<crate::leads::Lead, crate::leads::RowError>,
-        row_b: Result<crate::leads::Lead, crate::leads::RowError>,
+        pa: &Program,
+        a: &mut Backtest,
+        row_a: Row,
+        pb: &Program,
+        b: &mut Backtest,
+        row_b: Row,
         now: f64,
     ) {
         let (id, line) = match &row_a {
             Ok(l) => (l.id.clone(), l.line),
             Err(e) => (String::new(), e.line),
         };
-        let sa = self.a.add_read(self.pa, row_a, now);
-        let sb = self.b.add_read(self.pb, row_b, now);
+        let sa = a.add_read(pa, row_a, now);
+        let sb = b.add_read(pb, row_b, now);
         let (Some(sa), Some(sb)) = (sa, sb) else { return };
         self.leads += 1;
-        let (from, to) = (stage_id(self.pa, sa.stage), stage_id(self.pb, sb.stage));
+        let (from, to) = (stage_id(pa, sa.stage), stage_id(pb, sb.stage));
         if from == to {
             return;
         }
@@ -112,7 +112,7 @@ impl<'p> Compare<'p> {
             None => self.transitions.push(Transition { from: from.clone(), to: to.clone(), count: 1, won, lost }),
         }
         if self.moved.len() < MAX_LEADS {
-            let (fa, fb) = (fired_ids(self.pa, self.a.fired()), fired_ids(self.pb, self.b.fired()));
+            let (fa, fb) = (fired_ids(pa, a.fired()), fired_ids(pb, b.fired()));
             self.moved.push(Moved {
                 id,
                 line,
@@ -132,17 +132,41 @@ impl<'p> Compare<'p> {
     }
 
     /// Both reports (stage names in `locale`) and the changes.
-    pub fn report(&self, locale: Option<&str>) -> Comparison {
+    pub fn report(&self, pa: &Program, a: &Backtest, pb: &Program, b: &Backtest, locale: Option<&str>) -> Comparison {
         let mut transitions = self.transitions.clone();
         transitions
             .sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.from.cmp(&y.from)).then_with(|| x.to.cmp(&y.to)));
         Comparison {
-            a: self.a.report(self.pa, locale),
-            b: self.b.report(self.pb, locale),
+            a: a.report(pa, locale),
+            b: b.report(pb, locale),
             leads: self.leads,
             changed: self.changed,
             transitions,
             moved: self.moved.clone(),
         }
+    }
+}
+
+/// Two backtests fed row by row, with their programs.
+pub struct Compare<'p> {
+    pub a: Backtest,
+    pub b: Backtest,
+    pa: &'p Program,
+    pb: &'p Program,
+    changes: Changes,
+}
+
+impl<'p> Compare<'p> {
+    pub fn new(pa: &'p Program, a: Backtest, pb: &'p Program, b: Backtest) -> Self {
+        Compare { a, b, pa, pb, changes: Changes::default() }
+    }
+
+    /// One row, as each model read it.
+    pub fn add(&mut self, row_a: Row, row_b: Row, now: f64) {
+        self.changes.add(self.pa, &mut self.a, row_a, self.pb, &mut self.b, row_b, now);
+    }
+
+    pub fn report(&self, locale: Option<&str>) -> Comparison {
+        self.changes.report(self.pa, &self.a, self.pb, &self.b, locale)
     }
 }

@@ -119,6 +119,29 @@ export interface BacktestReport {
   notes: string[];
 }
 
+/** Champion (`a`) and challenger (`b`) on the same history: both reports, and the leads whose stage changes. */
+export interface CompareReport {
+  a: BacktestReport;
+  b: BacktestReport;
+  /** Leads scored by both; of those, leads whose stage differs. */
+  leads: number;
+  changed: number;
+  /** By (from, to), most leads first. */
+  transitions: { from: string; to: string; count: number; won: number; lost: number }[];
+  /** The leads that moved, in file order (at most 500), with the rules that fired for one model only. */
+  moved: {
+    id: string;
+    line: number;
+    from: string;
+    to: string;
+    outcome: "won" | "lost" | "open";
+    scoreA: number;
+    scoreB: number;
+    gained: string[];
+    dropped: string[];
+  }[];
+}
+
 /** The funnel planner's input. Rates in percent. Give `goal` (revenue) or `mqls` (the inverse). */
 export interface PlanInput {
   goal?: number;
@@ -160,11 +183,16 @@ extern "C" {
     pub type JsThresholdStats;
     #[wasm_bindgen(typescript_type = "HistoryMapping")]
     pub type JsMapping;
+    #[wasm_bindgen(typescript_type = "CompareReport")]
+    pub type JsCompareReport;
     #[wasm_bindgen(typescript_type = "PlanInput")]
     pub type JsPlanInput;
     #[wasm_bindgen(typescript_type = "Plan")]
     pub type JsPlan;
 }
+
+/// A history held in memory, read lead by lead.
+type History = Reader<Cursor<Vec<u8>>>;
 
 fn error(message: String) -> JsValue {
     Error::new(&format!("leadscore: {message}")).into()
@@ -175,7 +203,7 @@ fn error(message: String) -> JsValue {
 #[wasm_bindgen]
 pub struct Backtest {
     program: Rc<Program>,
-    reader: Reader<Cursor<Vec<u8>>>,
+    reader: History,
     core: Core,
     mapping: Mapping,
     now: f64,
@@ -196,55 +224,10 @@ impl Backtest {
             Some(o) => from_js(&o, "options")?,
             None => Json::Null,
         };
-        let strings = |key: &str| -> Vec<String> {
-            o.get(key)
-                .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
-                .unwrap_or_default()
-        };
-        let format = match o.get("format").and_then(Json::as_str) {
-            Some("ndjson") => Format::Ndjson,
-            Some("csv") => Format::Csv,
-            Some(other) => return Err(error(format!("options.format: `{other}` is not csv or ndjson"))),
-            None if data.trim_start().starts_with('{') => Format::Ndjson,
-            None => Format::Csv,
-        };
         let now = now_or_clock(o.get("now").and_then(Json::as_f64));
         let program = scorer.program.clone();
         let size = data.len() as u64;
-        let mut reader = Reader::new(Cursor::new(data.into_bytes()), format, &program, &[]).map_err(error)?;
-        // The mapping given, else the one the header suggests (a CRM's preset, columns matched by name).
-        let mut mapping = match o.get("map").filter(|m| !m.is_null()) {
-            Some(m) => serde_path_to_error::deserialize::<_, Mapping>(m.clone())
-                .map_err(|e| error(format!("options.map: {}: {}", e.path(), e.inner())))?,
-            None => {
-                let headers: Vec<&str> = reader.headers().iter().map(String::as_str).collect();
-                Mapping::propose(&headers, &program)
-            }
-        };
-        if let Some(c) = o.get("outcome").and_then(Json::as_str) {
-            mapping.outcome.column = c.to_string();
-        }
-        if let Some(c) = o.get("scoredAt").and_then(Json::as_str) {
-            mapping.scored_at = c.to_string();
-        }
-        for (key, list) in [
-            ("won", &mut mapping.outcome.won),
-            ("lost", &mut mapping.outcome.lost),
-            ("open", &mut mapping.outcome.open),
-        ] {
-            let given = strings(key);
-            if !given.is_empty() {
-                *list = given;
-            }
-        }
-        reader.apply(&program, &mapping);
-        if !reader.has_extra(0) {
-            return Err(error(format!(
-                "the leads have no `{}` column: name the outcome column in options.outcome",
-                mapping.outcome.column
-            )));
-        }
+        let (reader, mapping) = open_history(&program, data, &o)?;
         let core = Core::with_outcome(&program, &mapping.outcome);
         Ok(Backtest { program, reader, core, mapping, now, size, offset: 0, done: false })
     }
@@ -315,6 +298,143 @@ impl Backtest {
     pub fn at(&self, threshold: JsNum) -> Result<JsThresholdStats, JsValue> {
         let threshold = args::number(&threshold, "threshold")?;
         Ok(to_js(&self.core.at(threshold)).unchecked_into())
+    }
+}
+
+/// The history `data` opened for `program` as `o` (the options of `Backtest` and `Compare`) says: the mapping
+/// given in `o.map`, else the one the header suggests, with `o`'s outcome options over it.
+fn open_history(program: &Program, data: String, o: &Json) -> Result<(History, Mapping), JsValue> {
+    let strings = |key: &str| -> Vec<String> {
+        o.get(key)
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let format = match o.get("format").and_then(Json::as_str) {
+        Some("ndjson") => Format::Ndjson,
+        Some("csv") => Format::Csv,
+        Some(other) => return Err(error(format!("options.format: `{other}` is not csv or ndjson"))),
+        None if data.trim_start().starts_with('{') => Format::Ndjson,
+        None => Format::Csv,
+    };
+    let mut reader = Reader::new(Cursor::new(data.into_bytes()), format, program, &[]).map_err(error)?;
+    // The mapping given, else the one the header suggests (a CRM's preset, columns matched by name).
+    let mut mapping = match o.get("map").filter(|m| !m.is_null()) {
+        Some(m) => serde_path_to_error::deserialize::<_, Mapping>(m.clone())
+            .map_err(|e| error(format!("options.map: {}: {}", e.path(), e.inner())))?,
+        None => {
+            let headers: Vec<&str> = reader.headers().iter().map(String::as_str).collect();
+            Mapping::propose(&headers, program)
+        }
+    };
+    if let Some(c) = o.get("outcome").and_then(Json::as_str) {
+        mapping.outcome.column = c.to_string();
+    }
+    if let Some(c) = o.get("scoredAt").and_then(Json::as_str) {
+        mapping.scored_at = c.to_string();
+    }
+    for (key, list) in
+        [("won", &mut mapping.outcome.won), ("lost", &mut mapping.outcome.lost), ("open", &mut mapping.outcome.open)]
+    {
+        let given = strings(key);
+        if !given.is_empty() {
+            *list = given;
+        }
+    }
+    reader.apply(program, &mapping);
+    if !reader.has_extra(0) {
+        return Err(error(format!(
+            "the leads have no `{}` column: name the outcome column in options.outcome",
+            mapping.outcome.column
+        )));
+    }
+    Ok((reader, mapping))
+}
+
+/// Champion and challenger in steps, as `Backtest`: `while (!c.step(5000)) report(c.progress)`, then `c.report()`.
+#[wasm_bindgen]
+pub struct Compare {
+    a: Rc<Program>,
+    b: Rc<Program>,
+    ra: History,
+    rb: History,
+    ma: Mapping,
+    mb: Mapping,
+    core: (crate::backtest::Backtest, crate::backtest::Backtest),
+    changes: crate::compare::Changes,
+    now: f64,
+    size: u64,
+    offset: u64,
+    done: bool,
+}
+
+#[wasm_bindgen]
+impl Compare {
+    /// Reads `data` for the champion's model and for the challenger's (each with its own mapping, unless
+    /// `options.map` gives one), as `new Backtest()` does.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        champion: &Scorer,
+        challenger: &Scorer,
+        data: JsStr,
+        options: Option<JsBacktestOptions>,
+    ) -> Result<Compare, JsValue> {
+        let data = args::string(&data, "data")?;
+        args::opt_object(options.as_deref(), "options")?;
+        let o = match options {
+            Some(o) => from_js(&o, "options")?,
+            None => Json::Null,
+        };
+        let now = now_or_clock(o.get("now").and_then(Json::as_f64));
+        let (a, b) = (champion.program.clone(), challenger.program.clone());
+        let size = data.len() as u64;
+        let (ra, ma) = open_history(&a, data.clone(), &o)?;
+        let (rb, mb) = open_history(&b, data, &o)?;
+        let core = (Core::with_outcome(&a, &ma.outcome), Core::with_outcome(&b, &mb.outcome));
+        Ok(Compare { a, b, ra, rb, ma, mb, core, changes: Default::default(), now, size, offset: 0, done: false })
+    }
+
+    /// Scores up to `rows` more leads with both models; true once every lead is scored.
+    pub fn step(&mut self, rows: JsNum) -> Result<bool, JsValue> {
+        let rows = args::number(&rows, "rows")?;
+        if !(rows >= 0.0 && rows.fract() == 0.0) {
+            return Err(js_sys::RangeError::new("leadscore: `rows` must be a whole number, 0 or more").into());
+        }
+        for _ in 0..(rows.min(u32::MAX as f64) as u32).max(1) {
+            match (self.ra.next_lead(&self.a), self.rb.next_lead(&self.b)) {
+                (Some(x), Some(y)) => {
+                    if let Ok(lead) = &x {
+                        self.offset = lead.offset;
+                    }
+                    self.changes.add(&self.a, &mut self.core.0, x, &self.b, &mut self.core.1, y, self.now);
+                }
+                _ => {
+                    self.done = true;
+                    self.offset = self.size;
+                    break;
+                }
+            }
+        }
+        Ok(self.done)
+    }
+
+    /// The share of the input read, from 0 to 1.
+    #[wasm_bindgen(getter)]
+    pub fn progress(&self) -> f64 {
+        if self.done || self.size == 0 {
+            1.0
+        } else {
+            (self.offset as f64 / self.size as f64).min(1.0 - f64::EPSILON)
+        }
+    }
+
+    /// Both reports and the leads that change stage (as `leadscore compare --format json`).
+    pub fn report(&mut self, locale: Option<JsStr>) -> Result<JsCompareReport, JsValue> {
+        let locale = args::opt_string(locale, "locale")?;
+        self.core.0.set_input(self.ra.input_summary(&self.ma));
+        self.core.1.set_input(self.rb.input_summary(&self.mb));
+        let r = self.changes.report(&self.a, &self.core.0, &self.b, &self.core.1, locale.as_deref());
+        Ok(to_js(&r).unchecked_into())
     }
 }
 

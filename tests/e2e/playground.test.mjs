@@ -4,7 +4,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -332,6 +333,10 @@ describe("the scoring playground", () => {
     const report = await page.evaluate(() => window.leadscorePlayground.report);
     const sql = report.thresholds.find((t) => t.stage === "sql");
     assert.notEqual(sql.suggested, sql.current);
+    // The rules as they are become the champion; the edited ones are the challenger.
+    const champion = await page.inputValue("#doc");
+    await page.click("#bt-champion");
+    assert.match(await text(page, "#bt-champion-state"), /^Champion kept/);
     await page.click('#bt-suggest li[data-stage="sql"] .pg-apply');
     assert.match(await page.inputValue("#doc"), new RegExp(`score >= ${sql.suggested} and fit >= 30`));
     // The backtest follows the rules: the current SQL threshold is now the suggested one.
@@ -340,6 +345,26 @@ describe("the scoring playground", () => {
       sql.suggested,
       { timeout: 60_000 },
     );
+    // Champion and challenger: what the command line's compare says, shown.
+    const comparison = await page.evaluate(() => window.leadscorePlayground.comparison);
+    const dir = await mkdtemp(join(tmpdir(), "leadscore-compare-"));
+    await writeFile(join(dir, "champion.json"), champion);
+    await writeFile(join(dir, "challenger.json"), await page.inputValue("#doc"));
+    const { stdout } = await promisify(execFile)(
+      join(root, "target/release/leadscore"),
+      ["compare", join(dir, "champion.json"), join(dir, "challenger.json"), "examples/history/b2b-saas.csv", "--format", "json"],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+    );
+    await rm(dir, { recursive: true });
+    const cli = JSON.parse(stdout);
+    assert.ok(comparison.changed > 0);
+    assert.deepEqual({ changed: comparison.changed, transitions: comparison.transitions, moved: comparison.moved }, { changed: cli.changed, transitions: cli.transitions, moved: cli.moved });
+    assert.match(await text(page, "#bt-compare-summary"), new RegExp(`^${comparison.changed} of 1,000 leads change stage`));
+    assert.equal(await page.$$eval("#bt-moved tbody tr", (r) => r.length), Math.min(100, comparison.moved.length));
+    const sqlRow = await page.$$eval('#bt-compare-stages tr[data-stage="sql"] td', (c) => c.map((x) => x.textContent));
+    assert.equal(sqlRow[0], String(comparison.a.stages.find((x) => x.id === "sql").count));
+    assert.equal(sqlRow[2], String(comparison.b.stages.find((x) => x.id === "sql").count));
+    await p.shot("backtest", "backtest-compare");
     // Too few leads: no suggestion, and the notes say why.
     const few = (await readFile(join(root, "examples/history/b2b-saas.csv"), "utf8")).split("\n").slice(0, 11).join("\n");
     await page.setInputFiles("#bt-file", { name: "few.csv", mimeType: "text/csv", buffer: Buffer.from(few) });

@@ -635,7 +635,7 @@ function renderAnalysis() {
 // 5. Backtest
 
 // The last file (kept to run again), the mapping that read it, and its header.
-const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map(), csv: null, name: "", mapping: null, headers: [], again: 0 };
+const backtest = { worker: null, id: 0, report: null, running: false, pending: new Map(), csv: null, name: "", mapping: null, headers: [], again: 0, champion: null };
 /** For the browser's console: the last backtest report, whole. */
 globalThis.leadscorePlayground = { report: null };
 
@@ -705,7 +705,8 @@ function startBacktest(csv, name, map = null) {
   backtest.csv = csv;
   backtest.name = name;
   const outcome = $("#bt-outcome").value.trim() || undefined;
-  worker().postMessage({ run: { id, rules: doc.value, csv, outcome, won: listOf("#bt-won"), lost: listOf("#bt-lost"), open: listOf("#bt-open"), map } });
+  const champion = backtest.champion ?? undefined;
+  worker().postMessage({ run: { id, rules: doc.value, champion, csv, outcome, won: listOf("#bt-won"), lost: listOf("#bt-lost"), open: listOf("#bt-open"), map } });
 }
 
 function onWorker(data) {
@@ -732,6 +733,8 @@ function onWorker(data) {
     globalThis.leadscorePlayground.report = data.report;
     finishRun(`Done: ${int.format(data.report.rows)} rows.`);
     renderReport(data.report);
+    globalThis.leadscorePlayground.comparison = data.comparison ?? null;
+    renderComparison(data.comparison);
   }
 }
 
@@ -767,6 +770,51 @@ function applyThreshold(stage, from, to) {
   if (at < 0) return false;
   loadDocument(doc.value.slice(0, at) + JSON.stringify(when) + doc.value.slice(at + quoted.length));
   return true;
+}
+
+/** The rules in the editor become the champion: later runs compare the rules being edited (the challenger) with them. */
+function keepChampion() {
+  if (!state.compiles) {
+    $("#bt-champion-state").textContent = "Fix the errors in the rules first.";
+    return;
+  }
+  backtest.champion = doc.value;
+  $("#bt-champion-state").textContent = `Champion kept (${state.model?.id ?? "model"}). Edit the rules: each run compares them with it.`;
+  if (backtest.csv) startBacktest(backtest.csv, backtest.name, backtest.mapping);
+}
+
+/** Champion against challenger: stage by stage, their thresholds, the leads that moved and why. */
+function renderComparison(c) {
+  $("#bt-compare").hidden = !c;
+  if (!c) return;
+  $("#bt-compare-summary").textContent =
+    `${int.format(c.changed)} of ${int.format(c.leads)} leads change stage from the champion to the challenger` +
+    (c.transitions.length ? `: ${c.transitions.map((t) => `${stageLabel(t.from)} → ${stageLabel(t.to)} ${int.format(t.count)} (${int.format(t.won)} won, ${int.format(t.lost)} lost)`).join("; ")}.` : ".");
+  const ids = [...new Set([...c.a.stages, ...c.b.stages].map((s) => s.id))];
+  setRows(
+    $("#bt-compare-stages"),
+    ids.map((id) => {
+      const a = c.a.stages.find((s) => s.id === id);
+      const b = c.b.stages.find((s) => s.id === id);
+      const tr = row((a ?? b).label ?? stageLabel(id), a ? int.format(a.count) : "–", pct(a?.closeRate), b ? int.format(b.count) : "–", pct(b?.closeRate));
+      tr.dataset.stage = id;
+      return tr;
+    }),
+  );
+  $("#bt-compare-thresholds").replaceChildren(
+    ...[["Champion", c.a], ["Challenger", c.b]].flatMap(([who, r]) =>
+      r.thresholds.map((t) => h("li", { text: `${who}: ${t.label ?? stageLabel(t.stage)} ≥ ${num.format(t.current)}: ${statsLine(t.currentAt)}` })),
+    ),
+  );
+  setRows(
+    $("#bt-moved"),
+    c.moved.slice(0, 100).map((m) => {
+      const rules = [...m.gained.map((r) => `+ ${labelOf(state.model?.rules, r)}`), ...m.dropped.map((r) => `− ${r}`)].join(", ");
+      const tr = row(`${m.id} (line ${m.line})`, m.outcome, `${stageLabel(m.from)}, ${num.format(m.scoreA)}`, `${stageLabel(m.to)}, ${num.format(m.scoreB)}`, rules || "same rules, other thresholds");
+      tr.dataset.lead = m.id;
+      return tr;
+    }),
+  );
 }
 
 /** How the file was read: the mapping, its columns (each a choice), the outcome values, conversions, values left out. */
@@ -1021,6 +1069,7 @@ async function main() {
     file.value = "";
   });
   $("#bt-again").addEventListener("click", runAgain);
+  $("#bt-champion").addEventListener("click", keepChampion);
   $("#bt-template").addEventListener("click", downloadTemplate);
   for (const id of ["#bt-outcome", "#bt-won", "#bt-lost", "#bt-open"]) $(id).addEventListener("change", () => backtest.csv && startBacktest(backtest.csv, backtest.name, backtest.mapping && editedMapping()));
   const drop = $("#drop");

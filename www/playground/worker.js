@@ -1,8 +1,9 @@
 // The playground's backtest, off the page's thread: scores a CSV of past leads with the current rules document
 // (the full build's Backtest), reports progress, then answers "how would threshold t do" for the sliders.
 //
-// Messages in:  {run: {id, rules, csv: string | File, outcome?, won?, lost?, open?, map?, now?}}   {at: {id, threshold}}
-// Messages out: {id, progress, rows}   {id, report, mapping, headers}   {id, at: stats}   {id, error}
+// Messages in:  {run: {id, rules, champion?, csv: string | File, outcome?, won?, lost?, open?, map?, now?}}   {at: {id, threshold}}
+// Messages out: {id, progress, rows}   {id, report, mapping, headers, comparison?}   {id, at: stats}   {id, error}
+// With `champion` (another rules document), the same file is also compared: champion against `rules`.
 import init, * as leadscore from "/dist/leadscore.js";
 
 const ready = init();
@@ -26,7 +27,7 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-function run({ id, rules, outcome, won, lost, open, map, now }, csv) {
+function run({ id, rules, champion, outcome, won, lost, open, map, now }, csv) {
   backtest?.free?.();
   scorer?.free?.();
   backtest = null;
@@ -39,5 +40,14 @@ function run({ id, rules, outcome, won, lost, open, map, now }, csv) {
   backtest = new leadscore.Backtest(scorer, csv, options);
   while (!backtest.step(STEP)) self.postMessage({ id, progress: backtest.progress, rows: backtest.rows });
   self.postMessage({ id, progress: 1, rows: backtest.rows });
-  self.postMessage({ id, report: backtest.report(), mapping: backtest.mapping, headers: backtest.headers });
+  let comparison;
+  if (champion) {
+    const kept = new leadscore.Scorer(champion);
+    const c = new leadscore.Compare(kept, scorer, csv, options);
+    while (!c.step(STEP)) self.postMessage({ id, progress: c.progress, rows: backtest.rows });
+    comparison = c.report();
+    c.free();
+    kept.free();
+  }
+  self.postMessage({ id, report: backtest.report(), mapping: backtest.mapping, headers: backtest.headers, comparison });
 }
