@@ -139,8 +139,8 @@ fn bench(c: &mut Criterion) {
         deal_size: 50_000.0,
         sql_to_won: 25.0,
         mql_to_sql: 20.0,
-        lead_to_mql: 10.0,
-        visitor_to_lead: 2.0,
+        lead_to_mql: Some(10.0),
+        visitor_to_lead: Some(2.0),
         year: 2027,
     };
     c.bench_function("plan a year", |b| b.iter(|| leadscore::plan::plan(black_box(&plan))));

@@ -256,7 +256,18 @@ import json
 p = json.load(open('$tmp/plan.json'))
 assert (p['deals'], p['sqls'], p['mqls'], p['leads'], p['visitors']) == (200, 800, 4000, 40000, 2000000), p
 assert p['workingDays'] == 261 and len(p['months']) == 12 and p['months'][0]['workingDays'] == 21
+assert p['steps'][:3] == ['10,000,000 ÷ 50,000 = 200 deals', '200 ÷ 25 % = 800 SQLs', '800 ÷ 20 % = 4,000 MQLs'], p['steps']
+for k in ['deals', 'sqls', 'mqls', 'leads', 'visitors']:
+    assert sum(m[k] for m in p['months']) == p[k], k
 " && ok || bad "plan JSON"
+# Only deals, SQLs and MQLs: the rates of leads and visitors are optional.
+"$bin" plan --goal 10000000 --deal-size 50000 --sql-to-won 25 --mql-to-sql 20 --year 2027 --format json > "$tmp/plan3.json" || bad "plan without lead rates"
+python3 -c "
+import json
+p = json.load(open('$tmp/plan3.json'))
+assert (p['deals'], p['sqls'], p['mqls'], p['leads'], p['visitors']) == (200, 800, 4000, None, None), p
+assert sum(m['mqls'] for m in p['months']) == 4000
+" && ok || bad "plan without lead rates JSON"
 "$bin" plan --mqls 4000 "${plan[@]}" > "$tmp/plan.txt" || bad "plan --mqls"
 grep -Eq "^ +200 deals \(revenue 10,000,000\)" "$tmp/plan.txt" && ok || bad "inverse plan: $(cat "$tmp/plan.txt")"
 if "$bin" plan --goal 10000000 "${plan[@]/25/125}" 2> "$tmp/err.txt"; then bad "plan with a rate above 100%"; else ok; fi

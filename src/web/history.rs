@@ -149,15 +149,18 @@ export interface PlanInput {
   dealSize: number;
   sqlToWon: number;
   mqlToSql: number;
-  leadToMql: number;
-  visitorToLead: number;
+  /** Without it, the plan stops at MQLs (`leads` and `visitors` are null). */
+  leadToMql?: number;
+  /** Without it, the plan stops at leads. */
+  visitorToLead?: number;
   /** The year whose working days (Monday to Friday) spread the plan over its months. */
   year: number;
 }
 
 export interface Funnel {
-  visitors: number;
-  leads: number;
+  /** Null without the rates that count them. */
+  visitors: number | null;
+  leads: number | null;
   mqls: number;
   sqls: number;
   deals: number;
@@ -167,9 +170,13 @@ export interface Funnel {
 export interface Plan extends Funnel {
   revenue: number;
   workingDays: number;
-  /** The year's counts in proportion to each month's working days: needed counts rounded up, yielded ones (the inverse plan's SQLs and deals) down. */
+  /** The year's counts shared by each month's working days, whole, adding up to the year's (`rounding` says how). */
   months: (Funnel & { month: string; workingDays: number })[];
   perWorkingDay: Funnel;
+  /** The arithmetic, a step a line: "10,000,000 ÷ 50,000 = 200 deals". */
+  steps: string[];
+  /** How the counts were rounded, in words. */
+  rounding: string;
 }
 "#;
 

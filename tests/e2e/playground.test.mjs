@@ -438,6 +438,37 @@ describe("the scoring playground", () => {
     await page.check("#plan-form input[name=mode][value=mqls]");
     await page.fill("#plan-form [name=mqls]", "4000");
     assert.equal(await text(page, "[data-total=deals]"), "200");
+    await page.check("#plan-form input[name=mode][value=goal]");
+    // Numbers as people type them, each echoed as read.
+    await page.fill("#plan-form [name=goal]", "10.000.000");
+    assert.equal(await text(page, '[data-read="goal"]'), "read as 10,000,000");
+    assert.equal(await text(page, "[data-total=deals]"), "200");
+    // The arithmetic, step by step, and the months adding up to the year.
+    assert.deepEqual((await page.$$eval("#plan-steps li", (l) => l.map((x) => x.textContent))).slice(0, 3), [
+      "10,000,000 ÷ 50,000 = 200 deals",
+      "200 ÷ 25 % = 800 SQLs",
+      "800 ÷ 20 % = 4,000 MQLs",
+    ]);
+    assert.match(await text(page, "#plan-rounding"), /add up to the year/);
+    for (const column of [2, 3, 4, 5, 6]) {
+      const cells = await page.$$eval(`#plan-table tbody tr td:nth-child(${column + 1})`, (c) => c.map((x) => Number(x.textContent.replace(/,/g, ""))));
+      const year = await page.$eval(`#plan-table tfoot tr:last-child td:nth-child(${column + 1})`, (c) => Number(c.textContent.replace(/,/g, "")));
+      assert.equal(cells.reduce((a, b) => a + b, 0), year, `column ${column}`);
+    }
+    // A bad input clears the figures and says which, in the form's words.
+    await page.fill("#plan-form [name=sqlToWon]", "abc");
+    assert.equal(await text(page, "#plan-state"), "SQL → won (%): “abc” is not a number.");
+    assert.equal(await page.$$eval("#plan-totals dd", (d) => d.length), 0, "stale figures stay beside the error");
+    assert.equal(await page.$$eval("#plan-table tbody tr", (r) => r.length), 0);
+    await page.fill("#plan-form [name=sqlToWon]", "125");
+    assert.match(await text(page, "#plan-state"), /^SQL → won \(%\): is a percentage: at most 100/);
+    assert.doesNotMatch(await text(page, "#plan-state"), /sqlToWon/);
+    // Only deals, SQLs and MQLs.
+    await page.fill("#plan-form [name=sqlToWon]", "25");
+    await page.fill("#plan-form [name=leadToMql]", "");
+    await page.fill("#plan-form [name=visitorToLead]", "");
+    assert.equal(await text(page, "[data-total=mqls]"), "4,000");
+    assert.equal(await page.$$eval("[data-total=leads], [data-total=visitors]", (d) => d.length), 0);
     await p.shot("planner");
     await p.close();
   });

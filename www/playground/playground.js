@@ -950,35 +950,86 @@ function renderReport(r) {
 
 // 6. Funnel planner
 
+/** The separators of the page's language: `{ group: ",", decimal: "." }` in English. */
+const separators = Object.fromEntries(
+  new Intl.NumberFormat(navigator.language).formatToParts(12345.6).filter((x) => x.type === "group" || x.type === "decimal").map((x) => [x.type, x.value]),
+);
+
+/** A number as people type it: "10,000,000", "10.000.000", "12,5" (a decimal comma where the language uses one),
+ * "1 000". Null when it is not one. */
+function readNumber(text) {
+  const t = text.trim().replace(/[\s\u00a0\u202f']/g, "");
+  if (t === "") return null;
+  if (!/^[+-]?[\d.,]+$/.test(t)) return NaN;
+  const marks = [...t.matchAll(/[.,]/g)].map((m) => m[0]);
+  let normal = t;
+  if (marks.length) {
+    const last = marks[marks.length - 1];
+    const kinds = new Set(marks);
+    if (kinds.size === 2) {
+      // Both: the last one is the decimal mark ("1,234.5", "1.234,5").
+      const group = last === "." ? "," : ".";
+      if (!new RegExp(`^[+-]?\\d{1,3}(\\${group}\\d{3})*\\${last}\\d+$`).test(t)) return NaN;
+      normal = t.replaceAll(group, "").replace(last, ".");
+    } else if (marks.length > 1 || (last !== separators.decimal && /^[+-]?\d{1,3}[.,]\d{3}$/.test(t))) {
+      // One kind, repeated or in thousands where the language's decimal mark is the other one: groups.
+      if (!new RegExp(`^[+-]?\\d{1,3}(\\${last}\\d{3})+$`).test(t)) return NaN;
+      normal = t.replaceAll(last, "");
+    } else {
+      normal = t.replace(last, ".");
+    }
+  }
+  const n = Number(normal);
+  return Number.isFinite(n) ? n : NaN;
+}
+
 function planInput() {
   const form = $("#plan-form");
   const mode = form.elements.mode.value;
-  const value = (name) => Number(form.elements[name].value);
-  const input = {
-    sqlToWon: value("sqlToWon"),
-    mqlToSql: value("mqlToSql"),
-    leadToMql: value("leadToMql"),
-    visitorToLead: value("visitorToLead"),
-    year: value("year"),
-  };
-  if (mode === "mqls") {
-    input.mqls = value("mqls");
-    if (form.elements.dealSize.value !== "") input.dealSize = value("dealSize");
-  } else {
-    input.goal = value("goal");
-    input.dealSize = value("dealSize");
+  const problems = [];
+  const input = {};
+  const names = mode === "mqls" ? ["mqls", "dealSize"] : ["goal", "dealSize"];
+  for (const name of [...names, "sqlToWon", "mqlToSql", "leadToMql", "visitorToLead", "year"]) {
+    const el = form.elements[name];
+    const label = el.closest("label").firstChild.textContent.trim();
+    const n = readNumber(el.value);
+    const echo = form.querySelector(`[data-read="${name}"]`);
+    echo.textContent = n === null ? "" : Number.isNaN(n) ? "not a number" : `read as ${num.format(n)}`;
+    if (Number.isNaN(n)) problems.push(`${label}: “${el.value}” is not a number.`);
+    else if (n !== null) input[name] = n;
+    else if (!/optional/.test(label) && !(mode === "mqls" && name === "dealSize")) problems.push(`${label}: give a number.`);
   }
-  return { mode, input };
+  return { mode, input, problems };
+}
+
+/** The planner's results, all cleared. */
+function clearPlan(message) {
+  $("#plan-state").textContent = message;
+  for (const id of ["#plan-totals", "#plan-chart", "#plan-steps"]) $(id).replaceChildren();
+  $("#plan-rounding").textContent = "";
+  setRows($("#plan-table"), []);
+  $("#plan-table").tFoot.replaceChildren();
 }
 
 function renderPlan() {
-  const { mode, input } = planInput();
+  const { mode, input, problems } = planInput();
   for (const el of document.querySelectorAll("#plan-form [data-mode]")) el.hidden = el.dataset.mode !== mode;
+  if (problems.length) {
+    clearPlan(problems.join(" "));
+    return;
+  }
   let p;
   try {
     p = leadscore.plan(input);
   } catch (e) {
-    $("#plan-state").textContent = e?.message ?? String(e);
+    // Each problem in the words of the form: its label, not the engine's name for it.
+    const form = $("#plan-form");
+    const named = (e?.problems ?? []).map((x) => {
+      const el = x.field && form.elements[x.field];
+      const label = el?.closest?.("label")?.firstChild.textContent.trim();
+      return `${label ?? "The plan"}: ${x.message}.`;
+    });
+    clearPlan(named.length ? named.join(" ") : (e?.message ?? String(e)));
     return;
   }
   $("#plan-state").textContent = "";
@@ -990,7 +1041,7 @@ function renderPlan() {
     ["Leads", p.leads, "leads"],
     ["Visitors", p.visitors, "visitors"],
     ["Working days", p.workingDays, "workingDays"],
-  ];
+  ].filter(([, v]) => v !== null);
   $("#plan-totals").replaceChildren(
     ...totals.map(([label, v, key]) => h("div", {}, h("dt", { text: label }), h("dd", { "data-total": key, text: fmt(v) }))),
   );
@@ -1002,11 +1053,14 @@ function renderPlan() {
         { label: "MQLs", value: p.mqls },
         { label: "SQLs", value: p.sqls },
         { label: "Deals", value: p.deals },
-      ],
+      ].filter((x) => x.value !== null),
       "The funnel for the year",
     ),
   );
-  const cells = (m) => [fmt(m.visitors), fmt(m.leads), fmt(m.mqls), fmt(m.sqls), fmt(m.deals)];
+  $("#plan-steps").replaceChildren(...p.steps.map((x) => h("li", { text: x })));
+  $("#plan-rounding").textContent = p.rounding;
+  const opt = (v) => (v === null ? "–" : fmt(v));
+  const cells = (m) => [opt(m.visitors), opt(m.leads), fmt(m.mqls), fmt(m.sqls), fmt(m.deals)];
   setRows($("#plan-table"), p.months.map((m) => row(m.month, String(m.workingDays), ...cells(m))));
   const foot = $("#plan-table").tFoot;
   foot.replaceChildren(

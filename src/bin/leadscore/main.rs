@@ -253,12 +253,12 @@ enum Command {
         /// MQL to SQL, in percent.
         #[arg(long)]
         mql_to_sql: f64,
-        /// Lead to MQL, in percent.
+        /// Lead to MQL, in percent; without it the plan stops at MQLs.
         #[arg(long)]
-        lead_to_mql: f64,
-        /// Visitor to lead, in percent.
-        #[arg(long)]
-        visitor_to_lead: f64,
+        lead_to_mql: Option<f64>,
+        /// Visitor to lead, in percent (with --lead-to-mql); without it the plan stops at leads.
+        #[arg(long, requires = "lead_to_mql")]
+        visitor_to_lead: Option<f64>,
         /// The year whose working days spread the plan over its months; default: this year.
         #[arg(long)]
         year: Option<i32>,

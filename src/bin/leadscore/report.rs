@@ -169,14 +169,28 @@ pub fn plan(w: &mut impl Write, input: &PlanInput, p: &Plan) -> io::Result<()> {
     writeln!(w, "  {:>12} deals (revenue {})", num(f.deals), num(p.revenue))?;
     writeln!(w, "  {:>12} SQLs      at {}% SQL to won", num(f.sqls), input.sql_to_won)?;
     writeln!(w, "  {:>12} MQLs      at {}% MQL to SQL", num(f.mqls), input.mql_to_sql)?;
-    writeln!(w, "  {:>12} leads     at {}% lead to MQL", num(f.leads), input.lead_to_mql)?;
-    writeln!(w, "  {:>12} visitors  at {}% visitor to lead", num(f.visitors), input.visitor_to_lead)?;
+    if let (Some(leads), Some(r)) = (f.leads, input.lead_to_mql) {
+        writeln!(w, "  {:>12} leads     at {r}% lead to MQL", num(leads))?;
+    }
+    if let (Some(visitors), Some(r)) = (f.visitors, input.visitor_to_lead) {
+        writeln!(w, "  {:>12} visitors  at {r}% visitor to lead", num(visitors))?;
+    }
     writeln!(w)?;
+    writeln!(w, "the arithmetic:")?;
+    for s in &p.steps {
+        writeln!(w, "  {s}")?;
+    }
+    writeln!(w)?;
+    let opt = |x: Option<f64>, dec: usize| x.map_or("-".to_string(), |x| format!("{x:.dec$}"));
     let row = |w: &mut dyn Write, name: &str, days: String, x: &Funnel, dec: usize| {
         writeln!(
             w,
-            "{name:<9} {days:>5} {:>12.dec$} {:>10.dec$} {:>9.dec$} {:>8.dec$} {:>7.dec$}",
-            x.visitors, x.leads, x.mqls, x.sqls, x.deals
+            "{name:<9} {days:>5} {:>12} {:>10} {:>9.dec$} {:>8.dec$} {:>7.dec$}",
+            opt(x.visitors, dec),
+            opt(x.leads, dec),
+            x.mqls,
+            x.sqls,
+            x.deals
         )
     };
     writeln!(
@@ -187,13 +201,9 @@ pub fn plan(w: &mut impl Write, input: &PlanInput, p: &Plan) -> io::Result<()> {
     for m in &p.months {
         row(w, &m.month, m.working_days.to_string(), &m.funnel, 0)?;
     }
+    row(w, "year", p.working_days.to_string(), f, 0)?;
     row(w, "per day", String::new(), &p.per_working_day, 2)?;
-    let how = if input.goal.is_some() {
-        "rounded up"
-    } else {
-        "needed counts rounded up, SQLs and deals yielded rounded down"
-    };
-    writeln!(w, "(months: the year's counts in proportion to their working days, {how})")?;
+    writeln!(w, "({})", p.rounding)?;
     Ok(())
 }
 
