@@ -100,7 +100,13 @@ pub fn backtest(w: &mut impl Write, r: &Report) -> io::Result<()> {
     for t in &r.thresholds {
         writeln!(w, "{} (score >= {}): {}", t.label, t.current, stats(&t.current_at))?;
         match (t.suggested, &t.suggested_at) {
-            (Some(s), Some(at)) => writeln!(w, "  suggested: score >= {s}: {}\n  (maximises {})", stats(at), t.goal)?,
+            (Some(s), Some(at)) => writeln!(
+                w,
+                "  suggested: score >= {s}: {}\n  (maximises {}; from {} leads with an outcome)",
+                stats(at),
+                t.goal,
+                r.won + r.lost
+            )?,
             _ => writeln!(w, "  no suggestion (see the notes)")?,
         }
     }
