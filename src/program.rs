@@ -621,7 +621,166 @@ impl Program {
         write!(f, ")")
     }
 
-    /// A closure-free way to print one expression.
+    /// An expression as the expression language writes it, for people: `score >= 80 and fit >= 30`. Parentheses
+    /// only where precedence needs them; JsonLogic-only operations as calls (`js.cat(...)`).
+    pub fn expr_text(&self, id: NodeId) -> String {
+        let mut out = String::new();
+        self.write_expr(&mut out, id, 0);
+        out
+    }
+
+    /// Writes node `id` into `out`, in parentheses when its precedence is below `min` (0 `if`, 1 `or`, 2 `and`,
+    /// 3 `not`, 4 comparisons, 5 `+ -`, 6 `* / %`, 7 unary minus, 8 atoms and calls).
+    fn write_expr(&self, out: &mut String, id: NodeId, min: u8) {
+        use std::fmt::Write as _;
+        let Some(node) = self.nodes.get(id as usize) else { return out.push('?') };
+        let prec = match node {
+            Node::If(..) => 0,
+            Node::Or(..) => 1,
+            Node::And(..) => 2,
+            Node::Not(_) => 3,
+            Node::Cmp(..) | Node::In(..) | Node::Between(..) => 4,
+            Node::Arith(Arith::Add | Arith::Sub, ..) => 5,
+            Node::Arith(Arith::Mul | Arith::Div | Arith::Rem, ..) => 6,
+            Node::Neg(_) => 7,
+            Node::Num(_)
+            | Node::Str(_)
+            | Node::Bool(_)
+            | Node::Null
+            | Node::List(_)
+            | Node::Field(_)
+            | Node::Var(..)
+            | Node::Answered(_)
+            | Node::Score
+            | Node::Group(_)
+            | Node::Count(..)
+            | Node::DaysSince(_)
+            | Node::Call(..)
+            | Node::Js(..) => 8,
+        };
+        if prec < min {
+            out.push('(');
+        }
+        let list = |l: u32| {
+            let list = &self.lists[l as usize];
+            if list.name.is_empty() {
+                format!("list #{l}")
+            } else {
+                list.name.clone()
+            }
+        };
+        let call = |out: &mut String, name: &str, args: &[NodeId]| {
+            out.push_str(name);
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                self.write_expr(out, *a, 0);
+            }
+            out.push(')');
+        };
+        match node {
+            Node::Num(n) => out.push_str(&crate::host::js_string(*n)),
+            Node::Str(s) => {
+                let _ = write!(out, "'{}'", self.strings[*s as usize].replace('\'', "\\'"));
+            }
+            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Node::Null => out.push_str("null"),
+            Node::List(l) => out.push_str(&list(*l)),
+            Node::Field(i) => out.push_str(&self.fields[*i as usize].id),
+            Node::Var(i, d) => {
+                // JsonLogic's `var` with a default.
+                let _ = write!(out, "var({}", self.fields[*i as usize].id);
+                if let Some(d) = d {
+                    out.push_str(", ");
+                    self.write_expr(out, *d, 0);
+                }
+                out.push(')');
+            }
+            Node::Answered(i) => {
+                let _ = write!(out, "answered({})", self.fields[*i as usize].id);
+            }
+            Node::Score => out.push_str("score"),
+            Node::Group(g) => out.push_str(&self.groups[*g as usize].id),
+            Node::Count(e, d) => {
+                let _ = write!(out, "count({}", self.events[*e as usize].0);
+                if let Some(d) = d {
+                    out.push_str(", ");
+                    self.write_expr(out, *d, 0);
+                }
+                out.push(')');
+            }
+            Node::DaysSince(e) => {
+                let _ = write!(out, "days_since({})", self.events[*e as usize].0);
+            }
+            Node::Not(a) => {
+                out.push_str("not ");
+                self.write_expr(out, *a, 3);
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                let word = if matches!(node, Node::And(..)) { " and " } else { " or " };
+                self.write_expr(out, *a, prec);
+                out.push_str(word);
+                self.write_expr(out, *b, prec + 1);
+            }
+            Node::If(c, a, b) => {
+                out.push_str("if ");
+                self.write_expr(out, *c, 1);
+                out.push_str(" then ");
+                self.write_expr(out, *a, 1);
+                out.push_str(" else ");
+                self.write_expr(out, *b, 0);
+            }
+            Node::Neg(a) => {
+                out.push('-');
+                self.write_expr(out, *a, 7);
+            }
+            Node::Arith(op, a, b) => {
+                let sign = match op {
+                    Arith::Add => " + ",
+                    Arith::Sub => " - ",
+                    Arith::Mul => " * ",
+                    Arith::Div => " / ",
+                    Arith::Rem => " % ",
+                };
+                self.write_expr(out, *a, prec);
+                out.push_str(sign);
+                self.write_expr(out, *b, prec + 1);
+            }
+            Node::Cmp(op, a, b) => {
+                let sign = match op {
+                    Cmp::Eq => " == ",
+                    Cmp::Ne => " != ",
+                    Cmp::Lt => " < ",
+                    Cmp::Le => " <= ",
+                    Cmp::Gt => " > ",
+                    Cmp::Ge => " >= ",
+                };
+                self.write_expr(out, *a, 5);
+                out.push_str(sign);
+                self.write_expr(out, *b, 5);
+            }
+            Node::In(a, l) => {
+                self.write_expr(out, *a, 5);
+                let _ = write!(out, " in {}", list(*l));
+            }
+            Node::Between(a, lo, hi) => {
+                self.write_expr(out, *a, 5);
+                out.push_str(" between ");
+                self.write_expr(out, *lo, 5);
+                out.push_str(" and ");
+                self.write_expr(out, *hi, 5);
+            }
+            Node::Call(func, s, n) => call(out, &format!("{func:?}").to_lowercase(), self.call_args(*s, *n)),
+            Node::Js(op, s, n) => call(out, &format!("js.{op:?}").to_lowercase(), self.call_args(*s, *n)),
+        }
+        if prec < min {
+            out.push(')');
+        }
+    }
+
+    /// The compiler's debugging form of one expression (S-expressions); [`Program::expr_text`] is for people.
     pub fn display_node(&self, id: NodeId) -> impl fmt::Display + '_ {
         NodeDisplay(self, id)
     }

@@ -1084,6 +1084,65 @@ async fn leads_are_delivered_to_their_targets_with_retries() {
     }
 }
 
+/// The inbox as sales read it, on both stores: who the lead is (name, company, role), the stage by its label,
+/// only the outcome buttons that apply, why the stage, the answers by their labels; a warning only for a lead
+/// whose verdict is wrong, with the details one click away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_shows_who_and_why() {
+    for db in databases("who") {
+        let users = "[[users]]\nname = \"ci\"\ntoken_sha256 = \"".to_string()
+            + &leadscore::serve::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"t"))
+            + "\"\n";
+        let r = Receiver::start(config(&db, &users)).await;
+        let p = r.app.programs.current.clone();
+        let mut answers = sql_answers("ada@zahlwerk.de");
+        answers.push(e("company", "Zahlwerk GmbH"));
+        let (_, ok) = r.submit(&answers).await;
+        let t = now() - 60_000.0;
+        let mut tampered = browser_claim(&p, &good_fit("gi@zahlwerk.de"), &json!([]), t);
+        tampered.iter_mut().find(|(k, _)| k == "leadscore_score").unwrap().1 = "95".into();
+        let (_, bad) = r.submit(&tampered).await;
+        assert_eq!(bad["claim"], "mismatch");
+        let get = |path: String| r.http.get(format!("{}{path}", r.base)).bearer_auth("t").send();
+        let list = get("/inbox".into()).await.unwrap().text().await.unwrap();
+        let row = |id: &str| {
+            let start = list.find(&format!("<tr data-lead=\"{id}\"")).unwrap_or_else(|| panic!("{id} listed: {list}"));
+            list[start..start + list[start..].find("</tr>").unwrap()].to_string()
+        };
+        let good = row(ok["id"].as_str().unwrap());
+        for want in [
+            ">Ada</a>",
+            "ada@zahlwerk.de",
+            ">Zahlwerk GmbH<",
+            ">Head of Data<",
+            ">Sales Qualified Lead<",
+            "<time datetime=",
+        ] {
+            assert!(good.contains(want), "{want} in {good}");
+        }
+        assert!(good.contains(">Won</button>") && good.contains(">Lost</button>"), "{good}");
+        assert!(!good.contains("Reopen"), "an open lead is offered Reopen: {good}");
+        assert!(!good.contains("class=\"badge\""), "a verified lead carries a warning: {good}");
+        assert!(row(bad["id"].as_str().unwrap()).contains("data-badge=\"mismatch\""), "the mismatch is not marked");
+
+        let page = get(format!("/inbox/lead/{}", ok["id"].as_str().unwrap())).await.unwrap().text().await.unwrap();
+        for want in [
+            "<h1>Ada</h1>",
+            "<h2>Why this stage</h2>",
+            "<li>Sales Qualified Lead because score &gt;= 80 and fit &gt;= 30",
+            "<th scope=\"row\">Work email</th><td>ada@zahlwerk.de</td>",
+            "<th scope=\"row\">Which best describes your role?</th><td>Vice president or head of department</td>",
+            "<details id=\"technical\"><summary>",
+        ] {
+            assert!(page.contains(want), "{want} in {page}");
+        }
+        let page = get(format!("/inbox/lead/{}", bad["id"].as_str().unwrap())).await.unwrap().text().await.unwrap();
+        assert!(page.contains("<details id=\"technical\" open>"), "the details of a wrong verdict are shown");
+        assert!(page.contains("data-badge=\"mismatch\""));
+        r.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_needs_a_user_and_marks_leads_won() {
     let db = databases("inbox").remove(0);

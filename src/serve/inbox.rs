@@ -1,7 +1,9 @@
 //! The sales inbox at `/inbox`: leads newest first with their verdict and deliveries, won/lost, and the
 //! history export that `leadscore backtest` reads. Behind HTTP authentication: Basic with a password checked
-//! against its argon2 hash, or a Bearer token checked against its SHA-256. Plain HTML, no script; every state
-//! change is a POST carrying the user's CSRF token, from the same origin.
+//! against its argon2 hash, or a Bearer token checked against its SHA-256. Plain HTML; one small script shows
+//! times in the viewer's time zone (without it they read in UTC). Every state change is a POST carrying the
+//! user's CSRF token, from the same origin. Leads are shown as sales read them (`people.rs`): who, the answers
+//! with their labels, why the stage; the verdict's details only when something is wrong, else one click away.
 
 // A refused request is answered with its response: handlers return it as their error.
 #![allow(clippy::result_large_err)]
@@ -31,6 +33,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/inbox", get(list))
         .route("/inbox/", get(list))
         .route("/inbox/inbox.css", get(css))
+        .route("/inbox/inbox.js", get(js))
         .route("/inbox/lead/{id}", get(detail))
         .route("/inbox/lead/{id}/outcome", post(set_outcome))
         .route("/inbox/delivery/{id}/retry", post(retry))
@@ -168,17 +171,30 @@ th,td{border-bottom:1px solid #dde1e7;padding:.35rem .5rem;text-align:left;verti
 td.num{text-align:right;font-variant-numeric:tabular-nums}nav.stages a{margin-right:.8rem}\
 .bad{color:#9b1c1c}.ok{color:#1b6b35}form.inline{display:inline}button{font:inherit;padding:.1rem .5rem}\
 code{font-size:.92em}h2{margin-top:1.6rem}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
-dt{font-weight:600}";
+dt{font-weight:600}.badge{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .4rem;\
+font-size:.85em;text-decoration:none}p.who{color:#4b5565;margin-top:-.6rem}.scroll{overflow-x:auto}\
+@media (max-width:640px){header{flex-wrap:wrap;gap:.4rem .9rem}main{padding:.6rem}table.leads thead{display:none}\
+table.leads,table.leads tbody,table.leads tr,table.leads td{display:block;width:auto}table.leads tr{border-bottom:2px solid #dde1e7;\
+padding:.4rem 0}table.leads td{border:0;padding:.1rem .3rem}table.leads td.num{text-align:left}nav.stages{display:flex;\
+flex-wrap:wrap;gap:.3rem .8rem}nav.stages a{margin:0}dl.facts{grid-template-columns:1fr}}";
 
 async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+}
+
+/// The one enhancement: times in the viewer's time zone (the page says UTC without it).
+const JS: &str = "for (const t of document.querySelectorAll('time[datetime]')) {\n  const d = new Date(t.dateTime);\n  \
+if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' }); }\n}\n";
+
+async fn js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS).into_response()
 }
 
 fn shell(title: &str, user: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\">\n<title>{} · leadscore inbox</title>\n<link rel=\"icon\" \
-         href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/inbox/inbox.css\">\n</head>\n<body>\n<header><strong>\
+         href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/inbox/inbox.css\">\n<script type=\"module\" src=\"/inbox/inbox.js\"></script>\n</head>\n<body>\n<header><strong>\
          <a href=\"/inbox\">Inbox</a></strong><a href=\"/inbox/rejections\">Rejected submissions</a><a \
          href=\"/inbox/export.csv\">Export history (CSV)</a><span>signed in as {}</span></header>\n<main>\n{body}\n\
          </main>\n</body>\n</html>\n",
@@ -192,7 +208,38 @@ fn time(ms: i64) -> String {
         .map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
-fn outcome_form(csrf: &str, id: &str, back: &str) -> String {
+/// A time as HTML: UTC, shown in the viewer's time zone by the page's script.
+fn time_html(ms: i64) -> String {
+    let iso = jiff::Timestamp::from_millisecond(ms).map_or_else(|_| String::new(), |t| t.to_string());
+    format!("<time datetime=\"{}\">{}</time>", esc(&iso), esc(&time(ms)))
+}
+
+/// The program that scored a lead (any accepted one), else the current one.
+fn program_of<'a>(app: &'a App, lead: &Lead) -> &'a Program {
+    app.programs.get(&lead.rules_hash).unwrap_or(&app.programs.current)
+}
+
+/// A stage id as the model names it.
+fn stage_label(p: &Program, id: &str) -> String {
+    p.stages.iter().find(|s| s.id == id).and_then(|s| s.label.as_ref()).map_or_else(
+        || if id == "disqualified" { "Disqualified".into() } else { id.to_string() },
+        |l| l.get(&p.locale, &p.locale).to_string(),
+    )
+}
+
+/// A badge only when something is wrong with the lead's verdict: the page's score differs from the receiver's,
+/// or no accepted program scored it. `anchor`: where the detail is.
+fn verdict_badge(lead: &Lead, anchor: &str) -> String {
+    let text = match lead.claim_status.as_str() {
+        "mismatch" => "Check: the page's score differs",
+        "unknown_program" => "Check: scored by an unknown model",
+        _ => return String::new(),
+    };
+    format!("<a class=\"badge\" href=\"{anchor}\" data-badge=\"{}\">{text}</a>", esc(&lead.claim_status))
+}
+
+/// The outcome buttons that apply: an open lead can be won or lost, a closed one changed or reopened.
+fn outcome_form(csrf: &str, id: &str, back: &str, outcome: Option<&str>) -> String {
     let button = |v: &str, label: &str| {
         format!(
             "<form class=\"inline\" method=\"post\" action=\"/inbox/lead/{id}/outcome\"><input type=\"hidden\" \
@@ -203,7 +250,12 @@ fn outcome_form(csrf: &str, id: &str, back: &str) -> String {
             back = esc(back),
         )
     };
-    format!("{} {} {}", button("won", "Won"), button("lost", "Lost"), button("open", "Reopen"))
+    let actions: &[(&str, &str)] = match outcome {
+        None => &[("won", "Won"), ("lost", "Lost")],
+        Some("won") => &[("lost", "Lost"), ("open", "Reopen")],
+        Some(_) => &[("won", "Won"), ("open", "Reopen")],
+    };
+    actions.iter().map(|(v, label)| button(v, label)).collect::<Vec<_>>().join(" ")
 }
 
 fn delivery_summary(ds: &[&Delivery]) -> String {
@@ -279,24 +331,33 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<L
     let rows: Vec<String> = leads
         .iter()
         .map(|l| {
-            let email = l.record.pointer("/answers/email").and_then(Json::as_str).unwrap_or("");
+            let lp = program_of(&app, l);
+            let who = super::people::who(lp, l.record.get("answers").unwrap_or(&Json::Null));
             let ds: Vec<&Delivery> = deliveries.iter().filter(|d| d.lead_id == l.id).collect();
-            let claim_class = if l.claim_status == "verified" { "ok" } else if l.claim_status == "none" { "" } else { "bad" };
+            let email = if who.email.is_empty() || who.email == who.name {
+                String::new()
+            } else {
+                format!("<br><small>{}</small>", esc(&who.email))
+            };
             format!(
-                "<tr data-lead=\"{id}\"><td>{time}</td><td><a href=\"/inbox/lead/{id}\">{email}</a></td><td data-stage=\"{stage}\">{stage}</td>\
-                 <td class=\"num\">{score}</td><td>{grade}</td><td class=\"{claim_class}\" data-claim=\"{claim}\">{claim}</td><td>{deliveries}</td>\
+                "<tr data-lead=\"{id}\" data-claim=\"{claim}\"><td>{time}</td><td data-who><a href=\"/inbox/lead/{id}\">{name}</a>{email} {badge}</td>\
+                 <td data-company>{company}</td><td data-role>{role}</td><td data-stage=\"{stage}\">{stage_label}</td>\
+                 <td class=\"num\" data-score>{score}</td><td>{deliveries}</td>\
                  <td data-outcome=\"{outcome}\">{outcome_text}</td><td>{form}</td></tr>",
                 id = esc(&l.id),
-                time = esc(&time(l.received_at)),
-                email = esc(if email.is_empty() { &l.id } else { email }),
+                time = time_html(l.received_at),
+                name = esc(if who.name.is_empty() { &l.id } else { &who.name }),
+                company = esc(&who.company),
+                role = esc(&who.role),
+                badge = verdict_badge(l, &format!("/inbox/lead/{}#technical", l.id)),
                 stage = esc(&l.stage),
+                stage_label = esc(&stage_label(lp, &l.stage)),
                 score = esc(&show(l.score)),
-                grade = esc(l.grade.as_deref().unwrap_or("–")),
                 claim = esc(&l.claim_status),
                 deliveries = delivery_summary(&ds),
                 outcome = esc(l.outcome.as_deref().unwrap_or("")),
                 outcome_text = esc(l.outcome.as_deref().unwrap_or("open")),
-                form = outcome_form(&csrf, &l.id, &back),
+                form = outcome_form(&csrf, &l.id, &back, l.outcome.as_deref()),
             )
         })
         .collect();
@@ -317,9 +378,9 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<L
         out
     };
     let body = format!(
-        "<h1>Leads</h1>\n<p>{total} lead(s) stored; newest first; page {page}.</p>\n{nav}\n<table>\n<thead><tr><th scope=\"col\">Received</th>\
-         <th scope=\"col\">Lead</th><th scope=\"col\">Stage</th><th scope=\"col\">Score</th><th scope=\"col\">Grade</th><th scope=\"col\">Browser's claim</th>\
-         <th scope=\"col\">Deliveries</th><th scope=\"col\">Outcome</th><th scope=\"col\">Mark</th></tr></thead>\n<tbody>\n{}\n</tbody>\n</table>\n<p>{pager}</p>",
+        "<h1>Leads</h1>\n<p>{total} lead(s) stored; newest first; page {page}.</p>\n{nav}\n<div class=\"scroll\"><table class=\"leads\">\n<thead><tr><th scope=\"col\">Received</th>\
+         <th scope=\"col\">Who</th><th scope=\"col\">Company</th><th scope=\"col\">Role</th><th scope=\"col\">Stage</th><th scope=\"col\">Score</th>\
+         <th scope=\"col\">Deliveries</th><th scope=\"col\">Outcome</th><th scope=\"col\">Mark</th></tr></thead>\n<tbody>\n{}\n</tbody>\n</table></div>\n<p>{pager}</p>",
         rows.join("\n")
     );
     html(shell("Leads", &user, &body))
@@ -454,23 +515,56 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
             esc(c.get("stage").and_then(Json::as_str).unwrap_or(""))
         )
     });
+    let lp = program_of(&app, &lead);
+    let answers_json = r.get("answers").unwrap_or(&Json::Null);
+    let who = super::people::who(lp, answers_json);
+    let title = if who.name.is_empty() { format!("Lead {}", lead.id) } else { who.name.clone() };
+    let subtitle: Vec<&str> = [who.role.as_str(), who.company.as_str(), who.email.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty() && *s != who.name)
+        .collect();
+    let answers: Vec<String> = super::people::answers(lp, answers_json)
+        .iter()
+        .map(|(label, value)| format!("<tr><th scope=\"row\">{}</th><td>{}</td></tr>", esc(label), esc(value)))
+        .collect();
+    let why: Vec<String> = super::people::why(lp, &lead.stage, lead.knockout.as_deref(), lead.score, r)
+        .iter()
+        .map(|line| format!("<li>{}</li>", esc(line)))
+        .collect();
     let body = format!(
-        "<h1>Lead <code>{id}</code></h1>\n<dl class=\"facts\"><dt>Received</dt><dd>{received}</dd><dt>Stage</dt><dd data-stage=\"{stage}\">{stage}</dd>\
-         <dt>Score</dt><dd>{score}</dd><dt>Grade</dt><dd>{grade}</dd><dt>Browser's claim</dt><dd data-claim=\"{claim}\">{claim}</dd>\
-         <dt>Rules hash</dt><dd><code>{hash}</code></dd><dt>Consent to tracking</dt><dd>{consent}</dd><dt>Outcome</dt><dd data-outcome=\"{outcome}\">{outcome_text}</dd></dl>\n\
-         <p>{form}</p>\n<h2>Groups</h2>{groups}\n{claimed}<h2>Ledger</h2><table><thead><tr><th scope=\"col\">Rule</th><th scope=\"col\">Label</th><th scope=\"col\">Group</th>\
-         <th scope=\"col\">Points</th></tr></thead><tbody>{ledger}</tbody></table>\n<h2>Answers</h2>{answers}\n<h2>Behaviour events</h2>\
+        "<h1>{title}</h1>\n<p class=\"who\">{subtitle}</p>\n{badge}\n<dl class=\"facts\"><dt>Received</dt><dd>{received}</dd><dt>Stage</dt><dd data-stage=\"{stage}\">{stage_label}</dd>\
+         <dt>Score</dt><dd>{score}</dd><dt>Grade</dt><dd>{grade}</dd><dt>Outcome</dt><dd data-outcome=\"{outcome}\">{outcome_text}</dd></dl>\n\
+         <p>{form}</p>\n<h2>Why this stage</h2><ul class=\"why\">{why}</ul>\n<h2>Answers</h2><table class=\"answers\"><tbody>{answers}</tbody></table>\n\
+         <h2>Groups</h2>{groups}\n<h2>Points</h2><table><thead><tr><th scope=\"col\">Rule</th><th scope=\"col\">Label</th><th scope=\"col\">Group</th>\
+         <th scope=\"col\">Points</th></tr></thead><tbody>{ledger}</tbody></table>\n<h2>Behaviour events</h2>\
          <table><thead><tr><th scope=\"col\">Event</th><th scope=\"col\">When</th><th scope=\"col\">Trust</th><th scope=\"col\">Note</th></tr></thead><tbody>{events}</tbody></table>\n\
-         <h2>What differs from the browser's claim</h2><table><thead><tr><th scope=\"col\">Value</th><th scope=\"col\">Browser</th><th scope=\"col\">Server</th></tr></thead>\
-         <tbody>{mismatches}</tbody></table>\n<h2>Deliveries</h2><table><thead><tr><th scope=\"col\">Target</th><th scope=\"col\">Status</th><th scope=\"col\">Attempts</th>\
+         <h2>Deliveries</h2><table><thead><tr><th scope=\"col\">Target</th><th scope=\"col\">Status</th><th scope=\"col\">Attempts</th>\
          <th scope=\"col\">Delivered</th><th scope=\"col\">Last error</th><th scope=\"col\"></th></tr></thead><tbody>{deliveries}</tbody></table>\n\
-         <h2>Background and attribution</h2><table><tbody>{entries}</tbody></table>\n<h2>Issues</h2><ul>{issues}</ul>",
+         <h2>Background and attribution</h2><table><tbody>{entries}</tbody></table>\n<h2>Issues</h2><ul>{issues}</ul>\n\
+         <details id=\"technical\"{open}><summary>Technical details</summary><dl class=\"facts\"><dt>Lead id</dt><dd><code>{id}</code></dd>\
+         <dt>The page's claim</dt><dd data-claim=\"{claim}\">{claim_text}</dd><dt>Rules hash</dt><dd><code>{hash}</code></dd>\
+         <dt>Consent to tracking</dt><dd>{consent}</dd></dl>\n{claimed}<h3>What differs from the page's claim</h3><table><thead><tr><th scope=\"col\">Value</th>\
+         <th scope=\"col\">Page</th><th scope=\"col\">Receiver</th></tr></thead><tbody>{mismatches}</tbody></table>\n<h3>Answers as stored</h3>{raw_answers}</details>",
+        title = esc(&title),
+        subtitle = esc(&subtitle.join(" · ")),
+        badge = verdict_badge(&lead, "#technical"),
+        open = if verdict_badge(&lead, "").is_empty() { "" } else { " open" },
         id = esc(&lead.id),
-        received = esc(&time(lead.received_at)),
+        received = time_html(lead.received_at),
         stage = esc(&lead.stage),
+        stage_label = esc(&stage_label(lp, &lead.stage)),
         score = esc(&show(lead.score)),
         grade = esc(lead.grade.as_deref().unwrap_or("–")),
         claim = esc(&lead.claim_status),
+        claim_text = esc(match lead.claim_status.as_str() {
+            "verified" => "the same as the receiver's score",
+            "mismatch" => "differs from the receiver's score (below)",
+            "unvouched" => "counted events the site did not vouch for (they do not count here)",
+            "incomplete" => "incomplete",
+            "unknown_program" => "scored by a model the receiver does not accept",
+            "none" => "none (sent without the page's script)",
+            other => other,
+        }),
         hash = esc(&lead.rules_hash),
         consent = match lead.consent {
             Some(true) => "yes",
@@ -479,9 +573,11 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         },
         outcome = esc(lead.outcome.as_deref().unwrap_or("")),
         outcome_text = esc(lead.outcome.as_deref().unwrap_or("open")),
-        form = outcome_form(&csrf, &lead.id, &format!("/inbox/lead/{}", lead.id)),
+        form = outcome_form(&csrf, &lead.id, &format!("/inbox/lead/{}", lead.id), lead.outcome.as_deref()),
         groups = kv(r.get("groups")),
-        answers = kv(r.get("answers")),
+        raw_answers = kv(r.get("answers")),
+        why = why.join(""),
+        answers = answers.join(""),
         ledger = ledger.join(""),
         events = events.join(""),
         mismatches = mismatches.join(""),
@@ -489,7 +585,7 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         entries = entries.join(""),
         issues = issues.join(""),
     );
-    html(shell(&format!("Lead {}", lead.id), &user, &body))
+    html(shell(&title, &user, &body))
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@ mod files;
 mod inbox;
 mod limit;
 mod page;
+mod people;
 mod receive;
 pub mod store;
 pub mod trust;

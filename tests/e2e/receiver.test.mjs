@@ -78,23 +78,49 @@ describe("the receiver", () => {
     await inbox.goto(server.origin + "/inbox?stage=sql");
     const row = inbox.locator("tr[data-lead]", { hasText: "ana.rossi@shop.example" });
     assert.equal(await row.count(), 1);
-    assert.equal(await row.locator("[data-stage]").textContent(), "sql");
-    assert.equal(await row.locator("[data-claim]").textContent(), "verified");
+    // Who, in words: the name, the company and the role the form asked, the stage by its label.
+    assert.equal(await row.locator("[data-stage]").getAttribute("data-stage"), "sql");
+    assert.equal(await row.locator("[data-stage]").textContent(), "Sales Qualified Lead");
+    assert.match(await row.locator("[data-who] a").textContent(), /^Ana\b/);
+    assert.notEqual(await row.locator("[data-company]").textContent(), "");
+    assert.equal(await row.getAttribute("data-claim"), "verified");
+    assert.equal(await row.locator(".badge").count(), 0, "a verified lead carries no warning");
+    // Times in the viewer's time zone, UTC in the title.
+    assert.match(await row.locator("time").getAttribute("title"), / UTC$/);
     await inbox.screenshot({ path: join(shots, "inbox.png"), fullPage: true });
+    // On a phone: nothing wider than the screen.
+    const phone = await sales.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(server.origin + "/inbox");
+    const wide = await phone.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > 391)
+        .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
+        .slice(0, 8),
+    );
+    assert.deepEqual(wide, [], "wider than a phone");
+    await phone.screenshot({ path: join(shots, "inbox-phone.png"), fullPage: true });
+    await phone.close();
     await Promise.all([inbox.waitForURL(/\/inbox\?/), row.getByRole("button", { name: "Won" }).click()]);
     assert.equal(await inbox.locator("tr[data-lead] [data-outcome]").first().getAttribute("data-outcome"), "won");
-    await row.locator("a").click();
-    await inbox.waitForSelector("h1 >> text=Lead");
+    await row.locator("[data-who] a").click();
+    await inbox.waitForSelector("h1 >> text=Ana");
     assert.equal(await inbox.locator("dd[data-outcome]").getAttribute("data-outcome"), "won");
-    // The attribution, stored with the lead's answers.
-    const answer = (field) => inbox.locator(`tr:has(th code:text-is("${field}")) td`).textContent();
-    assert.equal(await answer("utm_source"), "newsletter");
-    assert.equal(await answer("utm_medium"), "email");
-    assert.equal(await answer("utm_campaign"), "spring-launch");
-    assert.equal(await answer("gclid"), "G-42");
-    assert.equal(await answer("landing_page"), landing);
-    assert.match(await answer("referrer"), /^https:\/\/mail\.example\//);
-    assert.equal(await answer("first_utm_source"), "newsletter");
+    // Why SQL: the stage's condition and the values that met it.
+    assert.match(await inbox.locator("ul.why li").first().textContent(), /^Sales Qualified Lead because .*score >= 80.*, with score \d/);
+    // The answers by their labels, the attribution among them.
+    const answer = (label) => inbox.locator(`table.answers tr:has(th:text-is("${label}")) td`).textContent();
+    assert.equal(await answer("Campaign source"), "newsletter");
+    assert.equal(await answer("Campaign medium"), "email");
+    assert.equal(await answer("Campaign"), "spring-launch");
+    assert.equal(await answer("Google Ads click id"), "G-42");
+    assert.equal(await answer("Landing page"), landing);
+    assert.match(await answer("Referring page"), /^https:\/\/mail\.example\//);
+    assert.equal(await answer("First campaign source"), "newsletter");
+    assert.equal(await answer("Which best describes your role?"), "Vice president or head of department");
+    // The verdict's details one click away, closed when nothing is wrong.
+    assert.equal(await inbox.locator("details#technical").getAttribute("open"), null);
+    assert.equal(await inbox.locator("details#technical [data-claim]").getAttribute("data-claim"), "verified");
     assert.ok((await inbox.locator("h2 + table tbody tr").count()) > 0, "the ledger is shown");
     await inbox.screenshot({ path: join(shots, "lead.png"), fullPage: true });
     assert.deepEqual(inboxProblems, []);
@@ -217,8 +243,8 @@ describe("the receiver", () => {
         await inbox.goto(own.origin + "/inbox");
         const row = inbox.locator("tr[data-lead]", { hasText: answers.email });
         assert.equal(await row.count(), 1);
-        assert.equal(await row.locator("[data-claim]").textContent(), "verified");
-        assert.equal(await row.locator("[data-stage]").textContent(), expect.stage.id);
+        assert.equal(await row.getAttribute("data-claim"), "verified");
+        assert.equal(await row.locator("[data-stage]").getAttribute("data-stage"), expect.stage.id);
         await sales.close();
       } finally {
         await own.close();
