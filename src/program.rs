@@ -77,6 +77,29 @@ pub enum Func {
     Ceil,
 }
 
+impl Func {
+    /// The function's name in the expression language (`Has` is `contains` on a multiple choice).
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Lower => "lower",
+            Func::Upper => "upper",
+            Func::Trim => "trim",
+            Func::Contains | Func::Has => "contains",
+            Func::AnyIn => "any_in",
+            Func::StartsWith => "starts_with",
+            Func::EndsWith => "ends_with",
+            Func::Domain => "domain",
+            Func::Len => "len",
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Abs => "abs",
+            Func::Round => "round",
+            Func::Floor => "floor",
+            Func::Ceil => "ceil",
+        }
+    }
+}
+
 /// JsonLogic operations, with json-logic-js semantics (JavaScript coercions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JsOp {
@@ -661,13 +684,19 @@ impl Program {
         if prec < min {
             out.push('(');
         }
+        // A named list by its name; a literal by its items.
         let list = |l: u32| {
             let list = &self.lists[l as usize];
-            if list.name.is_empty() {
-                format!("list #{l}")
-            } else {
-                list.name.clone()
+            if !list.name.is_empty() {
+                return list.name.clone();
             }
+            let quote = |s: &str| format!("'{}'", s.replace('\'', "\\'"));
+            let items: Vec<String> = match &list.items {
+                ListItems::Str(v) => v.iter().map(|s| quote(s)).collect(),
+                ListItems::Num(v) => v.iter().map(|n| crate::host::js_string(*n)).collect(),
+                ListItems::Json(v) => v.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), quote)).collect(),
+            };
+            format!("[{}]", items.join(", "))
         };
         let call = |out: &mut String, name: &str, args: &[NodeId]| {
             out.push_str(name);
@@ -772,7 +801,7 @@ impl Program {
                 out.push_str(" and ");
                 self.write_expr(out, *hi, 5);
             }
-            Node::Call(func, s, n) => call(out, &format!("{func:?}").to_lowercase(), self.call_args(*s, *n)),
+            Node::Call(func, s, n) => call(out, func.name(), self.call_args(*s, *n)),
             Node::Js(op, s, n) => call(out, &format!("js.{op:?}").to_lowercase(), self.call_args(*s, *n)),
         }
         if prec < min {
@@ -870,5 +899,62 @@ impl fmt::Display for Program {
             writeln!(f)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "compiler"))]
+mod tests {
+    use serde_json::Value as Json;
+
+    /// `expr_text` writes what the compiler reads back to the same expression: every stage, knockout and rule
+    /// condition of every example, written out and compiled again in its place, gives the same nodes.
+    #[test]
+    fn expr_text_compiles_back_to_the_same_expression() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let p = crate::compile_str(&text).program.unwrap();
+            let mut doc: Json = serde_json::from_str(&text).unwrap();
+            let conditions: Vec<(&str, usize, crate::program::NodeId)> = p
+                .stages
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some(("stages", i, s.when?)))
+                .chain(p.knockouts.iter().enumerate().map(|(i, k)| ("knockouts", i, k.when)))
+                .chain(p.rules.iter().enumerate().filter_map(|(i, r)| Some(("rules", i, r.when?))))
+                .collect();
+            // Conditions written in the expression language (JsonLogic's own operations have no syntax there).
+            let conditions: Vec<_> =
+                conditions.into_iter().filter(|&(table, i, _)| doc[table][i]["when"].is_string()).collect();
+            for &(table, i, when) in &conditions {
+                doc[table][i]["when"] = Json::String(p.expr_text(when));
+            }
+            let again = crate::compile_str(&doc.to_string());
+            let q = again.program.unwrap_or_else(|| panic!("{}: {:?}", path.display(), again.diagnostics));
+            let node = |p: &crate::Program, table: &str, i: usize| -> String {
+                let id = match table {
+                    "stages" => p.stages[i].when.unwrap(),
+                    "knockouts" => p.knockouts[i].when,
+                    _ => p.rules[i].when.unwrap(),
+                };
+                p.display_node(id).to_string()
+            };
+            for &(table, i, when) in &conditions {
+                assert_eq!(
+                    node(&q, table, i),
+                    node(&p, table, i),
+                    "{} {table}[{i}]: {}",
+                    path.display(),
+                    p.expr_text(when)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked} conditions");
     }
 }

@@ -155,8 +155,7 @@ mod tests {
     use serde_json::json;
 
     fn b2b() -> Program {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/b2b-saas.json")).unwrap();
-        crate::compile_str(&text).program.unwrap()
+        crate::compile_str(include_str!("../../examples/b2b-saas.json")).program.expect("compiles")
     }
 
     #[test]
