@@ -36,6 +36,17 @@ pub struct Scored {
     pub outcome: Outcome,
 }
 
+impl Outcome {
+    /// `won`, `lost` or `open`, as reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Won => "won",
+            Outcome::Lost => "lost",
+            Outcome::Open => "open",
+        }
+    }
+}
+
 /// Leads scored so far, and what the report is computed from.
 #[derive(Debug, Clone)]
 pub struct Backtest {
@@ -44,6 +55,8 @@ pub struct Backtest {
     lost_values: Vec<String>,
     /// Outcome values of leads still open.
     open_values: Vec<String>,
+    /// The won, lost and open values folded (`mapping::fold`), once: each lead's outcome is compared with them.
+    folded: [Vec<String>; 3],
     /// How the file was read, for the report.
     input: Option<Input>,
     /// (score, outcome) of every scored lead.
@@ -226,10 +239,13 @@ impl Backtest {
         if won_values.is_empty() {
             won_values = DEFAULT_WON.iter().map(|s| s.to_string()).collect();
         }
+        let (lost_values, open_values) = (list(&outcome.lost), list(&outcome.open));
+        let fold = |l: &[String]| l.iter().map(|w| crate::mapping::fold(w)).collect();
         Backtest {
+            folded: [fold(&won_values), fold(&lost_values), fold(&open_values)],
             won_values,
-            lost_values: list(&outcome.lost),
-            open_values: list(&outcome.open),
+            lost_values,
+            open_values,
             input: None,
             scores: vec![],
             stages: vec![[0; 3]; program.stages.len() + 1],
@@ -247,10 +263,11 @@ impl Backtest {
     /// punctuation: "Closed - Won" is "closed won").
     pub fn outcome_of(&self, value: Option<&str>) -> Outcome {
         let Some(v) = value.map(crate::mapping::fold).filter(|v| !v.is_empty()) else { return Outcome::Open };
-        let is_in = |l: &[String]| l.iter().any(|w| crate::mapping::fold(w) == v);
-        if is_in(&self.won_values) {
+        let [won, lost, open] = &self.folded;
+        let is_in = |l: &[String]| l.contains(&v);
+        if is_in(won) {
             Outcome::Won
-        } else if is_in(&self.open_values) || (!self.lost_values.is_empty() && !is_in(&self.lost_values)) {
+        } else if is_in(open) || (!lost.is_empty() && !is_in(lost)) {
             Outcome::Open
         } else {
             Outcome::Lost
@@ -529,17 +546,12 @@ impl Backtest {
             .iter()
             .map(|(v, c)| {
                 let kind = self.outcome_of(Some(v));
-                let listed = |l: &[String]| l.iter().any(|w| crate::mapping::fold(w) == crate::mapping::fold(v));
                 OutcomeValue {
                     value: v.clone(),
                     count: *c,
                     won: kind == Outcome::Won,
-                    kind: match kind {
-                        Outcome::Won => "won",
-                        Outcome::Lost => "lost",
-                        Outcome::Open => "open",
-                    },
-                    unlisted: kind == Outcome::Open && !listed(&self.open_values),
+                    kind: kind.name(),
+                    unlisted: kind == Outcome::Open && !self.folded[2].contains(&crate::mapping::fold(v)),
                 }
             })
             .collect();

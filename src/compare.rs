@@ -118,11 +118,7 @@ impl Changes {
                 line,
                 from,
                 to,
-                outcome: match outcome {
-                    Outcome::Won => "won",
-                    Outcome::Lost => "lost",
-                    Outcome::Open => "open",
-                },
+                outcome: outcome.name(),
                 score_a: sa.score,
                 score_b: sb.score,
                 gained: fb.iter().filter(|r| !fa.contains(r)).cloned().collect(),

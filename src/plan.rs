@@ -188,9 +188,17 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         return Err(errors);
     }
 
-    let mut steps = vec![];
-    // `a op b% = result what`, the result rounded as the funnel rounds it.
-    let mut step = |a: f64, op: &str, b: String, result: f64, what: &str, exact: f64| {
+    /// `a op b = result what`: `exact` rounded by `round`, written down with what was rounded.
+    fn step(
+        steps: &mut Vec<String>,
+        a: f64,
+        op: &str,
+        b: String,
+        exact: f64,
+        round: fn(f64) -> f64,
+        what: &str,
+    ) -> f64 {
+        let result = round(exact);
         let note = if result != exact {
             format!(" ({} rounded {})", grouped(exact, 6), if result > exact { "up" } else { "down" })
         } else {
@@ -198,58 +206,32 @@ pub fn plan(input: &PlanInput) -> Result<Plan, Vec<PlanError>> {
         };
         steps.push(format!("{} {op} {b} = {} {what}{note}", count(a), count(result)));
         result
-    };
-    let pct = |r: f64| format!("{} %", count(r));
+    }
+    /// What `a` needs at a rate of `r` % (rounded up).
+    fn need(steps: &mut Vec<String>, a: f64, r: f64, what: &str) -> f64 {
+        step(steps, a, "÷", format!("{} %", count(r)), a * 100.0 / r, up, what)
+    }
+    /// What `a` yields at a rate of `r` % (rounded down).
+    fn get(steps: &mut Vec<String>, a: f64, r: f64, what: &str) -> f64 {
+        step(steps, a, "×", format!("{} %", count(r)), a * (r / 100.0), down, what)
+    }
+    let mut steps = vec![];
+    let s = &mut steps;
     let funnel = match (input.goal, input.mqls) {
         (Some(goal), _) => {
-            let deals =
-                step(goal, "÷", count(input.deal_size), up(goal / input.deal_size), "deals", goal / input.deal_size);
-            let sqls = step(
-                deals,
-                "÷",
-                pct(input.sql_to_won),
-                up(deals * 100.0 / input.sql_to_won),
-                "SQLs",
-                deals * 100.0 / input.sql_to_won,
-            );
-            let mqls = step(
-                sqls,
-                "÷",
-                pct(input.mql_to_sql),
-                up(sqls * 100.0 / input.mql_to_sql),
-                "MQLs",
-                sqls * 100.0 / input.mql_to_sql,
-            );
-            let leads =
-                input.lead_to_mql.map(|r| step(mqls, "÷", pct(r), up(mqls * 100.0 / r), "leads", mqls * 100.0 / r));
-            let visitors = leads
-                .zip(input.visitor_to_lead)
-                .map(|(l, r)| step(l, "÷", pct(r), up(l * 100.0 / r), "visitors", l * 100.0 / r));
+            let deals = step(s, goal, "÷", count(input.deal_size), goal / input.deal_size, up, "deals");
+            let sqls = need(s, deals, input.sql_to_won, "SQLs");
+            let mqls = need(s, sqls, input.mql_to_sql, "MQLs");
+            let leads = input.lead_to_mql.map(|r| need(s, mqls, r, "leads"));
+            let visitors = leads.zip(input.visitor_to_lead).map(|(l, r)| need(s, l, r, "visitors"));
             Funnel { visitors, leads, mqls, sqls, deals }
         }
         (None, Some(mqls)) => {
             let mqls = down(mqls);
-            let sqls = step(
-                mqls,
-                "×",
-                pct(input.mql_to_sql),
-                down(mqls * (input.mql_to_sql / 100.0)),
-                "SQLs",
-                mqls * (input.mql_to_sql / 100.0),
-            );
-            let deals = step(
-                sqls,
-                "×",
-                pct(input.sql_to_won),
-                down(sqls * (input.sql_to_won / 100.0)),
-                "deals",
-                sqls * (input.sql_to_won / 100.0),
-            );
-            let leads =
-                input.lead_to_mql.map(|r| step(mqls, "÷", pct(r), up(mqls * 100.0 / r), "leads", mqls * 100.0 / r));
-            let visitors = leads
-                .zip(input.visitor_to_lead)
-                .map(|(l, r)| step(l, "÷", pct(r), up(l * 100.0 / r), "visitors", l * 100.0 / r));
+            let sqls = get(s, mqls, input.mql_to_sql, "SQLs");
+            let deals = get(s, sqls, input.sql_to_won, "deals");
+            let leads = input.lead_to_mql.map(|r| need(s, mqls, r, "leads"));
+            let visitors = leads.zip(input.visitor_to_lead).map(|(l, r)| need(s, l, r, "visitors"));
             Funnel { visitors, leads, mqls, sqls, deals }
         }
         (None, None) => unreachable!("checked above"),

@@ -309,12 +309,13 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<L
     };
     let csrf = app.keys.csrf(&user);
     let p = &app.programs.current;
-    let mut stages: Vec<(String, String)> = p
+    let stages: Vec<(String, String)> = p
         .stages
         .iter()
-        .map(|s| (s.id.clone(), s.label.as_ref().map_or(s.id.clone(), |l| l.get("en", &p.locale).to_string())))
+        .map(|s| s.id.as_str())
+        .chain(["disqualified"])
+        .map(|id| (id.to_string(), stage_label(p, id)))
         .collect();
-    stages.push(("disqualified".into(), "Disqualified".into()));
     let mut nav = format!(
         "<nav class=\"stages\" aria-label=\"Stages\"><a href=\"/inbox\"{}>All</a>",
         if stage.is_none() { " aria-current=\"page\"" } else { "" }

@@ -198,6 +198,25 @@ extern "C" {
     pub type JsPlan;
 }
 
+/// The `rows` argument of a `step`: a whole number, 0 or more; at least one row is read.
+fn step_rows(rows: &JsNum) -> Result<u32, JsValue> {
+    let rows = args::number(rows, "rows")?;
+    if !(rows >= 0.0 && rows.fract() == 0.0) {
+        return Err(js_sys::RangeError::new("leadscore: `rows` must be a whole number, 0 or more").into());
+    }
+    Ok((rows.min(u32::MAX as f64) as u32).max(1))
+}
+
+/// The share of an input of `size` bytes read up to `offset`: 1 only once done (the last row may be read to the
+/// end of the input before `step` finds no next).
+fn progress(done: bool, offset: u64, size: u64) -> f64 {
+    if done || size == 0 {
+        1.0
+    } else {
+        (offset as f64 / size as f64).min(1.0 - f64::EPSILON)
+    }
+}
+
 /// A history held in memory, read lead by lead.
 type History = Reader<Cursor<Vec<u8>>>;
 
@@ -241,12 +260,9 @@ impl Backtest {
 
     /// Scores up to `rows` more leads; true once every lead is scored.
     pub fn step(&mut self, rows: JsNum) -> Result<bool, JsValue> {
-        let rows = args::number(&rows, "rows")?;
-        if !(rows >= 0.0 && rows.fract() == 0.0) {
-            return Err(js_sys::RangeError::new("leadscore: `rows` must be a whole number, 0 or more").into());
-        }
+        let rows = step_rows(&rows)?;
         let p = &*self.program;
-        for _ in 0..(rows.min(u32::MAX as f64) as u32).max(1) {
+        for _ in 0..rows {
             match self.reader.next_lead(p) {
                 None => {
                     self.done = true;
@@ -267,12 +283,7 @@ impl Backtest {
     /// The share of the input read, from 0 to 1.
     #[wasm_bindgen(getter)]
     pub fn progress(&self) -> f64 {
-        if self.done || self.size == 0 {
-            1.0
-        } else {
-            // 1 only once done: the last row may be read to the end of the input before `step` finds no next.
-            (self.offset as f64 / self.size as f64).min(1.0 - f64::EPSILON)
-        }
+        progress(self.done, self.offset, self.size)
     }
 
     /// Leads scored so far.
@@ -403,11 +414,8 @@ impl Compare {
 
     /// Scores up to `rows` more leads with both models; true once every lead is scored.
     pub fn step(&mut self, rows: JsNum) -> Result<bool, JsValue> {
-        let rows = args::number(&rows, "rows")?;
-        if !(rows >= 0.0 && rows.fract() == 0.0) {
-            return Err(js_sys::RangeError::new("leadscore: `rows` must be a whole number, 0 or more").into());
-        }
-        for _ in 0..(rows.min(u32::MAX as f64) as u32).max(1) {
+        let rows = step_rows(&rows)?;
+        for _ in 0..rows {
             match (self.ra.next_lead(&self.a), self.rb.next_lead(&self.b)) {
                 (Some(x), Some(y)) => {
                     if let Ok(lead) = &x {
@@ -428,11 +436,7 @@ impl Compare {
     /// The share of the input read, from 0 to 1.
     #[wasm_bindgen(getter)]
     pub fn progress(&self) -> f64 {
-        if self.done || self.size == 0 {
-            1.0
-        } else {
-            (self.offset as f64 / self.size as f64).min(1.0 - f64::EPSILON)
-        }
+        progress(self.done, self.offset, self.size)
     }
 
     /// Both reports and the leads that change stage (as `leadscore compare --format json`).
