@@ -408,7 +408,7 @@ fn grouped(s: &str) -> Option<f64> {
 }
 
 /// The ISO 3166-1 alpha-2 code of a country's name, alias or code ("Germany", "United States", "DEU").
-fn country(raw: &str) -> Option<String> {
+pub(crate) fn country(raw: &str) -> Option<String> {
     use celes::Country;
     let key = fold(raw);
     let c = Country::from_name(&key)

@@ -439,7 +439,7 @@ async fn pages_on_allowed_origins_send_leads_across_sites() {
         .await
         .unwrap();
     assert_eq!(other.status(), 403);
-    let all = r.app.store.leads(&serve::store::Filter { stage: None, limit: 100, offset: 0 }).await.unwrap();
+    let all = r.app.store.leads(&serve::store::Filter::page(100, 0)).await.unwrap();
     let emails: Vec<String> =
         all.iter().filter_map(|l| l.record["answers"]["email"].as_str().map(str::to_string)).collect();
     assert!(emails.iter().any(|e| e == "ada@allowed.example"), "{emails:?}");
@@ -800,7 +800,7 @@ async fn a_thousand_concurrent_submissions_are_stored_once_each() {
         }
         assert_eq!(ids.len(), 1000);
         // Counted by this run's keys: other tests store leads in the shared PostgreSQL database meanwhile.
-        let all = r.app.store.leads(&serve::store::Filter { stage: None, limit: 1_000_000, offset: 0 }).await.unwrap();
+        let all = r.app.store.leads(&serve::store::Filter::page(1_000_000, 0)).await.unwrap();
         let mine =
             all.iter().filter(|l| l.idempotency_key.as_deref().is_some_and(|k| k.starts_with(&format!("{run}-"))));
         assert_eq!(mine.count(), 1000, "{db}: stored exactly once each");
@@ -1120,7 +1120,7 @@ async fn the_inbox_shows_who_and_why() {
         ] {
             assert!(good.contains(want), "{want} in {good}");
         }
-        assert!(good.contains(">Won</button>") && good.contains(">Lost</button>"), "{good}");
+        assert!(good.contains(">Won</button>") && good.contains("#work\">Lost…</a>"), "{good}");
         assert!(!good.contains("Reopen"), "an open lead is offered Reopen: {good}");
         assert!(!good.contains("class=\"badge\""), "a verified lead carries a warning: {good}");
         assert!(row(bad["id"].as_str().unwrap()).contains("data-badge=\"mismatch\""), "the mismatch is not marked");
@@ -1139,6 +1139,264 @@ async fn the_inbox_shows_who_and_why() {
         let page = get(format!("/inbox/lead/{}", bad["id"].as_str().unwrap())).await.unwrap().text().await.unwrap();
         assert!(page.contains("<details id=\"technical\" open>"), "the details of a wrong verdict are shown");
         assert!(page.contains("data-badge=\"mismatch\""));
+        r.stop().await;
+    }
+}
+
+/// Finding and working leads, on both stores: search, filters and sort in the URL, the count that follows them,
+/// the active filter marked, round robin owners, statuses with a lost reason, notes, possible duplicates, each
+/// change confirmed, and the sales export of the filtered list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_finds_and_works_leads() {
+    for db in databases("work") {
+        let token = |t: &str| leadscore::serve::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()));
+        let extra = format!(
+            "[[users]]\nname = \"ana\"\ntoken_sha256 = \"{}\"\n[[users]]\nname = \"bo\"\ntoken_sha256 = \"{}\"\n\
+             [inbox]\nlost_reasons = [\"No budget\", \"Chose a competitor\"]\n\
+             [[assign]]\nstages = [\"sql\"]\nround_robin = [\"ana\", \"bo\"]\n[[assign]]\ncountries = [\"IT\"]\nowner = \"ana\"\n",
+            token("ta"),
+            token("tb")
+        );
+        let r = Receiver::start(config(&db, &extra)).await;
+        // A word of this run only: PostgreSQL is shared with other tests.
+        let tag = format!("run{:x}", leadscore::serve::now_ms());
+        let mut ids = vec![];
+        for (i, (email, company, country, sql)) in [
+            (format!("ada@{tag}.example"), "Zahlwerk GmbH", "DE", true),
+            (format!("bea@{tag}.example"), "Zahlwerk GmbH", "DE", true),
+            (format!("ada@{tag}.example"), "Zahlwerk", "DE", false),
+            (format!("cy.{tag}@gmail.com"), "Negozio Srl", "IT", false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut a = if sql { sql_answers(&email) } else { good_fit(&email) };
+            a.retain(|(k, _)| k != "country");
+            a.push(e("country", country));
+            a.push(e("company", company));
+            a.push(e("utm_source", if i % 2 == 0 { "google" } else { "newsletter" }));
+            let (status, reply) = r.submit(&a).await;
+            assert_eq!(status, StatusCode::OK, "{reply}");
+            ids.push(reply["id"].as_str().unwrap().to_string());
+        }
+        // Owners: SQLs in turn, Italy to ana, the rest to nobody.
+        let owners: Vec<Option<String>> = {
+            let mut v = vec![];
+            for id in &ids {
+                v.push(r.lead(id).await.work.owner);
+            }
+            v
+        };
+        let sql_owners: std::collections::BTreeSet<_> = owners[..2].iter().cloned().collect();
+        assert_eq!(sql_owners, [Some("ana".to_string()), Some("bo".to_string())].into(), "round robin: {owners:?}");
+        assert_eq!(owners[2..], [None, Some("ana".to_string())]);
+        let lead = r.lead(&ids[0]).await;
+        assert_eq!(
+            (lead.facts.email.as_deref(), lead.facts.domain.as_deref(), lead.facts.country.as_deref()),
+            (Some(format!("ada@{tag}.example").as_str()), Some(format!("{tag}.example").as_str()), Some("DE"))
+        );
+        assert_eq!(lead.facts.source.as_deref(), Some("google"));
+
+        let get = |path: String| r.http.get(format!("{}{path}", r.base)).bearer_auth("ta").send();
+        let page = |path: String| async move { get(path).await.unwrap().text().await.unwrap() };
+        let listed = |html: &str| -> Vec<String> {
+            html.split("<tr data-lead=\"").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect()
+        };
+        // Search by a domain: the count follows the filter, the filter is marked and kept in the stage tabs.
+        let html = page(format!("/inbox?q={tag}")).await;
+        assert_eq!(listed(&html), ids.iter().rev().cloned().collect::<Vec<_>>());
+        assert!(html.contains("data-count=\"4\""), "{html}");
+        assert!(html.contains(&format!("<li data-filter=\"q\">Search: <strong>{tag}</strong>")), "{html}");
+        assert!(html.contains(&format!("href=\"/inbox?q={tag}&amp;stage=sql\">Sales Qualified Lead</a>")), "{html}");
+        let html = page(format!("/inbox?q={tag}&stage=sql&sort=oldest")).await;
+        assert_eq!(listed(&html), ids[..2]);
+        assert!(html.contains("data-count=\"2\"") && html.contains("<li data-filter=\"stage\">"), "{html}");
+        assert!(html.contains("aria-current=\"page\">Sales Qualified Lead</a>"), "the stage tab is marked");
+        assert!(html.contains("<option value=\"oldest\" selected>"), "the sort is kept: {html}");
+        // Every filter, combined.
+        for (query, want) in [
+            (format!("q=zahlwerk+{tag}"), vec![2, 1, 0]),
+            (format!("q={tag}&country=it"), vec![3]),
+            (format!("q={tag}&source=newsletter"), vec![3, 1]),
+            (format!("q={tag}&owner=-"), vec![2]),
+            (
+                format!("q={tag}&owner=ana&status=open"),
+                ids.iter()
+                    .enumerate()
+                    .filter(|(i, _)| owners[*i].as_deref() == Some("ana"))
+                    .map(|(i, _)| i)
+                    .rev()
+                    .collect(),
+            ),
+            (format!("q={tag}&min=60&sort=score"), vec![]),
+        ] {
+            let html = page(format!("/inbox?{query}")).await;
+            let found = listed(&html);
+            if query.contains("min=60") {
+                // By score, highest first.
+                let mut leads = vec![];
+                for id in &found {
+                    leads.push(r.lead(id).await);
+                }
+                assert!(leads.iter().all(|l| l.score >= 60.0) && !leads.is_empty(), "{query}");
+                assert!(leads.windows(2).all(|w| w[0].score >= w[1].score), "{query}");
+                continue;
+            }
+            let want: Vec<String> = want.iter().map(|i| ids[*i].clone()).collect();
+            assert_eq!(found, want, "{query}");
+            assert!(html.contains(&format!("data-count=\"{}\"", want.len())), "{query}");
+        }
+        let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        assert_eq!(listed(&page(format!("/inbox?q={tag}&from={today}&to={today}")).await).len(), 4);
+        assert_eq!(listed(&page(format!("/inbox?q={tag}&to=2020-01-01")).await).len(), 0);
+        // A wrong value is named, left out, and the rest of the filter holds.
+        let html = page(format!("/inbox?q={tag}&min=lots&from=yesterday&status=maybe")).await;
+        for want in [
+            "min: `lots` is not a number",
+            "from: `yesterday` is not a date (YYYY-MM-DD)",
+            "status: `maybe` is not a status",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        assert_eq!(listed(&html).len(), 4);
+        let api = get(format!("/inbox/api/leads?q={tag}&max=x")).await.unwrap();
+        assert_eq!(api.status().as_u16(), 400);
+        assert!(api.text().await.unwrap().contains("max: `x` is not a number"));
+        let api: Json = serde_json::from_str(&page(format!("/inbox/api/leads?q={tag}&stage=sql")).await).unwrap();
+        assert_eq!(api["matching"], 2);
+
+        // Possible duplicates: the same email (ids 0 and 2), the same company domain (1).
+        let html = page(format!("/inbox?q={tag}")).await;
+        let row = |id: &str| {
+            let start = html.find(&format!("<tr data-lead=\"{id}\"")).unwrap();
+            html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+        };
+        assert!(row(&ids[0]).contains("data-twin=\"email\""), "{}", row(&ids[0]));
+        assert!(row(&ids[1]).contains("data-twin=\"domain\""), "{}", row(&ids[1]));
+        assert!(!row(&ids[3]).contains("data-twin"), "a gmail address is nobody's company: {}", row(&ids[3]));
+        let detail = page(format!("/inbox/lead/{}", ids[0])).await;
+        assert!(
+            detail.contains(&format!(
+                "<p data-twins=\"email\">The same email: <a href=\"/inbox/lead/{}\">Ada</a>",
+                ids[2]
+            )),
+            "{detail}"
+        );
+
+        // Working a lead: only the changes that apply, each confirmed as stored.
+        let csrf = detail.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let post = |path: &str, form: Vec<(&str, &str)>| {
+            let mut form: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            form.push(("csrf".into(), csrf.clone()));
+            client.post(format!("{}/inbox/lead/{}/{path}", r.base, ids[0])).bearer_auth("ta").form(&form).send()
+        };
+        let buttons = |html: &str| -> Vec<String> {
+            let work = &html[html.find("<section id=\"work\"").unwrap()..];
+            let actions = &work[..work.find("</div>").unwrap()];
+            actions
+                .split("<button type=\"submit\">")
+                .skip(1)
+                .map(|b| b.split('<').next().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(buttons(&detail), ["Contacted", "Meeting booked", "Won"]);
+        assert!(detail.contains("<button type=\"submit\">Mark lost</button>"));
+        let res =
+            post("status", vec![("status", "contacted"), ("back", &format!("/inbox/lead/{}?saved=status", ids[0]))])
+                .await
+                .unwrap();
+        assert_eq!(res.status().as_u16(), 303);
+        let html = page(res.headers()["location"].to_str().unwrap().to_string()).await;
+        assert!(html.contains("<p class=\"saved\" role=\"status\">Saved: status set to Contacted by ana at"), "{html}");
+        assert_eq!(buttons(&html), ["Meeting booked", "Won"]);
+        // Lost needs one of the reasons.
+        let res = post("status", vec![("status", "lost")]).await.unwrap();
+        assert_eq!(res.status().as_u16(), 400);
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("reason: say why the lead was lost (No budget, Chose a competitor)"));
+        let res = post("status", vec![("status", "lost"), ("reason", "Too pricey")]).await.unwrap();
+        assert_eq!(res.status().as_u16(), 400);
+        assert_eq!(post("status", vec![("status", "closed")]).await.unwrap().status().as_u16(), 400);
+        assert_eq!(
+            post("status", vec![("status", "lost"), ("reason", "No budget")]).await.unwrap().status().as_u16(),
+            303
+        );
+        assert_eq!(post("owner", vec![("owner", "eve")]).await.unwrap().status().as_u16(), 400);
+        assert_eq!(post("owner", vec![("owner", "bo")]).await.unwrap().status().as_u16(), 303);
+        assert_eq!(post("note", vec![("text", "  ")]).await.unwrap().status().as_u16(), 400);
+        assert_eq!(post("note", vec![("text", "Budget <frozen> until Q3")]).await.unwrap().status().as_u16(), 303);
+        let lead = r.lead(&ids[0]).await;
+        assert_eq!(
+            (
+                lead.work.status.as_str(),
+                lead.work.lost_reason.as_deref(),
+                lead.outcome.as_deref(),
+                lead.work.owner.as_deref()
+            ),
+            ("lost", Some("No budget"), Some("lost"), Some("bo"))
+        );
+        let detail = page(format!("/inbox/lead/{}", ids[0])).await;
+        assert_eq!(buttons(&detail), ["Reopen", "Won"]);
+        assert!(!detail.contains("Mark lost"), "a lost lead is not offered Lost");
+        for want in [
+            "Note: <span class=\"note\">Budget &lt;frozen&gt; until Q3</span>",
+            "Owner: <strong>bo</strong>",
+            "Status: <strong>Lost</strong> (No budget)",
+        ] {
+            assert!(detail.contains(want), "{want} in {detail}");
+        }
+        // A change from another site, or without the token, changes nothing.
+        let cross = client
+            .post(format!("{}/inbox/lead/{}/note", r.base, ids[0]))
+            .bearer_auth("ta")
+            .header("origin", "http://evil.example")
+            .form(&[("text", "x"), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cross.status().as_u16(), 403);
+        assert_eq!(r.app.store.changes(&ids[0]).await.unwrap().len(), 4);
+
+        // The sales export: the filtered list, with labels, stage, score, owner, status and its dates.
+        let csv = page(format!("/inbox/leads.csv?q={tag}&stage=sql")).await;
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        for col in [
+            "name",
+            "email",
+            "company",
+            "stage",
+            "score",
+            "grade",
+            "owner",
+            "status",
+            "status_at",
+            "lost_reason",
+            "source",
+            "Work email",
+            "Campaign source",
+        ] {
+            assert!(header.contains(&col.to_string()), "{col} in {header:?}");
+        }
+        let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(rows.len(), 2, "{csv}");
+        let col = |row: &csv::StringRecord, name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+        let first = rows.iter().find(|row| col(row, "id") == ids[0]).unwrap();
+        assert_eq!(
+            [
+                col(first, "stage"),
+                col(first, "status"),
+                col(first, "lost_reason"),
+                col(first, "owner"),
+                col(first, "company")
+            ],
+            ["Sales Qualified Lead", "Lost", "No budget", "bo", "Zahlwerk GmbH"]
+        );
+        assert!(col(first, "status_at").ends_with('Z'), "{}", col(first, "status_at"));
         r.stop().await;
     }
 }

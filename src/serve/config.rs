@@ -36,6 +36,52 @@ pub struct Config {
     pub targets: Vec<TargetConfig>,
     #[serde(rename = "users")]
     pub users: Vec<UserConfig>,
+    pub inbox: InboxConfig,
+    /// Who owns a new lead: the first rule that matches it assigns it (none: nobody until someone takes it).
+    pub assign: Vec<AssignRule>,
+}
+
+/// How the inbox is worked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    /// The reasons a lead can be lost for; marking it lost asks for one.
+    pub lost_reasons: Vec<String>,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        InboxConfig {
+            lost_reasons: ["No budget", "Chose a competitor", "No answer", "Not a fit", "Bad timing", "Other"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// An assignment rule: leads at these stages from these countries go to `owner`, or to each of `round_robin`
+/// in turn.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRule {
+    /// Stage ids (`disqualified` too); empty: any.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// ISO 3166-1 alpha-2 codes; empty: any (a lead without a country matches only an empty list).
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub round_robin: Vec<String>,
+}
+
+impl AssignRule {
+    pub fn matches(&self, stage: &str, country: Option<&str>) -> bool {
+        (self.stages.is_empty() || self.stages.iter().any(|s| s == stage))
+            && (self.countries.is_empty()
+                || country.is_some_and(|c| self.countries.iter().any(|x| x.eq_ignore_ascii_case(c))))
+    }
 }
 
 impl Default for Config {
@@ -55,6 +101,8 @@ impl Default for Config {
             target_specs: vec![],
             targets: vec![],
             users: vec![],
+            inbox: InboxConfig::default(),
+            assign: vec![],
         }
     }
 }
@@ -533,7 +581,12 @@ impl Config {
             })
             .collect::<Result<_, _>>()?;
         config.check().map_err(|(key, message)| {
-            let (line, column) = at(find_key(text, &key));
+            // A key, else the table a key like `assign[0]` names.
+            let table = || {
+                let (name, n) = key.strip_suffix(']')?.split_once('[')?;
+                nth_table(text, name, n.parse().ok()?)
+            };
+            let (line, column) = at(find_key(text, &key).or_else(table));
             ConfigError { file: file.into(), line, column, key, message }
         })?;
         Ok(config)
@@ -626,6 +679,26 @@ impl Config {
                     return bad(&format!("targets[{i}].url"), "an http:// or https:// URL");
                 }
             }
+        }
+        for (i, r) in self.assign.iter().enumerate() {
+            let key = |k: &str| format!("assign[{i}].{k}");
+            match (&r.owner, r.round_robin.is_empty()) {
+                (None, true) => return bad(&format!("assign[{i}]"), "a rule needs `owner` or `round_robin`"),
+                (Some(_), false) => return bad(&key("round_robin"), "a rule has `owner` or `round_robin`, not both"),
+                _ => {}
+            }
+            for (j, name) in r.owner.iter().chain(&r.round_robin).enumerate() {
+                if !self.users.iter().any(|u| u.name == *name) {
+                    let k = if r.owner.is_some() { key("owner") } else { format!("{}[{j}]", key("round_robin")) };
+                    return bad(&k, &format!("`{name}` is not one of the [[users]]"));
+                }
+            }
+            if let Some(c) = r.countries.iter().find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) {
+                return bad(&key("countries"), &format!("`{c}` is not a two-letter country code (ISO 3166-1)"));
+            }
+        }
+        if self.inbox.lost_reasons.iter().any(|r| r.trim().is_empty()) {
+            return bad("inbox.lost_reasons", "a reason cannot be empty");
         }
         for (i, u) in self.users.iter().enumerate() {
             match (&u.password_hash, &u.token_sha256) {
@@ -787,5 +860,38 @@ token_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
         assert_eq!(c.targets[0].fields["email"], "Email");
         assert!(matches!(c.targets[1].kind, TargetKind::Hubspot { .. }));
         assert_eq!(c.users[0].name, "sam");
+    }
+
+    #[test]
+    fn assignment_rules_and_lost_reasons() {
+        let users = "[[users]]\nname = \"ana\"\ntoken_sha256 = \"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\n";
+        let c = Config::parse(
+            &format!("{users}[[assign]]\nstages = [\"sql\"]\ncountries = [\"it\"]\nowner = \"ana\"\n"),
+            "x.toml",
+        )
+        .unwrap();
+        assert!(c.assign[0].matches("sql", Some("IT")));
+        assert!(!c.assign[0].matches("sql", None) && !c.assign[0].matches("mql", Some("IT")));
+        assert_eq!(c.inbox.lost_reasons.len(), 6, "a default list of reasons");
+        assert_eq!(
+            err(&format!("{users}[[assign]]\nstages = [\"sql\"]\n")),
+            "leadscore.toml:4:1: `assign[0]`: a rule needs `owner` or `round_robin`"
+        );
+        assert_eq!(
+            err(&format!("{users}[[assign]]\nowner = \"ana\"\nround_robin = [\"ana\"]\n")),
+            "leadscore.toml:6:1: `assign[0].round_robin`: a rule has `owner` or `round_robin`, not both"
+        );
+        assert_eq!(
+            err(&format!("{users}[[assign]]\nround_robin = [\"ana\", \"eve\"]\n")),
+            "leadscore.toml:5:1: `assign[0].round_robin[1]`: `eve` is not one of the [[users]]"
+        );
+        assert_eq!(
+            err(&format!("{users}[[assign]]\nowner = \"ana\"\ncountries = [\"Italy\"]\n")),
+            "leadscore.toml:6:1: `assign[0].countries`: `Italy` is not a two-letter country code (ISO 3166-1)"
+        );
+        assert_eq!(
+            err("[inbox]\nlost_reasons = [\"No budget\", \" \"]\n"),
+            "leadscore.toml:2:1: `inbox.lost_reasons`: a reason cannot be empty"
+        );
     }
 }

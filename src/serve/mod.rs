@@ -154,6 +154,8 @@ impl App {
             )));
         }
         check_targets(&config.targets, &by_hash).map_err(ServeError)?;
+        check_assign(&config.assign, &by_hash).map_err(ServeError)?;
+        keep_facts(&store, &current, &by_hash).await.map_err(|e| ServeError(e.to_string()))?;
         check_redirects(&config.page.redirects, &by_hash).map_err(ServeError)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
@@ -226,6 +228,48 @@ fn check_targets(targets: &[TargetConfig], programs: &HashMap<String, Arc<Progra
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The stages the assignment rules name are the accepted models'.
+fn check_assign(rules: &[config::AssignRule], programs: &HashMap<String, Arc<Program>>) -> Result<(), String> {
+    let mut stages: Vec<&str> = programs.values().flat_map(|p| p.stages.iter().map(|s| s.id.as_str())).collect();
+    stages.push("disqualified");
+    stages.sort_unstable();
+    stages.dedup();
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(s) = r.stages.iter().find(|s| !stages.contains(&s.as_str())) {
+            return Err(format!(
+                "assign[{i}].stages: `{s}` is not a stage of the model (its stages: {})",
+                stages.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Leads stored by a receiver older than the inbox's search get their facts, read by the program that scored
+/// them (else the current one), so that the search and the filters find them too.
+async fn keep_facts(
+    store: &Store,
+    current: &Program,
+    programs: &HashMap<String, Arc<Program>>,
+) -> Result<(), store::StoreError> {
+    let mut n = 0;
+    loop {
+        let batch = store.without_facts(500).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for lead in batch {
+            let p = programs.get(&lead.rules_hash).map_or(current, |p| &**p);
+            store.set_facts(&lead.id, people::facts(p, &lead.record)).await?;
+            n += 1;
+        }
+    }
+    if n > 0 {
+        tracing::info!(leads = n, "kept the facts of leads stored before the inbox's search");
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use serde_json::Value as Json;
 
 use super::page::{show, value_text};
+use super::store::Facts;
 use crate::model::{Choice, FieldType, Text};
 use crate::Program;
 
@@ -62,6 +63,74 @@ pub fn who(p: &Program, answers: &Json) -> Who {
     let full = [get(FIRST_NAME), get(LAST_NAME)].join(" ").trim().to_string();
     let name = [full, get(FULL_NAME), email.clone()].into_iter().find(|s| !s.is_empty()).unwrap_or_default();
     Who { name, email, company: get(COMPANY), role: get(ROLE) }
+}
+
+/// Mail providers whose domain says nothing of the company: a shared domain there is no sign of a duplicate.
+const FREE_MAIL: &[&str] = &[
+    "aol.com",
+    "gmail.com",
+    "gmx.de",
+    "gmx.net",
+    "googlemail.com",
+    "hotmail.com",
+    "hotmail.it",
+    "icloud.com",
+    "libero.it",
+    "live.com",
+    "mail.com",
+    "mail.ru",
+    "me.com",
+    "msn.com",
+    "outlook.com",
+    "pm.me",
+    "proton.me",
+    "protonmail.com",
+    "qq.com",
+    "tiscali.it",
+    "virgilio.it",
+    "web.de",
+    "yahoo.com",
+    "yahoo.it",
+    "yandex.ru",
+    "zoho.com",
+];
+
+const COUNTRY: &[&str] = &["country", "country_code", "countrycode", "nation"];
+const SOURCE: &[&str] = &["utm_source", "source", "lead_source"];
+
+/// What the inbox searches, filters and sorts by, from a lead's record: who (as [`who`] reads it), the email's
+/// company domain, the country (ISO code) and the campaign source (an answer, else a background entry of the
+/// form, else the referring site's host).
+pub fn facts(p: &Program, record: &Json) -> Facts {
+    let answers = record.get("answers").unwrap_or(&Json::Null);
+    let w = who(p, answers);
+    let some = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let email = some(w.email.to_lowercase());
+    let domain = email
+        .as_deref()
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.trim_end_matches('.').to_string())
+        .filter(|d| d.contains('.') && !FREE_MAIL.contains(&d.as_str()));
+    // A value of the answers (raw, not labelled), else of the form's other entries.
+    let raw = |ids: &[&str]| -> Option<String> {
+        let answer = ids.iter().find_map(|id| answers.get(*id).and_then(Json::as_str).map(str::to_string));
+        let entry = || {
+            record.get("entries")?.as_array()?.iter().find_map(|e| {
+                let (k, v) = (e.get(0)?.as_str()?, e.get(1)?.as_str()?);
+                ids.contains(&k).then(|| v.to_string())
+            })
+        };
+        answer.or_else(entry).and_then(some)
+    };
+    let country = raw(COUNTRY).and_then(|c| crate::mapping::country(&c));
+    let referrer = || {
+        let r = raw(&["referrer"])?;
+        let host = url::Url::parse(&r).ok()?.host_str()?.trim_start_matches("www.").to_string();
+        some(host)
+    };
+    let source = raw(SOURCE).map(|s| s.to_lowercase()).or_else(referrer);
+    let name = some(w.name).filter(|n| Some(n.to_lowercase()) != email);
+    Facts { name, email, company: some(w.company), domain, country, source }
 }
 
 /// The answers in the model's field order, each with its field's label.
@@ -181,6 +250,36 @@ mod tests {
         );
         assert!(rows.contains(&("Are you involved in choosing the tool?".into(), "yes".into())), "{rows:?}");
         assert!(rows.contains(&("Where does your data live today?".into(), "Snowflake, HubSpot".into())), "{rows:?}");
+    }
+
+    #[test]
+    fn facts_for_the_search_and_the_filters() {
+        let p = b2b();
+        let record = json!({"answers": {"email": "Ana.Rossi@Shop.Example", "first_name": "Ana", "company": "Shop Srl",
+            "country": "IT", "utm_source": "Google"}});
+        let f = facts(&p, &record);
+        assert_eq!(
+            f,
+            Facts {
+                name: Some("Ana".into()),
+                email: Some("ana.rossi@shop.example".into()),
+                company: Some("Shop Srl".into()),
+                domain: Some("shop.example".into()),
+                country: Some("IT".into()),
+                source: Some("google".into()),
+            }
+        );
+        assert_eq!(f.search_text(), "ana ana rossi shop example shop srl shop example");
+        // A free mail domain is nobody's company; a country by its name; the source from the referring site when
+        // no campaign names one; an email alone is not a name.
+        let record = json!({"answers": {"email": "bo@gmail.com", "country": "Germany"},
+            "entries": [["referrer", "https://www.news.example/a?b=1"]]});
+        let f = facts(&p, &record);
+        assert_eq!((f.name, f.domain, f.country.as_deref()), (None, None, Some("DE")));
+        assert_eq!(f.source.as_deref(), Some("news.example"));
+        let f = facts(&p, &json!({"answers": {}, "entries": [["utm_source", "LinkedIn"]]}));
+        assert_eq!(f.source.as_deref(), Some("linkedin"));
+        assert_eq!(facts(&p, &json!(null)), Facts::default(), "a damaged record has no facts");
     }
 
     #[test]

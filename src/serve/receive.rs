@@ -145,6 +145,14 @@ pub async fn submit(
     let mut taken = HashSet::new();
     let (sub, mut reply, id, stored) = loop {
         let mut sub = assess(&app, &entries, &headers, now, ip_hash.clone(), &taken);
+        sub.lead.work.owner = match owner_of(&app, &sub.lead).await {
+            Ok(o) => o,
+            Err(e) => {
+                // The lead matters more than its owner: it is stored without one.
+                tracing::error!(error = %e, "cannot take a round robin's turn");
+                None
+            }
+        };
         let reply = reply_json(&sub);
         let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
         let targets = super::deliver::route(&app.config.targets, &sub.lead.stage, reason);
@@ -635,8 +643,24 @@ fn lead_record(
         outcome: None,
         outcome_at: None,
         outcome_by: None,
+        facts: super::people::facts(p, &record),
+        work: Default::default(),
         record,
     }
+}
+
+/// The owner the first matching `[[assign]]` rule gives a new lead.
+async fn owner_of(app: &App, lead: &Lead) -> Result<Option<String>, super::store::StoreError> {
+    let Some((i, rule)) =
+        app.config.assign.iter().enumerate().find(|(_, r)| r.matches(&lead.stage, lead.facts.country.as_deref()))
+    else {
+        return Ok(None);
+    };
+    if let Some(o) = &rule.owner {
+        return Ok(Some(o.clone()));
+    }
+    let turn = app.store.next_turn(&format!("assign[{i}]")).await?;
+    Ok(rule.round_robin.get(turn.rem_euclid(rule.round_robin.len().max(1) as i64) as usize).cloned())
 }
 
 /// The JSON answer's verdict part.

@@ -102,10 +102,12 @@ describe("the receiver", () => {
     await phone.screenshot({ path: join(shots, "inbox-phone.png"), fullPage: true });
     await phone.close();
     await Promise.all([inbox.waitForURL(/\/inbox\?/), row.getByRole("button", { name: "Won" }).click()]);
-    assert.equal(await inbox.locator("tr[data-lead] [data-outcome]").first().getAttribute("data-outcome"), "won");
+    assert.equal(await row.locator("[data-status]").getAttribute("data-status"), "won");
+    assert.match(await inbox.locator("p.saved[role=status]").textContent(), /^Saved: Ana\b.* is now Won\.$/);
     await row.locator("[data-who] a").click();
     await inbox.waitForSelector("h1 >> text=Ana");
-    assert.equal(await inbox.locator("dd[data-outcome]").getAttribute("data-outcome"), "won");
+    assert.equal(await inbox.locator("dd[data-status]").getAttribute("data-status"), "won");
+    assert.equal(await inbox.locator("dd[data-owner]").textContent(), "sales", "the demo's rule gives every lead to sales");
     // Why SQL: the stage's condition and the values that met it.
     assert.match(await inbox.locator("ul.why li").first().textContent(), /^Sales Qualified Lead because .*score >= 80.*, with score \d/);
     // The answers by their labels, the attribution among them.
@@ -181,6 +183,117 @@ describe("the receiver", () => {
     assert.equal(await page.getAttribute("html", "lang"), "it");
     await page.screenshot({ path: join(shots, "no-js-thank-you.png"), fullPage: true });
     await visitor.close();
+  });
+
+  test("sales find leads by search and filters kept in the URL, and work one: status, lost reason, owner, note", async () => {
+    const sales = await chromium.newContext({ httpCredentials: { username: "sales", password: "larkspur" } });
+    // Leads sent as forms are: two from the same company, one of them twice under two addresses.
+    const lead = (email, name, company, country, employees) => ({
+      email, first_name: name, company, job_title: "Head of Data", seniority: "vp", use_case: "own_company",
+      country, industry: "saas", employees, timeline: "researching", utm_source: country === "IT" ? "google" : "newsletter",
+    });
+    const sent = [
+      lead("giulia@ferrovia-dati.example", "Giulia", "Ferrovia Dati", "IT", "400"),
+      lead("paolo@ferrovia-dati.example", "Paolo", "Ferrovia Dati", "IT", "12"),
+      lead("giulia.verdi@ferrovia-dati.example", "Giulia", "Ferrovia Dati", "IT", "400"),
+      lead("jonas@kontor.example", "Jonas", "Kontor Zürich", "CH", "60"),
+    ];
+    for (const form of sent) {
+      const r = await sales.request.post(`${server.origin}/submit`, { form, headers: { accept: "application/json" } });
+      assert.equal(r.status(), 200, await r.text());
+    }
+    const inbox = await sales.newPage();
+    const problems = watch(inbox);
+    await inbox.goto(server.origin + "/inbox");
+    // Search and a filter from the form: both in the URL, both marked, the count following them.
+    await inbox.fill("form.filters input[name=q]", "ferrovia");
+    await inbox.selectOption("form.filters select[name=country]", "IT");
+    await Promise.all([inbox.waitForURL(/q=ferrovia/), inbox.click("form.filters button[type=submit]")]);
+    const url = new URL(inbox.url());
+    assert.equal(url.searchParams.get("q"), "ferrovia");
+    assert.equal(url.searchParams.get("country"), "IT");
+    assert.equal(await inbox.locator("tr[data-lead]").count(), 3);
+    assert.equal(await inbox.locator("[data-count]").getAttribute("data-count"), "3");
+    assert.deepEqual(await inbox.locator("ul.active li").evaluateAll((l) => l.map((e) => e.dataset.filter)), ["q", "country"]);
+    // Possible duplicates: the same company domain on every one of them.
+    assert.equal(await inbox.locator("tr[data-lead] a.twin[data-twin=domain]").count(), 3);
+    await inbox.screenshot({ path: join(shots, "inbox-filtered.png"), fullPage: true });
+    // Sorted by score: the large company first; the search kept.
+    await inbox.selectOption("form.filters select[name=sort]", "score");
+    await Promise.all([inbox.waitForURL(/sort=score/), inbox.click("form.filters button[type=submit]")]);
+    const scores = await inbox.locator("tr[data-lead] [data-score]").allTextContents();
+    assert.deepEqual(scores.map(Number), [...scores.map(Number)].sort((a, b) => b - a));
+    assert.equal(new URL(inbox.url()).searchParams.get("q"), "ferrovia");
+    // A part of the filter removed from its mark; the rest stays.
+    await Promise.all([inbox.waitForURL((u) => !u.searchParams.has("country")), inbox.click("ul.active li[data-filter=country] a")]);
+    assert.equal(await inbox.locator("[data-count]").getAttribute("data-count"), "3");
+    // The export link carries the filter, and the CSV has those leads with their labels.
+    const href = await inbox.locator("a[data-export]").getAttribute("href");
+    assert.match(href, /^\/inbox\/leads\.csv\?q=ferrovia/);
+    const csv = await (await sales.request.get(server.origin + href)).text();
+    assert.equal(csv.trim().split("\n").length, 1 + 3);
+    assert.match(csv.split("\n")[0], /^id,received_at,name,email,company,role,country,stage,stage_id,score,grade,owner,status,/);
+
+    // Working Paolo's lead: only the changes that apply; each confirmed.
+    await inbox.locator("tr[data-lead]", { hasText: "paolo@" }).locator("[data-who] a:not(.twin)").click();
+    await inbox.waitForSelector("h1 >> text=Paolo");
+    const buttons = () => inbox.locator("#work .actions button").allTextContents();
+    assert.deepEqual(await buttons(), ["Contacted", "Meeting booked", "Won"]);
+    await Promise.all([inbox.waitForURL(/saved=status/), inbox.click("#work .actions button:text-is('Contacted')")]);
+    assert.match(await inbox.locator("#work p.saved[role=status]").textContent(), /^Saved: status set to Contacted by sales at /);
+    assert.deepEqual(await buttons(), ["Meeting booked", "Won"]);
+    // Lost asks why: the browser will not send it without a reason.
+    await inbox.click("form.lost button");
+    assert.equal(await inbox.locator("#work dd[data-status]").getAttribute("data-status"), "contacted");
+    await inbox.selectOption("form.lost select[name=reason]", "Chose a competitor");
+    await Promise.all([inbox.waitForURL(/saved=status/), inbox.click("form.lost button")]);
+    assert.equal(await inbox.locator("#work dd[data-status]").getAttribute("data-status"), "lost");
+    assert.match(await inbox.locator("#work dd[data-status]").textContent(), /^Lost \(Chose a competitor\) since /);
+    assert.deepEqual(await buttons(), ["Reopen", "Won"]);
+    // The demo gives every lead to sales: given back to nobody, then taken again.
+    assert.equal(await inbox.locator("#work dd[data-owner]").textContent(), "sales");
+    assert.equal(await inbox.locator("#work button:text-is('Assign to me')").count(), 0, "a lead of mine is not offered to me");
+    await inbox.selectOption("form.owner select[name=owner]", "");
+    await Promise.all([inbox.waitForURL(/saved=owner/), inbox.click("form.owner button")]);
+    assert.match(await inbox.locator("#work p.saved").textContent(), /^Saved: owner removed by sales/);
+    assert.equal(await inbox.locator("#work dd[data-owner]").textContent(), "nobody");
+    await Promise.all([inbox.waitForURL(/saved=owner/), inbox.click("#work button:text-is('Assign to me')")]);
+    assert.equal(await inbox.locator("#work dd[data-owner]").textContent(), "sales");
+    await inbox.fill("form.note textarea", "Went with a spreadsheet; ask again in spring.");
+    await Promise.all([inbox.waitForURL(/saved=note/), inbox.click("form.note button")]);
+    assert.match(await inbox.locator("#work p.saved").textContent(), /^Saved: note added by sales/);
+    assert.deepEqual(
+      (await inbox.locator("ul.history li").allTextContents()).map((t) => t.split(" · ").slice(1).join(" · ")),
+      [
+        "sales · Note: Went with a spreadsheet; ask again in spring.",
+        "sales · Owner: sales",
+        "sales · Owner: nobody",
+        "sales · Status: Lost (Chose a competitor)",
+        "sales · Status: Contacted",
+      ],
+    );
+    await inbox.screenshot({ path: join(shots, "lead-work.png"), fullPage: true });
+    // The list's status filter finds it.
+    await inbox.goto(server.origin + "/inbox?status=lost&q=paolo");
+    assert.equal(await inbox.locator("tr[data-lead]").count(), 1);
+    // On a phone: the filters and the lead's work fit the screen.
+    const phone = await sales.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    for (const path of ["/inbox?q=ferrovia&sort=score", await inbox.locator("tr[data-lead] [data-who] a:not(.twin)").getAttribute("href")]) {
+      await phone.goto(server.origin + path);
+      const wide = await phone.evaluate(() =>
+        [...document.querySelectorAll("body *")]
+          .filter((e) => e.getBoundingClientRect().right > 391)
+          .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
+          .slice(0, 8),
+      );
+      assert.deepEqual(wide, [], `${path} is wider than a phone`);
+    }
+    await phone.screenshot({ path: join(shots, "lead-work-phone.png"), fullPage: true });
+    await phone.goto(server.origin + "/inbox?q=ferrovia&sort=score");
+    await phone.screenshot({ path: join(shots, "inbox-filtered-phone.png"), fullPage: true });
+    assert.deepEqual(problems, []);
+    await sales.close();
   });
 
   // Every other example and a minimal model, each on a page of its own written from the model, with the program

@@ -35,9 +35,163 @@ pub struct Lead {
     pub outcome: Option<String>,
     pub outcome_at: Option<i64>,
     pub outcome_by: Option<String>,
+    /// Who the lead is, read from its answers when it is stored: what the inbox searches, filters and sorts by.
+    #[serde(flatten)]
+    pub facts: Facts,
+    /// How sales are working it: owner and status.
+    #[serde(flatten)]
+    pub work: Work,
     /// Everything else: answers, groups, fired rules, ledger, the claim and the verdict on it, events with
     /// their trust, the form's other entries (background and attribution), issues.
     pub record: Json,
+}
+
+/// The columns of a lead that say who it is (`people::facts` reads them from the answers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub name: Option<String>,
+    /// Lowercased.
+    pub email: Option<String>,
+    pub company: Option<String>,
+    /// The email's domain, lowercased, unless it is a free mail provider's: colleagues share it.
+    pub domain: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case, when the answers name a country.
+    pub country: Option<String>,
+    /// The campaign source (`utm_source`), else the referring site.
+    pub source: Option<String>,
+}
+
+impl Facts {
+    /// The words a search finds the lead by: name, email (whole and in parts), company and domain, lowercased,
+    /// without accents, split at anything but letters and digits.
+    pub fn search_text(&self) -> String {
+        let parts = [&self.name, &self.email, &self.company, &self.domain];
+        words(&parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ")).join(" ")
+    }
+}
+
+/// Text as search words: lowercased, without accents, split at anything but letters and digits.
+pub fn words(text: &str) -> Vec<String> {
+    crate::host::strip_accents(&text.to_lowercase())
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A lead's status in sales' hands; `Won` and `Lost` are its outcome, which the backtest learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    New,
+    Contacted,
+    MeetingBooked,
+    NoShow,
+    Won,
+    Lost,
+}
+
+/// Every status with its id (stored, in URLs) and label, in the order a lead usually moves.
+pub const STATUSES: [(Status, &str, &str); 6] = [
+    (Status::New, "new", "New"),
+    (Status::Contacted, "contacted", "Contacted"),
+    (Status::MeetingBooked, "meeting_booked", "Meeting booked"),
+    (Status::NoShow, "no_show", "No-show"),
+    (Status::Won, "won", "Won"),
+    (Status::Lost, "lost", "Lost"),
+];
+
+impl Status {
+    pub fn parse(id: &str) -> Option<Status> {
+        STATUSES.iter().find(|(_, i, _)| *i == id).map(|(s, _, _)| *s)
+    }
+
+    pub fn id(self) -> &'static str {
+        STATUSES.iter().find(|(s, _, _)| *s == self).map_or("new", |(_, i, _)| i)
+    }
+
+    pub fn label(self) -> &'static str {
+        STATUSES.iter().find(|(s, _, _)| *s == self).map_or("New", |(_, _, l)| l)
+    }
+
+    /// The label of a status id; an unknown id as it is.
+    pub fn label_of(id: &str) -> &str {
+        match Status::parse(id) {
+            Some(s) => s.label(),
+            None => id,
+        }
+    }
+
+    /// The outcome this status records: `won`, `lost`, or none while the lead is open.
+    pub fn outcome(self) -> Option<&'static str> {
+        match self {
+            Status::Won => Some("won"),
+            Status::Lost => Some("lost"),
+            Status::New | Status::Contacted | Status::MeetingBooked | Status::NoShow => None,
+        }
+    }
+}
+
+/// How sales are working a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Work {
+    pub owner: Option<String>,
+    /// A [`Status`] id.
+    pub status: String,
+    pub status_at: Option<i64>,
+    pub status_by: Option<String>,
+    /// Why a lost lead was lost (one of the configured reasons).
+    pub lost_reason: Option<String>,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Work { owner: None, status: "new".into(), status_at: None, status_by: None, lost_reason: None }
+    }
+}
+
+/// A change to a lead by a user, as its history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub at: i64,
+    pub by: String,
+    pub what: Changed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum Changed {
+    /// A status id, and the reason for `lost`.
+    Status {
+        status: String,
+        reason: Option<String>,
+    },
+    /// The new owner (`None`: nobody).
+    Owner {
+        owner: Option<String>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl Changed {
+    /// The columns of `lead_log`: what, value, reason.
+    fn columns(&self) -> (&'static str, Option<&str>, Option<&str>) {
+        match self {
+            Changed::Status { status, reason } => ("status", Some(status), reason.as_deref()),
+            Changed::Owner { owner } => ("owner", owner.as_deref(), None),
+            Changed::Note { text } => ("note", Some(text), None),
+        }
+    }
+
+    fn from_columns(what: &str, value: Option<String>, reason: Option<String>) -> Changed {
+        match what {
+            "status" => Changed::Status { status: value.unwrap_or_default(), reason },
+            "owner" => Changed::Owner { owner: value },
+            // The schema allows only these three.
+            _ => Changed::Note { text: value.unwrap_or_default() },
+        }
+    }
 }
 
 /// One delivery of a lead to a target, in the outbox.
@@ -89,12 +243,165 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Which leads to list.
-#[derive(Debug, Clone, Default)]
+/// Which leads to list, and in which order. Every condition is a column with an index (the search: SQLite's
+/// FTS5 or PostgreSQL's text search), so that no lead is read to be filtered out.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
+    /// Words that the name, email, company or domain must contain (each as a word's beginning).
+    pub search: Vec<String>,
     pub stage: Option<String>,
+    pub status: Option<StatusFilter>,
+    /// `Some(None)`: leads nobody owns.
+    pub owner: Option<Option<String>>,
+    /// Received at or after, in milliseconds.
+    pub from: Option<i64>,
+    /// Received before, in milliseconds.
+    pub until: Option<i64>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub country: Option<String>,
+    pub source: Option<String>,
+    pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
+}
+
+impl Filter {
+    /// Every lead, newest first, `limit` from `offset`.
+    pub fn page(limit: i64, offset: i64) -> Filter {
+        Filter { limit, offset, ..Filter::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(Status),
+    /// Neither won nor lost.
+    Open,
+}
+
+/// The orders the list can be read in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    ScoreHigh,
+    ScoreLow,
+    Name,
+    Company,
+}
+
+/// Every order with its id (in URLs), label and SQL.
+pub const SORTS: [(Sort, &str, &str, &str); 6] = [
+    (Sort::Newest, "newest", "Newest first", "received_at DESC, id DESC"),
+    (Sort::Oldest, "oldest", "Oldest first", "received_at ASC, id ASC"),
+    (Sort::ScoreHigh, "score", "Highest score", "score DESC, received_at DESC, id DESC"),
+    (Sort::ScoreLow, "score_low", "Lowest score", "score ASC, received_at DESC, id DESC"),
+    (Sort::Name, "name", "Name", "name IS NULL, name ASC, received_at DESC, id DESC"),
+    (Sort::Company, "company", "Company", "company IS NULL, company ASC, received_at DESC, id DESC"),
+];
+
+impl Sort {
+    pub fn parse(id: &str) -> Option<Sort> {
+        SORTS.iter().find(|(_, i, _, _)| *i == id).map(|(s, _, _, _)| *s)
+    }
+
+    pub fn id(self) -> &'static str {
+        SORTS.iter().find(|(s, _, _, _)| *s == self).map_or("newest", |(_, i, _, _)| i)
+    }
+
+    fn sql(self) -> &'static str {
+        SORTS.iter().find(|(s, _, _, _)| *s == self).map_or("received_at DESC, id DESC", |(_, _, _, q)| q)
+    }
+}
+
+/// A parameter of a built query.
+#[derive(Debug, Clone, PartialEq)]
+enum Param {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+/// How a store writes what differs between the two SQL dialects.
+struct Dialect {
+    /// The `n`th parameter (from 1).
+    placeholder: fn(usize) -> String,
+    /// The condition that the lead matches the search in parameter `p`.
+    matches: fn(&str) -> String,
+    /// The search parameter for these words.
+    search: fn(&[String]) -> String,
+}
+
+/// The `WHERE` clause (with its parameters) of a filter: only columns, each compared with a parameter.
+fn where_clause(f: &Filter, d: &Dialect) -> (String, Vec<Param>) {
+    let mut conds: Vec<String> = vec![];
+    let mut params: Vec<Param> = vec![];
+    let mut add = |cond: &str, p: Param, conds: &mut Vec<String>| {
+        params.push(p);
+        conds.push(cond.replace('?', &(d.placeholder)(params.len())));
+    };
+    let words: Vec<String> = f.search.iter().flat_map(|w| words(w)).collect();
+    if !words.is_empty() {
+        add(&(d.matches)("?"), Param::Text((d.search)(&words)), &mut conds);
+    }
+    if let Some(s) = &f.stage {
+        add("stage = ?", Param::Text(s.clone()), &mut conds);
+    }
+    match f.status {
+        Some(StatusFilter::Is(s)) => add("status = ?", Param::Text(s.id().into()), &mut conds),
+        Some(StatusFilter::Open) => conds.push("outcome IS NULL".into()),
+        None => {}
+    }
+    match &f.owner {
+        Some(Some(o)) => add("owner = ?", Param::Text(o.clone()), &mut conds),
+        Some(None) => conds.push("owner IS NULL".into()),
+        None => {}
+    }
+    if let Some(t) = f.from {
+        add("received_at >= ?", Param::Int(t), &mut conds);
+    }
+    if let Some(t) = f.until {
+        add("received_at < ?", Param::Int(t), &mut conds);
+    }
+    if let Some(s) = f.min_score {
+        add("score >= ?", Param::Real(s), &mut conds);
+    }
+    if let Some(s) = f.max_score {
+        add("score <= ?", Param::Real(s), &mut conds);
+    }
+    if let Some(c) = &f.country {
+        add("country = ?", Param::Text(c.clone()), &mut conds);
+    }
+    if let Some(s) = &f.source {
+        add("source = ?", Param::Text(s.clone()), &mut conds);
+    }
+    let clause = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    (clause, params)
+}
+
+/// The values a filter's menus offer: the countries, sources and owners of stored leads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facets {
+    pub countries: Vec<String>,
+    pub sources: Vec<String>,
+    pub owners: Vec<String>,
+}
+
+/// A lead sharing an email or a domain: id, email, domain, name.
+type Sharing = (String, Option<String>, Option<String>, Option<String>);
+
+/// Another lead that may be the same person or company.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Twin {
+    pub lead_id: String,
+    /// The lead it resembles.
+    pub of: String,
+    /// `email` or `domain`.
+    pub by: &'static str,
+    /// The other lead's name.
+    pub name: Option<String>,
 }
 
 /// The store: one of the two databases.
@@ -218,11 +525,90 @@ impl Store {
         }
     }
 
-    /// Sets a lead's outcome (`won`, `lost`, or `None`: open again); false when there is no such lead.
-    pub async fn set_outcome(&self, id: &str, outcome: Option<&str>, by: &str, at: i64) -> Result<bool, StoreError> {
+    /// Changes a lead (its status, with the outcome that follows from it; its owner; or a note) and keeps the
+    /// change in its history, in one transaction; false when there is no such lead.
+    pub async fn change(&self, id: &str, change: Change) -> Result<bool, StoreError> {
         match self {
-            Store::Sqlite(s) => s.set_outcome(id, outcome, by, at).await,
-            Store::Postgres(p) => p.set_outcome(id, outcome, by, at).await,
+            Store::Sqlite(s) => s.change(id, change).await,
+            Store::Postgres(p) => p.change(id, change).await,
+        }
+    }
+
+    /// A lead's changes, oldest first.
+    pub async fn changes(&self, id: &str) -> Result<Vec<Change>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.changes(id).await,
+            Store::Postgres(p) => p.changes(id).await,
+        }
+    }
+
+    /// How many leads the filter matches (its limit and offset aside).
+    pub async fn count_matching(&self, filter: &Filter) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.count_matching(filter).await,
+            Store::Postgres(p) => p.count_matching(filter).await,
+        }
+    }
+
+    /// The countries, sources and owners that stored leads have, each sorted.
+    pub async fn facets(&self) -> Result<Facets, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.facets().await,
+            Store::Postgres(p) => p.facets().await,
+        }
+    }
+
+    /// Other leads with the same email or company domain as these ones.
+    pub async fn twins(&self, of: &[Lead]) -> Result<Vec<Twin>, StoreError> {
+        let emails: Vec<String> = of.iter().filter_map(|l| l.facts.email.clone()).collect();
+        let domains: Vec<String> = of.iter().filter_map(|l| l.facts.domain.clone()).collect();
+        if emails.is_empty() && domains.is_empty() {
+            return Ok(vec![]);
+        }
+        let found = match self {
+            Store::Sqlite(s) => s.sharing(emails, domains).await?,
+            Store::Postgres(p) => p.sharing(emails, domains).await?,
+        };
+        let mut twins = vec![];
+        for l in of {
+            for (id, email, domain, name) in &found {
+                let by = if *id == l.id {
+                    continue;
+                } else if email.is_some() && *email == l.facts.email {
+                    "email"
+                } else if domain.is_some() && *domain == l.facts.domain {
+                    "domain"
+                } else {
+                    continue;
+                };
+                twins.push(Twin { lead_id: id.clone(), of: l.id.clone(), by, name: name.clone() });
+            }
+        }
+        Ok(twins)
+    }
+
+    /// The next turn of a round robin (0, 1, 2, ...), counted in the database so that receivers sharing it
+    /// take turns together.
+    pub async fn next_turn(&self, rule: &str) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.next_turn(rule).await,
+            Store::Postgres(p) => p.next_turn(rule).await,
+        }
+    }
+
+    /// Up to `limit` leads stored before their facts were kept (an older receiver's).
+    pub async fn without_facts(&self, limit: i64) -> Result<Vec<Lead>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.without_facts(limit).await,
+            Store::Postgres(p) => p.without_facts(limit).await,
+        }
+    }
+
+    /// Keeps a lead's facts (and indexes them for the search).
+    pub async fn set_facts(&self, id: &str, facts: Facts) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_facts(id, facts).await,
+            Store::Postgres(p) => p.set_facts(id, facts).await,
         }
     }
 
@@ -273,7 +659,8 @@ fn record_of(text: &str) -> Json {
 
 /// The columns of `leads`, in the order both stores select them.
 const LEAD_COLUMNS: &str = "id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, score, grade, \
-     claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record";
+     claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record, name, email, company, domain, country, \
+     source, owner, status, status_at, status_by, lost_reason";
 
 const DELIVERY_COLUMNS: &str = "id, lead_id, target, status, attempts, next_at, last_error, delivered_at";
 

@@ -4,10 +4,42 @@
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
-use super::{record_of, Delivery, Filter, Lead, Rejection, StoreError, Stored, DELIVERY_COLUMNS, LEAD_COLUMNS};
+use tokio_postgres::types::ToSql;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/postgres-0001.sql")), (2, include_str!("migrations/postgres-0002.sql"))];
+use super::{
+    record_of, where_clause, Change, Changed, Delivery, Dialect, Facets, Facts, Filter, Lead, Param, Rejection,
+    Sharing, Status, StoreError, Stored, Work, DELIVERY_COLUMNS, LEAD_COLUMNS,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres-0001.sql")),
+    (2, include_str!("migrations/postgres-0002.sql")),
+    (3, include_str!("migrations/postgres-0003.sql")),
+];
+
+/// PostgreSQL's parameters, and the search through the leads' text search vector: each word as a prefix.
+const DIALECT: Dialect = Dialect {
+    placeholder: |n| format!("${n}"),
+    matches: |p| format!("search_vector @@ to_tsquery('simple', {p})"),
+    search: |words| words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+};
+
+fn sql_params(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Int(i) => Box::new(*i),
+                Param::Real(r) => Box::new(*r),
+            }
+        })
+        .collect()
+}
+
+fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
 
 /// Any number above this many concurrent receivers' migrations is one lock: they take turns.
 const MIGRATION_LOCK: i64 = 0x6c65_6164_7363;
@@ -88,11 +120,14 @@ impl Postgres {
         let mut c = self.pool.get().await.map_err(pool_err)?;
         let t = c.transaction().await.map_err(err("insert lead"))?;
         let record = lead.record.to_string();
+        let (f, w) = (&lead.facts, &lead.work);
         let n = t
             .execute(
                 "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, score, \
-                 grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record, name, email, \
+                 company, domain, country, source, facts, owner, status, status_at, status_by, lost_reason, search) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21, $22, 1, $23, $24, $25, $26, $27, $28) \
                  ON CONFLICT (idempotency_key) DO NOTHING",
                 &[
                     &lead.id,
@@ -111,6 +146,18 @@ impl Postgres {
                     &lead.outcome_at,
                     &lead.outcome_by,
                     &record,
+                    &f.name,
+                    &f.email,
+                    &f.company,
+                    &f.domain,
+                    &f.country,
+                    &f.source,
+                    &w.owner,
+                    &w.status,
+                    &w.status_at,
+                    &w.status_by,
+                    &w.lost_reason,
+                    &f.search_text(),
                 ],
             )
             .await
@@ -245,12 +292,134 @@ impl Postgres {
 
     pub async fn leads(&self, f: &Filter) -> Result<Vec<Lead>, StoreError> {
         let c = self.pool.get().await.map_err(pool_err)?;
+        let (clause, mut params) = where_clause(f, &DIALECT);
+        let n = params.len();
         let q = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads WHERE ($1::TEXT IS NULL OR stage = $1) \
-             ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3"
+            "SELECT {LEAD_COLUMNS} FROM leads{clause} ORDER BY {} LIMIT ${} OFFSET ${}",
+            f.sort.sql(),
+            n + 1,
+            n + 2
         );
-        let rows = c.query(&q, &[&f.stage, &f.limit, &f.offset]).await.map_err(err("list leads"))?;
+        params.extend([Param::Int(f.limit), Param::Int(f.offset)]);
+        let params = sql_params(&params);
+        let rows = c.query(&q, &refs(&params)).await.map_err(err("list leads"))?;
         Ok(rows.iter().map(lead_row).collect())
+    }
+
+    pub async fn count_matching(&self, f: &Filter) -> Result<i64, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let (clause, params) = where_clause(f, &DIALECT);
+        let params = sql_params(&params);
+        let r = c
+            .query_one(&format!("SELECT count(*) FROM leads{clause}"), &refs(&params))
+            .await
+            .map_err(err("count leads"))?;
+        Ok(r.get(0))
+    }
+
+    pub async fn facets(&self) -> Result<Facets, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let mut out = Facets::default();
+        for (column, into) in
+            [("country", &mut out.countries), ("source", &mut out.sources), ("owner", &mut out.owners)]
+        {
+            let q = format!("SELECT DISTINCT {column} FROM leads WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 500");
+            *into = c.query(&q, &[]).await.map_err(err("facets"))?.iter().map(|r| r.get(0)).collect();
+        }
+        Ok(out)
+    }
+
+    /// The leads with one of these emails or domains.
+    pub async fn sharing(&self, emails: Vec<String>, domains: Vec<String>) -> Result<Vec<Sharing>, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let rows = c
+            .query(
+                "SELECT id, email, domain, name FROM leads WHERE email = ANY($1) \
+                 UNION SELECT id, email, domain, name FROM leads WHERE domain = ANY($2) LIMIT 5000",
+                &[&emails, &domains],
+            )
+            .await
+            .map_err(err("duplicates"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+
+    pub async fn change(&self, id: &str, change: Change) -> Result<bool, StoreError> {
+        let mut c = self.pool.get().await.map_err(pool_err)?;
+        let t = c.transaction().await.map_err(err("change lead"))?;
+        let n = match &change.what {
+            Changed::Status { status, reason } => {
+                let outcome = Status::parse(status).and_then(Status::outcome);
+                t.execute(
+                    "UPDATE leads SET status = $2, status_at = $3, status_by = $4, lost_reason = $5, \
+                     outcome = $6::TEXT, outcome_at = CASE WHEN $6::TEXT IS NULL THEN NULL ELSE $3::BIGINT END, \
+                     outcome_by = CASE WHEN $6::TEXT IS NULL THEN NULL ELSE $4::TEXT END WHERE id = $1",
+                    &[&id, status, &change.at, &change.by, reason, &outcome],
+                )
+                .await
+            }
+            Changed::Owner { owner } => t.execute("UPDATE leads SET owner = $2 WHERE id = $1", &[&id, owner]).await,
+            Changed::Note { .. } => t.execute("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", &[&id]).await,
+        }
+        .map_err(err("change lead"))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let (what, value, reason) = change.what.columns();
+        t.execute(
+            "INSERT INTO lead_log (lead_id, at, by_user, what, value, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id, &change.at, &change.by, &what, &value, &reason],
+        )
+        .await
+        .map_err(err("change lead"))?;
+        t.commit().await.map_err(err("change lead"))?;
+        Ok(true)
+    }
+
+    pub async fn changes(&self, id: &str) -> Result<Vec<Change>, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let rows = c
+            .query("SELECT at, by_user, what, value, reason FROM lead_log WHERE lead_id = $1 ORDER BY id", &[&id])
+            .await
+            .map_err(err("changes"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let what: String = r.get(2);
+                Change { at: r.get(0), by: r.get(1), what: Changed::from_columns(&what, r.get(3), r.get(4)) }
+            })
+            .collect())
+    }
+
+    pub async fn next_turn(&self, rule: &str) -> Result<i64, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let r = c
+            .query_one(
+                "INSERT INTO turns (rule, next) VALUES ($1, 1) ON CONFLICT (rule) DO UPDATE SET next = turns.next + 1 \
+                 RETURNING next - 1",
+                &[&rule],
+            )
+            .await
+            .map_err(err("round robin"))?;
+        Ok(r.get(0))
+    }
+
+    pub async fn without_facts(&self, limit: i64) -> Result<Vec<Lead>, StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE facts = 0 LIMIT $1");
+        let rows = c.query(&q, &[&limit]).await.map_err(err("leads without facts"))?;
+        Ok(rows.iter().map(lead_row).collect())
+    }
+
+    pub async fn set_facts(&self, id: &str, f: Facts) -> Result<(), StoreError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        c.execute(
+            "UPDATE leads SET name = $2, email = $3, company = $4, domain = $5, country = $6, source = $7, \
+             search = $8, facts = 1 WHERE id = $1 AND facts = 0",
+            &[&id, &f.name, &f.email, &f.company, &f.domain, &f.country, &f.source, &f.search_text()],
+        )
+        .await
+        .map_err(err("set facts"))?;
+        Ok(())
     }
 
     pub async fn count(&self, table: &'static str) -> Result<i64, StoreError> {
@@ -271,18 +440,6 @@ impl Postgres {
         let q = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE lead_id = ANY($1) ORDER BY lead_id, id");
         let rows = c.query(&q, &[&lead_ids]).await.map_err(err("deliveries"))?;
         Ok(rows.iter().map(delivery_row).collect())
-    }
-
-    pub async fn set_outcome(&self, id: &str, outcome: Option<&str>, by: &str, at: i64) -> Result<bool, StoreError> {
-        let c = self.pool.get().await.map_err(pool_err)?;
-        let n = c
-            .execute(
-                "UPDATE leads SET outcome = $2, outcome_by = $3, outcome_at = $4 WHERE id = $1",
-                &[&id, &outcome, &by, &at],
-            )
-            .await
-            .map_err(err("set outcome"))?;
-        Ok(n > 0)
     }
 
     pub async fn rejections(&self, limit: i64) -> Result<Vec<Rejection>, StoreError> {
@@ -349,6 +506,21 @@ fn lead_row(r: &Row) -> Lead {
         outcome_at: r.get(13),
         outcome_by: r.get(14),
         record: record_of(&record),
+        facts: Facts {
+            name: r.get(16),
+            email: r.get(17),
+            company: r.get(18),
+            domain: r.get(19),
+            country: r.get(20),
+            source: r.get(21),
+        },
+        work: Work {
+            owner: r.get(22),
+            status: r.get(23),
+            status_at: r.get(24),
+            status_by: r.get(25),
+            lost_reason: r.get(26),
+        },
     }
 }
 

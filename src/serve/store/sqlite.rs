@@ -6,10 +6,34 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{record_of, Delivery, Filter, Lead, Rejection, StoreError, Stored, DELIVERY_COLUMNS, LEAD_COLUMNS};
+use super::{
+    record_of, where_clause, Change, Changed, Delivery, Dialect, Facets, Facts, Filter, Lead, Param, Rejection,
+    Sharing, Status, StoreError, Stored, Work, DELIVERY_COLUMNS, LEAD_COLUMNS,
+};
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/sqlite-0001.sql")), (2, include_str!("migrations/sqlite-0002.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite-0001.sql")),
+    (2, include_str!("migrations/sqlite-0002.sql")),
+    (3, include_str!("migrations/sqlite-0003.sql")),
+];
+
+/// SQLite's parameters, and the search through the FTS5 table: each word as a word's beginning.
+const DIALECT: Dialect = Dialect {
+    placeholder: |n| format!("?{n}"),
+    matches: |p| format!("id IN (SELECT lead_id FROM lead_search WHERE lead_search MATCH {p})"),
+    search: |words| words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" AND "),
+};
+
+fn sql_params(params: &[Param]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Real(r) => rusqlite::types::Value::Real(*r),
+        })
+        .collect()
+}
 
 /// The most writes committed together.
 const BATCH: usize = 256;
@@ -121,10 +145,14 @@ impl Sqlite {
                 return Ok(Stored::TokensTaken(taken));
             }
             let record = lead.record.to_string();
+            let (f, w) = (&lead.facts, &lead.work);
             c.execute(
                 "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
-                     score, grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     score, grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record, \
+                     name, email, company, domain, country, source, facts, owner, status, status_at, status_by, \
+                     lost_reason) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+                     ?20, ?21, ?22, 1, ?23, ?24, ?25, ?26, ?27)",
                 params![
                     lead.id,
                     lead.idempotency_key,
@@ -141,10 +169,22 @@ impl Sqlite {
                     lead.outcome,
                     lead.outcome_at,
                     lead.outcome_by,
-                    record
+                    record,
+                    f.name,
+                    f.email,
+                    f.company,
+                    f.domain,
+                    f.country,
+                    f.source,
+                    w.owner,
+                    w.status,
+                    w.status_at,
+                    w.status_by,
+                    w.lost_reason
                 ],
             )
             .map_err(err("insert lead"))?;
+            index_words(c, &lead.id, f)?;
             let mut ins = c
                 .prepare_cached(
                     "INSERT INTO deliveries (lead_id, target, status, next_at) VALUES (?1, ?2, 'pending', ?3)",
@@ -253,15 +293,162 @@ impl Sqlite {
     }
 
     pub async fn leads(&self, f: &Filter) -> Result<Vec<Lead>, StoreError> {
-        let f = f.clone();
+        let (clause, mut params) = where_clause(f, &DIALECT);
+        let n = params.len();
+        let q = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads{clause} ORDER BY {} LIMIT ?{} OFFSET ?{}",
+            f.sort.sql(),
+            n + 1,
+            n + 2
+        );
+        params.extend([Param::Int(f.limit), Param::Int(f.offset)]);
         self.read(move |c| {
-            let q = format!(
-                "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR stage = ?1) \
-                 ORDER BY received_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-            );
             let mut st = c.prepare_cached(&q).map_err(err("list leads"))?;
-            let rows = st.query_map(params![f.stage, f.limit, f.offset], lead_row).map_err(err("list leads"))?;
+            let rows =
+                st.query_map(rusqlite::params_from_iter(sql_params(&params)), lead_row).map_err(err("list leads"))?;
             rows.collect::<Result<_, _>>().map_err(err("list leads"))
+        })
+        .await
+    }
+
+    pub async fn count_matching(&self, f: &Filter) -> Result<i64, StoreError> {
+        let (clause, params) = where_clause(f, &DIALECT);
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT count(*) FROM leads{clause}"),
+                rusqlite::params_from_iter(sql_params(&params)),
+                |r| r.get(0),
+            )
+            .map_err(err("count leads"))
+        })
+        .await
+    }
+
+    pub async fn facets(&self) -> Result<Facets, StoreError> {
+        self.read(|c| {
+            let values = |column: &str| -> Result<Vec<String>, StoreError> {
+                let q = format!("SELECT DISTINCT {column} FROM leads WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 500");
+                let mut st = c.prepare_cached(&q).map_err(err("facets"))?;
+                let rows = st.query_map([], |r| r.get(0)).map_err(err("facets"))?;
+                rows.collect::<Result<_, _>>().map_err(err("facets"))
+            };
+            Ok(Facets { countries: values("country")?, sources: values("source")?, owners: values("owner")? })
+        })
+        .await
+    }
+
+    /// The leads with one of these emails or domains.
+    pub async fn sharing(&self, emails: Vec<String>, domains: Vec<String>) -> Result<Vec<Sharing>, StoreError> {
+        let emails = serde_json::to_string(&emails).unwrap_or_else(|_| "[]".into());
+        let domains = serde_json::to_string(&domains).unwrap_or_else(|_| "[]".into());
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id, email, domain, name FROM leads WHERE email IN (SELECT value FROM json_each(?1)) \
+                     UNION SELECT id, email, domain, name FROM leads WHERE domain IN (SELECT value FROM json_each(?2)) \
+                     LIMIT 5000",
+                )
+                .map_err(err("duplicates"))?;
+            let rows = st
+                .query_map(params![emails, domains], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(err("duplicates"))?;
+            rows.collect::<Result<_, _>>().map_err(err("duplicates"))
+        })
+        .await
+    }
+
+    pub async fn change(&self, id: &str, change: Change) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let n = match &change.what {
+                Changed::Status { status, reason } => {
+                    let outcome = Status::parse(status).and_then(Status::outcome);
+                    c.execute(
+                        "UPDATE leads SET status = ?2, status_at = ?3, status_by = ?4, lost_reason = ?5, \
+                         outcome = ?6, outcome_at = CASE WHEN ?6 IS NULL THEN NULL ELSE ?3 END, \
+                         outcome_by = CASE WHEN ?6 IS NULL THEN NULL ELSE ?4 END WHERE id = ?1",
+                        params![id, status, change.at, change.by, reason, outcome],
+                    )
+                }
+                Changed::Owner { owner } => c.execute("UPDATE leads SET owner = ?2 WHERE id = ?1", params![id, owner]),
+                Changed::Note { .. } => c
+                    .query_row("SELECT count(*) FROM leads WHERE id = ?1", [&id], |r| r.get::<_, i64>(0))
+                    .map(|n| n as usize),
+            }
+            .map_err(err("change lead"))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let (what, value, reason) = change.what.columns();
+            c.execute(
+                "INSERT INTO lead_log (lead_id, at, by_user, what, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, change.at, change.by, what, value, reason],
+            )
+            .map_err(err("change lead"))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    pub async fn changes(&self, id: &str) -> Result<Vec<Change>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT at, by_user, what, value, reason FROM lead_log WHERE lead_id = ?1 ORDER BY id")
+                .map_err(err("changes"))?;
+            let rows = st
+                .query_map([&id], |r| {
+                    let what: String = r.get(2)?;
+                    Ok(Change {
+                        at: r.get(0)?,
+                        by: r.get(1)?,
+                        what: Changed::from_columns(&what, r.get(3)?, r.get(4)?),
+                    })
+                })
+                .map_err(err("changes"))?;
+            rows.collect::<Result<_, _>>().map_err(err("changes"))
+        })
+        .await
+    }
+
+    pub async fn next_turn(&self, rule: &str) -> Result<i64, StoreError> {
+        let rule = rule.to_string();
+        self.write(move |c| {
+            c.query_row(
+                "INSERT INTO turns (rule, next) VALUES (?1, 1) ON CONFLICT (rule) DO UPDATE SET next = next + 1 \
+                 RETURNING next - 1",
+                [&rule],
+                |r| r.get(0),
+            )
+            .map_err(err("round robin"))
+        })
+        .await
+    }
+
+    pub async fn without_facts(&self, limit: i64) -> Result<Vec<Lead>, StoreError> {
+        self.read(move |c| {
+            let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE facts = 0 LIMIT ?1");
+            let mut st = c.prepare_cached(&q).map_err(err("leads without facts"))?;
+            let rows = st.query_map([limit], lead_row).map_err(err("leads without facts"))?;
+            rows.collect::<Result<_, _>>().map_err(err("leads without facts"))
+        })
+        .await
+    }
+
+    pub async fn set_facts(&self, id: &str, f: Facts) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE leads SET name = ?2, email = ?3, company = ?4, domain = ?5, country = ?6, source = ?7, \
+                     facts = 1 WHERE id = ?1 AND facts = 0",
+                    params![id, f.name, f.email, f.company, f.domain, f.country, f.source],
+                )
+                .map_err(err("set facts"))?;
+            if n > 0 {
+                index_words(c, &id, &f)?;
+            }
+            Ok(())
         })
         .await
     }
@@ -294,20 +481,6 @@ impl Sqlite {
                 }
             }
             Ok(out)
-        })
-        .await
-    }
-
-    pub async fn set_outcome(&self, id: &str, outcome: Option<&str>, by: &str, at: i64) -> Result<bool, StoreError> {
-        let (id, outcome, by) = (id.to_string(), outcome.map(str::to_string), by.to_string());
-        self.write(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE leads SET outcome = ?2, outcome_by = ?3, outcome_at = ?4 WHERE id = ?1",
-                    params![id, outcome, by, at],
-                )
-                .map_err(err("set outcome"))?;
-            Ok(n > 0)
         })
         .await
     }
@@ -425,6 +598,14 @@ fn writer(c: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Writes the words a lead is found by.
+fn index_words(c: &Connection, id: &str, f: &Facts) -> Result<(), StoreError> {
+    c.prepare_cached("INSERT INTO lead_search (lead_id, words) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute(params![id, f.search_text()]))
+        .map_err(err("search index"))?;
+    Ok(())
+}
+
 fn lead_row(r: &Row) -> rusqlite::Result<Lead> {
     let consent: Option<i64> = r.get(10)?;
     let record: String = r.get(15)?;
@@ -445,6 +626,21 @@ fn lead_row(r: &Row) -> rusqlite::Result<Lead> {
         outcome_at: r.get(13)?,
         outcome_by: r.get(14)?,
         record: record_of(&record),
+        facts: Facts {
+            name: r.get(16)?,
+            email: r.get(17)?,
+            company: r.get(18)?,
+            domain: r.get(19)?,
+            country: r.get(20)?,
+            source: r.get(21)?,
+        },
+        work: Work {
+            owner: r.get(22)?,
+            status: r.get(23)?,
+            status_at: r.get(24)?,
+            status_by: r.get(25)?,
+            lost_reason: r.get(26)?,
+        },
     })
 }
 

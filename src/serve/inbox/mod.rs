@@ -22,24 +22,31 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+mod list;
+mod work;
+
 use super::config::UserConfig;
 use super::page::{esc, show, value_text};
-use super::store::{Delivery, Filter, Lead};
+use super::store::{Filter, Lead};
 use super::{now_ms, App};
 use crate::Program;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/inbox", get(list))
-        .route("/inbox/", get(list))
+        .route("/inbox", get(list::list))
+        .route("/inbox/", get(list::list))
         .route("/inbox/inbox.css", get(css))
         .route("/inbox/inbox.js", get(js))
         .route("/inbox/lead/{id}", get(detail))
-        .route("/inbox/lead/{id}/outcome", post(set_outcome))
+        .route("/inbox/lead/{id}/outcome", post(work::set_outcome))
+        .route("/inbox/lead/{id}/status", post(work::set_status))
+        .route("/inbox/lead/{id}/owner", post(work::set_owner))
+        .route("/inbox/lead/{id}/note", post(work::add_note))
         .route("/inbox/delivery/{id}/retry", post(retry))
         .route("/inbox/export.csv", get(export))
+        .route("/inbox/leads.csv", get(list::export))
         .route("/inbox/rejections", get(rejections))
-        .route("/inbox/api/leads", get(api_leads))
+        .route("/inbox/api/leads", get(list::api_leads))
 }
 
 /// The configured users, with the passwords already checked (argon2 is slow on purpose: once per password).
@@ -173,7 +180,17 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}nav.stages a{margin-ri
 code{font-size:.92em}h2{margin-top:1.6rem}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
 dt{font-weight:600}.badge{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .4rem;\
 font-size:.85em;text-decoration:none}p.who{color:#4b5565;margin-top:-.6rem}.scroll{overflow-x:auto}\
-@media (max-width:640px){header{flex-wrap:wrap;gap:.4rem .9rem}main{padding:.6rem}table.leads thead{display:none}\
+form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(10.5rem,1fr));gap:.4rem .8rem;background:#fff;\
+padding:.7rem;border:1px solid #dde1e7;border-radius:.4rem;margin-bottom:.8rem}form.filters label{display:flex;flex-direction:column;\
+font-size:.85em;color:#4b5565}form.filters .wide{grid-column:1/-1}form.filters input,form.filters select,textarea{font:inherit;\
+padding:.2rem .3rem;min-width:0}form.filters .actions{grid-column:1/-1;margin:0}ul.active{list-style:none;padding:0;display:flex;\
+flex-wrap:wrap;gap:.3rem}ul.active li{background:#e6eefc;border-radius:1rem;padding:.05rem .6rem}ul.active a{text-decoration:none;\
+margin-left:.2rem}nav.stages a[aria-current]{font-weight:700}.saved{background:#e7f6ec}p.saved{padding:.4rem .6rem;border-radius:.3rem}\
+.problems{background:#fde8e8;padding:.2rem .8rem;border-radius:.3rem}a.twin{display:inline-block;background:#fff4d6;color:#7a4d00;\
+border-radius:.3rem;padding:0 .4rem;font-size:.85em;text-decoration:none}#work .actions{margin:.4rem 0}#work form{margin:.3rem 0}\
+form.note label{display:flex;flex-direction:column}form.note textarea{width:100%;max-width:40rem;box-sizing:border-box}\
+ul.history{padding-left:1.2rem}span.note{white-space:pre-wrap}\
+@media (max-width:640px){table{table-layout:fixed}th,td{overflow-wrap:anywhere}header{flex-wrap:wrap;gap:.4rem .9rem}main{padding:.6rem}table.leads thead{display:none}\
 table.leads,table.leads tbody,table.leads tr,table.leads td{display:block;width:auto}table.leads tr{border-bottom:2px solid #dde1e7;\
 padding:.4rem 0}table.leads td{border:0;padding:.1rem .3rem}table.leads td.num{text-align:left}nav.stages{display:flex;\
 flex-wrap:wrap;gap:.3rem .8rem}nav.stages a{margin:0}dl.facts{grid-template-columns:1fr}}";
@@ -196,7 +213,7 @@ fn shell(title: &str, user: &str, body: &str) -> String {
          content=\"width=device-width, initial-scale=1\">\n<title>{} · leadscore inbox</title>\n<link rel=\"icon\" \
          href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/inbox/inbox.css\">\n<script type=\"module\" src=\"/inbox/inbox.js\"></script>\n</head>\n<body>\n<header><strong>\
          <a href=\"/inbox\">Inbox</a></strong><a href=\"/inbox/rejections\">Rejected submissions</a><a \
-         href=\"/inbox/export.csv\">Export history (CSV)</a><span>signed in as {}</span></header>\n<main>\n{body}\n\
+         href=\"/inbox/export.csv\" title=\"Every lead with its answers, events and outcome, as leadscore backtest reads it\">History for backtests (CSV)</a><span>signed in as {}</span></header>\n<main>\n{body}\n\
          </main>\n</body>\n</html>\n",
         esc(title),
         esc(user)
@@ -238,156 +255,19 @@ fn verdict_badge(lead: &Lead, anchor: &str) -> String {
     format!("<a class=\"badge\" href=\"{anchor}\" data-badge=\"{}\">{text}</a>", esc(&lead.claim_status))
 }
 
-/// The outcome buttons that apply: an open lead can be won or lost, a closed one changed or reopened.
-fn outcome_form(csrf: &str, id: &str, back: &str, outcome: Option<&str>) -> String {
-    let button = |v: &str, label: &str| {
-        format!(
-            "<form class=\"inline\" method=\"post\" action=\"/inbox/lead/{id}/outcome\"><input type=\"hidden\" \
-             name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"back\" value=\"{back}\"><input \
-             type=\"hidden\" name=\"outcome\" value=\"{v}\"><button type=\"submit\">{label}</button></form>",
-            id = esc(id),
-            csrf = esc(csrf),
-            back = esc(back),
-        )
-    };
-    let actions: &[(&str, &str)] = match outcome {
-        None => &[("won", "Won"), ("lost", "Lost")],
-        Some("won") => &[("lost", "Lost"), ("open", "Reopen")],
-        Some(_) => &[("won", "Won"), ("open", "Reopen")],
-    };
-    actions.iter().map(|(v, label)| button(v, label)).collect::<Vec<_>>().join(" ")
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DetailQuery {
+    /// The kind of change just made (`status`, `owner`, `note`), to confirm.
+    saved: String,
 }
 
-fn delivery_summary(ds: &[&Delivery]) -> String {
-    if ds.is_empty() {
-        return "–".into();
-    }
-    ds.iter()
-        .map(|d| {
-            let class = match d.status.as_str() {
-                "delivered" => "ok",
-                "failed" => "bad",
-                _ => "",
-            };
-            format!(
-                "<span class=\"{class}\" data-delivery=\"{}\">{}: {}</span>",
-                esc(&d.status),
-                esc(&d.target),
-                esc(&d.status)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("<br>")
-}
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    stage: Option<String>,
-    page: Option<i64>,
-}
-
-const PAGE: i64 = 50;
-
-async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    let user = match user(&app, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let page = q.page.unwrap_or(1).max(1);
-    let stage = q.stage.filter(|s| !s.is_empty());
-    let filter = Filter { stage: stage.clone(), limit: PAGE + 1, offset: (page - 1) * PAGE };
-    let mut leads = match app.store.leads(&filter).await {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    let more = leads.len() as i64 > PAGE;
-    leads.truncate(PAGE as usize);
-    let ids: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
-    let deliveries = match app.store.deliveries(&ids).await {
-        Ok(d) => d,
-        Err(e) => return store_error(e),
-    };
-    let csrf = app.keys.csrf(&user);
-    let p = &app.programs.current;
-    let stages: Vec<(String, String)> = p
-        .stages
-        .iter()
-        .map(|s| s.id.as_str())
-        .chain(["disqualified"])
-        .map(|id| (id.to_string(), stage_label(p, id)))
-        .collect();
-    let mut nav = format!(
-        "<nav class=\"stages\" aria-label=\"Stages\"><a href=\"/inbox\"{}>All</a>",
-        if stage.is_none() { " aria-current=\"page\"" } else { "" }
-    );
-    for (id, label) in &stages {
-        let current = if stage.as_deref() == Some(id) { " aria-current=\"page\"" } else { "" };
-        nav.push_str(&format!("<a href=\"/inbox?stage={}\"{current}>{}</a>", esc(id), esc(label)));
-    }
-    nav.push_str("</nav>");
-    let back = match &stage {
-        Some(s) => format!("/inbox?stage={s}&page={page}"),
-        None => format!("/inbox?page={page}"),
-    };
-    let rows: Vec<String> = leads
-        .iter()
-        .map(|l| {
-            let lp = program_of(&app, l);
-            let who = super::people::who(lp, l.record.get("answers").unwrap_or(&Json::Null));
-            let ds: Vec<&Delivery> = deliveries.iter().filter(|d| d.lead_id == l.id).collect();
-            let email = if who.email.is_empty() || who.email == who.name {
-                String::new()
-            } else {
-                format!("<br><small>{}</small>", esc(&who.email))
-            };
-            format!(
-                "<tr data-lead=\"{id}\" data-claim=\"{claim}\"><td>{time}</td><td data-who><a href=\"/inbox/lead/{id}\">{name}</a>{email} {badge}</td>\
-                 <td data-company>{company}</td><td data-role>{role}</td><td data-stage=\"{stage}\">{stage_label}</td>\
-                 <td class=\"num\" data-score>{score}</td><td>{deliveries}</td>\
-                 <td data-outcome=\"{outcome}\">{outcome_text}</td><td>{form}</td></tr>",
-                id = esc(&l.id),
-                time = time_html(l.received_at),
-                name = esc(if who.name.is_empty() { &l.id } else { &who.name }),
-                company = esc(&who.company),
-                role = esc(&who.role),
-                badge = verdict_badge(l, &format!("/inbox/lead/{}#technical", l.id)),
-                stage = esc(&l.stage),
-                stage_label = esc(&stage_label(lp, &l.stage)),
-                score = esc(&show(l.score)),
-                claim = esc(&l.claim_status),
-                deliveries = delivery_summary(&ds),
-                outcome = esc(l.outcome.as_deref().unwrap_or("")),
-                outcome_text = esc(l.outcome.as_deref().unwrap_or("open")),
-                form = outcome_form(&csrf, &l.id, &back, l.outcome.as_deref()),
-            )
-        })
-        .collect();
-    let total = app.store.count_leads().await.unwrap_or(0);
-    let pager = {
-        let link = |n: i64, label: &str| match &stage {
-            Some(s) => format!("<a href=\"/inbox?stage={}&amp;page={n}\">{label}</a>", esc(s)),
-            None => format!("<a href=\"/inbox?page={n}\">{label}</a>"),
-        };
-        let mut out = String::new();
-        if page > 1 {
-            out.push_str(&link(page - 1, "Newer"));
-            out.push(' ');
-        }
-        if more {
-            out.push_str(&link(page + 1, "Older"));
-        }
-        out
-    };
-    let body = format!(
-        "<h1>Leads</h1>\n<p>{total} lead(s) stored; newest first; page {page}.</p>\n{nav}\n<div class=\"scroll\"><table class=\"leads\">\n<thead><tr><th scope=\"col\">Received</th>\
-         <th scope=\"col\">Who</th><th scope=\"col\">Company</th><th scope=\"col\">Role</th><th scope=\"col\">Stage</th><th scope=\"col\">Score</th>\
-         <th scope=\"col\">Deliveries</th><th scope=\"col\">Outcome</th><th scope=\"col\">Mark</th></tr></thead>\n<tbody>\n{}\n</tbody>\n</table></div>\n<p>{pager}</p>",
-        rows.join("\n")
-    );
-    html(shell("Leads", &user, &body))
-}
-
-async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn detail(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     let user = match user(&app, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -397,7 +277,15 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         Ok(None) => return (StatusCode::NOT_FOUND, "404 no such lead\n").into_response(),
         Err(e) => return store_error(e),
     };
-    let deliveries = app.store.deliveries(std::slice::from_ref(&lead.id)).await.unwrap_or_default();
+    let ids = std::slice::from_ref(&lead.id);
+    let (deliveries, changes, twins) = match tokio::try_join!(
+        app.store.deliveries(ids),
+        app.store.changes(&lead.id),
+        app.store.twins(std::slice::from_ref(&lead))
+    ) {
+        Ok(x) => x,
+        Err(e) => return store_error(e),
+    };
     let csrf = app.keys.csrf(&user);
     let r = &lead.record;
     let kv = |obj: Option<&Json>| -> String {
@@ -534,8 +422,8 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
         .collect();
     let body = format!(
         "<h1>{title}</h1>\n<p class=\"who\">{subtitle}</p>\n{badge}\n<dl class=\"facts\"><dt>Received</dt><dd>{received}</dd><dt>Stage</dt><dd data-stage=\"{stage}\">{stage_label}</dd>\
-         <dt>Score</dt><dd>{score}</dd><dt>Grade</dt><dd>{grade}</dd><dt>Outcome</dt><dd data-outcome=\"{outcome}\">{outcome_text}</dd></dl>\n\
-         <p>{form}</p>\n<h2>Why this stage</h2><ul class=\"why\">{why}</ul>\n<h2>Answers</h2><table class=\"answers\"><tbody>{answers}</tbody></table>\n\
+         <dt>Score</dt><dd>{score}</dd><dt>Grade</dt><dd>{grade}</dd></dl>\n\
+         {work}\n{twins}<h2>Why this stage</h2><ul class=\"why\">{why}</ul>\n<h2>Answers</h2><table class=\"answers\"><tbody>{answers}</tbody></table>\n\
          <h2>Groups</h2>{groups}\n<h2>Points</h2><table><thead><tr><th scope=\"col\">Rule</th><th scope=\"col\">Label</th><th scope=\"col\">Group</th>\
          <th scope=\"col\">Points</th></tr></thead><tbody>{ledger}</tbody></table>\n<h2>Behaviour events</h2>\
          <table><thead><tr><th scope=\"col\">Event</th><th scope=\"col\">When</th><th scope=\"col\">Trust</th><th scope=\"col\">Note</th></tr></thead><tbody>{events}</tbody></table>\n\
@@ -572,10 +460,9 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
             Some(false) => "no",
             None => "not asked",
         },
-        outcome = esc(lead.outcome.as_deref().unwrap_or("")),
-        outcome_text = esc(lead.outcome.as_deref().unwrap_or("open")),
-        form = outcome_form(&csrf, &lead.id, &format!("/inbox/lead/{}", lead.id), lead.outcome.as_deref()),
-        groups = kv(r.get("groups")),
+        work = work::section(&app, &csrf, &user, &lead, &changes, &q.saved),
+        twins = twins_section(&twins),
+        groups = groups_table(lp, r.get("groups")),
         raw_answers = kv(r.get("answers")),
         why = why.join(""),
         answers = answers.join(""),
@@ -589,15 +476,6 @@ async fn detail(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<
     html(shell(&title, &user, &body))
 }
 
-#[derive(Deserialize)]
-pub struct OutcomeForm {
-    #[serde(default)]
-    csrf: String,
-    outcome: String,
-    #[serde(default)]
-    back: String,
-}
-
 /// Where to go after a change: an inbox page, never elsewhere.
 fn back_to(back: &str) -> String {
     if back.starts_with("/inbox") && !back.contains("//") && !back.contains('\\') {
@@ -607,30 +485,58 @@ fn back_to(back: &str) -> String {
     }
 }
 
-async fn set_outcome(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<OutcomeForm>,
-) -> Response {
-    let user = match change_by(&app, &headers, &f.csrf).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let outcome = match f.outcome.as_str() {
-        "won" => Some("won"),
-        "lost" => Some("lost"),
-        "open" => None,
-        _ => return (StatusCode::BAD_REQUEST, "400 outcome is won, lost or open\n").into_response(),
-    };
-    match app.store.set_outcome(&id, outcome, &user, now_ms()).await {
-        Ok(true) => {
-            tracing::info!(lead = %id, outcome = outcome.unwrap_or("open"), by = %user, "outcome set");
-            (StatusCode::SEE_OTHER, [(header::LOCATION, back_to(&f.back))]).into_response()
-        }
-        Ok(false) => (StatusCode::NOT_FOUND, "404 no such lead\n").into_response(),
-        Err(e) => store_error(e),
+/// Each group's score by its label, rounded as the page shows scores.
+fn groups_table(p: &Program, groups: Option<&Json>) -> String {
+    let Some(Json::Object(m)) = groups else { return "<p>–</p>".into() };
+    let rows: Vec<String> = m
+        .iter()
+        .map(|(id, v)| {
+            let label = p
+                .groups
+                .iter()
+                .find(|g| g.id == *id)
+                .and_then(|g| g.label.as_ref())
+                .map_or_else(|| id.clone(), |l| l.get(&p.locale, &p.locale).to_string());
+            let score = v.as_f64().map_or_else(|| value_text(v), show);
+            format!(
+                "<tr><th scope=\"row\">{}</th><td class=\"num\" data-group=\"{}\">{}</td></tr>",
+                esc(&label),
+                esc(id),
+                esc(&score)
+            )
+        })
+        .collect();
+    format!("<table class=\"groups\"><tbody>{}</tbody></table>", rows.join(""))
+}
+
+/// The other leads that may be the same person (same email) or company (same domain).
+fn twins_section(twins: &[super::store::Twin]) -> String {
+    if twins.is_empty() {
+        return String::new();
     }
+    let list = |by: &str, title: &str| {
+        let links: Vec<String> = twins
+            .iter()
+            .filter(|t| t.by == by)
+            .map(|t| {
+                format!(
+                    "<a href=\"/inbox/lead/{}\">{}</a>",
+                    esc(&t.lead_id),
+                    esc(t.name.as_deref().unwrap_or(&t.lead_id))
+                )
+            })
+            .collect();
+        if links.is_empty() {
+            String::new()
+        } else {
+            format!("<p data-twins=\"{by}\">{title}: {}</p>", links.join(", "))
+        }
+    };
+    format!(
+        "<section id=\"twins\" class=\"twins\"><h2>Possible duplicates</h2>{}{}</section>\n",
+        list("email", "The same email"),
+        list("domain", "The same company domain")
+    )
 }
 
 #[derive(Deserialize)]
@@ -694,22 +600,6 @@ async fn rejections(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
     html(shell("Rejected submissions", &user, &body))
 }
 
-async fn api_leads(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    if let Err(r) = user(&app, &headers).await {
-        return r;
-    }
-    let page = q.page.unwrap_or(1).max(1);
-    let filter = Filter { stage: q.stage.filter(|s| !s.is_empty()), limit: PAGE, offset: (page - 1) * PAGE };
-    let leads = match app.store.leads(&filter).await {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    let ids: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
-    let deliveries = app.store.deliveries(&ids).await.unwrap_or_default();
-    let body = serde_json::json!({"leads": leads, "deliveries": deliveries});
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
-}
-
 async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = user(&app, &headers).await {
         return r;
@@ -733,7 +623,7 @@ pub async fn history(store: &super::Store, p: &Program) -> Result<String, super:
     let mut all = vec![];
     let mut offset = 0;
     loop {
-        let batch = store.leads(&Filter { stage: None, limit: 1000, offset }).await?;
+        let batch = store.leads(&Filter::page(1000, offset)).await?;
         let n = batch.len();
         all.extend(batch);
         if n < 1000 {
