@@ -818,6 +818,7 @@ enum StubKind {
     Hubspot,
     Salesforce,
     Captcha,
+    Slack,
 }
 
 #[derive(Clone, Debug)]
@@ -927,6 +928,12 @@ fn check(kind: StubKind, path: &str, headers: &HeaderMap, body: &str) -> Seen {
         StubKind::Captcha => {
             if !form.contains_key("secret") || !form.contains_key("response") {
                 problems.push(format!("form {body}"));
+            }
+        }
+        StubKind::Slack => {
+            // An incoming webhook's message: a JSON object with its text.
+            if h("content-type") != "application/json" || json["text"].as_str().is_none_or(str::is_empty) {
+                problems.push(format!("body {body}"));
             }
         }
     }
@@ -1082,6 +1089,190 @@ async fn leads_are_delivered_to_their_targets_with_retries() {
         assert!(!s[0].form.contains_key("seniority"), "only the mapped fields");
         r.stop().await;
     }
+}
+
+/// What a local SMTP server (mailin, in process) was sent: the envelope and the message.
+#[derive(Clone, Debug, Default)]
+struct Mail {
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+#[derive(Clone)]
+struct Mailbox {
+    mails: Arc<Mutex<Vec<Mail>>>,
+    current: Arc<Mutex<Mail>>,
+    /// Messages to refuse (451, a temporary failure) before taking them.
+    refuse: Arc<Mutex<usize>>,
+    /// Messages to refuse once they are sent (451 after the data; lettre then waits for ever).
+    refuse_sent: Arc<Mutex<usize>>,
+}
+
+impl mailin_embedded::Handler for Mailbox {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> mailin_embedded::Response {
+        let mut refuse = self.refuse.lock().unwrap();
+        if *refuse > 0 {
+            *refuse -= 1;
+            return mailin_embedded::response::INTERNAL_ERROR;
+        }
+        *self.current.lock().unwrap() = Mail { from: from.to_string(), to: to.to_vec(), data: String::new() };
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.lock().unwrap().data.push_str(&String::from_utf8_lossy(buf));
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        let mut refuse = self.refuse_sent.lock().unwrap();
+        if *refuse > 0 {
+            *refuse -= 1;
+            return mailin_embedded::response::INTERNAL_ERROR;
+        }
+        self.mails.lock().unwrap().push(self.current.lock().unwrap().clone());
+        mailin_embedded::response::OK
+    }
+}
+
+/// Starts an SMTP server on a free loopback port: its address and its mailbox.
+fn smtp_server(refuse: usize, refuse_sent: usize) -> (SocketAddr, Mailbox) {
+    let mailbox = Mailbox {
+        mails: Arc::default(),
+        current: Arc::default(),
+        refuse: Arc::new(Mutex::new(refuse)),
+        refuse_sent: Arc::new(Mutex::new(refuse_sent)),
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut server = mailin_embedded::Server::new(mailbox.clone());
+    server.with_name("mail.test").with_ssl(mailin_embedded::SslConfig::None).unwrap().with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve().map_err(|e| eprintln!("smtp server: {e}"));
+    });
+    (addr, mailbox)
+}
+
+/// Notifications, on both stores: a Slack-compatible message and an email over SMTP, each written from its
+/// template (answers by their labels, a link to the lead in the inbox), routed by stage and by owner, sent from
+/// the outbox and retried after a temporary failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_leads_are_announced_on_slack_and_by_email() {
+    for db in databases("notify") {
+        let slack = Stub::start(StubKind::Slack).await;
+        *slack.fail.lock().unwrap() = 1;
+        let (smtp, mailbox) = smtp_server(1, 0);
+        let tag = format!("-{}", serve::now_ms());
+        let token = leadscore::serve::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"t"));
+        let extra = format!(
+            r#"
+[inbox]
+url = "https://leads.example"
+
+[[users]]
+name = "ana"
+token_sha256 = "{token}"
+email = "ana@larkspur.example"
+
+[[assign]]
+stages = ["sql"]
+owner = "ana"
+
+[[targets]]
+id = "slack{tag}"
+kind = "slack"
+url = "{slack}/services/T0/B0/x"
+stages = ["sql"]
+template = "New {{stage}}: <{{link}}|{{name}}> at {{company}}, {{seniority}}, score {{score}}"
+
+[[targets]]
+id = "mail{tag}"
+kind = "email"
+url = "smtp://{smtp}"
+from = "Larkspur leads <leads@larkspur.example>"
+to = ["team@larkspur.example"]
+to_owner = true
+owners = ["ana"]
+subject = "SQL: {{name}} ({{company}})"
+"#,
+            slack = slack.base
+        );
+        let r = Receiver::start(config(&db, &extra)).await;
+        let mut sql = sql_answers("ada@zahlwerk.de");
+        sql.push(e("company", "Zahlwerk <GmbH> & Co"));
+        let (_, sql_reply) = r.submit(&sql).await;
+        let (_, mql_reply) = r.submit(&good_fit("bo@zahlwerk.de")).await;
+        assert_eq!((sql_reply["stage"].as_str(), mql_reply["stage"].as_str()), (Some("sql"), Some("mql")));
+        let id = sql_reply["id"].as_str().unwrap().to_string();
+        let store = r.app.store.clone();
+        let ids = vec![id.clone(), mql_reply["id"].as_str().unwrap().to_string()];
+        until("both notifications", || {
+            let (store, ids) = (store.clone(), ids.clone());
+            async move {
+                let ds = store.deliveries(&ids).await.unwrap();
+                ds.len() == 2 && ds.iter().all(|d| d.status == "delivered")
+            }
+        })
+        .await;
+        let ds = store.deliveries(&ids).await.unwrap();
+        assert!(ds.iter().all(|d| d.lead_id == id && d.attempts == 2), "the SQL only, each after one failure: {ds:?}");
+
+        let seen = slack.seen();
+        assert_eq!(seen.len(), 2, "one failure, then the message");
+        assert!(seen.iter().all(|s| s.problems.is_empty()), "{:?}", seen[0].problems);
+        let text = seen[1].json["text"].as_str().unwrap();
+        let (head, score) = text.rsplit_once(", score ").unwrap();
+        assert_eq!(
+            head,
+            format!(
+                "New Sales Qualified Lead: <https://leads.example/inbox/lead/{id}|Ada> at Zahlwerk &lt;GmbH&gt; &amp; Co, \
+                 Vice president or head of department"
+            ),
+            "answers by their labels, escaped as Slack asks"
+        );
+        assert_eq!(score.parse::<f64>().unwrap(), r.lead(&id).await.score);
+
+        let mails = mailbox.mails.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let m = &mails[0];
+        assert_eq!(m.from, "leads@larkspur.example");
+        let mut to = m.to.clone();
+        to.sort();
+        assert_eq!(to, ["ana@larkspur.example", "team@larkspur.example"], "the team and the lead's owner");
+        assert!(m.data.contains("Subject: SQL: Ada (Zahlwerk <GmbH> & Co)"), "{}", m.data);
+        assert!(m.data.contains(&format!("Message-ID: <{id}.mail{tag}@leadscore>")), "{}", m.data);
+        assert!(m.data.contains(&format!("https://leads.example/inbox/lead/{id}")), "{}", m.data);
+        assert!(m.data.contains("Owner: ana"), "{}", m.data);
+        r.stop().await;
+    }
+}
+
+/// An attempt that gets no answer is cut off at `delivery.timeout_ms` and retried; the worker goes on meanwhile.
+/// (Found: an SMTP server answering 451 after the message's data left the attempt, and the worker, waiting.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_without_an_answer_is_cut_off_and_retried() {
+    let dir = scratch("hang");
+    let (smtp, mailbox) = smtp_server(0, 1);
+    let extra = format!(
+        "[[targets]]\nid = \"mail\"\nkind = \"email\"\nurl = \"smtp://{smtp}\"\nfrom = \"leads@larkspur.example\"\n\
+         to = [\"team@larkspur.example\"]\n"
+    );
+    let mut c = config(&format!("sqlite:{}", dir.join("leads.db").display()), &extra);
+    c.delivery.timeout_ms = 1000;
+    let r = Receiver::start(c).await;
+    let (_, reply) = r.submit(&good_fit("bo@zahlwerk.de")).await;
+    let ids = vec![reply["id"].as_str().unwrap().to_string()];
+    let store = r.app.store.clone();
+    until("the email", || {
+        let (store, ids) = (store.clone(), ids.clone());
+        async move { store.deliveries(&ids).await.unwrap().iter().all(|d| d.status == "delivered") }
+    })
+    .await;
+    let d = &store.deliveries(&ids).await.unwrap()[0];
+    assert_eq!(d.attempts, 2, "{d:?}");
+    assert_eq!(mailbox.mails.lock().unwrap().len(), 1);
+    r.stop().await;
 }
 
 /// The inbox as sales read it, on both stores: who the lead is (name, company, role), the stage by its label,
@@ -1641,6 +1832,38 @@ fn start_up_errors_are_clear_and_exit_non_zero() {
         .unwrap();
         let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&file).output().unwrap();
         assert!(!out.status.success(), "{key}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+
+    // A message's placeholders name the model's fields or the lead's values; a stray brace is named too. And an
+    // assignment rule names the model's stages.
+    for (target, message) in [
+        (
+            "kind = \"slack\"\nurl = \"http://127.0.0.1:9/s\"\ntemplate = \"New {stage}: {nmoe}\"",
+            "targets[0].template: `{nmoe}` is neither a field of the model `it-software` nor one of id, name, email",
+        ),
+        (
+            "kind = \"email\"\nurl = \"smtp://127.0.0.1:9\"\nfrom = \"a@b.example\"\nto = [\"c@d.example\"]\nsubject = \"New {stage\"",
+            "targets[0].subject: a `{` or `}` is not part of a placeholder such as `{email}`",
+        ),
+        (
+            "kind = \"slack\"\nurl = \"http://127.0.0.1:9/s\"\n[[users]]\nname = \"a\"\ntoken_sha256 = \"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\n[[assign]]\nstages = [\"sqll\"]\nowner = \"a\"",
+            "assign[0].stages: `sqll` is not a stage of the model",
+        ),
+    ] {
+        let file = dir.join("message.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite:{}\"\n[model]\npath = {:?}\n[[targets]]\nid = \"t\"\n{target}\n",
+                dir.join("message.db").display(),
+                it.display().to_string()
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(bin()).args(["serve", "--config"]).arg(&file).output().unwrap();
+        assert!(!out.status.success(), "{target}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{err}");
     }

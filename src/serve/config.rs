@@ -47,6 +47,9 @@ pub struct Config {
 pub struct InboxConfig {
     /// The reasons a lead can be lost for; marking it lost asks for one.
     pub lost_reasons: Vec<String>,
+    /// The receiver's public address (`https://leads.example.com`): notifications link to a lead's page in the
+    /// inbox with it; without it they give the page's path.
+    pub url: Option<String>,
 }
 
 impl Default for InboxConfig {
@@ -55,6 +58,7 @@ impl Default for InboxConfig {
             lost_reasons: ["No budget", "Chose a competitor", "No answer", "Not a fit", "Bad timing", "Other"]
                 .map(String::from)
                 .to_vec(),
+            url: None,
         }
     }
 }
@@ -395,6 +399,18 @@ pub struct TargetSpec {
     pub consent_text: Option<String>,
     /// salesforce: the organisation id.
     pub oid: Option<String>,
+    /// slack, email: the message, with placeholders (`{name}`, `{stage}`, `{link}`, a field's id, ...).
+    pub template: Option<String>,
+    /// email: the subject, with placeholders.
+    pub subject: Option<String>,
+    /// email: the sender's address (`Leads <leads@example.com>`).
+    pub from: Option<String>,
+    /// email: the recipients' addresses.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// email: also to the lead's owner (the `email` of their [[users]] entry).
+    #[serde(default)]
+    pub to_owner: bool,
     /// Leads at these stages go here (`disqualified` for knockouts); empty: every stage.
     #[serde(default)]
     pub stages: Vec<String>,
@@ -407,6 +423,9 @@ pub struct TargetSpec {
     /// Send only the mapped fields.
     #[serde(default)]
     pub only_mapped: bool,
+    /// Only leads these users own go here; empty: whoever owns it, or nobody.
+    #[serde(default)]
+    pub owners: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -415,6 +434,8 @@ pub enum TargetKindName {
     Webhook,
     Hubspot,
     Salesforce,
+    Slack,
+    Email,
 }
 
 /// One place leads are delivered to, checked.
@@ -426,7 +447,27 @@ pub struct TargetConfig {
     pub knockouts: Vec<String>,
     pub fields: BTreeMap<String, String>,
     pub only_mapped: bool,
+    pub owners: Vec<String>,
 }
+
+impl TargetConfig {
+    /// The message templates of the target, by key: what placeholders must name.
+    pub fn templates(&self) -> Vec<(&'static str, &str)> {
+        match &self.kind {
+            TargetKind::Slack { template, .. } => vec![("template", template)],
+            TargetKind::Email { subject, template, .. } => vec![("subject", subject), ("template", template)],
+            TargetKind::Webhook { .. } | TargetKind::Hubspot { .. } | TargetKind::Salesforce { .. } => vec![],
+        }
+    }
+}
+
+/// A Slack message when the target gives none.
+pub const SLACK_TEMPLATE: &str =
+    "New {stage}: {name}, {role} at {company} ({email}), score {score}, owner {owner}. {link}";
+/// An email's subject and body when the target gives none.
+pub const EMAIL_SUBJECT: &str = "New {stage}: {name}, {company}";
+pub const EMAIL_TEMPLATE: &str =
+    "{name} ({email}), {role} at {company}\nStage: {stage}, score {score}, grade {grade}\nOwner: {owner}\n\n{link}\n";
 
 #[derive(Debug, Clone)]
 pub enum TargetKind {
@@ -436,6 +477,10 @@ pub enum TargetKind {
     Hubspot { portal_id: String, form_guid: String, url: Option<String>, consent_text: Option<String> },
     /// Salesforce Web-to-Lead.
     Salesforce { oid: String, url: Option<String> },
+    /// A Slack incoming webhook (or any service that takes Slack's `{"text": ...}`).
+    Slack { url: String, template: String },
+    /// An email over SMTP (`url`: `smtps://user:password@host:465`, `smtp://...:587?tls=required`).
+    Email { url: String, from: String, to: Vec<String>, to_owner: bool, subject: String, template: String },
 }
 
 impl TargetSpec {
@@ -445,6 +490,8 @@ impl TargetSpec {
             TargetKindName::Webhook => "webhook",
             TargetKindName::Hubspot => "hubspot",
             TargetKindName::Salesforce => "salesforce",
+            TargetKindName::Slack => "slack",
+            TargetKindName::Email => "email",
         };
         let need =
             |v: &Option<String>, key: &'static str| v.clone().ok_or((None, format!("a {name} target needs `{key}`")));
@@ -452,16 +499,23 @@ impl TargetSpec {
             TargetKindName::Webhook => &["url", "secret"],
             TargetKindName::Hubspot => &["url", "portal_id", "form_guid", "consent_text"],
             TargetKindName::Salesforce => &["url", "oid"],
+            TargetKindName::Slack => &["url", "template"],
+            TargetKindName::Email => &["url", "template", "subject", "from", "to", "to_owner"],
         };
         let given = [
-            ("url", &self.url),
-            ("secret", &self.secret),
-            ("portal_id", &self.portal_id),
-            ("form_guid", &self.form_guid),
-            ("consent_text", &self.consent_text),
-            ("oid", &self.oid),
+            ("url", self.url.is_some()),
+            ("secret", self.secret.is_some()),
+            ("portal_id", self.portal_id.is_some()),
+            ("form_guid", self.form_guid.is_some()),
+            ("consent_text", self.consent_text.is_some()),
+            ("oid", self.oid.is_some()),
+            ("template", self.template.is_some()),
+            ("subject", self.subject.is_some()),
+            ("from", self.from.is_some()),
+            ("to", !self.to.is_empty()),
+            ("to_owner", self.to_owner),
         ];
-        if let Some((k, _)) = given.iter().find(|(k, v)| v.is_some() && !allowed.contains(k)) {
+        if let Some((k, _)) = given.iter().find(|(k, given)| *given && !allowed.contains(k)) {
             return Err((Some(k), format!("not a key of a {name} target")));
         }
         let kind = match self.kind {
@@ -477,6 +531,23 @@ impl TargetSpec {
             TargetKindName::Salesforce => {
                 TargetKind::Salesforce { oid: need(&self.oid, "oid")?, url: self.url.clone() }
             }
+            TargetKindName::Slack => TargetKind::Slack {
+                url: need(&self.url, "url")?,
+                template: self.template.clone().unwrap_or_else(|| SLACK_TEMPLATE.into()),
+            },
+            TargetKindName::Email => {
+                if self.to.is_empty() && !self.to_owner {
+                    return Err((None, "an email target needs `to`, `to_owner = true`, or both".into()));
+                }
+                TargetKind::Email {
+                    url: need(&self.url, "url")?,
+                    from: need(&self.from, "from")?,
+                    to: self.to.clone(),
+                    to_owner: self.to_owner,
+                    subject: self.subject.clone().unwrap_or_else(|| EMAIL_SUBJECT.into()),
+                    template: self.template.clone().unwrap_or_else(|| EMAIL_TEMPLATE.into()),
+                }
+            }
         };
         Ok(TargetConfig {
             id: self.id.clone(),
@@ -485,6 +556,7 @@ impl TargetSpec {
             knockouts: self.knockouts.clone(),
             fields: self.fields.clone(),
             only_mapped: self.only_mapped,
+            owners: self.owners.clone(),
         })
     }
 }
@@ -498,6 +570,9 @@ pub struct UserConfig {
     pub password_hash: Option<String>,
     #[serde(default)]
     pub token_sha256: Option<String>,
+    /// Where an email target with `to_owner` writes to about the user's leads.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A configuration error: where, and what.
@@ -612,6 +687,10 @@ impl Config {
             if let Some(secret) = &mut t.secret {
                 get(&format!("targets[{i}].secret"), secret)?;
             }
+            // An SMTP URL holds a password.
+            if let Some(url) = &mut t.url {
+                get(&format!("targets[{i}].url"), url)?;
+            }
         }
         Ok(())
     }
@@ -673,7 +752,42 @@ impl Config {
                     Some(url)
                 }
                 TargetKind::Hubspot { url, .. } | TargetKind::Salesforce { url, .. } => url.as_ref(),
+                TargetKind::Slack { url, .. } => Some(url),
+                TargetKind::Email { url, from, to, to_owner, .. } => {
+                    use lettre::message::Mailbox;
+                    if let Err(e) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url) {
+                        return bad(
+                            &format!("targets[{i}].url"),
+                            &format!(
+                                "not an SMTP server's URL (smtps://user:password@host:465, \
+                                 smtp://user:password@host:587?tls=required): {e}"
+                            ),
+                        );
+                    }
+                    if let Err(e) = from.parse::<Mailbox>() {
+                        return bad(&format!("targets[{i}].from"), &format!("not an email address: {e}"));
+                    }
+                    if let Some((j, e)) =
+                        to.iter().enumerate().find_map(|(j, a)| a.parse::<Mailbox>().err().map(|e| (j, e)))
+                    {
+                        return bad(&format!("targets[{i}].to[{j}]"), &format!("not an email address: {e}"));
+                    }
+                    if *to_owner {
+                        let owners: Vec<&UserConfig> =
+                            self.users.iter().filter(|u| t.owners.is_empty() || t.owners.contains(&u.name)).collect();
+                        if let Some(u) = owners.iter().find(|u| u.email.is_none()) {
+                            return bad(
+                                &format!("targets[{i}].to_owner"),
+                                &format!("the user `{}` may own a lead but has no `email`", u.name),
+                            );
+                        }
+                    }
+                    None
+                }
             };
+            if let Some((j, o)) = t.owners.iter().enumerate().find(|(_, o)| !self.users.iter().any(|u| u.name == **o)) {
+                return bad(&format!("targets[{i}].owners[{j}]"), &format!("`{o}` is not one of the [[users]]"));
+            }
             if let Some(u) = url {
                 if !(u.starts_with("https://") || u.starts_with("http://")) {
                     return bad(&format!("targets[{i}].url"), "an http:// or https:// URL");
@@ -695,6 +809,18 @@ impl Config {
             }
             if let Some(c) = r.countries.iter().find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) {
                 return bad(&key("countries"), &format!("`{c}` is not a two-letter country code (ISO 3166-1)"));
+            }
+        }
+        if let Some(u) = &self.inbox.url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) || url::Url::parse(u).is_err() {
+                return bad("inbox.url", "the receiver's address, such as https://leads.example.com");
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            if let Some(e) = &u.email {
+                if let Err(e) = e.parse::<lettre::Address>() {
+                    return bad(&format!("users[{i}].email"), &format!("not an email address: {e}"));
+                }
             }
         }
         if self.inbox.lost_reasons.iter().any(|r| r.trim().is_empty()) {
@@ -822,7 +948,7 @@ mod tests {
         let t = "[[targets]]\nid = \"a\"\nkind = \"webhook\"\nurl = \"ftp://x\"\nsecret = \"whsec_c2VjcmV0\"\n";
         assert_eq!(err(t), "leadscore.toml:4:1: `targets[0].url`: an http:// or https:// URL");
         let t = "[[targets]]\nid = \"a\"\nkind = \"fax\"\n";
-        assert_eq!(err(t), "leadscore.toml:3:8: `targets[0].kind`: unknown variant `fax`, expected one of `webhook`, `hubspot`, `salesforce`");
+        assert_eq!(err(t), "leadscore.toml:3:8: `targets[0].kind`: unknown variant `fax`, expected one of `webhook`, `hubspot`, `salesforce`, `slack`, `email`");
         let t = "[[targets]]\nid = \"a\"\nkind = \"webhook\"\nurl = \"https://x\"\n";
         assert_eq!(err(t), "leadscore.toml:1:1: `targets[0]`: a webhook target needs `secret`");
         let t = "[[targets]]\nid = \"a\"\nkind = \"salesforce\"\noid = \"x\"\nportal_id = \"1\"\n";
@@ -860,6 +986,60 @@ token_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
         assert_eq!(c.targets[0].fields["email"], "Email");
         assert!(matches!(c.targets[1].kind, TargetKind::Hubspot { .. }));
         assert_eq!(c.users[0].name, "sam");
+    }
+
+    #[test]
+    fn notification_targets() {
+        let users = "[[users]]\nname = \"ana\"\ntoken_sha256 = \"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\n";
+        let email = |rest: &str| {
+            format!("{users}[[targets]]\nid = \"m\"\nkind = \"email\"\nurl = \"smtps://u:p@smtp.example.com\"\n{rest}")
+        };
+        let c =
+            Config::parse(&email("from = \"Leads <l@example.com>\"\nto = [\"t@example.com\"]\n"), "x.toml").unwrap();
+        match &c.targets[0].kind {
+            TargetKind::Email { subject, template, to_owner: false, .. } => {
+                assert_eq!(
+                    (subject.as_str(), template.as_str()),
+                    (EMAIL_SUBJECT, EMAIL_TEMPLATE),
+                    "the default message"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err(&email("from = \"l@example.com\"\n")),
+            "leadscore.toml:4:1: `targets[0]`: an email target needs `to`, `to_owner = true`, or both"
+        );
+        assert_eq!(
+            err(&email("from = \"leads\"\nto = [\"t@example.com\"]\n")),
+            "leadscore.toml:8:1: `targets[0].from`: not an email address: Invalid input"
+        );
+        assert!(err(&email("from = \"l@example.com\"\nto = [\"t@example.com\", \"nobody\"]\n"))
+            .starts_with("leadscore.toml:9:1: `targets[0].to[1]`: not an email address"));
+        assert_eq!(
+            err(&email("from = \"l@example.com\"\nto_owner = true\n")),
+            "leadscore.toml:9:1: `targets[0].to_owner`: the user `ana` may own a lead but has no `email`"
+        );
+        assert!(err(&email("from = \"l@example.com\"\nto_owner = true\nowners = [\"bo\"]\n"))
+            .contains("`targets[0].owners[0]`: `bo` is not one of the [[users]]"));
+        let bad_url = email("from = \"l@example.com\"\nto = [\"t@example.com\"]\n").replace("smtps://u:p@", "imap://");
+        assert!(
+            err(&bad_url).starts_with("leadscore.toml:7:1: `targets[0].url`: not an SMTP server's URL"),
+            "{}",
+            err(&bad_url)
+        );
+        let slack = "[[targets]]\nid = \"s\"\nkind = \"slack\"\n";
+        assert_eq!(err(slack), "leadscore.toml:1:1: `targets[0]`: a slack target needs `url`");
+        assert_eq!(
+            err(&format!("{slack}url = \"https://hooks.slack.com/x\"\nfrom = \"a@b.c\"\n")),
+            "leadscore.toml:5:1: `targets[0].from`: not a key of a slack target"
+        );
+        assert_eq!(
+            err("[inbox]\nurl = \"leads.example\"\n"),
+            "leadscore.toml:2:1: `inbox.url`: the receiver's address, such as https://leads.example.com"
+        );
+        assert!(err("[[users]]\nname = \"a\"\ntoken_sha256 = \"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\nemail = \"a\"\n")
+            .starts_with("leadscore.toml:4:1: `users[0].email`: not an email address"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! Targets: a generic webhook signed per the Standard Webhooks spec, HubSpot's Forms API v3, Salesforce
 //! Web-to-Lead. Each gets the lead's answers under the target's own field names, and the lead's idempotency
-//! key (or its id), so that a repeated delivery can be recognised.
+//! key (or its id), so that a repeated delivery can be recognised. Notifications: a Slack incoming webhook and
+//! an email over SMTP, each a message written from the target's template.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,8 @@ use super::{now_ms, App};
 /// The targets a lead goes to: those whose `stages` hold its stage, or whose `knockouts` hold the reason of its
 /// knockout (the reason, as endings and the command line name it: several knockouts may share one, such as
 /// `student`); a target with neither takes every lead.
-pub fn route(targets: &[TargetConfig], stage: &str, reason: Option<&str>) -> Vec<String> {
+/// A target with `owners` takes only the leads one of them owns.
+pub fn route(targets: &[TargetConfig], stage: &str, reason: Option<&str>, owner: Option<&str>) -> Vec<String> {
     targets
         .iter()
         .filter(|t| {
@@ -30,8 +32,76 @@ pub fn route(targets: &[TargetConfig], stage: &str, reason: Option<&str>) -> Vec
                 || t.stages.iter().any(|s| s == stage)
                 || reason.is_some_and(|k| t.knockouts.iter().any(|x| x == k))
         })
+        .filter(|t| t.owners.is_empty() || owner.is_some_and(|o| t.owners.iter().any(|x| x == o)))
+        // An email only to the owner: not for a lead nobody owns.
+        .filter(|t| {
+            owner.is_some() || !matches!(&t.kind, TargetKind::Email { to, to_owner: true, .. } if to.is_empty())
+        })
         .map(|t| t.id.clone())
         .collect()
+}
+
+/// The placeholders a message may have besides the model's field ids.
+pub const MESSAGE_VALUES: [&str; 14] = [
+    "id", "name", "email", "company", "role", "stage", "stage_id", "score", "grade", "owner", "status", "country",
+    "source", "link",
+];
+
+/// A notification's text: `template` with each placeholder replaced by the lead's value (a field's by its label),
+/// passed through `escape`.
+pub fn message(app: &App, template: &str, lead: &Lead, escape: fn(&str) -> String) -> String {
+    let p = app.programs.get(&lead.rules_hash).map_or(&*app.programs.current, |p| &**p);
+    let answers = lead.record.get("answers").unwrap_or(&Json::Null);
+    let who = super::people::who(p, answers);
+    let or_dash = |v: Option<&String>| v.cloned().unwrap_or_else(|| "–".into());
+    let value = |name: &str| -> String {
+        match name {
+            "id" => lead.id.clone(),
+            "name" => who.name.clone(),
+            "email" => who.email.clone(),
+            "company" => who.company.clone(),
+            "role" => who.role.clone(),
+            "stage" => super::people::stage_label(p, &lead.stage),
+            "stage_id" => lead.stage.clone(),
+            "score" => super::page::show(lead.score),
+            "grade" => or_dash(lead.grade.as_ref()),
+            "owner" => lead.work.owner.clone().unwrap_or_else(|| "nobody".into()),
+            "status" => super::store::Status::label_of(&lead.work.status).to_string(),
+            "country" => or_dash(lead.facts.country.as_ref()),
+            "source" => or_dash(lead.facts.source.as_ref()),
+            "link" => {
+                let base = app.config.inbox.url.as_deref().unwrap_or("").trim_end_matches('/');
+                format!("{base}/inbox/lead/{}", lead.id)
+            }
+            field => answers
+                .get(field)
+                .filter(|v| !v.is_null())
+                .map_or_else(String::new, |v| super::people::answer_text(p, field, v)),
+        }
+    };
+    // The placeholders were checked at start (`check_targets`); a brace that is not one stays as it is.
+    if crate::valid::placeholders(template).is_err() {
+        return template.to_string();
+    }
+    let mut parts = template.split('{');
+    let mut out = parts.next().unwrap_or("").to_string();
+    for part in parts {
+        let (name, rest) = part.split_once('}').unwrap_or((part, ""));
+        out.push_str(&escape(&value(name)));
+        out.push_str(rest);
+    }
+    out
+}
+
+/// A value in a Slack message: its three control characters escaped, so that an answer never becomes a link or
+/// a mention.
+pub fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A value in an email's subject: on one line.
+fn one_line(s: &str) -> String {
+    s.split(['\r', '\n']).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Deliveries attempted at once.
@@ -80,7 +150,13 @@ async fn attempt(app: &App, d: Delivery, lead: Lead) {
             .await;
         return;
     };
-    let result = send(app, target, &d, &lead).await;
+    // No attempt holds the worker longer than its timeout, whatever the other side does (an SMTP server that
+    // never answers a message it refused, seen with one).
+    let limit = Duration::from_millis(app.config.delivery.timeout_ms);
+    let result = match tokio::time::timeout(limit + Duration::from_millis(500), send(app, target, &d, &lead)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("{}: no answer within {} ms", target.id, app.config.delivery.timeout_ms)),
+    };
     let now = now_ms();
     let attempts = d.attempts + 1;
     let next = match &result {
@@ -215,6 +291,14 @@ pub fn salesforce_form(target: &TargetConfig, lead: &Lead, oid: &str) -> Vec<(St
 async fn send(app: &App, target: &TargetConfig, d: &Delivery, lead: &Lead) -> Result<(), String> {
     let key = idempotency(lead).to_string();
     let request = match &target.kind {
+        TargetKind::Slack { url, template } => {
+            let body = json!({ "text": message(app, template, lead, slack_escape) }).to_string();
+            app.http.post(url).header("content-type", "application/json").body(body)
+        }
+        TargetKind::Email { url, from, to, to_owner, subject, template } => {
+            return send_email(app, target, lead, EmailParts { url, from, to, to_owner: *to_owner, subject, template })
+                .await;
+        }
         TargetKind::Webhook { url, secret } => {
             let now = now_ms();
             let body = webhook_payload(target, lead, now).to_string();
@@ -253,6 +337,50 @@ async fn send(app: &App, target: &TargetConfig, d: &Delivery, lead: &Lead) -> Re
     Err(format!("HTTP {}: {}", status.as_u16(), snippet.trim()))
 }
 
+struct EmailParts<'a> {
+    url: &'a str,
+    from: &'a str,
+    to: &'a [String],
+    to_owner: bool,
+    subject: &'a str,
+    template: &'a str,
+}
+
+/// One email to the target's recipients (and the lead's owner), with a Message-ID of the lead and the target:
+/// the same on every attempt, so that a mail client shows a repeated delivery once.
+async fn send_email(app: &App, target: &TargetConfig, lead: &Lead, e: EmailParts<'_>) -> Result<(), String> {
+    use lettre::message::{header::ContentType, Mailbox};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let bad = |what: &str, err: &dyn std::fmt::Display| format!("{}: {what}: {err}", target.id);
+    let mut to: Vec<Mailbox> = e.to.iter().map(|a| a.parse().map_err(|x| bad("to", &x))).collect::<Result<_, _>>()?;
+    if e.to_owner {
+        let owner = lead.work.owner.as_deref();
+        if let Some(addr) =
+            app.config.users.iter().find(|u| Some(u.name.as_str()) == owner).and_then(|u| u.email.as_ref())
+        {
+            to.push(addr.parse().map_err(|x| bad("the owner's email", &x))?);
+        }
+    }
+    if to.is_empty() {
+        // Routed only with an owner; the owner was removed from the configuration since.
+        return Err(format!("{}: nobody to write to: the lead's owner has no email", target.id));
+    }
+    let mut m = Message::builder()
+        .from(e.from.parse().map_err(|x| bad("from", &x))?)
+        .subject(one_line(&message(app, e.subject, lead, one_line)))
+        .message_id(Some(format!("<{}.{}@leadscore>", lead.id, target.id)))
+        .header(ContentType::TEXT_PLAIN);
+    for t in to {
+        m = m.to(t);
+    }
+    let m = m.body(message(app, e.template, lead, str::to_string)).map_err(|x| bad("message", &x))?;
+    let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(e.url)
+        .map_err(|x| bad("url", &x))?
+        .timeout(Some(Duration::from_millis(app.config.delivery.timeout_ms)))
+        .build();
+    smtp.send(m).await.map(|_| ()).map_err(|x| format!("SMTP: {x}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,15 +417,19 @@ mod tests {
             knockouts: kos.iter().map(|s| s.to_string()).collect(),
             fields: Default::default(),
             only_mapped: false,
+            owners: if id == "ana's" { vec!["ana".into()] } else { vec![] },
         };
         let ts = [
             t("sales", &["sql"], &[]),
             t("nurture", &["mql", "lead"], &[]),
             t("all", &[], &[]),
             t("ko", &[], &["student"]),
+            t("ana's", &["sql"], &[]),
         ];
-        assert_eq!(route(&ts, "sql", None), ["sales", "all"]);
-        assert_eq!(route(&ts, "lead", None), ["nurture", "all"]);
-        assert_eq!(route(&ts, "disqualified", Some("student")), ["all", "ko"]);
+        assert_eq!(route(&ts, "sql", None, None), ["sales", "all"]);
+        assert_eq!(route(&ts, "sql", None, Some("bo")), ["sales", "all"]);
+        assert_eq!(route(&ts, "sql", None, Some("ana")), ["sales", "all", "ana's"]);
+        assert_eq!(route(&ts, "lead", None, Some("ana")), ["nurture", "all"]);
+        assert_eq!(route(&ts, "disqualified", Some("student"), None), ["all", "ko"]);
     }
 }

@@ -211,6 +211,15 @@ fn check_targets(targets: &[TargetConfig], programs: &HashMap<String, Arc<Progra
     }
     let model = models.iter().map(|p| format!("`{}`", p.id)).collect::<Vec<_>>().join(", ");
     for (i, t) in targets.iter().enumerate() {
+        for (key, template) in t.templates() {
+            let names = crate::valid::placeholders(template).map_err(|m| format!("targets[{i}].{key}: {m}"))?;
+            if let Some(n) = names.iter().find(|n| !deliver::MESSAGE_VALUES.contains(n) && !fields.contains(*n)) {
+                return Err(format!(
+                    "targets[{i}].{key}: `{{{n}}}` is neither a field of the model {model} nor one of {}",
+                    deliver::MESSAGE_VALUES.join(", ")
+                ));
+            }
+        }
         let checks: [(&str, Vec<&String>, &BTreeSet<&str>, &str); 3] = [
             ("stages", t.stages.iter().collect(), &stages, "stage"),
             ("knockouts", t.knockouts.iter().collect(), &reasons, "knockout reason"),

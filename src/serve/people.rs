@@ -51,6 +51,14 @@ pub fn answer_text(p: &Program, field: &str, v: &Json) -> String {
     }
 }
 
+/// A stage id as the model names it.
+pub fn stage_label(p: &Program, id: &str) -> String {
+    p.stages.iter().find(|s| s.id == id).and_then(|s| s.label.as_ref()).map_or_else(
+        || if id == "disqualified" { "Disqualified".into() } else { id.to_string() },
+        |l| l.get(&p.locale, &p.locale).to_string(),
+    )
+}
+
 /// Who the lead is, from its answers.
 pub fn who(p: &Program, answers: &Json) -> Who {
     let get = |ids: &[&str]| {

@@ -155,7 +155,8 @@ pub async fn submit(
         };
         let reply = reply_json(&sub);
         let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
-        let targets = super::deliver::route(&app.config.targets, &sub.lead.stage, reason);
+        let targets =
+            super::deliver::route(&app.config.targets, &sub.lead.stage, reason, sub.lead.work.owner.as_deref());
         // The store takes the lead; what the answer needs of it is in `reply`.
         let lead = std::mem::take(&mut sub.lead);
         let id = lead.id.clone();

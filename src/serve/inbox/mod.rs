@@ -27,6 +27,7 @@ mod work;
 
 use super::config::UserConfig;
 use super::page::{esc, show, value_text};
+use super::people::stage_label;
 use super::store::{Filter, Lead};
 use super::{now_ms, App};
 use crate::Program;
@@ -234,14 +235,6 @@ fn time_html(ms: i64) -> String {
 /// The program that scored a lead (any accepted one), else the current one.
 fn program_of<'a>(app: &'a App, lead: &Lead) -> &'a Program {
     app.programs.get(&lead.rules_hash).unwrap_or(&app.programs.current)
-}
-
-/// A stage id as the model names it.
-fn stage_label(p: &Program, id: &str) -> String {
-    p.stages.iter().find(|s| s.id == id).and_then(|s| s.label.as_ref()).map_or_else(
-        || if id == "disqualified" { "Disqualified".into() } else { id.to_string() },
-        |l| l.get(&p.locale, &p.locale).to_string(),
-    )
 }
 
 /// A badge only when something is wrong with the lead's verdict: the page's score differs from the receiver's,
