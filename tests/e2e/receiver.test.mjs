@@ -207,8 +207,12 @@ describe("the receiver", () => {
     await inbox.goto(server.origin + "/inbox");
     // Search and a filter from the form: both in the URL, both marked, the count following them.
     await inbox.fill("form.filters input[name=q]", "ferrovia");
+    // The other filters are folded until one is used.
+    assert.equal(await inbox.locator("form.filters details").getAttribute("open"), null);
+    await inbox.click("form.filters summary");
     await inbox.selectOption("form.filters select[name=country]", "IT");
-    await Promise.all([inbox.waitForURL(/q=ferrovia/), inbox.click("form.filters button[type=submit]")]);
+    await Promise.all([inbox.waitForURL(/q=ferrovia/), inbox.click("form.filters details button[type=submit]")]);
+    assert.notEqual(await inbox.locator("form.filters details").getAttribute("open"), null, "open while a filter is in use");
     const url = new URL(inbox.url());
     assert.equal(url.searchParams.get("q"), "ferrovia");
     assert.equal(url.searchParams.get("country"), "IT");
@@ -220,7 +224,7 @@ describe("the receiver", () => {
     await inbox.screenshot({ path: join(shots, "inbox-filtered.png"), fullPage: true });
     // Sorted by score: the large company first; the search kept.
     await inbox.selectOption("form.filters select[name=sort]", "score");
-    await Promise.all([inbox.waitForURL(/sort=score/), inbox.click("form.filters button[type=submit]")]);
+    await Promise.all([inbox.waitForURL(/sort=score/), inbox.click("form.filters details button[type=submit]")]);
     const scores = await inbox.locator("tr[data-lead] [data-score]").allTextContents();
     assert.deepEqual(scores.map(Number), [...scores.map(Number)].sort((a, b) => b - a));
     assert.equal(new URL(inbox.url()).searchParams.get("q"), "ferrovia");

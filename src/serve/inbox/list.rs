@@ -223,7 +223,9 @@ fn filter_form(app: &App, q: &ListQuery, facets: &Facets) -> String {
     }
     format!(
         "<form class=\"filters\" method=\"get\" action=\"/inbox\" role=\"search\">\
-         <label class=\"wide\">Search <input type=\"search\" name=\"q\" value=\"{q}\" placeholder=\"Name, email, company or domain\"></label>\
+         <div class=\"search\"><label>Search <input type=\"search\" name=\"q\" value=\"{q}\" placeholder=\"Name, email, company or domain\"></label>\
+         <button type=\"submit\">Search</button></div>\
+         <details class=\"more\"{open}><summary>Filters and sort</summary><div class=\"grid\">\
          <label>Stage <select name=\"stage\">{stages}</select></label>\
          <label>Status <select name=\"status\">{statuses}</select></label>\
          <label>Owner <select name=\"owner\">{owners}</select></label>\
@@ -234,7 +236,9 @@ fn filter_form(app: &App, q: &ListQuery, facets: &Facets) -> String {
          <label>Country <select name=\"country\">{countries}</select></label>\
          <label>Source <select name=\"source\">{sources}</select></label>\
          <label>Sort <select name=\"sort\">{sorts}</select></label>\
-         <p class=\"actions\"><button type=\"submit\">Apply</button> <a href=\"/inbox\">Clear all</a></p></form>",
+         <p class=\"actions\"><button type=\"submit\">Apply</button> <a href=\"/inbox\">Clear all</a></p></div></details></form>",
+        // Closed on a phone's first look; open while any of its parts is in use.
+        open = if q.set().iter().any(|(n, _)| *n != "q") { " open" } else { "" },
         q = esc(q.q.trim()),
         from = esc(q.from.trim()),
         to = esc(q.to.trim()),

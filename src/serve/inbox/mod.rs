@@ -181,9 +181,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}nav.stages a{margin-ri
 code{font-size:.92em}h2{margin-top:1.6rem}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
 dt{font-weight:600}.badge{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:.3rem;padding:0 .4rem;\
 font-size:.85em;text-decoration:none}p.who{color:#4b5565;margin-top:-.6rem}.scroll{overflow-x:auto}\
-form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(10.5rem,1fr));gap:.4rem .8rem;background:#fff;\
-padding:.7rem;border:1px solid #dde1e7;border-radius:.4rem;margin-bottom:.8rem}form.filters label{display:flex;flex-direction:column;\
-font-size:.85em;color:#4b5565}form.filters .wide{grid-column:1/-1}form.filters input,form.filters select,textarea{font:inherit;\
+form.filters{background:#fff;padding:.7rem;border:1px solid #dde1e7;border-radius:.4rem;margin-bottom:.8rem}\
+form.filters .search{display:flex;gap:.5rem;align-items:flex-end}form.filters .search label{flex:1}\
+form.filters .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(10.5rem,1fr));gap:.4rem .8rem;margin-top:.5rem}\
+form.filters summary{margin-top:.5rem;cursor:pointer}form.filters label{display:flex;flex-direction:column;\
+font-size:.85em;color:#4b5565}form.filters input,form.filters select,textarea{font:inherit;\
 padding:.2rem .3rem;min-width:0}form.filters .actions{grid-column:1/-1;margin:0}ul.active{list-style:none;padding:0;display:flex;\
 flex-wrap:wrap;gap:.3rem}ul.active li{background:#e6eefc;border-radius:1rem;padding:.05rem .6rem}ul.active a{text-decoration:none;\
 margin-left:.2rem}nav.stages a[aria-current]{font-weight:700}.saved{background:#e7f6ec}p.saved{padding:.4rem .6rem;border-radius:.3rem}\
@@ -193,7 +195,9 @@ form.note label{display:flex;flex-direction:column}form.note textarea{width:100%
 ul.history{padding-left:1.2rem}span.note{white-space:pre-wrap}\
 @media (max-width:640px){table{table-layout:fixed}th,td{overflow-wrap:anywhere}header{flex-wrap:wrap;gap:.4rem .9rem}main{padding:.6rem}table.leads thead{display:none}\
 table.leads,table.leads tbody,table.leads tr,table.leads td{display:block;width:auto}table.leads tr{border-bottom:2px solid #dde1e7;\
-padding:.4rem 0}table.leads td{border:0;padding:.1rem .3rem}table.leads td.num{text-align:left}nav.stages{display:flex;\
+padding:.4rem 0}table.leads td{border:0;padding:.1rem .3rem}table.leads td.num{text-align:left}table.leads td[data-stage]::before{content:\"Stage: \";color:#4b5565}\
+table.leads td[data-score]::before{content:\"Score: \";color:#4b5565}table.leads td[data-owner]::before{content:\"Owner: \";\
+color:#4b5565}table.leads td[data-status]::before{content:\"Status: \";color:#4b5565}nav.stages{display:flex;\
 flex-wrap:wrap;gap:.3rem .8rem}nav.stages a{margin:0}dl.facts{grid-template-columns:1fr}}";
 
 async fn css() -> Response {
