@@ -146,14 +146,16 @@ impl Sqlite {
             }
             let record = lead.record.to_string();
             let (f, w) = (&lead.facts, &lead.work);
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
                      score, grade, claim_status, consent, ip_hash, outcome, outcome_at, outcome_by, record, \
                      name, email, company, domain, country, source, facts, owner, status, status_at, status_by, \
                      lost_reason) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
                      ?20, ?21, ?22, 1, ?23, ?24, ?25, ?26, ?27)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     lead.id,
                     lead.idempotency_key,
                     lead.received_at,
@@ -181,8 +183,8 @@ impl Sqlite {
                     w.status_at,
                     w.status_by,
                     w.lost_reason
-                ],
-            )
+                ])
+            })
             .map_err(err("insert lead"))?;
             index_words(c, &lead.id, f)?;
             let mut ins = c
