@@ -499,3 +499,19 @@ pub struct Action {
     /// browsers resolve links).
     pub url: String,
 }
+
+/// The background fields attribution writes (a touch's values, in the order a touch is kept): field `<name>`
+/// takes the last touch's value, `first_<name>` the first touch's. The form controller fills them; the inbox's
+/// sales export lists those a model does not have as fields.
+pub const ATTRIBUTION_FIELDS: [&str; 10] = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "gclid",
+    "fbclid",
+    "msclkid",
+    "referrer",
+    "landing_page",
+];

@@ -90,14 +90,20 @@ pub(crate) fn fill_link(url: &str, mut value: impl FnMut(&str) -> String) -> Str
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     const COMPONENT: &percent_encoding::AsciiSet =
         &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-    if placeholders(url).is_err() {
-        return url.to_string();
+    fill(url, |name, out| out.extend(utf8_percent_encode(&value(name), COMPONENT)))
+}
+
+/// `template` with each placeholder replaced by what `write(name, out)` appends; a template [`placeholders`]
+/// refuses comes back as it is. Links (above) and the receiver's messages are filled by it.
+pub(crate) fn fill(template: &str, mut write: impl FnMut(&str, &mut String)) -> String {
+    if placeholders(template).is_err() {
+        return template.to_string();
     }
-    let mut parts = url.split('{');
+    let mut parts = template.split('{');
     let mut out = parts.next().unwrap_or("").to_string();
     for part in parts {
         let (name, rest) = part.split_once('}').unwrap_or((part, ""));
-        out.extend(utf8_percent_encode(&value(name), COMPONENT));
+        write(name, &mut out);
         out.push_str(rest);
     }
     out

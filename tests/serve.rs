@@ -1573,6 +1573,17 @@ async fn the_inbox_finds_and_works_leads() {
         ] {
             assert!(header.contains(&col.to_string()), "{col} in {header:?}");
         }
+        // Attribution entries, last touch then first, only those the model does not have as fields.
+        assert!(
+            ["utm_term", "msclkid", "first_gclid", "first_landing_page"]
+                .iter()
+                .all(|c| header.contains(&c.to_string())),
+            "{header:?}"
+        );
+        assert!(
+            !header.contains(&"utm_source".to_string()) && !header.contains(&"first_utm_source".to_string()),
+            "{header:?}"
+        );
         let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().unwrap();
         assert_eq!(rows.len(), 2, "{csv}");
         let col = |row: &csv::StringRecord, name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();

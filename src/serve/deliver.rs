@@ -79,18 +79,8 @@ pub fn message(app: &App, template: &str, lead: &Lead, escape: fn(&str) -> Strin
                 .map_or_else(String::new, |v| super::people::answer_text(p, field, v)),
         }
     };
-    // The placeholders were checked at start (`check_targets`); a brace that is not one stays as it is.
-    if crate::valid::placeholders(template).is_err() {
-        return template.to_string();
-    }
-    let mut parts = template.split('{');
-    let mut out = parts.next().unwrap_or("").to_string();
-    for part in parts {
-        let (name, rest) = part.split_once('}').unwrap_or((part, ""));
-        out.push_str(&escape(&value(name)));
-        out.push_str(rest);
-    }
-    out
+    // The placeholders were checked at start (`check_targets`).
+    crate::valid::fill(template, |name, out| out.push_str(&escape(&value(name))))
 }
 
 /// A value in a Slack message: its three control characters escaped, so that an answer never becomes a link or

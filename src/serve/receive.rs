@@ -143,16 +143,19 @@ pub async fn submit(
     // An event token counts for one lead only. The store says which of this lead's tokens another lead has
     // counted (in the same transaction that would store it); the lead is then scored again without them.
     let mut taken = HashSet::new();
+    // The owner of the stage it was given (scored again, a lead keeps its round robin's turn for that stage).
+    let mut owned: Option<(String, Option<String>)> = None;
     let (sub, mut reply, id, stored) = loop {
         let mut sub = assess(&app, &entries, &headers, now, ip_hash.clone(), &taken);
-        sub.lead.work.owner = match owner_of(&app, &sub.lead).await {
-            Ok(o) => o,
-            Err(e) => {
+        sub.lead.work.owner = match owned.take().filter(|(stage, _)| *stage == sub.lead.stage) {
+            Some((_, o)) => o,
+            None => owner_of(&app, &sub.lead).await.unwrap_or_else(|e| {
                 // The lead matters more than its owner: it is stored without one.
                 tracing::error!(error = %e, "cannot take a round robin's turn");
                 None
-            }
+            }),
         };
+        owned = Some((sub.lead.stage.clone(), sub.lead.work.owner.clone()));
         let reply = reply_json(&sub);
         let reason = sub.verdict.disqualified.as_ref().map(|d| d.reason.as_str());
         let targets =

@@ -523,27 +523,6 @@ fn iso(ms: Option<i64>) -> String {
     ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()).map(|t| t.to_string()).unwrap_or_default()
 }
 
-/// The background entries (attribution) that are not answers: `utm_*`, click ids, referrer, landing page, with
-/// their `first_` touches.
-const ATTRIBUTION: [&str; 16] = [
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "gclid",
-    "fbclid",
-    "msclkid",
-    "referrer",
-    "landing_page",
-    "first_utm_source",
-    "first_utm_medium",
-    "first_utm_campaign",
-    "first_referrer",
-    "first_landing_page",
-    "first_gclid",
-];
-
 /// The sales CSV of these leads (in the given order).
 pub fn sales_csv(app: &App, leads: &[Lead]) -> String {
     let p = &app.programs.current;
@@ -571,9 +550,14 @@ pub fn sales_csv(app: &App, leads: &[Lead]) -> String {
     ]
     .map(String::from)
     .to_vec();
-    // Attribution columns that are not fields of the model (those come with the answers).
-    let attribution: Vec<&str> = ATTRIBUTION.iter().copied().filter(|a| p.field_index(a).is_none()).collect();
-    header.extend(attribution.iter().map(|a| a.to_string()));
+    // Attribution entries (last touch, then first) that are not fields of the model (those come with the answers).
+    let attribution: Vec<String> = crate::model::ATTRIBUTION_FIELDS
+        .iter()
+        .map(|a| a.to_string())
+        .chain(crate::model::ATTRIBUTION_FIELDS.iter().map(|a| format!("first_{a}")))
+        .filter(|a| p.field_index(a).is_none())
+        .collect();
+    header.extend(attribution.iter().cloned());
     let fields: Vec<(String, String)> = p
         .fields
         .iter()
@@ -612,7 +596,7 @@ pub fn sales_csv(app: &App, leads: &[Lead]) -> String {
         let entries = l.record.get("entries").and_then(Json::as_array);
         for a in &attribution {
             let v = entries.into_iter().flatten().find_map(|e| {
-                (e.get(0)?.as_str()? == *a).then(|| e.get(1).and_then(Json::as_str).unwrap_or("").to_string())
+                (e.get(0)?.as_str()? == a.as_str()).then(|| e.get(1).and_then(Json::as_str).unwrap_or("").to_string())
             });
             row.push(v.unwrap_or_default());
         }

@@ -8,20 +8,8 @@
 
 use super::*;
 
-/// What a touch records, in the order it is kept. Field `<name>` takes the last touch's value, `first_<name>`
-/// the first touch's.
-pub(super) const TOUCH: [&str; 10] = [
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "gclid",
-    "fbclid",
-    "msclkid",
-    "referrer",
-    "landing_page",
-];
+/// What a touch records, in the order it is kept (the model's attribution fields).
+pub(super) use crate::model::ATTRIBUTION_FIELDS as TOUCH;
 /// The touch's values read from the URL's parameters.
 const PARAMS: usize = 8;
 /// localStorage key of the kept touches: one for the site, whatever its forms and models.
