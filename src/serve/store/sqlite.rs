@@ -39,7 +39,28 @@ fn sql_params(params: &[Param]) -> Vec<rusqlite::types::Value> {
 const BATCH: usize = 256;
 
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Round) -> Reply + Send>;
+
+/// What the writes of one round leave to its end.
+#[derive(Default)]
+struct Round {
+    /// The words of the leads stored in this round, indexed together before the commit: FTS5 writes its pending
+    /// words to disk at every savepoint, so each lead's words written with it would be a segment of their own.
+    words: Vec<(String, String)>,
+    /// Why the round is undone: a write run whole (without a savepoint of its own) failed.
+    undone: Option<StoreError>,
+}
+
+/// How a write is run in its round.
+#[derive(Clone, Copy)]
+enum Run {
+    /// In a savepoint of its own: one that fails is undone alone. Copying the pages it changes costs.
+    Savepoint,
+    /// Without a savepoint, for the writes that make every check before they write (storing a lead, the
+    /// outbox's lease and attempts): one that fails all the same (a full disk, a broken file) undoes its round,
+    /// whose writes are all answered with its error.
+    Whole,
+}
 
 #[derive(Clone)]
 pub struct Sqlite {
@@ -54,6 +75,8 @@ fn err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 fn connect(path: &str) -> Result<Connection, StoreError> {
     let c = Connection::open(path).map_err(|e| StoreError(format!("sqlite: cannot open {path}: {e}")))?;
     c.busy_timeout(std::time::Duration::from_secs(10)).map_err(err("busy_timeout"))?;
+    // Every statement of the writer's hot path stays parsed.
+    c.set_prepared_statement_cache_capacity(64);
     c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
         .map_err(|e| StoreError(format!("sqlite: cannot use {path}: {e}")))?;
     Ok(c)
@@ -77,21 +100,21 @@ impl Sqlite {
         .map_err(|e| StoreError(format!("sqlite: {e}")))?
     }
 
-    /// Runs `f` in the writer's next transaction; its result once that transaction is committed.
+    /// Runs `f` in the writer's next transaction, in a savepoint of its own; its result once that transaction is
+    /// committed.
     async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |c| {
-            // Each write in a savepoint: one that fails is undone alone.
-            let r = c.execute_batch("SAVEPOINT job").map_err(err("savepoint")).and_then(|_| f(c));
-            let undo = if r.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-            let r = c.execute_batch(undo).map_err(err("savepoint")).and(r);
-            Box::new(move |committed| {
-                let _ = tx.send(committed.and(r));
-            })
-        });
+        self.run(Run::Savepoint, move |c, _| f(c)).await
+    }
+
+    async fn run<R: Send + 'static>(
+        &self,
+        how: Run,
+        f: impl FnOnce(&Connection, &mut Round) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (job, rx) = job(how, f);
         self.jobs.send(job).map_err(|_| StoreError("sqlite: the writer has stopped".into()))?;
         rx.await.map_err(|_| StoreError("sqlite: the writer has stopped".into()))?
     }
@@ -122,13 +145,19 @@ impl Sqlite {
         targets: Vec<String>,
         tokens: Vec<String>,
     ) -> Result<Stored, StoreError> {
-        self.write(move |c| {
+        // The record is written out here, and its tree freed here, not in the writer's thread.
+        let mut lead = lead;
+        let record = std::mem::take(&mut lead.record).to_string();
+        let words = lead.facts.search_text();
+        self.run(Run::Whole, move |c, round| {
             // One writer: what is read here cannot change before the inserts below, so the duplicate and the taken
-            // tokens are found before anything is written.
+            // tokens are found before anything is written, and nothing that can be refused is written.
             if lead.idempotency_key.is_some() {
                 let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE idempotency_key = ?1");
-                let old =
-                    c.query_row(&q, [&lead.idempotency_key], lead_row).optional().map_err(err("find duplicate"))?;
+                let old = c
+                    .prepare_cached(&q)
+                    .and_then(|mut st| st.query_row([&lead.idempotency_key], lead_row).optional())
+                    .map_err(err("find duplicate"))?;
                 if let Some(old) = old {
                     return Ok(Stored::Duplicate(Box::new(old)));
                 }
@@ -144,7 +173,6 @@ impl Sqlite {
             if !taken.is_empty() {
                 return Ok(Stored::TokensTaken(taken));
             }
-            let record = lead.record.to_string();
             let (f, w) = (&lead.facts, &lead.work);
             c.prepare_cached(
                 "INSERT INTO leads (id, idempotency_key, received_at, rules_hash, model_id, stage, knockout, \
@@ -186,7 +214,7 @@ impl Sqlite {
                 ])
             })
             .map_err(err("insert lead"))?;
-            index_words(c, &lead.id, f)?;
+            round.words.push((lead.id.clone(), words));
             let mut ins = c
                 .prepare_cached(
                     "INSERT INTO deliveries (lead_id, target, status, next_at) VALUES (?1, ?2, 'pending', ?3)",
@@ -226,25 +254,30 @@ impl Sqlite {
         limit: i64,
     ) -> Result<Vec<(Delivery, Lead)>, StoreError> {
         let targets = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
-        self.write(move |c| {
-            let q = format!(
-                "UPDATE deliveries SET leased_until = ?2 WHERE id IN (SELECT id FROM deliveries WHERE status = \
-                 'pending' AND next_at <= ?1 AND leased_until <= ?1 AND target IN (SELECT value FROM \
-                 json_each(?4)) ORDER BY next_at, id LIMIT ?3) RETURNING {DELIVERY_COLUMNS}"
-            );
-            let mut st = c.prepare_cached(&q).map_err(err("lease"))?;
-            let due: Vec<Delivery> = st
-                .query_map(params![now, now + lease_ms, limit, targets], delivery_row)
-                .map_err(err("lease"))?
-                .collect::<Result<_, _>>()
-                .map_err(err("lease"))?;
+        let due = self
+            .run(Run::Whole, move |c, _| {
+                let q = format!(
+                    "UPDATE deliveries SET leased_until = ?2 WHERE id IN (SELECT id FROM deliveries WHERE status = \
+                     'pending' AND next_at <= ?1 AND leased_until <= ?1 AND target IN (SELECT value FROM \
+                     json_each(?4)) ORDER BY next_at, id LIMIT ?3) RETURNING {DELIVERY_COLUMNS}"
+                );
+                let mut st = c.prepare_cached(&q).map_err(err("lease"))?;
+                let due: Vec<Delivery> = st
+                    .query_map(params![now, now + lease_ms, limit, targets], delivery_row)
+                    .map_err(err("lease"))?
+                    .collect::<Result<_, _>>()
+                    .map_err(err("lease"))?;
+                Ok(due)
+            })
+            .await?;
+        // The leads are read (their records parsed) by the reader: the lease is committed, and a lead is stored
+        // before its deliveries.
+        self.read(move |c| {
             let q = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1");
-            let mut out = vec![];
-            for d in due {
-                let lead = c.query_row(&q, [&d.lead_id], lead_row).map_err(err("lease"))?;
-                out.push((d, lead));
-            }
-            Ok(out)
+            let mut st = c.prepare_cached(&q).map_err(err("lease"))?;
+            due.into_iter()
+                .map(|d| st.query_row([&d.lead_id], lead_row).map(|lead| (d, lead)).map_err(err("lease")))
+                .collect()
         })
         .await
     }
@@ -256,23 +289,26 @@ impl Sqlite {
         result: Result<(), String>,
         next_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        self.write(move |c| {
+        self.run(Run::Whole, move |c, _| {
             match (result, next_at) {
-                (Ok(()), _) => c.execute(
-                    "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
-                     last_error = NULL, leased_until = 0 WHERE id = ?1",
-                    params![id, now],
-                ),
-                (Err(e), Some(next)) => c.execute(
-                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_at = ?3, leased_until = 0 \
-                     WHERE id = ?1",
-                    params![id, e, next],
-                ),
-                (Err(e), None) => c.execute(
-                    "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?2, \
-                     leased_until = 0 WHERE id = ?1",
-                    params![id, e],
-                ),
+                (Ok(()), _) => c
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, \
+                         last_error = NULL, leased_until = 0 WHERE id = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![id, now])),
+                (Err(e), Some(next)) => c
+                    .prepare_cached(
+                        "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_at = ?3, \
+                         leased_until = 0 WHERE id = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![id, e, next])),
+                (Err(e), None) => c
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?2, \
+                         leased_until = 0 WHERE id = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![id, e])),
             }
             .map_err(err("record attempt"))?;
             Ok(())
@@ -439,7 +475,7 @@ impl Sqlite {
 
     pub async fn set_facts(&self, id: &str, f: Facts) -> Result<(), StoreError> {
         let id = id.to_string();
-        self.write(move |c| {
+        self.run(Run::Savepoint, move |c, round| {
             let n = c
                 .execute(
                     "UPDATE leads SET name = ?2, email = ?3, company = ?4, domain = ?5, country = ?6, source = ?7, \
@@ -448,7 +484,7 @@ impl Sqlite {
                 )
                 .map_err(err("set facts"))?;
             if n > 0 {
-                index_words(c, &id, &f)?;
+                round.words.push((id, f.search_text()));
             }
             Ok(())
         })
@@ -572,8 +608,58 @@ fn migrate(c: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The writer thread: each round takes every waiting write (up to [`BATCH`]), runs them in one
-/// transaction, commits once, then answers them all.
+/// Runs one statement without parameters, parsed once per connection.
+fn statement(c: &Connection, sql: &str) -> Result<(), StoreError> {
+    c.prepare_cached(sql).and_then(|mut st| st.execute([])).map(drop).map_err(err("transaction"))
+}
+
+/// A write as the writer runs it, and where its result arrives once its round is committed or undone.
+fn job<R: Send + 'static>(
+    how: Run,
+    f: impl FnOnce(&Connection, &mut Round) -> Result<R, StoreError> + Send + 'static,
+) -> (Job, tokio::sync::oneshot::Receiver<Result<R, StoreError>>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |c, round| {
+        let r = match (&round.undone, how) {
+            (Some(e), _) => Err(e.clone()),
+            (None, Run::Whole) => {
+                let r = f(c, round);
+                if let Err(e) = &r {
+                    round.undone = Some(e.clone());
+                }
+                r
+            }
+            (None, Run::Savepoint) => match statement(c, "SAVEPOINT job") {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let words = round.words.len();
+                    let r = f(c, round);
+                    let end = match &r {
+                        Ok(_) => statement(c, "RELEASE job"),
+                        Err(_) => {
+                            round.words.truncate(words);
+                            statement(c, "ROLLBACK TO job").and_then(|_| statement(c, "RELEASE job"))
+                        }
+                    };
+                    match end {
+                        Ok(()) => r,
+                        // What the write did cannot be told apart from the rest of the round.
+                        Err(e) => {
+                            round.undone = Some(e.clone());
+                            Err(e)
+                        }
+                    }
+                }
+            },
+        };
+        Box::new(move |committed| {
+            let _ = tx.send(committed.and(r));
+        })
+    });
+    (job, rx)
+}
+
+/// The writer thread: each round takes every waiting write (up to [`BATCH`]) and runs them together.
 fn writer(c: Connection, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -583,28 +669,40 @@ fn writer(c: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-            // The writes are not run: dropping them answers each with an error.
-            tracing::error!(error = %e, "sqlite: cannot begin a transaction");
-            drop(batch);
-            continue;
-        }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(&c)).collect();
-        let committed = c.execute_batch("COMMIT").map_err(|e| StoreError(format!("sqlite: commit: {e}")));
-        if committed.is_err() {
-            let _ = c.execute_batch("ROLLBACK");
-        }
-        for r in replies {
-            r(committed.clone());
-        }
+        round(&c, batch);
     }
 }
 
-/// Writes the words a lead is found by.
-fn index_words(c: &Connection, id: &str, f: &Facts) -> Result<(), StoreError> {
-    c.prepare_cached("INSERT INTO lead_search (lead_id, words) VALUES (?1, ?2)")
-        .and_then(|mut st| st.execute(params![id, f.search_text()]))
-        .map_err(err("search index"))?;
+/// Runs writes in one transaction, indexes the words of the leads they stored, commits once, then answers them
+/// all; if a write run whole failed, undoes them all instead.
+fn round(c: &Connection, batch: Vec<Job>) {
+    if let Err(e) = statement(c, "BEGIN IMMEDIATE") {
+        // The writes are not run: dropping them answers each with an error.
+        tracing::error!(error = %e, "sqlite: cannot begin a transaction");
+        return;
+    }
+    let mut round = Round::default();
+    let replies: Vec<Reply> = batch.into_iter().map(|job| job(c, &mut round)).collect();
+    let committed = match round.undone.take() {
+        Some(e) => Err(StoreError(format!("{e} (every write of its transaction was undone)"))),
+        None => index_words(c, &round.words).and_then(|_| statement(c, "COMMIT")),
+    };
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, "sqlite: a round of writes is undone");
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    for r in replies {
+        r(committed.clone());
+    }
+}
+
+/// Writes the words leads are found by.
+fn index_words(c: &Connection, words: &[(String, String)]) -> Result<(), StoreError> {
+    let mut st =
+        c.prepare_cached("INSERT INTO lead_search (lead_id, words) VALUES (?1, ?2)").map_err(err("search index"))?;
+    for (id, text) in words {
+        st.execute(params![id, text]).map_err(err("search index"))?;
+    }
     Ok(())
 }
 
@@ -657,4 +755,84 @@ fn delivery_row(r: &Row) -> rusqlite::Result<Delivery> {
         last_error: r.get(6)?,
         delivered_at: r.get(7)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(rule: &'static str, how: Run) -> (Job, tokio::sync::oneshot::Receiver<Result<(), StoreError>>) {
+        job(how, move |c, _| {
+            c.execute("INSERT INTO turns (rule, next) VALUES (?1, 1)", [rule]).map(drop).map_err(err("turn"))
+        })
+    }
+
+    fn words(
+        id: &'static str,
+        text: &'static str,
+        fail: bool,
+    ) -> (Job, tokio::sync::oneshot::Receiver<Result<(), StoreError>>) {
+        job(Run::Savepoint, move |_, round| {
+            round.words.push((id.into(), text.into()));
+            if fail {
+                return Err(StoreError("refused".into()));
+            }
+            Ok(())
+        })
+    }
+
+    fn count(c: &Connection, q: &str) -> i64 {
+        c.query_row(q, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_round_undoes_one_write_or_all_of_them() {
+        let dir =
+            std::env::temp_dir().join(format!("leadscore-round-{}-{}", std::process::id(), crate::serve::now_ms()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = connect(dir.join("leads.db").to_str().unwrap()).unwrap();
+        migrate(&mut c).unwrap();
+
+        // In savepoints: the write that fails is undone alone.
+        let (a, mut ra) = turn("a", Run::Savepoint);
+        let (b, mut rb) = turn("a", Run::Savepoint);
+        let (d, mut rd) = turn("b", Run::Savepoint);
+        round(&c, vec![a, b, d]);
+        assert!(ra.try_recv().unwrap().is_ok());
+        assert!(rb.try_recv().unwrap().unwrap_err().0.contains("UNIQUE constraint failed: turns.rule"));
+        assert!(rd.try_recv().unwrap().is_ok());
+        assert_eq!(count(&c, "SELECT count(*) FROM turns"), 2);
+
+        // Run whole: one that fails undoes the writes before it and answers those after it, with its error.
+        let (a, mut ra) = turn("c", Run::Whole);
+        let (b, mut rb) = turn("a", Run::Whole);
+        let (d, mut rd) = turn("d", Run::Savepoint);
+        round(&c, vec![a, b, d]);
+        for r in [&mut ra, &mut rb, &mut rd] {
+            let e = r.try_recv().unwrap().unwrap_err().0;
+            assert!(e.contains("UNIQUE constraint failed: turns.rule"), "{e}");
+            assert!(e.contains("every write of its transaction was undone"), "{e}");
+        }
+        assert_eq!(count(&c, "SELECT count(*) FROM turns"), 2);
+        assert!(c.is_autocommit(), "the undone transaction is closed");
+
+        // The next round is committed, and its words are indexed at its end, but not those of a write undone.
+        let (a, mut ra) = turn("c", Run::Whole);
+        let (b, mut rb) = words("lead-1", "ada lovelace", false);
+        let (d, mut rd) = words("lead-2", "ada byron", true);
+        round(&c, vec![a, b, d]);
+        assert!(ra.try_recv().unwrap().is_ok());
+        assert!(rb.try_recv().unwrap().is_ok());
+        assert_eq!(rd.try_recv().unwrap().unwrap_err().0, "refused");
+        assert_eq!(count(&c, "SELECT count(*) FROM turns"), 3);
+        let found: Vec<String> = c
+            .prepare("SELECT lead_id FROM lead_search WHERE lead_search MATCH 'ada*'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(found, ["lead-1"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
