@@ -89,14 +89,7 @@ fn threshold(p: &Program, id: NodeId, positive: bool) -> Option<f64> {
             let (op, c) = if is_score(x) {
                 (*op, constant(p, *y)?)
             } else if is_score(y) {
-                let flipped = match op {
-                    Cmp::Lt => Cmp::Gt,
-                    Cmp::Le => Cmp::Ge,
-                    Cmp::Gt => Cmp::Lt,
-                    Cmp::Ge => Cmp::Le,
-                    other => *other,
-                };
-                (flipped, constant(p, *x)?)
+                (op.mirror(), constant(p, *x)?)
             } else {
                 return None;
             };

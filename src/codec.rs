@@ -489,12 +489,26 @@ macro_rules! units {
     )*};
 }
 
+/// The operators and built-in functions: the tag is the position in their own table (`builtins`), so a new one
+/// needs nothing here.
+macro_rules! tables {
+    ($($t:ident),*) => {$(
+        impl Bin for $t {
+            fn enc(&self, w: &mut Vec<u8>) {
+                w.push($t::ALL.iter().position(|x| x == self).unwrap_or(0) as u8);
+            }
+            fn dec(r: &mut Reader) -> Self {
+                let t = r.tag($t::ALL.len());
+                $t::ALL.get(t).copied().unwrap_or($t::ALL[0])
+            }
+        }
+    )*};
+}
+
+tables!(Cmp, Arith, Func);
+
 units! {
     FieldType: Number, Integer, String, Email, Choice, Multi, Boolean, Country;
-    Cmp: Eq, Ne, Lt, Le, Gt, Ge;
-    Arith: Add, Sub, Mul, Div, Rem;
-    Func: Lower, Upper, Trim, Contains, Has, AnyIn, StartsWith, EndsWith, Domain, Len, Min, Max, Abs, Round, Floor,
-        Ceil;
     JsOp: LooseEq, LooseNe, StrictEq, StrictNe, Lt, Le, Gt, Ge, Not, Truthy, And, Or, If, Add, Sub, Mul, Div, Rem,
         Min, Max, In, Cat, Substr, Missing, MissingSome, Array, Merge;
 }
@@ -893,7 +907,20 @@ fn check(p: &Program) -> Res<()> {
             Node::Field(f) | Node::Answered(f) | Node::Var(f, _) => (f, nf, "field index out of range"),
             Node::Group(g) => (g, ng, "group index out of range"),
             Node::Count(e, _) | Node::DaysSince(e) => (e, ne, "event index out of range"),
-            _ => (0, 1, ""),
+            Node::Num(_)
+            | Node::Bool(_)
+            | Node::Null
+            | Node::Score
+            | Node::Not(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::If(..)
+            | Node::Neg(_)
+            | Node::Arith(..)
+            | Node::Cmp(..)
+            | Node::Between(..)
+            | Node::Call(..)
+            | Node::Js(..) => (0, 1, ""),
         };
         ensure((index as usize) < len, message)?;
         let kids: &[NodeId] = match node {
@@ -911,7 +938,16 @@ fn check(p: &Program) -> Res<()> {
                 .checked_add(*len)
                 .and_then(|end| p.args.get(*s as usize..end as usize))
                 .ok_or("call arguments out of range")?,
-            _ => &[],
+            Node::Num(_)
+            | Node::Str(_)
+            | Node::Bool(_)
+            | Node::Null
+            | Node::List(_)
+            | Node::Field(_)
+            | Node::Answered(_)
+            | Node::Score
+            | Node::Group(_)
+            | Node::DaysSince(_) => &[],
         };
         let mut d = 1;
         let mut s = matches!(node, Node::Score | Node::Group(_));

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
+use crate::builtins::Type;
 use crate::diagnostic::{escape_pointer, Code, Diagnostic};
 use crate::expr::{self, BinOp, Kind};
 use crate::model::{self, Document, FieldType};
@@ -318,6 +319,31 @@ enum Ty {
 }
 
 impl Ty {
+    /// The type as signatures name it; `None` for an invalid value (already reported).
+    fn as_type(self) -> Option<Type> {
+        match self {
+            Ty::Num => Some(Type::Num),
+            Ty::Str => Some(Type::Str),
+            Ty::Bool => Some(Type::Bool),
+            Ty::Set(_) => Some(Type::Multi),
+            Ty::StrList => Some(Type::StrList),
+            Ty::NumList => Some(Type::NumList),
+            Ty::Err => None,
+        }
+    }
+
+    /// What a function returns. (A function never returns a multiple choice: that is a field's answer.)
+    fn of(t: Type) -> Ty {
+        match t {
+            Type::Num => Ty::Num,
+            Type::Str => Ty::Str,
+            Type::Bool => Ty::Bool,
+            Type::Multi => Ty::Err,
+            Type::StrList => Ty::StrList,
+            Type::NumList => Ty::NumList,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Ty::Num => "a number",
@@ -1416,14 +1442,14 @@ impl<'d> Compiler<'d> {
                 let n = if op == BinOp::And { Node::And(an, bn) } else { Node::Or(an, bn) };
                 (self.push(n), Ty::Bool)
             }
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+            BinOp::Arith(ar) => {
                 let (an, at) = self.lower(a, scope, d);
                 let (bn, bt) = self.lower(b, scope, d);
                 if at == Ty::Err || bt == Ty::Err {
                     return (self.push(Node::Bool(false)), Ty::Err);
                 }
                 if at != Ty::Num || bt != Ty::Num {
-                    let hint = if op == BinOp::Add && (at == Ty::Str || bt == Ty::Str) {
+                    let hint = if ar == Arith::Add && (at == Ty::Str || bt == Ty::Str) {
                         " (strings are not added; there is no conversion)"
                     } else {
                         ""
@@ -1434,30 +1460,15 @@ impl<'d> Compiler<'d> {
                         format!("`{}` works on numbers, not on {} and {}{hint}", op.as_str(), at.name(), bt.name()),
                     );
                 }
-                let ar = match op {
-                    BinOp::Add => Arith::Add,
-                    BinOp::Sub => Arith::Sub,
-                    BinOp::Mul => Arith::Mul,
-                    BinOp::Div => Arith::Div,
-                    _ => Arith::Rem,
-                };
                 (self.push(Node::Arith(ar, an, bn)), Ty::Num)
             }
-            _ => {
+            BinOp::Cmp(cmp) => {
                 let (an, at) = self.lower(a, scope, d);
                 let (bn, bt) = self.lower(b, scope, d);
                 if at == Ty::Err || bt == Ty::Err {
                     return (self.push(Node::Bool(false)), Ty::Err);
                 }
-                let cmp = match op {
-                    BinOp::Eq => Cmp::Eq,
-                    BinOp::Ne => Cmp::Ne,
-                    BinOp::Lt => Cmp::Lt,
-                    BinOp::Le => Cmp::Le,
-                    BinOp::Gt => Cmp::Gt,
-                    _ => Cmp::Ge,
-                };
-                let ordered = !matches!(cmp, Cmp::Eq | Cmp::Ne);
+                let ordered = cmp.ordered();
                 if ordered && (at != Ty::Num || bt != Ty::Num) {
                     return self.type_error(
                         scope,
@@ -1606,8 +1617,10 @@ impl<'d> Compiler<'d> {
                 (self.push(Node::Count(ev, days)), Ty::Num)
             }
             _ => {
-                let Some(&(_, func)) = FUNCTIONS.iter().find(|(n, _)| *n == name) else {
-                    let all = FUNCTIONS.iter().map(|(n, _)| *n).chain(["answered", "count", "days_since"]);
+                let Some(func) = Func::named(name) else {
+                    // Each name once (`contains` has two entries).
+                    let named = Func::ALL.iter().filter(|f| Func::named(f.name()) == Some(**f)).map(|f| f.name());
+                    let all = named.chain(["answered", "count", "days_since"]);
                     let mut diag = Diagnostic::error(
                         Code::UnknownName,
                         scope.pointer.clone(),
@@ -1621,77 +1634,44 @@ impl<'d> Compiler<'d> {
                     self.diags.push(diag);
                     return fail(self);
                 };
-                let (lo, hi) = match func {
-                    Func::Lower
-                    | Func::Upper
-                    | Func::Trim
-                    | Func::Domain
-                    | Func::Len
-                    | Func::Abs
-                    | Func::Round
-                    | Func::Floor
-                    | Func::Ceil => (1, 1),
-                    Func::Min | Func::Max => (1, usize::MAX),
-                    _ => (2, 2),
-                };
+                let def = func.def();
+                let (lo, hi) = def.arity();
                 if !arity(self, lo, hi) {
                     return fail(self);
                 }
                 let lowered: Vec<(NodeId, Ty)> = args.iter().map(|a| self.lower(a, scope, d)).collect();
-                if lowered.iter().any(|(_, t)| *t == Ty::Err) {
+                let Some(types) = lowered.iter().map(|(_, t)| t.as_type()).collect::<Option<Vec<Type>>>() else {
                     return fail(self);
-                }
-                let tys: Vec<Ty> = lowered.iter().map(|x| x.1).collect();
-                let (func, ret) = match (func, tys.as_slice()) {
-                    (Func::Lower | Func::Upper | Func::Trim | Func::Domain, [Ty::Str]) => (func, Ty::Str),
-                    (Func::Len, [Ty::Str]) => (Func::Len, Ty::Num),
-                    (Func::Len, [Ty::Set(_)]) => (Func::Len, Ty::Num),
-                    (Func::Contains, [Ty::Str, Ty::Str]) => (Func::Contains, Ty::Bool),
-                    (Func::Contains, [Ty::Set(f), Ty::Str]) => {
-                        if let Kind::Str(s) = &args[1].kind {
-                            self.check_options(Some(*f), &[(s, args[1].span)], scope);
-                        }
-                        (Func::Has, Ty::Bool)
-                    }
-                    (Func::AnyIn, [Ty::Set(_), Ty::StrList]) => (Func::AnyIn, Ty::Bool),
-                    (Func::StartsWith | Func::EndsWith, [Ty::Str, Ty::Str]) => (func, Ty::Bool),
-                    (Func::Min | Func::Max, t) if t.iter().all(|t| *t == Ty::Num) => (func, Ty::Num),
-                    (Func::Abs | Func::Round | Func::Floor | Func::Ceil, [Ty::Num]) => (func, Ty::Num),
-                    _ => {
-                        let got: Vec<&str> = tys.iter().map(|t| t.name()).collect();
-                        return self.type_error(scope, e.span, format!("`{name}` cannot take ({})", got.join(", ")));
-                    }
                 };
-                if func == Func::AnyIn && !matches!(self.p.nodes[lowered[1].0 as usize], Node::List(_)) {
-                    return self.type_error(
-                        scope,
-                        args[1].span,
-                        "the second argument of `any_in` is a list name or literal".into(),
-                    );
+                let Some(sig) = def.sigs.iter().find(|s| s.fits(&types)) else {
+                    let got: Vec<&str> = lowered.iter().map(|(_, t)| t.name()).collect();
+                    return self.type_error(scope, e.span, format!("`{name}` cannot take ({})", got.join(", ")));
+                };
+                for (i, ((node, ty), arg)) in lowered.iter().zip(args).enumerate() {
+                    match ty {
+                        // A list argument is a constant list: its items are known when the program is built.
+                        Ty::StrList | Ty::NumList if !matches!(self.p.nodes[*node as usize], Node::List(_)) => {
+                            return self.type_error(
+                                scope,
+                                arg.span,
+                                format!("argument {} of `{name}` is a list name or a list literal", i + 1),
+                            );
+                        }
+                        // A string beside a multiple choice is one of its options.
+                        Ty::Set(f) => {
+                            for other in &args[i + 1..] {
+                                if let Kind::Str(s) = &other.kind {
+                                    self.check_options(Some(*f), &[(s, other.span)], scope);
+                                }
+                            }
+                        }
+                        Ty::Num | Ty::Str | Ty::Bool | Ty::StrList | Ty::NumList | Ty::Err => {}
+                    }
                 }
                 let ids: Vec<NodeId> = lowered.iter().map(|x| x.0).collect();
                 let (s, n) = self.push_args(&ids);
-                (self.push(Node::Call(func, s, n)), ret)
+                (self.push(Node::Call(sig.runs, s, n)), Ty::of(sig.ret))
             }
         }
     }
 }
-
-/// The built-in functions by name (besides `answered`, `count` and `days_since`, which take names).
-const FUNCTIONS: &[(&str, Func)] = &[
-    ("lower", Func::Lower),
-    ("upper", Func::Upper),
-    ("trim", Func::Trim),
-    ("contains", Func::Contains),
-    ("any_in", Func::AnyIn),
-    ("starts_with", Func::StartsWith),
-    ("ends_with", Func::EndsWith),
-    ("domain", Func::Domain),
-    ("len", Func::Len),
-    ("min", Func::Min),
-    ("max", Func::Max),
-    ("abs", Func::Abs),
-    ("round", Func::Round),
-    ("floor", Func::Floor),
-    ("ceil", Func::Ceil),
-];

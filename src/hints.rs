@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use crate::answers::{answer_json, Answer, Answers, Events};
 use crate::eval::layout;
 use crate::model::FieldType;
-use crate::program::{Cmp, Func, ListItems, Node, Program};
+use crate::program::{Cmp, ListItems, Node, Program};
 
 /// Hints towards the next stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,17 +86,13 @@ impl Compared {
             Some(Node::Num(t)) => Some(*t),
             _ => None,
         };
-        // `f` itself, or `domain(f)` / `lower(f)` / `upper(f)` of it: how a list item becomes an answer.
+        // `f` itself, or a function of it whose entry says what answer gives a value (`domain(f)`: `name@value`).
         let reads = |x: u32| -> Option<(usize, ToAnswer)> {
             match p.nodes.get(x as usize)? {
                 Node::Field(f) => Some((*f as usize, |s| s.to_string())),
                 Node::Call(func, a, 1) => {
                     let f = field(*p.call_args(*a, 1).first()?)?;
-                    match func {
-                        Func::Domain => Some((f, |s| format!("name@{s}"))),
-                        Func::Lower | Func::Upper => Some((f, |s| s.to_string())),
-                        _ => None,
-                    }
+                    Some((f, func.def().answer_for?))
                 }
                 _ => None,
             }

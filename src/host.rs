@@ -1,4 +1,5 @@
-//! Conversions that the host does in the Wasm build: numbers to and from text, and case mapping.
+//! Conversions that the host does in the Wasm build: numbers to and from text, case mapping, URLs (resolving
+//! a link, percent-encoding a component).
 //!
 //! Natively these are Rust's. In the Wasm build they are the JS engine's: number conversions are correctly
 //! rounded in both, and case mapping is Unicode's default mapping in both, so the results are identical (the
@@ -97,6 +98,35 @@ pub(crate) fn resolve_url(input: &str, base: Option<&str>) -> Option<(String, St
     {
         let u = js_url::Url::new(input, base).ok()?;
         Some((u.protocol(), u.origin()))
+    }
+}
+
+/// `s` percent-encoded as a URL component: every byte of its UTF-8 but ASCII letters, digits, `-`, `.`, `_` and
+/// `~`, as `%XX` in upper case. Natively the `percent-encoding` crate; in the Wasm build JS's
+/// `encodeURIComponent`, which leaves `!'()*` as they are, so those five are encoded after it.
+pub(crate) fn encode_component(s: &str) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        const COMPONENT: &percent_encoding::AsciiSet =
+            &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+        utf8_percent_encode(s, COMPONENT).to_string()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let js = String::from(js_sys::encode_uri_component(s));
+        let mut out = String::with_capacity(js.len());
+        for c in js.chars() {
+            match c {
+                '!' => out.push_str("%21"),
+                '\'' => out.push_str("%27"),
+                '(' => out.push_str("%28"),
+                ')' => out.push_str("%29"),
+                '*' => out.push_str("%2A"),
+                c => out.push(c),
+            }
+        }
+        out
     }
 }
 

@@ -20,6 +20,7 @@
 use std::cell::Cell;
 
 use crate::answers::{Answer, Answers, Events, DAY_MS};
+use crate::builtins::{domain, Apply, Case};
 use crate::eval::{layout, pass, raw_sums_into, rule_outcome_factor, scaled_points, totals_into, Score};
 use crate::model::FieldType;
 use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef};
@@ -73,8 +74,10 @@ enum B {
         field: u32,
         mask: u64,
     },
-    /// `contains`, `starts_with`, `ends_with` of strings.
-    Text(Func, Box<S>, Box<S>),
+    /// A test of two strings (`contains`, `starts_with`...: [`Apply::Test`]).
+    Test(fn(&str, &str) -> bool, Box<S>, Box<S>),
+    /// The same test of a string against each string of a constant list, true when one passes.
+    TestAny(fn(&str, &str) -> bool, Box<S>, u32),
 }
 
 /// A number expression. Evaluates to `Some(f64)`, or `None` when unknown.
@@ -89,10 +92,10 @@ enum N {
     Neg(Box<N>),
     Arith(Arith, Box<N>, Box<N>),
     If(Box<B>, Box<N>, Box<N>),
-    /// `min` (`true`) or `max` of one or more numbers.
-    MinMax(bool, Box<[N]>),
-    /// `abs`, `round`, `floor`, `ceil`.
-    Round(Func, Box<N>),
+    /// One or more numbers folded (`min`, `max`: [`Apply::Fold`]).
+    Fold(fn(f64, f64) -> f64, Box<[N]>),
+    /// A number from a number (`abs`, `round`...: [`Apply::Num`]).
+    Num(fn(f64) -> f64, Box<N>),
     /// `len` of a string.
     Len(Box<S>),
     /// `len` of a multi field's answer.
@@ -110,9 +113,8 @@ enum S {
     /// A choice field's option value; with `lower`, in lower case (computed here, once).
     Choice(u32, Option<Box<[Box<str>]>>),
     If(Box<B>, Box<S>, Box<S>),
-    Trim(Box<S>),
-    /// `domain(s)` of any string: borrowed when it needs no case change, otherwise a bail-out.
-    Domain(Box<S>),
+    /// A part of a string (`trim`: an [`Apply::Text`] that keeps the case).
+    Part(fn(&str) -> &str, Box<S>),
     /// `domain(field)`: for an ASCII answer, read from its lower-case form.
     DomainText(u32),
 }
@@ -329,16 +331,17 @@ impl Lower<'_> {
             }
             Node::Call(func, start, len) => {
                 let args = self.args(start, len)?.to_vec();
-                match (func, &args[..]) {
-                    (Func::Contains | Func::StartsWith | Func::EndsWith, &[a, b]) => {
-                        B::Text(func, Box::new(self.s(a)?), Box::new(self.s(b)?))
-                    }
-                    (Func::Has, &[a, b]) => {
+                match (func.def().apply, &args[..]) {
+                    (Apply::Test(test), &[a, b]) => match *self.node(b)? {
+                        Node::List(l) => B::TestAny(test, Box::new(self.s(a)?), l),
+                        _ => B::Test(test, Box::new(self.s(a)?), Box::new(self.s(b)?)),
+                    },
+                    (Apply::Holds, &[a, b]) => {
                         let (f, s) = (self.multi(a)?, self.str_const(b)?);
                         let bit = self.p.fields[f as usize].option_index(s).filter(|&i| i < 64).map_or(0, |i| 1 << i);
                         B::Set { field: f, mask: bit }
                     }
-                    (Func::AnyIn, &[a, b]) => {
+                    (Apply::HoldsAny, &[a, b]) => {
                         let f = self.multi(a)?;
                         let Node::List(l) = *self.node(b)? else { return None };
                         let items = &self.p.lists.get(l as usize)?.items;
@@ -350,7 +353,8 @@ impl Lower<'_> {
                         }
                         B::Set { field: f, mask }
                     }
-                    _ => return None,
+                    (Apply::Test(_) | Apply::Holds | Apply::HoldsAny, _)
+                    | (Apply::Text { .. } | Apply::Num { .. } | Apply::Fold(_) | Apply::Len, _) => return None,
                 }
             }
             _ => return None,
@@ -404,17 +408,18 @@ impl Lower<'_> {
             Node::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
             Node::Call(func, start, len) => {
                 let args = self.args(start, len)?.to_vec();
-                match (func, &args[..]) {
-                    (Func::Min | Func::Max, _) if !args.is_empty() => {
+                match (func.def().apply, &args[..]) {
+                    (Apply::Fold(fold), _) if !args.is_empty() => {
                         let ns = args.iter().map(|&a| self.n(a)).collect::<Option<Vec<_>>>()?;
-                        N::MinMax(func == Func::Min, ns.into())
+                        N::Fold(fold, ns.into())
                     }
-                    (Func::Abs | Func::Round | Func::Floor | Func::Ceil, &[a]) => N::Round(func, Box::new(self.n(a)?)),
-                    (Func::Len, &[a]) => match self.node(a)? {
+                    (Apply::Num { at, .. }, &[a]) => N::Num(at, Box::new(self.n(a)?)),
+                    (Apply::Len, &[a]) => match self.node(a)? {
                         &Node::Field(f) if self.kind(f)? == FieldType::Multi => N::SetLen(f),
                         _ => N::Len(Box::new(self.s(a)?)),
                     },
-                    _ => return None,
+                    (Apply::Fold(_) | Apply::Num { .. } | Apply::Len, _)
+                    | (Apply::Text { .. } | Apply::Test(_) | Apply::Holds | Apply::HoldsAny, _) => return None,
                 }
             }
             _ => return None,
@@ -437,9 +442,13 @@ impl Lower<'_> {
                     Node::Field(f) => Some((f, self.kind(f)?)),
                     _ => None,
                 };
-                match (func, field) {
-                    (Func::Lower, Some((f, k))) if text(k) => S::TextLower(f),
-                    (Func::Lower, Some((f, FieldType::Choice))) => {
+                // A field's answer in lower case is kept when it is set, and a choice's options are known: `lower`
+                // and `domain` of them are read rather than computed.
+                if let Some((f, k)) = field {
+                    if func == Func::Lower && text(k) {
+                        return Some(S::TextLower(f));
+                    }
+                    if func == Func::Lower && k == FieldType::Choice {
                         let opts = &self.p.fields[f as usize].options;
                         let lower = opts
                             .iter()
@@ -447,12 +456,22 @@ impl Lower<'_> {
                                 crate::host::lower(o.value()).map_or_else(|| o.value().into(), String::into_boxed_str)
                             })
                             .collect();
-                        S::Choice(f, Some(lower))
+                        return Some(S::Choice(f, Some(lower)));
                     }
-                    (Func::Domain, Some((f, k))) if text(k) => S::DomainText(f),
-                    (Func::Domain, _) => S::Domain(Box::new(self.s(a)?)),
-                    (Func::Trim, _) => S::Trim(Box::new(self.s(a)?)),
-                    _ => return None,
+                    if func == Func::Domain && text(k) {
+                        return Some(S::DomainText(f));
+                    }
+                }
+                match func.def().apply {
+                    Apply::Text { part, case: Case::Keep } => S::Part(part, Box::new(self.s(a)?)),
+                    // A case change of a computed string allocates: left to the general evaluator.
+                    Apply::Text { case: Case::Lower | Case::Upper, .. } => return None,
+                    Apply::Test(_)
+                    | Apply::Num { .. }
+                    | Apply::Fold(_)
+                    | Apply::Len
+                    | Apply::Holds
+                    | Apply::HoldsAny => return None,
                 }
             }
             _ => return None,
@@ -717,13 +736,15 @@ impl<'a> Ev<'a> {
                 Answer::Multi(bits) => Some(bits & mask != 0),
                 _ => self.bail(),
             },
-            B::Text(func, a, b) => {
+            B::Test(test, a, b) => {
                 let (x, y) = (self.s(a), self.s(b));
-                let (x, y) = (x?, y?);
-                Some(match func {
-                    Func::Contains => contains(x, y),
-                    Func::StartsWith => x.starts_with(y),
-                    _ => x.ends_with(y),
+                Some(test(x?, y?))
+            }
+            B::TestAny(test, a, l) => {
+                let x = self.s(a)?;
+                Some(match self.p.lists.get(*l as usize).map(|l| &l.items) {
+                    Some(ListItems::Str(items)) => items.iter().any(|t| test(x, t)),
+                    Some(ListItems::Num(_) | ListItems::Json(_)) | None => false,
                 })
             }
         }
@@ -755,12 +776,12 @@ impl<'a> Ev<'a> {
                 true => self.n(a),
                 false => self.n(b),
             },
-            N::MinMax(min, args) => {
+            N::Fold(fold, args) => {
                 let mut acc: Option<f64> = None;
                 let mut unknown = false;
                 for a in args.iter() {
                     match self.n(a) {
-                        Some(v) => acc = Some(acc.map_or(v, |c| if *min { c.min(v) } else { c.max(v) })),
+                        Some(v) => acc = Some(acc.map_or(v, |c| fold(c, v))),
                         None => unknown = true,
                     }
                 }
@@ -770,15 +791,7 @@ impl<'a> Ev<'a> {
                     acc
                 }
             }
-            N::Round(func, a) => {
-                let x = self.n(a)?;
-                Some(match func {
-                    Func::Abs => x.abs(),
-                    Func::Round => libm::round(x),
-                    Func::Floor => libm::floor(x),
-                    _ => libm::ceil(x),
-                })
-            }
+            N::Num(at, a) => self.n(a).map(at),
             N::Len(s) => Some(self.s(s)?.chars().count() as f64),
             N::SetLen(f) => match self.answer(*f)? {
                 Answer::Multi(bits) => Some(f64::from(bits.count_ones())),
@@ -809,15 +822,7 @@ impl<'a> Ev<'a> {
                 true => self.s(a),
                 false => self.s(b),
             },
-            S::Trim(a) => self.s(a).map(str::trim),
-            S::Domain(a) => {
-                let d = domain(self.s(a)?);
-                if d.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-                    Some(d)
-                } else {
-                    self.bail()
-                }
-            }
+            S::Part(part, a) => self.s(a).map(part),
             S::DomainText(f) => match self.answer(*f)? {
                 // Lower-casing ASCII maps byte to byte, so the domain of the lower-case form is the lower-case
                 // form of the domain.
@@ -834,26 +839,6 @@ impl<'a> Ev<'a> {
             },
         }
     }
-}
-
-/// `haystack.contains(needle)`. The standard library's search prepares the needle on every call, which costs more
-/// than the search itself on a job title; short haystacks are scanned byte by byte instead (a UTF-8 needle
-/// matches only at a character boundary, so bytes give the same answer).
-fn contains(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else { return true };
-    if h.len() > 64 {
-        return haystack.contains(needle);
-    }
-    if n.len() > h.len() {
-        return false;
-    }
-    (0..=h.len() - n.len()).any(|i| h[i] == first && h[i + 1..i + n.len()].iter().zip(rest).all(|(a, b)| a == b))
-}
-
-/// What `domain(s)` gives before its case change: the part after the last `@`, trimmed.
-fn domain(s: &str) -> &str {
-    s.rsplit_once('@').map_or("", |(_, d)| d).trim()
 }
 
 /// A constant list's strings in an open-addressing hash table: membership as `ListItems::has_str` answers it
@@ -918,26 +903,6 @@ fn hash(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn substring_search_agrees_with_the_standard_library() {
-        let hays = [
-            "",
-            "a",
-            "Head of Data",
-            "data",
-            "dat",
-            "ééa",
-            "aéé",
-            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxdata",
-        ];
-        let needles = ["", "a", "data", "Data", "é", "éa", "aé", "xdata", "Head of Data!", "of D"];
-        for h in hays {
-            for n in needles {
-                assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
-            }
-        }
-    }
 
     #[test]
     fn string_sets_hold_exactly_their_items() {

@@ -23,6 +23,7 @@ pub mod analyze;
 mod answers;
 #[cfg(feature = "leads")]
 pub mod backtest;
+pub mod builtins;
 mod codec;
 #[cfg(feature = "leads")]
 pub mod compare;

@@ -8,97 +8,7 @@ use crate::model::{Choice, Endings, FieldType, Text};
 /// Index of a node in [`Program::nodes`].
 pub type NodeId = u32;
 
-/// Comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Cmp {
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-}
-
-/// Arithmetic operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Arith {
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/` (x / 0 is 0)
-    Div,
-    /// `%` (x % 0 is 0)
-    Rem,
-}
-
-/// Built-in functions of the expression language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Func {
-    /// `lower(s)`
-    Lower,
-    /// `upper(s)`
-    Upper,
-    /// `trim(s)`
-    Trim,
-    /// `contains(s, sub)`
-    Contains,
-    /// `contains(multi, value)`
-    Has,
-    /// `any_in(multi, list)`
-    AnyIn,
-    /// `starts_with(s, p)`
-    StartsWith,
-    /// `ends_with(s, p)`
-    EndsWith,
-    /// `domain(email)`
-    Domain,
-    /// `len(s)`
-    Len,
-    /// `min(a, ...)`
-    Min,
-    /// `max(a, ...)`
-    Max,
-    /// `abs(x)`
-    Abs,
-    /// `round(x)` (half away from zero)
-    Round,
-    /// `floor(x)`
-    Floor,
-    /// `ceil(x)`
-    Ceil,
-}
-
-impl Func {
-    /// The function's name in the expression language (`Has` is `contains` on a multiple choice).
-    pub fn name(self) -> &'static str {
-        match self {
-            Func::Lower => "lower",
-            Func::Upper => "upper",
-            Func::Trim => "trim",
-            Func::Contains | Func::Has => "contains",
-            Func::AnyIn => "any_in",
-            Func::StartsWith => "starts_with",
-            Func::EndsWith => "ends_with",
-            Func::Domain => "domain",
-            Func::Len => "len",
-            Func::Min => "min",
-            Func::Max => "max",
-            Func::Abs => "abs",
-            Func::Round => "round",
-            Func::Floor => "floor",
-            Func::Ceil => "ceil",
-        }
-    }
-}
+pub use crate::builtins::{Arith, Cmp, Func};
 
 /// JsonLogic operations, with json-logic-js semantics (JavaScript coercions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -663,8 +573,7 @@ impl Program {
             Node::And(..) => 2,
             Node::Not(_) => 3,
             Node::Cmp(..) | Node::In(..) | Node::Between(..) => 4,
-            Node::Arith(Arith::Add | Arith::Sub, ..) => 5,
-            Node::Arith(Arith::Mul | Arith::Div | Arith::Rem, ..) => 6,
+            Node::Arith(op, ..) => 4 + op.binds(),
             Node::Neg(_) => 7,
             Node::Num(_)
             | Node::Str(_)
@@ -766,28 +675,17 @@ impl Program {
                 self.write_expr(out, *a, 7);
             }
             Node::Arith(op, a, b) => {
-                let sign = match op {
-                    Arith::Add => " + ",
-                    Arith::Sub => " - ",
-                    Arith::Mul => " * ",
-                    Arith::Div => " / ",
-                    Arith::Rem => " % ",
-                };
                 self.write_expr(out, *a, prec);
-                out.push_str(sign);
+                out.push(' ');
+                out.push_str(op.symbol());
+                out.push(' ');
                 self.write_expr(out, *b, prec + 1);
             }
             Node::Cmp(op, a, b) => {
-                let sign = match op {
-                    Cmp::Eq => " == ",
-                    Cmp::Ne => " != ",
-                    Cmp::Lt => " < ",
-                    Cmp::Le => " <= ",
-                    Cmp::Gt => " > ",
-                    Cmp::Ge => " >= ",
-                };
                 self.write_expr(out, *a, 5);
-                out.push_str(sign);
+                out.push(' ');
+                out.push_str(op.symbol());
+                out.push(' ');
                 self.write_expr(out, *b, 5);
             }
             Node::In(a, l) => {

@@ -87,10 +87,7 @@ pub(crate) fn placeholders(url: &str) -> Result<Vec<&str>, &'static str> {
 /// letters, digits, `-`, `.`, `_` and `~`), so that an answer never adds a `/`, `?`, `&` or `#` to the link.
 /// A link [`placeholders`] refuses comes back as it is.
 pub(crate) fn fill_link(url: &str, mut value: impl FnMut(&str) -> String) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    const COMPONENT: &percent_encoding::AsciiSet =
-        &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-    fill(url, |name, out| out.extend(utf8_percent_encode(&value(name), COMPONENT)))
+    fill(url, |name, out| out.push_str(&crate::host::encode_component(&value(name))))
 }
 
 /// `template` with each placeholder replaced by what `write(name, out)` appends; a template [`placeholders`]
@@ -196,6 +193,11 @@ mod tests {
             "https://cal.example.com/team/demo?email=ann%2B1%40acme.example&name=Ann%20%26%20Bo%2F%23%3F"
         );
         assert_eq!(fill_link("/x?q={email}", |_| "é ü".into()), "/x?q=%C3%A9%20%C3%BC");
+        // The same string as the Wasm build's (tests/node/runtime.test.mjs), which encodes with JS.
+        assert_eq!(
+            fill_link("?c={c}", |_| "A!'()* é/&#+~-._Z".into()),
+            "?c=A%21%27%28%29%2A%20%C3%A9%2F%26%23%2B~-._Z"
+        );
         const HOST: &str =
             "a placeholder is in its scheme, host or address: answers may fill only its path, query or fragment";
         const BRACES: &str = "a `{` or `}` is not part of a placeholder such as `{email}`";

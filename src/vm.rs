@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use crate::answers::{Answer, Answers, Events, DAY_MS};
+use crate::builtins::Apply;
 use crate::model::FieldType;
 use crate::program::*;
 
@@ -229,10 +230,6 @@ fn js_less(p: &Program, a: &Val, b: &Val, or_equal: bool) -> bool {
     } else {
         x < y
     }
-}
-
-fn round_half_away(x: f64) -> f64 {
-    libm::round(x)
 }
 
 /// Interval arithmetic; results that are not numbers become an unbounded interval.
@@ -614,14 +611,16 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        // `min` and `max` read their arguments below: evaluating one here too would make nested calls exponential.
-        let vals: [Val<'a>; 2] = if matches!(func, Func::Min | Func::Max) {
-            [Val::Null, Val::Null]
-        } else {
-            [args.first().map_or(Val::Null, |&a| self.eval(a)), args.get(1).map_or(Val::Null, |&a| self.eval(a))]
+        let apply = func.def().apply;
+        // A fold reads its arguments below: evaluating one here too would make nested calls exponential.
+        let vals: [Val<'a>; 2] = match apply {
+            Apply::Fold(_) => [Val::Null, Val::Null],
+            Apply::Text { .. } | Apply::Test(_) | Apply::Num { .. } | Apply::Len | Apply::Holds | Apply::HoldsAny => {
+                [args.first().map_or(Val::Null, |&a| self.eval(a)), args.get(1).map_or(Val::Null, |&a| self.eval(a))]
+            }
         };
-        match func {
-            Func::Min | Func::Max => {
+        match apply {
+            Apply::Fold(f) => {
                 let mut acc: Option<(f64, f64)> = None;
                 let mut unk: Option<bool> = None;
                 let mut maybe = false;
@@ -630,11 +629,7 @@ impl<'a> Ctx<'a> {
                     match loose_bounds(&v) {
                         Some((lo, hi, m)) => {
                             maybe |= m;
-                            acc = Some(match acc {
-                                None => (lo, hi),
-                                Some(c) if func == Func::Min => (c.0.min(lo), c.1.min(hi)),
-                                Some(c) => (c.0.max(lo), c.1.max(hi)),
-                            })
+                            acc = Some(acc.map_or((lo, hi), |c| (f(c.0, lo), f(c.1, hi))));
                         }
                         None => unk = Some(unk.unwrap_or(false) || v.unknown().unwrap_or(false)),
                     }
@@ -646,29 +641,18 @@ impl<'a> Ctx<'a> {
                     (None, None) => Val::Unk(false),
                 }
             }
-            Func::Abs | Func::Round | Func::Floor | Func::Ceil => {
-                let f = |x: f64| match func {
-                    Func::Abs => x.abs(),
-                    Func::Round => round_half_away(x),
-                    Func::Floor => libm::floor(x),
-                    _ => libm::ceil(x),
-                };
-                match &vals[0] {
-                    Val::Num(x) => Val::Num(f(*x)),
-                    Val::Range(lo, hi) | Val::Maybe(lo, hi) => {
-                        let maybe = matches!(vals[0], Val::Maybe(..));
-                        if func == Func::Abs {
-                            let m = lo.abs().max(hi.abs());
-                            let min = if *lo <= 0.0 && *hi >= 0.0 { 0.0 } else { lo.abs().min(hi.abs()) };
-                            ranged(min, m, maybe)
-                        } else {
-                            ranged(f(*lo), f(*hi), maybe)
-                        }
-                    }
-                    v => Val::Unk(v.unknown().unwrap_or(false)),
+            Apply::Num { at, over } => match &vals[0] {
+                Val::Num(x) => Val::Num(at(*x)),
+                Val::Range(lo, hi) | Val::Maybe(lo, hi) => {
+                    let (lo, hi) = match over {
+                        Some(over) => over(*lo, *hi),
+                        None => (at(*lo), at(*hi)),
+                    };
+                    ranged(lo, hi, matches!(vals[0], Val::Maybe(..)))
                 }
-            }
-            Func::Len => match &vals[0] {
+                v => Val::Unk(v.unknown().unwrap_or(false)),
+            },
+            Apply::Len => match &vals[0] {
                 Val::Str(s) => Val::Num(s.chars().count() as f64),
                 Val::Set(bits, _) => Val::Num(f64::from(bits.count_ones())),
                 v => match v.unknown() {
@@ -676,14 +660,14 @@ impl<'a> Ctx<'a> {
                     _ => Val::Unk(false),
                 },
             },
-            Func::Has => match (&vals[0], &vals[1]) {
+            Apply::Holds => match (&vals[0], &vals[1]) {
                 (Val::Set(bits, f), Val::Str(s)) => {
                     let idx = self.p.fields.get(*f as usize).and_then(|d| d.option_index(s));
                     Val::Bool(idx.is_some_and(|i| i < 64 && bits & (1 << i) != 0))
                 }
                 (x, y) => Val::Unk(unknown2(x, y).unwrap_or(false)),
             },
-            Func::AnyIn => match (&vals[0], &vals[1]) {
+            Apply::HoldsAny => match (&vals[0], &vals[1]) {
                 (Val::Set(bits, f), Val::List(l)) => {
                     let items = self.p.lists.get(*l as usize).map(|l| &l.items);
                     let hit = set_values(self.p, *bits, *f).iter().any(|v| items.is_some_and(|i| i.has_str(v)));
@@ -691,39 +675,25 @@ impl<'a> Ctx<'a> {
                 }
                 (x, y) => Val::Unk(unknown2(x, y).unwrap_or(false)),
             },
-            _ => {
+            Apply::Text { part, case } => {
+                let [x, _] = vals;
+                match x {
+                    Val::Str(Cow::Borrowed(s)) => Val::Str(case.apply(part(s))),
+                    Val::Str(Cow::Owned(s)) => Val::Str(Cow::Owned(case.apply(part(&s)).into_owned())),
+                    x => Val::Unk(x.unknown().unwrap_or(false)),
+                }
+            }
+            Apply::Test(test) => {
                 let [x, y] = vals;
                 if let Some(open) = unknown2(&x, &y) {
                     return Val::Unk(open);
                 }
-                let Val::Str(s) = x else { return Val::Unk(false) };
-                let t = match &y {
-                    Val::Str(t) => t.as_ref(),
-                    _ => "",
-                };
-                match func {
-                    Func::Lower => Val::Str(crate::host::lower(&s).map_or(s, Cow::Owned)),
-                    Func::Upper => Val::Str(crate::host::upper(&s).map_or(s, Cow::Owned)),
-                    Func::Trim => Val::Str(match s {
-                        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-                        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+                match (&x, &y) {
+                    (Val::Str(s), Val::Str(t)) => Val::Bool(test(s, t)),
+                    (Val::Str(s), Val::List(l)) => Val::Bool(match self.p.lists.get(*l as usize).map(|l| &l.items) {
+                        Some(ListItems::Str(items)) => items.iter().any(|t| test(s, t)),
+                        Some(ListItems::Num(_) | ListItems::Json(_)) | None => false,
                     }),
-                    Func::Domain => {
-                        let lowercase = |d: &str| crate::host::lower(d);
-                        Val::Str(match s {
-                            Cow::Borrowed(b) => {
-                                let d = b.rsplit_once('@').map_or("", |(_, d)| d).trim();
-                                lowercase(d).map_or(Cow::Borrowed(d), Cow::Owned)
-                            }
-                            Cow::Owned(o) => {
-                                let d = o.rsplit_once('@').map_or("", |(_, d)| d).trim();
-                                Cow::Owned(lowercase(d).unwrap_or_else(|| d.to_string()))
-                            }
-                        })
-                    }
-                    Func::Contains => Val::Bool(contains(&s, t)),
-                    Func::StartsWith => Val::Bool(s.starts_with(t)),
-                    Func::EndsWith => Val::Bool(s.ends_with(t)),
                     _ => Val::Unk(false),
                 }
             }
@@ -868,7 +838,26 @@ impl<'a> Ctx<'a> {
                 }
                 Val::Arr(out)
             }
-            _ => {
+            JsOp::LooseEq
+            | JsOp::LooseNe
+            | JsOp::StrictEq
+            | JsOp::StrictNe
+            | JsOp::Lt
+            | JsOp::Le
+            | JsOp::Gt
+            | JsOp::Ge
+            | JsOp::Not
+            | JsOp::Truthy
+            | JsOp::Add
+            | JsOp::Sub
+            | JsOp::Mul
+            | JsOp::Div
+            | JsOp::Rem
+            | JsOp::Min
+            | JsOp::Max
+            | JsOp::In
+            | JsOp::Cat
+            | JsOp::Substr => {
                 let vals: Vec<Val<'a>> = args.iter().map(|&a| self.eval(a)).collect();
                 if let Some(open) = vals.iter().filter_map(Val::unknown).reduce(|a, b| a || b) {
                     return Val::Unk(open);
@@ -935,7 +924,7 @@ impl<'a> Ctx<'a> {
                     // json-logic-js: `if (!b || typeof b.indexOf === "undefined") return false`.
                     JsOp::In => match v(1) {
                         Val::Str(hay) if hay.is_empty() => Val::Bool(false),
-                        Val::Str(hay) => Val::Bool(contains(&hay, &js_string(p, &v(0)))),
+                        Val::Str(hay) => Val::Bool(crate::builtins::contains(&hay, &js_string(p, &v(0)))),
                         Val::Arr(items) => Val::Bool(items.iter().any(|x| js_strict_eq(x, &v(0)))),
                         Val::List(l) => Val::Bool(list_vals(p, l).iter().any(|x| js_strict_eq(x, &v(0)))),
                         Val::Set(bits, f) => {
@@ -965,7 +954,10 @@ impl<'a> Ctx<'a> {
                         };
                         Val::Str(Cow::Owned(String::from_utf16_lossy(&s[from..to])))
                     }
-                    _ => Val::Unk(false),
+                    // Evaluated above, on their unevaluated operands.
+                    JsOp::And | JsOp::Or | JsOp::If | JsOp::Missing | JsOp::MissingSome | JsOp::Array | JsOp::Merge => {
+                        Val::Unk(false)
+                    }
                 }
             }
         }
@@ -1040,14 +1032,6 @@ pub(crate) fn points_interval(v: &Val) -> (f64, f64) {
         Val::Unk(true) => (f64::NEG_INFINITY, f64::INFINITY),
         _ => (0.0, 0.0),
     }
-}
-
-/// `hay.contains(needle)`, on bytes (a UTF-8 needle matches only at a character boundary, so bytes give the same
-/// answer). The standard library's search is faster on long texts but carries its panic paths, and their
-/// formatting, into the Wasm module; an answer is at most a few hundred characters.
-pub(crate) fn contains(hay: &str, needle: &str) -> bool {
-    let n = needle.as_bytes();
-    n.is_empty() || hay.as_bytes().windows(n.len()).any(|w| w == n)
 }
 
 #[cfg(test)]
@@ -1186,15 +1170,5 @@ mod tests {
         assert_eq!(cmp_interval(Cmp::Ge, (0.0, 60.0), (50.0, 50.0)), None);
         assert_eq!(interval(Arith::Mul, (-2.0, 3.0), (4.0, 5.0)), (-10.0, 15.0));
         assert_eq!(interval(Arith::Div, (1.0, 2.0), (-1.0, 1.0)), (f64::NEG_INFINITY, f64::INFINITY));
-    }
-
-    #[test]
-    fn contains_agrees_with_the_standard_library() {
-        let texts = ["", "a", "ab", "Head of Data", "dat", "ééa", "é", "aé", "data data", "Datadata"];
-        for hay in texts {
-            for needle in texts {
-                assert_eq!(super::contains(hay, needle), hay.contains(needle), "{hay:?} {needle:?}");
-            }
-        }
     }
 }

@@ -8,6 +8,8 @@ mod parser;
 
 pub use parser::{is_keyword, parse};
 
+use crate::builtins::{Arith, Cmp};
+
 /// Byte range inside the expression text.
 pub type Span = (usize, usize);
 
@@ -24,35 +26,17 @@ pub struct Expr {
     pub span: Span,
 }
 
-/// Binary operators of the expression language.
+/// Binary operators of the expression language: the program's own, and the two logical ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
     /// `or`
     Or,
     /// `and`
     And,
-    /// `==` or `=`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/`
-    Div,
-    /// `%`
-    Rem,
+    /// `+`, `-`, `*`, `/`, `%`
+    Arith(Arith),
+    /// `==` (or `=`), `!=`, `<`, `<=`, `>`, `>=`
+    Cmp(Cmp),
 }
 
 impl BinOp {
@@ -61,17 +45,8 @@ impl BinOp {
         match self {
             BinOp::Or => "or",
             BinOp::And => "and",
-            BinOp::Eq => "==",
-            BinOp::Ne => "!=",
-            BinOp::Lt => "<",
-            BinOp::Le => "<=",
-            BinOp::Gt => ">",
-            BinOp::Ge => ">=",
-            BinOp::Add => "+",
-            BinOp::Sub => "-",
-            BinOp::Mul => "*",
-            BinOp::Div => "/",
-            BinOp::Rem => "%",
+            BinOp::Arith(a) => a.symbol(),
+            BinOp::Cmp(c) => c.symbol(),
         }
     }
 }

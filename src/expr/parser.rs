@@ -3,6 +3,7 @@
 
 use super::lexer::{lex, Tok};
 use super::{BinOp, Expr, Kind, Span, SyntaxError, MAX_DEPTH, MAX_LEN};
+use crate::builtins::{Arith, Cmp};
 
 /// True for words reserved by the language.
 pub fn is_keyword(s: &str) -> bool {
@@ -185,19 +186,10 @@ impl Parser {
 
     fn comparison(&mut self) -> Expr {
         let l = self.additive();
-        let op = match self.peek() {
-            Some(Tok::Op("==")) => Some(BinOp::Eq),
-            Some(Tok::Op("!=")) => Some(BinOp::Ne),
-            Some(Tok::Op("<")) => Some(BinOp::Lt),
-            Some(Tok::Op("<=")) => Some(BinOp::Le),
-            Some(Tok::Op(">")) => Some(BinOp::Gt),
-            Some(Tok::Op(">=")) => Some(BinOp::Ge),
-            _ => None,
-        };
-        let e = if let Some(op) = op {
+        let e = if let Some(op) = self.cmp() {
             self.bump();
             let r = self.additive();
-            Self::binary(l, op, r)
+            Self::binary(l, BinOp::Cmp(op), r)
         } else if self.is_word("in") || (self.is_word("not") && self.is_word_at(self.pos + 1, "in")) {
             let negated = self.is_word("not");
             self.bump();
@@ -217,40 +209,43 @@ impl Parser {
         } else {
             return l;
         };
-        if matches!(self.peek(), Some(Tok::Op("==" | "!=" | "<" | "<=" | ">" | ">="))) {
+        if self.cmp().is_some() {
             let span = self.peek_span();
             self.error(span, "comparisons do not chain: write `a < b and b < c`, or use `between`");
         }
         e
     }
 
+    /// The comparison operator at the current token.
+    fn cmp(&self) -> Option<Cmp> {
+        let Some(Tok::Op(t)) = self.peek() else { return None };
+        Cmp::ALL.iter().copied().find(|c| c.symbol() == *t)
+    }
+
+    /// The arithmetic operator at the current token that binds this tightly.
+    fn arith(&self, binds: u8) -> Option<Arith> {
+        let Some(Tok::Op(t)) = self.peek() else { return None };
+        Arith::ALL.iter().copied().find(|a| a.binds() == binds && a.symbol() == *t)
+    }
+
     fn additive(&mut self) -> Expr {
         let mut l = self.multiplicative();
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Op("+")) => BinOp::Add,
-                Some(Tok::Op("-")) => BinOp::Sub,
-                _ => return l,
-            };
+        while let Some(op) = self.arith(1) {
             self.bump();
             let r = self.multiplicative();
-            l = Self::binary(l, op, r);
+            l = Self::binary(l, BinOp::Arith(op), r);
         }
+        l
     }
 
     fn multiplicative(&mut self) -> Expr {
         let mut l = self.unary();
-        loop {
-            let op = match self.peek() {
-                Some(Tok::Op("*")) => BinOp::Mul,
-                Some(Tok::Op("/")) => BinOp::Div,
-                Some(Tok::Op("%")) => BinOp::Rem,
-                _ => return l,
-            };
+        while let Some(op) = self.arith(2) {
             self.bump();
             let r = self.unary();
-            l = Self::binary(l, op, r);
+            l = Self::binary(l, BinOp::Arith(op), r);
         }
+        l
     }
 
     fn unary(&mut self) -> Expr {

@@ -131,6 +131,18 @@ test("a program changed after compiling does not load, in every build, and says 
   assert.equal(new runtime.Scorer(bytes).hash, new full.Scorer(doc("b2b-saas")).hash);
 });
 
+test("an ending's link takes the answers percent-encoded as natively (src/valid.rs): only letters, digits and -._~ stay", () => {
+  const m = JSON.parse(doc("b2b-saas"));
+  m.endings.default = { title: "Thanks", action: { label: "Go", url: "https://cal.example/x?c={company}" } };
+  for (const stage of m.stages) delete m.endings.stages?.[stage.id];
+  m.endings.stages = {};
+  m.endings.knockouts = {};
+  const scorer = new full.Scorer(JSON.stringify(m));
+  const answers = { company: "A!'()* é/&#+~-._Z" };
+  const e = scorer.evaluate(answers, [], NOW, { complete: true, hints: false });
+  assert.deepEqual(e.ending.action, ["Go", "https://cal.example/x?c=A%21%27%28%29%2A%20%C3%A9%2F%26%23%2B~-._Z"]);
+});
+
 test("links are resolved as browsers resolve them when the full build compiles (as natively: src/valid.rs)", () => {
   const base = JSON.parse(doc("b2b-saas"));
   for (const [url, ok] of [
