@@ -25,13 +25,9 @@ pub struct Bounds {
 pub fn bounds(p: &Program) -> Bounds {
     let pass = p.static_pass();
     Bounds {
-        total: range(pass.total),
-        groups: p.groups.iter().zip(&pass.groups).map(|(g, r)| (g.id.clone(), range(*r))).collect(),
+        total: Range::of(pass.total),
+        groups: p.groups.iter().zip(&pass.groups).map(|(g, r)| (g.id.clone(), Range::of(*r))).collect(),
     }
-}
-
-fn range((lo, hi): (f64, f64)) -> Range {
-    Range { min: lo.is_finite().then_some(lo), max: hi.is_finite().then_some(hi) }
 }
 
 /// What the analysis knows of one stage.
@@ -164,13 +160,13 @@ pub fn analysis(p: &Program, warnings: Vec<Diagnostic>, locale: Option<&str>) ->
         t.as_ref().map(|t| t.get(loc, fallback)).filter(|s| !s.is_empty()).unwrap_or(id).to_string()
     };
     Analysis {
-        total: range(pass.total),
+        total: Range::of(pass.total),
         groups: p
             .groups
             .iter()
             .zip(&pass.groups)
             .map(|(g, r)| {
-                let r = range(*r);
+                let r = Range::of(*r);
                 GroupBounds { id: g.id.clone(), label: label(&g.label, &g.id), min: r.min, max: r.max }
             })
             .collect(),

@@ -169,6 +169,20 @@ pub enum Type {
     NumList,
 }
 
+impl Type {
+    /// The type in a message: "a number".
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Num => "a number",
+            Type::Str => "a string",
+            Type::Bool => "a boolean",
+            Type::Multi => "a multiple choice",
+            Type::StrList => "a list of strings",
+            Type::NumList => "a list of numbers",
+        }
+    }
+}
+
 /// One signature of a built-in function.
 #[derive(Debug)]
 pub struct Sig {
@@ -183,6 +197,15 @@ pub struct Sig {
 }
 
 impl Sig {
+    /// The arguments in a message: "(a string, a list of strings)", "(a number, ...)".
+    pub fn text(&self) -> String {
+        let mut names: Vec<&str> = self.args.iter().map(|t| t.name()).collect();
+        if self.rest {
+            names.push("...");
+        }
+        format!("({})", names.join(", "))
+    }
+
     /// Whether arguments of these types fit.
     pub fn fits(&self, args: &[Type]) -> bool {
         match (self.rest, self.args.split_last()) {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use crate::builtins::Type;
+use crate::builtins::{Sig, Type};
 use crate::diagnostic::{escape_pointer, Code, Diagnostic};
 use crate::expr::{self, BinOp, Kind};
 use crate::model::{self, Document, FieldType};
@@ -345,15 +345,7 @@ impl Ty {
     }
 
     fn name(self) -> &'static str {
-        match self {
-            Ty::Num => "a number",
-            Ty::Str => "a string",
-            Ty::Bool => "a boolean",
-            Ty::Set(_) => "a multiple choice",
-            Ty::StrList => "a list of strings",
-            Ty::NumList => "a list of numbers",
-            Ty::Err => "an invalid value",
-        }
+        self.as_type().map_or("an invalid value", Type::name)
     }
 }
 
@@ -1645,7 +1637,12 @@ impl<'d> Compiler<'d> {
                 };
                 let Some(sig) = def.sigs.iter().find(|s| s.fits(&types)) else {
                     let got: Vec<&str> = lowered.iter().map(|(_, t)| t.name()).collect();
-                    return self.type_error(scope, e.span, format!("`{name}` cannot take ({})", got.join(", ")));
+                    let takes: Vec<String> = def.sigs.iter().map(Sig::text).collect();
+                    return self.type_error(
+                        scope,
+                        e.span,
+                        format!("`{name}` cannot take ({}): it takes {}", got.join(", "), takes.join(" or ")),
+                    );
                 };
                 for (i, ((node, ty), arg)) in lowered.iter().zip(args).enumerate() {
                     match ty {

@@ -69,7 +69,8 @@ pub struct Range {
 }
 
 impl Range {
-    fn of(lo: f64, hi: f64) -> Self {
+    /// The interval `(lo, hi)` of the evaluator, whose infinite bounds are `None` here.
+    pub(crate) fn of((lo, hi): (f64, f64)) -> Self {
         Range { min: lo.is_finite().then_some(lo), max: hi.is_finite().then_some(hi) }
     }
 }
@@ -461,6 +462,33 @@ fn mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
 }
 
 /// One pass of scoring over `slots`. With `events = None`, events are unknown (static analysis).
+/// The fields that can still change a result that `r` (a range pass) leaves open: those read by its open rules,
+/// knockouts and stages, and by the visibilities and jumps still open in `ctx`, which can add or remove answers.
+/// Unsorted, possibly repeated, answered or not.
+pub(crate) fn still_open(r: &Pass, ctx: &Ctx) -> Vec<u32> {
+    let p = ctx.p;
+    let mut fields = vec![];
+    for (d, o) in p.rules.iter().zip(&r.rules) {
+        if o.cond.is_open() || o.points.0 != o.points.1 {
+            fields.extend(&d.fields);
+        }
+    }
+    for &k in &r.knockouts_open {
+        fields.extend(&p.knockouts[k].fields);
+    }
+    for &s in &r.stage_open {
+        fields.extend(&p.stages[s].fields);
+    }
+    let conds = p.fields.iter().map(|f| f.visible).chain(p.steps.iter().map(|s| s.visible));
+    let jumps = p.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
+    for c in conds.chain(jumps).flatten() {
+        if ctx.cond(Some(c)).is_open() {
+            p.fields_read(c, &mut fields);
+        }
+    }
+    fields
+}
+
 pub(crate) fn pass(p: &Program, answers: &Answers, slots: &[Slot], events: Option<&Events>, now: f64) -> Pass {
     let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
     let (knockout, knockouts_open) = knockouts(&ctx);
@@ -648,7 +676,7 @@ impl Program {
                     score,
                     raw,
                     clipped: raw - score,
-                    range: Range::of(lo, hi),
+                    range: Range::of((lo, hi)),
                 }
             })
             .collect();
@@ -697,28 +725,9 @@ impl Program {
                     .map(|(d, _)| d.id.clone())
                     .collect();
                 if !decided {
-                    for (d, o) in p.rules.iter().zip(&r.rules) {
-                        if o.cond.is_open() || o.points.0 != o.points.1 {
-                            fields.extend(d.fields.iter().filter(|f| pending(f)));
-                        }
-                    }
-                    for &k in &r.knockouts_open {
-                        fields.extend(p.knockouts[k].fields.iter().filter(|f| pending(f)));
-                    }
-                    for &s in &r.stage_open {
-                        fields.extend(p.stages[s].fields.iter().filter(|f| pending(f)));
-                    }
-                    // Fields that decide what is shown: an open visibility or jump can add or remove answers.
                     let ctx = Ctx { p, answers, slots, events: Some(events), now, scores: None, present: false };
-                    let mut gates = vec![];
-                    let conds = p.fields.iter().map(|f| f.visible).chain(p.steps.iter().map(|s| s.visible));
-                    let jumps = p.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
-                    for c in conds.chain(jumps).flatten() {
-                        if ctx.cond(Some(c)).is_open() {
-                            p.fields_read(c, &mut gates);
-                        }
-                    }
-                    fields.extend(gates.iter().filter(|f| pending(f)));
+                    fields = still_open(&r, &ctx);
+                    fields.retain(pending);
                 }
                 crate::program::sort_dedup(&mut fields);
                 // In form order.
@@ -780,7 +789,7 @@ impl Program {
         let ending = pick_ending(p, answers, &disqualified, &stage.id, locale, fallback);
         Evaluation {
             score,
-            range: Range::of(total_range.0, total_range.1),
+            range: Range::of(total_range),
             groups,
             stage,
             grade,

@@ -5,7 +5,7 @@
 //! answers, the events and the clock, tested natively.
 
 use crate::answers::{Answers, Events};
-use crate::eval::{knockouts, layout, layout_with, pass};
+use crate::eval::{knockouts, layout, layout_with, pass, still_open};
 use crate::program::Program;
 use crate::vm::{Ctx, Slot};
 
@@ -72,26 +72,9 @@ impl Program {
         let decided = r.knockouts_open.is_empty() && (r.knockout.is_some() || r.stage.is_some());
         let mut fields: Vec<u32> = vec![];
         if !decided {
-            for (d, o) in self.rules.iter().zip(&r.rules) {
-                if o.cond.is_open() || o.points.0 != o.points.1 {
-                    fields.extend(&d.fields);
-                }
-            }
-            for &k in &r.knockouts_open {
-                fields.extend(&self.knockouts[k].fields);
-            }
-            for &s in &r.stage_open {
-                fields.extend(&self.stages[s].fields);
-            }
             let ctx =
                 Ctx { p: self, answers, slots: &l.slots, events: Some(events), now, scores: None, present: false };
-            let conds = self.fields.iter().map(|f| f.visible).chain(self.steps.iter().map(|s| s.visible));
-            let jumps = self.steps.iter().flat_map(|s| s.next.iter().map(|j| j.0));
-            for c in conds.chain(jumps).flatten() {
-                if ctx.cond(Some(c)).is_open() {
-                    self.fields_read(c, &mut fields);
-                }
-            }
+            fields = still_open(&r, &ctx);
         }
         let mut open = vec![false; self.fields.len()];
         for f in fields {
