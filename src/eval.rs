@@ -726,7 +726,7 @@ impl Program {
                     .collect();
                 if !decided {
                     let ctx = Ctx { p, answers, slots, events: Some(events), now, scores: None, present: false };
-                    fields = still_open(&r, &ctx);
+                    fields = still_open(r, &ctx);
                     fields.retain(pending);
                 }
                 crate::program::sort_dedup(&mut fields);
