@@ -94,6 +94,8 @@ table! {
         Floor,
         /// `ceil(x)`
         Ceil,
+        /// `contains_any(s, list)`
+        ContainsAny,
     }
 }
 
@@ -404,6 +406,13 @@ impl Func {
                 name: "ceil",
                 sigs: &[sig!([Num], Num, Func::Ceil)],
                 apply: Apply::Num { at: libm::ceil, over: None },
+                answer_for: None,
+            },
+            Func::ContainsAny => FuncDef {
+                name: "contains_any",
+                sigs: &[sig!([Str, StrList], Bool, Func::ContainsAny)],
+                // Against a list, a test passes when it passes for one of the list's strings.
+                apply: Apply::Test(contains),
                 answer_for: None,
             },
         }

@@ -114,3 +114,44 @@ fn scoring_a_lead_allocates_nothing_after_the_first() {
     }
     assert!(checked >= 2, "only {checked} sets of leads were checked");
 }
+
+/// The string tests of the built-in table are typed by the scorer, against a string or a list, and score a lead
+/// without allocating, as the general evaluator does.
+#[test]
+fn string_tests_are_typed_and_allocate_nothing() {
+    let doc = r#"{"leadscore": 1, "id": "t",
+      "fields": [{"id": "title", "type": "string"}, {"id": "email", "type": "email"}],
+      "lists": {"senior": ["chief", "head of", "vp"]},
+      "rules": [
+        {"id": "senior", "group": "fit", "when": "contains_any(lower(title), senior)", "points": 10},
+        {"id": "data", "group": "fit", "when": "contains_any(trim(title), ['Data', 'BI'])", "points": 5},
+        {"id": "edu", "group": "fit", "when": "ends_with(domain(email), '.edu')", "points": -20},
+        {"id": "ceo", "group": "fit", "when": "starts_with(title, 'CEO') or contains(title, 'Founder')", "points": 3}],
+      "stages": [{"id": "lead"}]}"#;
+    let program = compile_str(doc).program.expect("compiles");
+    let mut scorer = program.scorer();
+    assert_eq!(scorer.general_share(), (0, 8), "every condition and points typed");
+    let lead = |title: &str, email: &str| {
+        let (a, issues) = Answers::from_json(&program, &serde_json::json!({"title": title, "email": email}));
+        assert!(issues.is_empty());
+        a
+    };
+    let leads = [
+        (lead("Head of Data", "ann@uni.edu"), 10.0 + 5.0 - 20.0),
+        (lead(" BI analyst ", "bo@acme.com"), 5.0),
+        (lead("CEO and Founder", "cy@acme.com"), 3.0),
+        (lead("Vice President", "di@acme.com"), 0.0),
+    ];
+    let events = Events::new(&program);
+    scorer.score(&leads[0].0, &events, NOW);
+    let mut totals = Vec::with_capacity(leads.len());
+    let before = allocations();
+    for (a, _) in &leads {
+        totals.push(scorer.score(a, &events, NOW).total);
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(totals, leads.iter().map(|l| l.1).collect::<Vec<_>>());
+    for (a, want) in &leads {
+        assert_eq!(program.score(a, &events, NOW).total, *want, "the general evaluator agrees");
+    }
+}

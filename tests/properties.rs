@@ -873,6 +873,7 @@ fn expr_text(idents: Vec<String>) -> BoxedStrategy<String> {
         "upper",
         "trim",
         "contains",
+        "contains_any",
         "any_in",
         "starts_with",
         "ends_with",
@@ -1309,11 +1310,12 @@ fn bool_leaves(s: &Names) -> BoxedStrategy<String> {
                     _ => format!("len({id}) >= 2"),
                 })
                 .boxed(),
-            FieldType::String => (select(WORDS.to_vec()), 0..4usize)
+            FieldType::String => (select(WORDS.to_vec()), 0..5usize)
                 .prop_map(move |(w, k)| match k {
                     0 => format!("contains(lower({id}), {})", quoted(&w.to_lowercase())),
                     1 => format!("{id} == {}", quoted(w)),
                     2 => format!("starts_with({id}, {})", quoted(w)),
+                    3 => format!("contains_any(trim({id}), [{}, 'data'])", quoted(w)),
                     _ => format!("len(trim({id})) > 3"),
                 })
                 .boxed(),
