@@ -37,8 +37,6 @@ pub mod expr;
 mod form;
 mod hints;
 mod host;
-#[cfg(feature = "compiler")]
-mod jsonlogic;
 mod kernel;
 #[cfg(feature = "leads")]
 pub mod leads;

@@ -6,7 +6,7 @@
 //                                                 more cases elsewhere; JSONLOGIC_CASES=/tmp/more.json
 //                                                 cargo test --lib jsonlogic evaluates those instead
 //
-// `src/jsonlogic.rs` (a unit test) evaluates every case natively and compares the whole value;
+// `src/compile/jsonlogic.rs` (a unit test) evaluates every case natively and compares the whole value;
 // `tests/node/jsonlogic.test.mjs` checks that this file is what the generator and json-logic-js give now, and
 // evaluates every case in the Wasm build, as a condition and as points.
 //

@@ -1,7 +1,7 @@
 // JsonLogic against json-logic-js 2.0.5: the generated cases (tests/jsonlogic/generate.mjs) are what the
 // generator and json-logic-js give now, and the full Wasm build agrees with json-logic-js on every one of
 // them, as a condition (truthiness) and as points (`0 + parseFloat(value)`, what is not finite counting 0).
-// The native unit test in src/jsonlogic.rs compares the whole value of each case.
+// The native unit test in src/compile/jsonlogic.rs compares the whole value of each case.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

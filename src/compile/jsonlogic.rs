@@ -6,7 +6,8 @@
 
 use serde_json::Value as Json;
 
-use crate::compile::{closest, Compiler, Scope};
+use super::build::{Build, Scope};
+use super::names::{closest, Names};
 use crate::diagnostic::{escape_pointer, Code, Diagnostic};
 use crate::program::{JsOp, Node, NodeId};
 
@@ -43,9 +44,9 @@ const OPS: &[&str] = &[
 
 /// Compiles a JsonLogic value. `cond`: used as a condition (truthiness); otherwise the result is made a
 /// number the way json-logic-js's `+` does (parseFloat).
-pub(crate) fn compile(c: &mut Compiler, v: &Json, scope: &Scope, cond: bool) -> NodeId {
+pub(crate) fn compile(c: &mut Build, names: &Names, v: &Json, scope: &Scope, cond: bool) -> NodeId {
     let mut depth = 0;
-    let n = node(c, v, &scope.pointer, scope, &mut depth);
+    let n = node(c, names, v, &scope.pointer, scope, &mut depth);
     if cond {
         n
     } else {
@@ -54,12 +55,12 @@ pub(crate) fn compile(c: &mut Compiler, v: &Json, scope: &Scope, cond: bool) -> 
     }
 }
 
-fn error(c: &mut Compiler, code: Code, pointer: &str, msg: String) -> NodeId {
+fn error(c: &mut Build, code: Code, pointer: &str, msg: String) -> NodeId {
     c.diags.push(Diagnostic::error(code, pointer, msg));
     c.push(Node::Null)
 }
 
-fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+fn node(c: &mut Build, names: &Names, v: &Json, pointer: &str, scope: &Scope, depth: &mut usize) -> NodeId {
     *depth += 1;
     if *depth > crate::expr::MAX_DEPTH {
         *depth -= 1;
@@ -79,8 +80,11 @@ fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut us
             c.push(Node::Str(i))
         }
         Json::Array(items) => {
-            let ids: Vec<NodeId> =
-                items.iter().enumerate().map(|(i, x)| node(c, x, &format!("{pointer}/{i}"), scope, depth)).collect();
+            let ids: Vec<NodeId> = items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| node(c, names, x, &format!("{pointer}/{i}"), scope, depth))
+                .collect();
             let (s, n) = c.push_args(&ids);
             c.push(Node::Js(JsOp::Array, s, n))
         }
@@ -96,21 +100,21 @@ fn node(c: &mut Compiler, v: &Json, pointer: &str, scope: &Scope, depth: &mut us
             }
             let (op, raw) = map.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap_or(("", &Json::Null));
             let p = format!("{pointer}/{}", escape_pointer(op));
-            operation(c, op, raw, &p, scope, depth)
+            operation(c, names, op, raw, &p, scope, depth)
         }
     };
     *depth -= 1;
     out
 }
 
-fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+fn operation(c: &mut Build, names: &Names, op: &str, raw: &Json, p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
     // Arguments: an array, or a single value standing for a one-element array.
     let args: Vec<(&Json, String)> = match raw {
         Json::Array(a) => a.iter().enumerate().map(|(i, x)| (x, format!("{p}/{i}"))).collect(),
         other => vec![(other, p.to_string())],
     };
     if op == "var" {
-        return var(c, &args, p, scope, depth);
+        return var(c, names, &args, p, scope, depth);
     }
     let js = match op {
         "==" => JsOp::LooseEq,
@@ -181,7 +185,7 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
         return error(c, Code::Type, p, format!("`{op}` does not take {n} argument(s)"));
     }
     match js {
-        JsOp::Missing => missing_names(c, op, &args),
+        JsOp::Missing => missing_names(c, names, op, &args),
         JsOp::MissingSome => {
             if let (Json::Null, ap) = &args[1] {
                 // json-logic-js throws reading `null.length`.
@@ -189,19 +193,19 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
             }
             if let (Json::Array(a), ap) = &args[1] {
                 let keys: Vec<(&Json, String)> = a.iter().enumerate().map(|(i, x)| (x, format!("{ap}/{i}"))).collect();
-                missing_names(c, op, &keys);
+                missing_names(c, names, op, &keys);
             }
         }
         _ => {}
     }
-    let ids: Vec<NodeId> = args.iter().map(|(x, ap)| node(c, x, ap, scope, depth)).collect();
+    let ids: Vec<NodeId> = args.iter().map(|(x, ap)| node(c, names, x, ap, scope, depth)).collect();
     let (s, len) = c.push_args(&ids);
     if matches!(js, JsOp::Missing | JsOp::MissingSome) {
         // The fields it names are read, as by `var` (and as the decoder finds them: `Program::missing_reads`).
         let mut fields = vec![];
         c.p.missing_reads(js, &ids, &mut fields);
         if let Some(limit) = scope.before {
-            if let Some(&f) = fields.iter().find(|&&f| c.position[f as usize] >= limit) {
+            if let Some(&f) = fields.iter().find(|&&f| names.position[f as usize] >= limit) {
                 // A computed name could be any field's.
                 let name = c.p.fields[f as usize].id.clone();
                 return error(
@@ -225,7 +229,7 @@ fn operation(c: &mut Compiler, op: &str, raw: &Json, p: &str, scope: &Scope, dep
 /// arguments; a key that is an array is a name and a default) may not be paths into a field, as in `var`
 /// (json-logic-js would read `s.length` of a text answer). A dotted name that starts with no field finds
 /// nothing there either, and is left alone.
-fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
+fn missing_names(c: &mut Build, names: &Names, op: &str, args: &[(&Json, String)]) {
     let keys: Vec<(&Json, String)> = match args.first() {
         Some((Json::Array(a), p)) => a.iter().enumerate().map(|(i, x)| (x, format!("{p}/{i}"))).collect(),
         _ => args.to_vec(),
@@ -236,7 +240,7 @@ fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
             k => (Some(k), kp),
         };
         if let Some(Json::String(name)) = name {
-            if let Some((head, _)) = name.split_once('.').filter(|(head, _)| c.lookup_field(head).is_some()) {
+            if let Some((head, _)) = name.split_once('.').filter(|(head, _)| names.lookup_field(head).is_some()) {
                 c.diags.push(Diagnostic::error(
                     Code::ExprSyntax,
                     &np,
@@ -247,7 +251,7 @@ fn missing_names(c: &mut Compiler, op: &str, args: &[(&Json, String)]) {
     }
 }
 
-fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
+fn var(c: &mut Build, names: &Names, args: &[(&Json, String)], p: &str, scope: &Scope, depth: &mut usize) -> NodeId {
     let Some((name, np)) = args.first() else {
         return error(c, Code::ExprSyntax, p, "`var` needs a field name".into());
     };
@@ -259,7 +263,7 @@ fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth
     if name.is_empty() || name.contains('.') {
         return error(c, Code::ExprSyntax, np, format!("`var` \"{name}\": leadscore data is flat; name one field"));
     }
-    let Some(f) = c.lookup_field(&name) else {
+    let Some(f) = names.lookup_field(&name) else {
         let mut d = Diagnostic::error(Code::UnknownName, np, format!("`{name}` is not a field"));
         let ids: Vec<String> = c.p.fields.iter().map(|f| f.id.clone()).collect();
         if let Some(s) = closest(&name, ids.iter().map(String::as_str)) {
@@ -269,7 +273,7 @@ fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth
         return c.push(Node::Null);
     };
     if let Some(limit) = scope.before {
-        if c.position[f as usize] >= limit {
+        if names.position[f as usize] >= limit {
             return error(
                 c,
                 Code::Reference,
@@ -282,7 +286,7 @@ fn var(c: &mut Compiler, args: &[(&Json, String)], p: &str, scope: &Scope, depth
         }
     }
     c.reads.push(f);
-    let default = args.get(1).map(|(d, dp)| node(c, d, dp, scope, depth));
+    let default = args.get(1).map(|(d, dp)| node(c, names, d, dp, scope, depth));
     c.push(Node::Var(f, default))
 }
 
