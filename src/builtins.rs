@@ -169,6 +169,8 @@ pub enum Type {
     StrList,
     /// A list of numbers.
     NumList,
+    /// A JsonLogic value: any JSON value, read as json-logic-js reads it (never in a signature).
+    Json,
 }
 
 impl Type {
@@ -181,6 +183,7 @@ impl Type {
             Type::Multi => "a multiple choice",
             Type::StrList => "a list of strings",
             Type::NumList => "a list of numbers",
+            Type::Json => "a JsonLogic value",
         }
     }
 }

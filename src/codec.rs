@@ -129,6 +129,10 @@ impl Program {
             ));
         }
         check(&p).map_err(|m| err(bytes.len(), m))?;
+        #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+        {
+            p.types = p.node_types().ok_or(err(bytes.len(), "a node's operands do not have the types it takes"))?;
+        }
         Ok(p)
     }
 }
@@ -536,6 +540,8 @@ impl Program {
             strings,
             order,
             hash: _,
+            #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+                types: _,
         } = self;
         id.enc(w);
         title.enc(w);
@@ -576,6 +582,8 @@ impl Program {
             strings: r.get(),
             order: r.get(),
             hash: String::new(),
+            #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+            types: vec![],
         }
     }
 
@@ -1348,10 +1356,42 @@ mod tests {
         }
     }
 
+    /// A node whose operands are not of the types it takes is refused, as the compiler never builds one; the
+    /// types of a program decoded are the compiler's.
+    #[test]
+    fn nodes_are_typed_as_the_compiler_types_them() {
+        let message = "a node's operands do not have the types it takes";
+        rejects(message, |p| {
+            let a = push(p, Node::Str(0));
+            push(p, Node::Not(a));
+        });
+        rejects(message, |p| {
+            let (a, b) = (push(p, Node::Str(0)), push(p, Node::Num(1.0)));
+            push(p, Node::Cmp(Cmp::Eq, a, b));
+        });
+        rejects(message, |p| {
+            let (a, b) = (push(p, Node::Num(1.0)), push(p, Node::Str(0)));
+            let s = p.args.len() as u32;
+            p.args.extend([a, b]);
+            push(p, Node::Call(Func::StartsWith, s, 2));
+        });
+        rejects(message, |p| {
+            let (a, b) = (push(p, Node::Num(1.0)), push(p, Node::Num(2.0)));
+            let s = p.args.len() as u32;
+            p.args.extend([a, b]);
+            push(p, Node::Call(Func::Ceil, s, 2));
+        });
+        for doc in [include_str!("../examples/b2b-saas.json"), include_str!("../examples/agency.json")] {
+            let p = crate::compile_str(doc).program.expect("compiles");
+            let q = Program::from_bytes(&p.to_bytes()).unwrap();
+            assert_eq!(q.types, p.types);
+            assert_eq!(p.types.len(), p.nodes.len());
+        }
+    }
+
     #[test]
     fn every_node_comes_back() {
         let mut p = example();
-        let leaf = |p: &mut Program| push(p, Node::Num(1.5));
         let nodes = [
             Node::Str(0),
             Node::Bool(true),
@@ -1368,34 +1408,39 @@ mod tests {
         for n in nodes {
             push(&mut p, n);
         }
-        let l = leaf(&mut p);
+        // Operands of the types each node takes (the decoder checks them).
+        let num = |p: &mut Program| push(p, Node::Num(1.5));
+        let yes = |p: &mut Program| push(p, Node::Bool(true));
+        let l = num(&mut p);
         push(&mut p, Node::Var(0, Some(l)));
-        let l = leaf(&mut p);
+        let l = num(&mut p);
         push(&mut p, Node::Count(0, Some(l)));
-        let l = leaf(&mut p);
+        let l = yes(&mut p);
         push(&mut p, Node::Not(l));
-        let l = leaf(&mut p);
+        let l = num(&mut p);
         push(&mut p, Node::Neg(l));
-        let l = leaf(&mut p);
+        let l = push(&mut p, Node::Str(0));
         push(&mut p, Node::In(l, 0));
-        let (a, b) = (leaf(&mut p), leaf(&mut p));
+        let (a, b) = (yes(&mut p), yes(&mut p));
         push(&mut p, Node::And(a, b));
-        let (a, b) = (leaf(&mut p), leaf(&mut p));
+        let (a, b) = (yes(&mut p), yes(&mut p));
         push(&mut p, Node::Or(a, b));
-        let (a, b) = (leaf(&mut p), leaf(&mut p));
+        let (a, b) = (num(&mut p), num(&mut p));
         push(&mut p, Node::Arith(Arith::Rem, a, b));
-        let (a, b) = (leaf(&mut p), leaf(&mut p));
+        let (a, b) = (num(&mut p), num(&mut p));
         push(&mut p, Node::Cmp(Cmp::Ge, a, b));
-        let (a, b, c) = (leaf(&mut p), leaf(&mut p), leaf(&mut p));
+        let (a, b, c) = (yes(&mut p), num(&mut p), num(&mut p));
         push(&mut p, Node::If(a, b, c));
-        let (a, b, c) = (leaf(&mut p), leaf(&mut p), leaf(&mut p));
+        let (a, b, c) = (num(&mut p), num(&mut p), num(&mut p));
         push(&mut p, Node::Between(a, b, c));
-        for js in [true, false] {
-            let (a, b) = (leaf(&mut p), leaf(&mut p));
-            let s = p.args.len() as u32;
-            p.args.extend([a, b]);
-            push(&mut p, if js { Node::Js(JsOp::Merge, s, 2) } else { Node::Call(Func::Ceil, s, 2) });
-        }
+        let (a, b) = (num(&mut p), yes(&mut p));
+        let s = p.args.len() as u32;
+        p.args.extend([a, b]);
+        push(&mut p, Node::Js(JsOp::Merge, s, 2));
+        let a = num(&mut p);
+        let s = p.args.len() as u32;
+        p.args.push(a);
+        push(&mut p, Node::Call(Func::Ceil, s, 1));
         let q = Program::from_bytes(&p.to_bytes()).unwrap();
         assert_eq!(q.nodes, p.nodes);
         assert_eq!(q.args, p.args);

@@ -23,7 +23,7 @@ use crate::answers::{Answer, Answers, Events, DAY_MS};
 use crate::builtins::{domain, Apply, Case};
 use crate::eval::{layout, pass, raw_sums_into, rule_outcome_factor, scaled_points, totals_into, Score};
 use crate::model::FieldType;
-use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef};
+use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef, Type};
 use crate::vm::{arith, cmp_interval, points_interval, Ctx, Scores, Slot, Tri};
 
 /// A condition: typed, or a node left to the general evaluator.
@@ -268,7 +268,9 @@ fn general(p: &Program, answers: &Answers, events: &Events, now: f64, scratch: &
     scratch.score.knockout = r.knockout;
 }
 
-/// Lowering: `None` where a node's value is not one of the typed kinds.
+/// Lowering, by the types the compiler recorded (`Program::types`): a boolean node to [`B`], a number to [`N`], a
+/// string to [`S`]; `None` where a node has no typed form (a JsonLogic value, a case change of a computed string),
+/// so that the expression above it is left to the general evaluator.
 struct Lower<'p> {
     p: &'p Program,
 }
@@ -276,6 +278,10 @@ struct Lower<'p> {
 impl Lower<'_> {
     fn node(&self, id: NodeId) -> Option<&Node> {
         self.p.nodes.get(id as usize)
+    }
+
+    fn ty(&self, id: NodeId) -> Option<Type> {
+        self.p.types.get(id as usize).copied()
     }
 
     fn args(&self, start: u32, len: u32) -> Option<&[NodeId]> {
@@ -287,53 +293,58 @@ impl Lower<'_> {
     }
 
     fn cond(&self, id: NodeId) -> Cond {
-        self.b(id).map_or(Cond::Node(id), Cond::Typed)
+        match self.ty(id) {
+            Some(Type::Bool) => self.b(id).map_or(Cond::Node(id), Cond::Typed),
+            _ => Cond::Node(id),
+        }
     }
 
     fn num(&self, id: NodeId) -> Num {
-        self.n(id).map_or(Num::Node(id), Num::Typed)
+        match self.ty(id) {
+            Some(Type::Num) => self.n(id).map_or(Num::Node(id), Num::Typed),
+            _ => Num::Node(id),
+        }
     }
 
+    /// A boolean node (its operands have the types the node takes: the decoder and the compiler see to it).
     fn b(&self, id: NodeId) -> Option<B> {
         let node = self.node(id)?.clone();
         let b = match node {
             Node::Bool(v) => B::Const(v),
             Node::Answered(f) => B::Answered(f),
-            Node::Field(f) if self.kind(f)? == FieldType::Boolean => B::Field(f),
+            Node::Field(f) => B::Field(f),
             Node::Not(a) => B::Not(Box::new(self.b(a)?)),
             Node::And(a, b) => B::And(Box::new(self.b(a)?), Box::new(self.b(b)?)),
             Node::Or(a, b) => B::Or(Box::new(self.b(a)?), Box::new(self.b(b)?)),
             Node::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
-            Node::Cmp(op, a, b) => {
-                if let (Some(x), Some(y)) = (self.n(a), self.n(b)) {
-                    B::Cmp(op, Box::new(x), Box::new(y))
-                } else if let Some(c) = self.choice_cmp(op, a, b) {
-                    c
-                } else if let (Some(x), Some(y)) = (self.s(a), self.s(b)) {
-                    B::StrEq(op == Cmp::Ne, Box::new(x), Box::new(y))
-                } else {
-                    B::BoolEq(op == Cmp::Ne, Box::new(self.b(a)?), Box::new(self.b(b)?))
-                }
-            }
+            Node::Cmp(op, a, b) => match self.ty(a)? {
+                Type::Num => B::Cmp(op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
+                // `==` and `!=` only: the others compare numbers.
+                Type::Str => match self.choice_cmp(op, a, b) {
+                    Some(c) => c,
+                    None => B::StrEq(op == Cmp::Ne, Box::new(self.s(a)?), Box::new(self.s(b)?)),
+                },
+                Type::Bool => B::BoolEq(op == Cmp::Ne, Box::new(self.b(a)?), Box::new(self.b(b)?)),
+                Type::Multi | Type::StrList | Type::NumList | Type::Json => return None,
+            },
             Node::Between(x, lo, hi) => B::Between(Box::new(self.n(x)?), Box::new(self.n(lo)?), Box::new(self.n(hi)?)),
             Node::In(a, l) => {
                 let items = &self.p.lists.get(l as usize)?.items;
-                match self.node(a)? {
-                    &Node::Field(f) if self.kind(f)? == FieldType::Choice => {
+                match (self.ty(a)?, self.node(a)?) {
+                    (Type::Str, &Node::Field(f)) if self.kind(f)? == FieldType::Choice => {
                         let mask = self.p.fields[f as usize].options.iter().map(|o| items.has_str(o.value())).collect();
                         B::Choice { field: f, mask, ne: false }
                     }
-                    _ => match self.n(a) {
-                        Some(n) => B::NumIn(Box::new(n), l),
-                        None => B::StrIn(Box::new(self.s(a)?), Box::new(StrSet::new(items))),
-                    },
+                    (Type::Str, _) => B::StrIn(Box::new(self.s(a)?), Box::new(StrSet::new(items))),
+                    (Type::Num, _) => B::NumIn(Box::new(self.n(a)?), l),
+                    (Type::Bool | Type::Multi | Type::StrList | Type::NumList | Type::Json, _) => return None,
                 }
             }
             Node::Call(func, start, len) => {
                 let args = self.args(start, len)?.to_vec();
                 match (func.def().apply, &args[..]) {
-                    (Apply::Test(test), &[a, b]) => match *self.node(b)? {
-                        Node::List(l) => B::TestAny(test, Box::new(self.s(a)?), l),
+                    (Apply::Test(test), &[a, b]) => match (self.ty(b)?, self.node(b)?) {
+                        (Type::StrList, &Node::List(l)) => B::TestAny(test, Box::new(self.s(a)?), l),
                         _ => B::Test(test, Box::new(self.s(a)?), Box::new(self.s(b)?)),
                     },
                     (Apply::Holds, &[a, b]) => {
@@ -357,7 +368,19 @@ impl Lower<'_> {
                     | (Apply::Text { .. } | Apply::Num { .. } | Apply::Fold(_) | Apply::Len, _) => return None,
                 }
             }
-            _ => return None,
+            // Not booleans.
+            Node::Num(_)
+            | Node::Str(_)
+            | Node::Null
+            | Node::List(_)
+            | Node::Var(..)
+            | Node::Score
+            | Node::Group(_)
+            | Node::Count(..)
+            | Node::DaysSince(_)
+            | Node::Neg(_)
+            | Node::Arith(..)
+            | Node::Js(..) => return None,
         };
         Some(b)
     }
@@ -376,9 +399,10 @@ impl Lower<'_> {
         Some(B::Choice { field: f, mask, ne: op == Cmp::Ne })
     }
 
+    /// The field of a multiple choice's answer (not of an `if` between two of them).
     fn multi(&self, id: NodeId) -> Option<u32> {
-        match *self.node(id)? {
-            Node::Field(f) if self.kind(f)? == FieldType::Multi => Some(f),
+        match (self.ty(id)?, self.node(id)?) {
+            (Type::Multi, &Node::Field(f)) => Some(f),
             _ => None,
         }
     }
@@ -388,11 +412,12 @@ impl Lower<'_> {
         self.p.strings.get(s as usize).map(|s| &**s)
     }
 
+    /// A number node.
     fn n(&self, id: NodeId) -> Option<N> {
         let node = self.node(id)?.clone();
         let n = match node {
             Node::Num(v) => N::Const(v),
-            Node::Field(f) if matches!(self.kind(f)?, FieldType::Number | FieldType::Integer) => N::Field(f),
+            Node::Field(f) => N::Field(f),
             Node::Score => N::Score,
             Node::Group(g) => N::Group(g),
             Node::Count(e, days) => N::Count(
@@ -414,26 +439,41 @@ impl Lower<'_> {
                         N::Fold(fold, ns.into())
                     }
                     (Apply::Num { at, .. }, &[a]) => N::Num(at, Box::new(self.n(a)?)),
-                    (Apply::Len, &[a]) => match self.node(a)? {
-                        &Node::Field(f) if self.kind(f)? == FieldType::Multi => N::SetLen(f),
+                    (Apply::Len, &[a]) => match self.ty(a)? {
+                        Type::Multi => N::SetLen(self.multi(a)?),
                         _ => N::Len(Box::new(self.s(a)?)),
                     },
                     (Apply::Fold(_) | Apply::Num { .. } | Apply::Len, _)
                     | (Apply::Text { .. } | Apply::Test(_) | Apply::Holds | Apply::HoldsAny, _) => return None,
                 }
             }
-            _ => return None,
+            // Not numbers.
+            Node::Str(_)
+            | Node::Bool(_)
+            | Node::Null
+            | Node::List(_)
+            | Node::Var(..)
+            | Node::Answered(_)
+            | Node::Not(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::Cmp(..)
+            | Node::In(..)
+            | Node::Between(..)
+            | Node::Js(..) => return None,
         };
         Some(n)
     }
 
+    /// A string node.
     fn s(&self, id: NodeId) -> Option<S> {
         let node = self.node(id)?.clone();
         let text = |k: FieldType| matches!(k, FieldType::String | FieldType::Email | FieldType::Country);
         let s = match node {
             Node::Str(s) => S::Const(s),
-            Node::Field(f) if text(self.kind(f)?) => S::Text(f),
+            // A choice's answer is an option's index; a text's, its text.
             Node::Field(f) if self.kind(f)? == FieldType::Choice => S::Choice(f, None),
+            Node::Field(f) => S::Text(f),
             Node::If(c, a, b) => S::If(Box::new(self.b(c)?), Box::new(self.s(a)?), Box::new(self.s(b)?)),
             Node::Call(func, start, len) => {
                 let args = self.args(start, len)?.to_vec();
@@ -474,7 +514,26 @@ impl Lower<'_> {
                     | Apply::HoldsAny => return None,
                 }
             }
-            _ => return None,
+            // Not strings.
+            Node::Num(_)
+            | Node::Bool(_)
+            | Node::Null
+            | Node::List(_)
+            | Node::Var(..)
+            | Node::Answered(_)
+            | Node::Score
+            | Node::Group(_)
+            | Node::Count(..)
+            | Node::DaysSince(_)
+            | Node::Not(_)
+            | Node::Neg(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::Arith(..)
+            | Node::Cmp(..)
+            | Node::In(..)
+            | Node::Between(..)
+            | Node::Js(..) => return None,
         };
         Some(s)
     }

@@ -37,6 +37,7 @@ pub mod expr;
 mod form;
 mod hints;
 mod host;
+#[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
 mod kernel;
 #[cfg(feature = "leads")]
 pub mod leads;
@@ -65,6 +66,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
 pub use form::{FormState, Leave, Outcome};
 pub use hints::{Hint, Hints};
+#[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
 pub use kernel::Scorer;
 pub use program::Program;
 pub use session::Session;

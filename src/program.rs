@@ -8,7 +8,7 @@ use crate::model::{Choice, Endings, FieldType, Text};
 /// Index of a node in [`Program::nodes`].
 pub type NodeId = u32;
 
-pub use crate::builtins::{Arith, Cmp, Func};
+pub use crate::builtins::{Arith, Cmp, Func, Type};
 
 /// JsonLogic operations, with json-logic-js semantics (JavaScript coercions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -351,6 +351,11 @@ pub struct Program {
     /// Form order of fields: background fields first, then by step.
     pub(crate) order: Vec<u32>,
     pub(crate) hash: String,
+    /// Each node's type: recorded by the compiler as it builds the node, found again and so checked when a
+    /// program is decoded ([`Program::node_type`]); not encoded. The landing page's Wasm builds (runtime and
+    /// form), which score with the general evaluator only, neither keep nor check them: they pay for every byte.
+    #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+    pub(crate) types: Vec<Type>,
 }
 
 // Limits of a program, checked by the compiler on documents and by `Program::from_bytes` on compiled programs.
@@ -476,6 +481,72 @@ impl Program {
     }
 
     /// Arguments of a call node.
+    #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+    /// The type of node `n` from the types of the nodes before it (`types`), by the language's rules: what the
+    /// compiler gives such a node; `None` when its operands do not have the types it takes. JsonLogic values
+    /// (`Node::Js`, `Node::Var`, `Node::Null`) take any operands and are [`Type::Json`].
+    pub(crate) fn node_type(&self, n: &Node, types: &[Type]) -> Option<Type> {
+        use Type::{Bool, Json, Multi, Num, NumList, Str, StrList};
+        let t = |id: NodeId| types.get(id as usize).copied();
+        let is = |id: NodeId, want: Type| t(id) == Some(want);
+        let then = |ok: bool, ty: Type| ok.then_some(ty);
+        match *n {
+            Node::Num(_) | Node::Score | Node::Group(_) | Node::DaysSince(_) => Some(Num),
+            Node::Str(_) => Some(Str),
+            Node::Bool(_) | Node::Answered(_) => Some(Bool),
+            Node::Null | Node::Var(..) | Node::Js(..) => Some(Json),
+            Node::List(l) => Some(match self.lists.get(l as usize)?.items {
+                ListItems::Str(_) => StrList,
+                ListItems::Num(_) => NumList,
+                ListItems::Json(_) => Json,
+            }),
+            Node::Field(f) => Some(match self.fields.get(f as usize)?.kind {
+                FieldType::Number | FieldType::Integer => Num,
+                FieldType::Boolean => Bool,
+                FieldType::Multi => Multi,
+                FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country => Str,
+            }),
+            Node::Count(_, days) => then(days.is_none_or(|d| is(d, Num)), Num),
+            Node::Not(a) => then(is(a, Bool), Bool),
+            Node::And(a, b) | Node::Or(a, b) => then(is(a, Bool) && is(b, Bool), Bool),
+            Node::If(c, a, b) => then(is(c, Bool) && t(a) == t(b), t(a)?),
+            Node::Neg(a) => then(is(a, Num), Num),
+            Node::Arith(_, a, b) => then(is(a, Num) && is(b, Num), Num),
+            Node::Cmp(op, a, b) => {
+                let ok = match op.ordered() {
+                    true => is(a, Num) && is(b, Num),
+                    false => t(a) == t(b) && matches!(t(a), Some(Num | Str | Bool)),
+                };
+                then(ok, Bool)
+            }
+            Node::In(a, l) => then(
+                match self.lists.get(l as usize)?.items {
+                    ListItems::Str(_) => is(a, Str),
+                    ListItems::Num(_) => is(a, Num),
+                    ListItems::Json(_) => false,
+                },
+                Bool,
+            ),
+            Node::Between(a, lo, hi) => then(is(a, Num) && is(lo, Num) && is(hi, Num), Bool),
+            Node::Call(f, start, len) => {
+                let args = self.args.get(start as usize..(start as usize).checked_add(len as usize)?)?;
+                let args: Vec<Type> = args.iter().map(|&a| t(a)).collect::<Option<_>>()?;
+                f.def().sigs.iter().find(|s| s.runs == f && s.fits(&args)).map(|s| s.ret)
+            }
+        }
+    }
+
+    /// Every node's type ([`Program::node_type`]); `None` when a node's operands do not fit it.
+    #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+    pub(crate) fn node_types(&self) -> Option<Vec<Type>> {
+        let mut types = Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            let t = self.node_type(n, &types)?;
+            types.push(t);
+        }
+        Some(types)
+    }
+
     pub(crate) fn call_args(&self, start: u32, len: u32) -> &[NodeId] {
         &self.args[start as usize..(start + len) as usize]
     }

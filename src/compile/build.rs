@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::program::{Node, NodeId, Program};
+use crate::program::{Node, NodeId, Program, Type};
 
 /// Where an expression stands, which decides what it may refer to.
 #[derive(Clone)]
@@ -29,15 +29,23 @@ pub(crate) struct Build<'d> {
     pub event_reads: Vec<u32>,
     /// Each string's index in `p.strings`.
     strings: HashMap<Box<str>, u32>,
+    /// A node was built whose operands do not fit it (after an error, or by a mistake of the compiler's own,
+    /// which `Compiler::run` reports when nothing else is).
+    pub untyped: bool,
 }
 
 impl<'d> Build<'d> {
     pub fn new(p: Program, diags: &'d mut Vec<Diagnostic>) -> Self {
-        Build { p, diags, reads: vec![], event_reads: vec![], strings: HashMap::new() }
+        Build { p, diags, reads: vec![], event_reads: vec![], strings: HashMap::new(), untyped: false }
     }
 
-    /// Adds a node; its id.
+    /// Adds a node, and records its type; its id.
     pub fn push(&mut self, n: Node) -> NodeId {
+        // Operands are built before the nodes that take them, so their types are known. A node whose operands do
+        // not fit it is built only on an error already reported (its placeholder operand): any type stands.
+        let t = self.p.node_type(&n, &self.p.types);
+        self.untyped |= t.is_none();
+        self.p.types.push(t.unwrap_or(Type::Json));
         self.p.nodes.push(n);
         (self.p.nodes.len() - 1) as NodeId
     }

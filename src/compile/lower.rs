@@ -41,6 +41,7 @@ impl Ty {
             Type::Multi => Ty::Err,
             Type::StrList => Ty::StrList,
             Type::NumList => Ty::NumList,
+            Type::Json => Ty::Err,
         }
     }
 

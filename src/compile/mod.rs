@@ -108,6 +108,7 @@ impl<'d> Compiler<'d> {
                     strings: vec![],
                     order: vec![],
                     hash: String::new(),
+                    types: vec![],
                 },
                 diags,
             ),
@@ -327,6 +328,11 @@ impl<'d> Compiler<'d> {
         self.endings(doc, &stage_ids);
 
         if self.b.diags.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        if self.b.untyped {
+            // The decoder would refuse the program: a mistake of the compiler's, said as such.
+            self.err(Code::Type, "", "internal error: an expression was built with operands of the wrong type");
             return None;
         }
         self.b.p.hash = self.b.p.content_hash();
