@@ -120,6 +120,25 @@ impl Cmp {
         }
     }
 
+    /// On intervals: `Some(true)` when `a op b` holds for every pair, `Some(false)` when for none.
+    pub fn over(self, a: (f64, f64), b: (f64, f64)) -> Option<bool> {
+        let (yes, no) = match self {
+            Cmp::Lt => (a.1 < b.0, a.0 >= b.1),
+            Cmp::Le => (a.1 <= b.0, a.0 > b.1),
+            Cmp::Gt => (a.0 > b.1, a.1 <= b.0),
+            Cmp::Ge => (a.0 >= b.1, a.1 < b.0),
+            Cmp::Eq => (a.0 == a.1 && b.0 == b.1 && a.0 == b.0, a.1 < b.0 || b.1 < a.0),
+            Cmp::Ne => (a.1 < b.0 || b.1 < a.0, a.0 == a.1 && b.0 == b.1 && a.0 == b.0),
+        };
+        if yes {
+            Some(true)
+        } else if no {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// The operator with its operands swapped: `a < b` is `b > a`.
     pub fn mirror(self) -> Cmp {
         match self {
@@ -134,6 +153,53 @@ impl Cmp {
 }
 
 impl Arith {
+    /// On known numbers: x / 0 and x % 0 are 0, and so is any result that is not a number (infinity minus
+    /// infinity, infinity % n): NaN never enters a score.
+    pub fn at(self, x: f64, y: f64) -> f64 {
+        let r = match self {
+            Arith::Add => x + y,
+            Arith::Sub => x - y,
+            Arith::Mul => x * y,
+            Arith::Div if y == 0.0 => 0.0,
+            Arith::Div => x / y,
+            Arith::Rem if y == 0.0 => 0.0,
+            Arith::Rem => rem(x, y),
+        };
+        if r.is_nan() {
+            0.0
+        } else {
+            r
+        }
+    }
+
+    /// On intervals: the bounds of `a op b` for every pair; results that are not numbers make it unbounded.
+    pub fn over(self, a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+        const ANY: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+        let fix = |(lo, hi): (f64, f64)| if lo.is_nan() || hi.is_nan() { ANY } else { (lo, hi) };
+        let hull = |c: [f64; 4]| {
+            if c.iter().any(|x| x.is_nan()) {
+                return ANY;
+            }
+            (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        };
+        match self {
+            Arith::Add => fix((a.0 + b.0, a.1 + b.1)),
+            Arith::Sub => fix((a.0 - b.1, a.1 - b.0)),
+            Arith::Mul => hull([a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1]),
+            // The divisor may be 0 (giving 0) or tiny: anything.
+            Arith::Div if b.0 <= 0.0 && b.1 >= 0.0 => ANY,
+            Arith::Div => hull([a.0 / b.0, a.0 / b.1, a.1 / b.0, a.1 / b.1]),
+            Arith::Rem => {
+                let m = b.0.abs().max(b.1.abs());
+                if a.0 >= 0.0 {
+                    (0.0, m.min(a.1.max(0.0)))
+                } else {
+                    (-m, m)
+                }
+            }
+        }
+    }
+
     /// How tightly it binds: `*`, `/` and `%` (2) before `+` and `-` (1).
     pub fn binds(self) -> u8 {
         match self {
@@ -446,6 +512,36 @@ fn whole(s: &str) -> &str {
     s
 }
 
+/// `x % y` (IEEE `fmod`: exact, with the sign of `x`), in 64-bit integers. The same on every target, and in
+/// the Wasm builds 2 KB smaller than the library's, whose division of 128-bit integers comes with it.
+pub(crate) fn rem(x: f64, y: f64) -> f64 {
+    if x.is_infinite() || y.is_nan() || y == 0.0 {
+        return f64::NAN;
+    }
+    if x.is_nan() || y.is_infinite() || x.abs() < y.abs() {
+        return x;
+    }
+    // |v| = m * 2^e, with m an integer of at most 53 bits.
+    let parts = |v: f64| {
+        let (exp, m) = ((v.to_bits() >> 52 & 0x7ff) as i32, v.to_bits() & ((1 << 52) - 1));
+        if exp == 0 {
+            (m, -1074)
+        } else {
+            (m | 1 << 52, exp - 1075)
+        }
+    };
+    let ((mx, ex), (my, ey)) = (parts(x), parts(y));
+    // |x| >= |y|, so ex >= ey. r = mx * 2^(ex - ey) mod my, 11 bits at a time (r < 2^53: r << 11 fits).
+    let (mut r, mut e) = (mx % my, ex - ey);
+    while e > 0 {
+        let k = e.min(11);
+        r = (r << k) % my;
+        e -= k;
+    }
+    // r * 2^ey is below |y|, and a multiple of its last bit: exact as a double.
+    libm::copysign(libm::scalbn(r as f64, ey), x)
+}
+
 /// What `domain(s)` gives before its case change: the part after the last `@`, trimmed.
 pub(crate) fn domain(s: &str) -> &str {
     s.rsplit_once('@').map_or("", |(_, d)| d).trim()
@@ -488,5 +584,55 @@ mod tests {
                 assert_eq!(contains(h, n), h.contains(n), "{h:?} contains {n:?}");
             }
         }
+    }
+
+    /// `rem` is the platform's `%` (IEEE fmod), bit for bit: on special values, on every pair of a grid of
+    /// exponents (subnormal, normal, huge, both signs), and on a million pairs of random bit patterns.
+    #[test]
+    fn rem_is_fmod() {
+        let same = |x: f64, y: f64| {
+            let (got, want) = (rem(x, y), x % y);
+            assert!(
+                got.to_bits() == want.to_bits() || got.is_nan() && want.is_nan(),
+                "{x:e} % {y:e}: {got:e} != {want:e}"
+            );
+        };
+        let mut values = vec![0.0, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, f64::MAX, 5e-324, 1.0, 3.0, 0.1, 7.5];
+        for e in (-1074..1024).step_by(37) {
+            values.push(libm::scalbn(1.234_567_890_123_456_7, e));
+            values.push(libm::scalbn(1.0, e));
+        }
+        let signed: Vec<f64> = values.iter().flat_map(|&v| [v, -v]).collect();
+        for &x in &signed {
+            for &y in &signed {
+                same(x, y);
+            }
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..1_000_000 {
+            let (x, mut y) = (f64::from_bits(next()), f64::from_bits(next()));
+            if i % 2 == 0 {
+                // Exponents close together, where most remainders are not the dividend itself.
+                y = f64::from_bits(
+                    y.to_bits() & !(0x7ff << 52) | (x.to_bits() >> 52 & 0x7ff).saturating_sub(i as u64 % 60) << 52,
+                );
+            }
+            same(x, y);
+        }
+    }
+
+    #[test]
+    fn interval_comparisons_decide_only_when_certain() {
+        assert_eq!(Cmp::Ge.over((50.0, 100.0), (50.0, 50.0)), Some(true));
+        assert_eq!(Cmp::Ge.over((0.0, 49.0), (50.0, 50.0)), Some(false));
+        assert_eq!(Cmp::Ge.over((0.0, 60.0), (50.0, 50.0)), None);
+        assert_eq!(Arith::Mul.over((-2.0, 3.0), (4.0, 5.0)), (-10.0, 15.0));
+        assert_eq!(Arith::Div.over((1.0, 2.0), (-1.0, 1.0)), (f64::NEG_INFINITY, f64::INFINITY));
     }
 }

@@ -123,7 +123,27 @@ impl Compared {
                         c.strs[f].extend(items.iter().take(5).map(|s| make(s)));
                     }
                 }
-                _ => {}
+                // No field compared with a constant.
+                Node::Num(_)
+                | Node::Str(_)
+                | Node::Bool(_)
+                | Node::Null
+                | Node::List(_)
+                | Node::Field(_)
+                | Node::Var(..)
+                | Node::Answered(_)
+                | Node::Score
+                | Node::Group(_)
+                | Node::Count(..)
+                | Node::DaysSince(_)
+                | Node::Not(_)
+                | Node::And(..)
+                | Node::Or(..)
+                | Node::If(..)
+                | Node::Neg(_)
+                | Node::Arith(..)
+                | Node::Call(..)
+                | Node::Js(..) => {}
             }
         }
         for v in &mut c.nums {

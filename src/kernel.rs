@@ -24,7 +24,7 @@ use crate::builtins::{domain, Apply, Case};
 use crate::eval::{layout, pass, raw_sums_into, rule_outcome_factor, scaled_points, totals_into, Score};
 use crate::model::FieldType;
 use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef, Type};
-use crate::vm::{arith, cmp_interval, points_interval, Ctx, Scores, Slot, Tri};
+use crate::vm::{points_interval, Ctx, Scores, Slot, Tri};
 
 /// A condition: typed, or a node left to the general evaluator.
 #[derive(Debug, Clone)]
@@ -760,7 +760,7 @@ impl<'a> Ev<'a> {
             B::Cmp(op, a, b) => {
                 let (x, y) = (self.n(a), self.n(b));
                 let (x, y) = (x?, y?);
-                match cmp_interval(*op, (x, x), (y, y)) {
+                match op.over((x, x), (y, y)) {
                     Some(r) => Some(r),
                     None => self.bail(),
                 }
@@ -768,7 +768,7 @@ impl<'a> Ev<'a> {
             B::Between(x, lo, hi) => {
                 let (x, l, h) = (self.n(x), self.n(lo), self.n(hi));
                 let (x, l, h) = (x?, l?, h?);
-                match (cmp_interval(Cmp::Ge, (x, x), (l, l)), cmp_interval(Cmp::Le, (x, x), (h, h))) {
+                match (Cmp::Ge.over((x, x), (l, l)), Cmp::Le.over((x, x), (h, h))) {
                     (Some(false), _) | (_, Some(false)) => Some(false),
                     (Some(true), Some(true)) => Some(true),
                     _ => self.bail(),
@@ -829,7 +829,7 @@ impl<'a> Ev<'a> {
             N::Neg(a) => self.n(a).map(|v| -v),
             N::Arith(op, a, b) => {
                 let (x, y) = (self.n(a), self.n(b));
-                Some(arith(*op, x?, y?))
+                Some(op.at(x?, y?))
             }
             N::If(c, a, b) => match self.b(c)? {
                 true => self.n(a),

@@ -232,137 +232,11 @@ fn js_less(p: &Program, a: &Val, b: &Val, or_equal: bool) -> bool {
     }
 }
 
-/// Interval arithmetic; results that are not numbers become an unbounded interval.
-fn interval(op: Arith, a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
-    let fix = |(lo, hi): (f64, f64)| -> (f64, f64) {
-        if lo.is_nan() || hi.is_nan() {
-            (f64::NEG_INFINITY, f64::INFINITY)
-        } else {
-            (lo, hi)
-        }
-    };
-    match op {
-        Arith::Add => fix((a.0 + b.0, a.1 + b.1)),
-        Arith::Sub => fix((a.0 - b.1, a.1 - b.0)),
-        Arith::Mul => {
-            let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
-            if c.iter().any(|x| x.is_nan()) {
-                return (f64::NEG_INFINITY, f64::INFINITY);
-            }
-            (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-        }
-        Arith::Div => {
-            if b.0 <= 0.0 && b.1 >= 0.0 {
-                // The divisor may be 0 (giving 0) or tiny: anything.
-                return (f64::NEG_INFINITY, f64::INFINITY);
-            }
-            let c = [a.0 / b.0, a.0 / b.1, a.1 / b.0, a.1 / b.1];
-            if c.iter().any(|x| x.is_nan()) {
-                return (f64::NEG_INFINITY, f64::INFINITY);
-            }
-            (c.iter().copied().fold(f64::INFINITY, f64::min), c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-        }
-        Arith::Rem => {
-            let m = b.0.abs().max(b.1.abs());
-            if a.0 >= 0.0 {
-                (0.0, m.min(a.1.max(0.0)))
-            } else {
-                (-m, m)
-            }
-        }
-    }
-}
-
-/// Known-number arithmetic: x / 0 and x % 0 are 0, and so is any result that is not a number
-/// (infinity minus infinity, infinity % n): NaN never enters a score.
-pub(crate) fn arith(op: Arith, x: f64, y: f64) -> f64 {
-    let r = arith_ieee(op, x, y);
-    if r.is_nan() {
-        0.0
-    } else {
-        r
-    }
-}
-
-fn arith_ieee(op: Arith, x: f64, y: f64) -> f64 {
-    match op {
-        Arith::Add => x + y,
-        Arith::Sub => x - y,
-        Arith::Mul => x * y,
-        Arith::Div => {
-            if y == 0.0 {
-                0.0
-            } else {
-                x / y
-            }
-        }
-        Arith::Rem => {
-            if y == 0.0 {
-                0.0
-            } else {
-                rem(x, y)
-            }
-        }
-    }
-}
-
-/// `x % y` (IEEE `fmod`: exact, with the sign of `x`), in 64-bit integers. The same on every target, and in
-/// the Wasm builds 2 KB smaller than the library's, whose division of 128-bit integers comes with it.
-pub(crate) fn rem(x: f64, y: f64) -> f64 {
-    if x.is_infinite() || y.is_nan() || y == 0.0 {
-        return f64::NAN;
-    }
-    if x.is_nan() || y.is_infinite() || x.abs() < y.abs() {
-        return x;
-    }
-    // |v| = m * 2^e, with m an integer of at most 53 bits.
-    let parts = |v: f64| {
-        let (exp, m) = ((v.to_bits() >> 52 & 0x7ff) as i32, v.to_bits() & ((1 << 52) - 1));
-        if exp == 0 {
-            (m, -1074)
-        } else {
-            (m | 1 << 52, exp - 1075)
-        }
-    };
-    let ((mx, ex), (my, ey)) = (parts(x), parts(y));
-    // |x| >= |y|, so ex >= ey. r = mx * 2^(ex - ey) mod my, 11 bits at a time (r < 2^53: r << 11 fits).
-    let (mut r, mut e) = (mx % my, ex - ey);
-    while e > 0 {
-        let k = e.min(11);
-        r = (r << k) % my;
-        e -= k;
-    }
-    // r * 2^ey is below |y|, and a multiple of its last bit: exact as a double.
-    libm::copysign(libm::scalbn(r as f64, ey), x)
-}
-
 fn bounds(v: &Val) -> Option<(f64, f64)> {
     match v {
         Val::Num(n) => Some((*n, *n)),
         Val::Range(lo, hi) => Some((*lo, *hi)),
         _ => None,
-    }
-}
-
-/// Decides `a op b` on intervals: Some(true) when it holds for every pair, Some(false) when for none.
-pub(crate) fn cmp_interval(op: Cmp, a: (f64, f64), b: (f64, f64)) -> Option<bool> {
-    match op {
-        Cmp::Lt => decide(a.1 < b.0, a.0 >= b.1),
-        Cmp::Le => decide(a.1 <= b.0, a.0 > b.1),
-        Cmp::Gt => decide(a.0 > b.1, a.1 <= b.0),
-        Cmp::Ge => decide(a.0 >= b.1, a.1 < b.0),
-        Cmp::Eq => decide(a.0 == a.1 && b.0 == b.1 && a.0 == b.0, a.1 < b.0 || b.1 < a.0),
-        Cmp::Ne => decide(a.1 < b.0 || b.1 < a.0, a.0 == a.1 && b.0 == b.1 && a.0 == b.0),
-    }
-}
-
-fn decide(yes: bool, no: bool) -> Option<bool> {
-    if yes {
-        Some(true)
-    } else if no {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -516,10 +390,10 @@ impl<'a> Ctx<'a> {
                 let x = self.eval(*a);
                 let y = self.eval(*b);
                 match (&x, &y) {
-                    (Val::Num(x), Val::Num(y)) => Val::Num(arith(*op, *x, *y)),
+                    (Val::Num(x), Val::Num(y)) => Val::Num(op.at(*x, *y)),
                     _ => match (loose_bounds(&x), loose_bounds(&y)) {
                         (Some(bx), Some(by)) => {
-                            let (lo, hi) = interval(*op, (bx.0, bx.1), (by.0, by.1));
+                            let (lo, hi) = op.over((bx.0, bx.1), (by.0, by.1));
                             ranged(lo, hi, bx.2 || by.2)
                         }
                         _ => Val::Unk(x.unknown().unwrap_or(false) || y.unknown().unwrap_or(false)),
@@ -530,7 +404,7 @@ impl<'a> Ctx<'a> {
                 let x = self.eval(*a);
                 let y = self.eval(*b);
                 if let (Some(bx), Some(by)) = (bounds(&x), bounds(&y)) {
-                    return match cmp_interval(*op, bx, by) {
+                    return match op.over(bx, by) {
                         Some(r) => Val::Bool(r),
                         None => Val::Unk(true),
                     };
@@ -569,8 +443,8 @@ impl<'a> Ctx<'a> {
                 let h = self.eval(*hi);
                 match (bounds(&x), bounds(&l), bounds(&h)) {
                     (Some(bx), Some(bl), Some(bh)) => {
-                        let ge = cmp_interval(Cmp::Ge, bx, bl);
-                        let le = cmp_interval(Cmp::Le, bx, bh);
+                        let ge = Cmp::Ge.over(bx, bl);
+                        let le = Cmp::Le.over(bx, bh);
                         match (ge, le) {
                             (Some(false), _) | (_, Some(false)) => Val::Bool(false),
                             (Some(true), Some(true)) => Val::Bool(true),
@@ -899,7 +773,7 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     JsOp::Div => Val::Num(js_number(p, &v(0)) / js_number(p, &v(1))),
-                    JsOp::Rem => Val::Num(rem(js_number(p, &v(0)), js_number(p, &v(1)))),
+                    JsOp::Rem => Val::Num(crate::builtins::rem(js_number(p, &v(0)), js_number(p, &v(1)))),
                     JsOp::Min | JsOp::Max => {
                         if vals.is_empty() {
                             return Val::Num(if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY });
@@ -1038,47 +912,6 @@ pub(crate) fn points_interval(v: &Val) -> (f64, f64) {
 mod tests {
     use super::*;
 
-    /// `rem` is the platform's `%` (IEEE fmod), bit for bit: on special values, on every pair of a grid of
-    /// exponents (subnormal, normal, huge, both signs), and on a million pairs of random bit patterns.
-    #[test]
-    fn rem_is_fmod() {
-        let same = |x: f64, y: f64| {
-            let (got, want) = (rem(x, y), x % y);
-            assert!(
-                got.to_bits() == want.to_bits() || got.is_nan() && want.is_nan(),
-                "{x:e} % {y:e}: {got:e} != {want:e}"
-            );
-        };
-        let mut values = vec![0.0, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, f64::MAX, 5e-324, 1.0, 3.0, 0.1, 7.5];
-        for e in (-1074..1024).step_by(37) {
-            values.push(libm::scalbn(1.234_567_890_123_456_7, e));
-            values.push(libm::scalbn(1.0, e));
-        }
-        let signed: Vec<f64> = values.iter().flat_map(|&v| [v, -v]).collect();
-        for &x in &signed {
-            for &y in &signed {
-                same(x, y);
-            }
-        }
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for i in 0..1_000_000 {
-            let (x, mut y) = (f64::from_bits(next()), f64::from_bits(next()));
-            if i % 2 == 0 {
-                // Exponents close together, where most remainders are not the dividend itself.
-                y = f64::from_bits(
-                    y.to_bits() & !(0x7ff << 52) | (x.to_bits() >> 52 & 0x7ff).saturating_sub(i as u64 % 60) << 52,
-                );
-            }
-            same(x, y);
-        }
-    }
-
     #[test]
     fn js_coercions_follow_javascript() {
         use crate::host::{js_parse_float, js_to_number};
@@ -1161,14 +994,5 @@ mod tests {
         let (answers, _) = crate::Answers::from_json(&p, &serde_json::json!({"n": 5}));
         let e = p.evaluate(&answers, &Events::new(&p), 0.0, &crate::Options::default());
         assert_eq!(e.score, 1.0);
-    }
-
-    #[test]
-    fn interval_comparisons_decide_only_when_certain() {
-        assert_eq!(cmp_interval(Cmp::Ge, (50.0, 100.0), (50.0, 50.0)), Some(true));
-        assert_eq!(cmp_interval(Cmp::Ge, (0.0, 49.0), (50.0, 50.0)), Some(false));
-        assert_eq!(cmp_interval(Cmp::Ge, (0.0, 60.0), (50.0, 50.0)), None);
-        assert_eq!(interval(Arith::Mul, (-2.0, 3.0), (4.0, 5.0)), (-10.0, 15.0));
-        assert_eq!(interval(Arith::Div, (1.0, 2.0), (-1.0, 1.0)), (f64::NEG_INFINITY, f64::INFINITY));
     }
 }
