@@ -1369,6 +1369,9 @@ async fn the_inbox_finds_and_works_leads() {
             let (status, reply) = r.submit(&a).await;
             assert_eq!(status, StatusCode::OK, "{reply}");
             ids.push(reply["id"].as_str().unwrap().to_string());
+            // The list puts the newest first, and leads received in one millisecond in no set order: these are
+            // received a millisecond apart at least.
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         // Owners: SQLs in turn, Italy to ana, the rest to nobody.
         let owners: Vec<Option<String>> = {
