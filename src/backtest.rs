@@ -71,6 +71,10 @@ pub struct Backtest {
     error_count: u64,
     rows_with_issues: u64,
     fired: Vec<bool>,
+    /// The program lowered for submitted leads, and its buffers: each lead is scored as `leadscore score` scores
+    /// it, the same bits as the general evaluator.
+    kernel: crate::kernel::Kernel,
+    buffers: crate::kernel::Buffers,
     /// The labelled scores sorted, computed once after the last `add`.
     sorted: std::cell::OnceCell<(Vec<f64>, Vec<u64>)>,
 }
@@ -255,6 +259,8 @@ impl Backtest {
             error_count: 0,
             rows_with_issues: 0,
             fired: vec![],
+            kernel: crate::kernel::Kernel::new(program),
+            buffers: crate::kernel::Buffers::default(),
             sorted: std::cell::OnceCell::new(),
         }
     }
@@ -279,7 +285,8 @@ impl Backtest {
         self.input = Some(input);
     }
 
-    /// Scores one lead at `now` and records it with its outcome value.
+    /// Scores one lead at `now` and records it with its outcome value. `p` is the program the backtest was made
+    /// for.
     pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) -> Scored {
         self.sorted = std::cell::OnceCell::new();
         let outcome_kind = self.outcome_of(outcome);
@@ -290,7 +297,13 @@ impl Backtest {
                 None => {}
             }
         }
-        let s = p.score_with_rules(answers, events, now, &mut self.fired);
+        self.kernel.run(p, answers, events, now, &mut self.buffers);
+        self.fired.clear();
+        self.fired.resize(p.rules.len(), false);
+        for r in self.buffers.fired() {
+            self.fired[r] = true;
+        }
+        let s = &self.buffers.score;
         let score = if s.total.is_finite() { s.total } else { 0.0 };
         self.scores.push((score, outcome_kind));
         let stage = match s.knockout {

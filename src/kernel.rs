@@ -179,7 +179,8 @@ pub(crate) struct Buffers {
     scores: Scores,
     points: Vec<(f64, f64)>,
     fired: Vec<u64>,
-    score: Score,
+    /// The last lead's score.
+    pub(crate) score: Score,
 }
 
 impl Program {
