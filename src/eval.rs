@@ -560,7 +560,7 @@ pub(crate) fn totals_into(p: &Program, raw: &[(f64, f64)], scores: &mut Scores) 
 
 /// A decided score that overflowed (sums of huge finite points) stays at the largest finite number, so a score
 /// is always finite. Unbounded ranges (`lo < hi`) stay as they are.
-fn saturate((lo, hi): (f64, f64)) -> (f64, f64) {
+pub(crate) fn saturate((lo, hi): (f64, f64)) -> (f64, f64) {
     if lo == hi && lo.is_infinite() {
         let v = f64::MAX.copysign(lo);
         (v, v)

@@ -283,6 +283,16 @@ pub(crate) fn strip_accents(s: &str) -> String {
     decomposed.chars().filter(|c| !mark(c)).collect()
 }
 
+/// [`lower`] or [`upper`] of `s`, written at the end of `out`: for an ASCII string, without allocating.
+#[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
+pub(crate) fn case_into(s: &str, up: bool, out: &mut String) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(if up { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() })));
+    } else {
+        out.push_str(map_case(s, up).as_deref().unwrap_or(s));
+    }
+}
+
 fn map_case(s: &str, up: bool) -> Option<String> {
     if s.is_ascii() {
         // The common case (a text answer set in a session): nothing to change, nothing allocated.

@@ -4,8 +4,10 @@
 //! number is an interval: a condition is true, false or unknown (closed), a number is known or unknown. The
 //! general evaluator ([`crate::vm`]) still pays for intervals, `Val` and its strings on every node. Here each
 //! expression whose types are known from its nodes is lowered to a typed tree ([`B`], [`N`], [`S`]) that
-//! evaluates to plain `bool`s, `f64`s and borrowed `&str`s; the rest (JsonLogic, `upper`, ...) stays a node
-//! of the program, evaluated by the general evaluator on the same slots.
+//! evaluates to plain `bool`s, `f64`s and borrowed `&str`s, and JsonLogic to [`Jv`] values that borrow theirs.
+//! A case change of parts of an answer (`upper(trim(vat))`) is written once per lead into a kept buffer. The rest
+//! (`cat`, `merge`, `missing`, a case change of other computed strings) stays a node of the program, evaluated by
+//! the general evaluator on the same slots.
 //!
 //! **Same bits.** Each typed node computes what [`crate::vm::Ctx::eval`] computes for that node when nothing is
 //! pending, using the same helpers (`arith`, `cmp_interval`, `mul`, `points_interval`...), and the sums go
@@ -15,15 +17,15 @@
 //! A property test compares both on generated models and leads.
 //!
 //! **No allocation per lead.** A [`Scorer`] keeps every buffer; after the first lead, scoring allocates only
-//! when a lead bails out or a general node allocates.
+//! when a lead bails out, a general node allocates, or a case change meets a text outside ASCII.
 
 use std::cell::Cell;
 
 use crate::answers::{Answer, Answers, Events, DAY_MS};
 use crate::builtins::{domain, Apply, Case};
-use crate::eval::{layout, pass, raw_sums_into, rule_outcome_factor, scaled_points, totals_into, Score};
+use crate::eval::{layout, pass, rule_outcome_factor, saturate, scaled_points, totals_into, Score};
 use crate::model::FieldType;
-use crate::program::{Arith, Cmp, Func, ListItems, Node, NodeId, Program, RuleDef, Type};
+use crate::program::{Arith, Cmp, Func, JsOp, ListItems, Node, NodeId, Program, RuleDef, Type};
 use crate::vm::{points_interval, Ctx, Scores, Slot, Tri};
 
 /// A condition: typed, or a node left to the general evaluator.
@@ -49,12 +51,18 @@ enum B {
     /// A boolean field's answer.
     Field(u32),
     Not(Box<B>),
-    And(Box<B>, Box<B>),
-    Or(Box<B>, Box<B>),
+    /// `a and b and ...`, flattened: false at the first false operand, left to right.
+    All(Box<[B]>),
+    /// `a or b or ...`, flattened: true at the first true operand.
+    Any(Box<[B]>),
     If(Box<B>, Box<B>, Box<B>),
     /// A comparison of numbers.
     Cmp(Cmp, Box<N>, Box<N>),
+    /// `field op c`: a number field's answer against a constant that is a number (not NaN).
+    FieldCmp(Cmp, u32, f64),
     Between(Box<N>, Box<N>, Box<N>),
+    /// `field between lo and hi`, with constants that are numbers.
+    FieldBetween(u32, f64, f64),
     /// `==` (or, with `ne`, `!=`) of two strings or two booleans; the general evaluator gives `==` for
     /// `<` and the other orderings of non-numbers, and so does this.
     StrEq(bool, Box<S>, Box<S>),
@@ -76,8 +84,17 @@ enum B {
     },
     /// A test of two strings (`contains`, `starts_with`...: [`Apply::Test`]).
     Test(fn(&str, &str) -> bool, Box<S>, Box<S>),
+    /// The same test of a text field's answer (with `lower`, of its lower-case form) against a constant.
+    FieldTest {
+        test: fn(&str, &str) -> bool,
+        field: u32,
+        lower: bool,
+        needle: Box<str>,
+    },
     /// The same test of a string against each string of a constant list, true when one passes.
     TestAny(fn(&str, &str) -> bool, Box<S>, u32),
+    /// A JsonLogic condition: its value's truthiness.
+    Json(Box<J>),
 }
 
 /// A number expression. Evaluates to `Some(f64)`, or `None` when unknown.
@@ -100,6 +117,8 @@ enum N {
     Len(Box<S>),
     /// `len` of a multi field's answer.
     SetLen(u32),
+    /// A JsonLogic number (the compiler makes a JsonLogic `points` one with `+`).
+    Json(Box<J>),
 }
 
 /// A string expression. Evaluates to `Some(&str)`, or `None` when unknown.
@@ -117,12 +136,151 @@ enum S {
     Part(fn(&str) -> &str, Box<S>),
     /// `domain(field)`: for an ASCII answer, read from its lower-case form.
     DomainText(u32),
+    /// A case change of parts of a text field's answer (`upper(trim(field))`), [`Kernel::derived`]'s `k`th,
+    /// written once per lead into a buffer that is kept.
+    Derived(u32),
+}
+
+/// A part of a string ([`Apply::Text`]).
+type Part = fn(&str) -> &str;
+
+/// `case(part(...(field)))`, parts applied innermost first.
+#[derive(Debug, Clone)]
+struct Derived {
+    field: u32,
+    parts: Box<[Part]>,
+    upper: bool,
+}
+
+/// A JsonLogic value (json-logic-js semantics: JavaScript's coercions), of the operations that make no new
+/// string or array. On a submitted lead it is never unknown: `var` of a field without an answer gives the default
+/// or null. An operation that would need a string made of a number, a multiple choice or a list bails out.
+#[derive(Debug, Clone)]
+enum J {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(u32),
+    /// `var`: the field's answer, or the default, or null.
+    Var(u32, Option<Box<J>>),
+    Op(JsOp, Box<[J]>),
+    /// `in` with a literal array: strictly equal to one of its items.
+    InArray(Box<J>, Box<[J]>),
+}
+
+/// What a [`J`] evaluates to.
+#[derive(Debug, Clone, Copy)]
+enum Jv<'a> {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(&'a str),
+    /// A multiple choice's answer, of field `.1`.
+    Set(u64, u32),
+}
+
+impl Jv<'_> {
+    /// json-logic-js's truthiness (`vm::js_truthy`).
+    fn truthy(self) -> bool {
+        match self {
+            Jv::Null => false,
+            Jv::Bool(b) => b,
+            Jv::Num(n) => n != 0.0 && !n.is_nan(),
+            Jv::Str(s) => !s.is_empty(),
+            Jv::Set(bits, _) => bits != 0,
+        }
+    }
+
+    /// `===` (`vm::js_strict_eq`).
+    fn strict_eq(self, other: Jv) -> bool {
+        match (self, other) {
+            (Jv::Null, Jv::Null) => true,
+            (Jv::Set(_, f), Jv::Set(_, g)) => f == g,
+            (Jv::Bool(x), Jv::Bool(y)) => x == y,
+            (Jv::Num(x), Jv::Num(y)) => x == y,
+            (Jv::Str(x), Jv::Str(y)) => x == y,
+            _ => false,
+        }
+    }
+
+    /// ToNumber (`vm::js_number`); `None` for a multiple choice, which is first written as a string.
+    fn number(self) -> Option<f64> {
+        Some(match self {
+            Jv::Null => 0.0,
+            Jv::Bool(b) => f64::from(u8::from(b)),
+            Jv::Num(n) => n,
+            Jv::Str(s) => crate::host::js_to_number(s),
+            Jv::Set(..) => return None,
+        })
+    }
+
+    /// parseFloat (`vm::js_parse_float`).
+    fn parse_float(self) -> Option<f64> {
+        Some(match self {
+            // String(-0) is "0".
+            Jv::Num(n) => {
+                if n == 0.0 {
+                    0.0
+                } else {
+                    n
+                }
+            }
+            Jv::Str(s) => crate::host::js_parse_float(s),
+            Jv::Set(..) => return None,
+            Jv::Null | Jv::Bool(_) => f64::NAN,
+        })
+    }
+
+    /// `==` (`vm::js_loose_eq`).
+    fn loose_eq(self, other: Jv) -> Option<bool> {
+        Some(match (self, other) {
+            (Jv::Null, Jv::Null) => true,
+            (Jv::Null, _) | (_, Jv::Null) => false,
+            (Jv::Str(x), Jv::Str(y)) => x == y,
+            (Jv::Set(_, f), Jv::Set(_, g)) => f == g,
+            (Jv::Set(..), _) | (_, Jv::Set(..)) => return None,
+            _ => self.number()? == other.number()?,
+        })
+    }
+
+    /// `a < b`, or `a <= b` (`vm::js_less`): strings by UTF-16 code units, anything else as numbers.
+    fn less(self, other: Jv, or_equal: bool) -> Option<bool> {
+        let (x, y) = match (self, other) {
+            (Jv::Set(..), _) | (_, Jv::Set(..)) => return None,
+            (Jv::Str(x), Jv::Str(y)) => {
+                let ord = x.encode_utf16().cmp(y.encode_utf16());
+                return Some(if or_equal { ord.is_le() } else { ord.is_lt() });
+            }
+            (a, b) => (a.number()?, b.number()?),
+        };
+        Some(if or_equal { x <= y } else { x < y })
+    }
+
+    /// ToString, for the values written without making a string.
+    fn as_str(self) -> Option<&'static str> {
+        match self {
+            Jv::Null => Some("null"),
+            Jv::Bool(true) => Some("true"),
+            Jv::Bool(false) => Some("false"),
+            Jv::Num(_) | Jv::Str(_) | Jv::Set(..) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Rule {
     when: Option<Cond>,
-    points: Num,
+    points: Points,
+    group: u32,
+}
+
+/// What a rule gives when its condition holds.
+#[derive(Debug, Clone)]
+enum Points {
+    /// A constant, for a rule without `per`: what `eval::scaled_points` makes of it, known when lowered.
+    Fixed(f64),
+    /// Anything else: its points, scaled by its events.
+    Scaled(Num),
 }
 
 #[derive(Debug, Clone)]
@@ -143,14 +301,17 @@ pub(crate) struct Kernel {
     rules: Box<[Rule]>,
     knockouts: Box<[Cond]>,
     stages: Box<[Option<Cond>]>,
+    /// Strings computed once per lead ([`S::Derived`]).
+    derived: Box<[Derived]>,
     /// Conditions and points left to the general evaluator, of all of them.
     pub(crate) general: (usize, usize),
 }
 
 /// A program ready to score many submitted leads: [`Program::score`] with the program lowered once more (see the
 /// module's documentation), and buffers kept from one lead to the next. After the first lead, scoring one
-/// allocates nothing on a model whose expressions it types entirely; an expression left to the general evaluator
-/// (JsonLogic, `upper(...)`) may allocate, and so does a lead that bails out (a domain in upper case outside ASCII).
+/// allocates nothing on a model whose expressions it types entirely (every example model); an expression left to
+/// the general evaluator (JsonLogic's `cat` or `merge`) may allocate, and so does a lead that bails out (a domain
+/// in upper case outside ASCII).
 ///
 /// ```
 /// # let doc = r#"{"leadscore": 1, "id": "m", "fields": [{"id": "n", "type": "number"}],
@@ -177,7 +338,8 @@ pub(crate) struct Buffers {
     slots: Vec<Slot>,
     raw: Vec<(f64, f64)>,
     scores: Scores,
-    points: Vec<(f64, f64)>,
+    /// Per [`Kernel::derived`], whether it is known and its text.
+    derived: Vec<(bool, String)>,
     fired: Vec<u64>,
     /// The last lead's score.
     pub(crate) score: Score,
@@ -274,6 +436,7 @@ fn general(p: &Program, answers: &Answers, events: &Events, now: f64, scratch: &
 /// so that the expression above it is left to the general evaluator.
 struct Lower<'p> {
     p: &'p Program,
+    derived: std::cell::RefCell<Vec<Derived>>,
 }
 
 impl Lower<'_> {
@@ -296,6 +459,7 @@ impl Lower<'_> {
     fn cond(&self, id: NodeId) -> Cond {
         match self.ty(id) {
             Some(Type::Bool) => self.b(id).map_or(Cond::Node(id), Cond::Typed),
+            Some(Type::Json) => self.j(id).map_or(Cond::Node(id), |j| Cond::Typed(B::Json(Box::new(j)))),
             _ => Cond::Node(id),
         }
     }
@@ -303,8 +467,85 @@ impl Lower<'_> {
     fn num(&self, id: NodeId) -> Num {
         match self.ty(id) {
             Some(Type::Num) => self.n(id).map_or(Num::Node(id), Num::Typed),
+            Some(Type::Json) => self.j(id).map_or(Num::Node(id), |j| Num::Typed(N::Json(Box::new(j)))),
             _ => Num::Node(id),
         }
+    }
+
+    /// A JsonLogic value, when it needs no new string or array (not `cat`, `substr`, `merge`, `missing`, nor an
+    /// array other than the items of `in`).
+    fn j(&self, id: NodeId) -> Option<J> {
+        let j = match *self.node(id)? {
+            Node::Null => J::Null,
+            Node::Bool(b) => J::Bool(b),
+            Node::Num(n) => J::Num(n),
+            Node::Str(s) => J::Str(s),
+            Node::Var(f, default) => J::Var(
+                f,
+                match default {
+                    Some(d) => Some(Box::new(self.j(d)?)),
+                    None => None,
+                },
+            ),
+            Node::Js(op, start, len) => {
+                let args = self.args(start, len)?;
+                match (op, args) {
+                    (JsOp::In, &[needle, hay]) => match *self.node(hay)? {
+                        Node::Js(JsOp::Array, s, n) => {
+                            let items = self.args(s, n)?.iter().map(|&x| self.j(x)).collect::<Option<_>>()?;
+                            J::InArray(Box::new(self.j(needle)?), items)
+                        }
+                        _ => J::Op(op, Box::new([self.j(needle)?, self.j(hay)?])),
+                    },
+                    (JsOp::Cat | JsOp::Substr | JsOp::Missing | JsOp::MissingSome | JsOp::Merge | JsOp::Array, _) => {
+                        return None
+                    }
+                    (
+                        JsOp::LooseEq
+                        | JsOp::LooseNe
+                        | JsOp::StrictEq
+                        | JsOp::StrictNe
+                        | JsOp::Lt
+                        | JsOp::Le
+                        | JsOp::Gt
+                        | JsOp::Ge
+                        | JsOp::Not
+                        | JsOp::Truthy
+                        | JsOp::And
+                        | JsOp::Or
+                        | JsOp::If
+                        | JsOp::Add
+                        | JsOp::Sub
+                        | JsOp::Mul
+                        | JsOp::Div
+                        | JsOp::Rem
+                        | JsOp::Min
+                        | JsOp::Max
+                        | JsOp::In,
+                        _,
+                    ) => J::Op(op, args.iter().map(|&a| self.j(a)).collect::<Option<_>>()?),
+                }
+            }
+            // Not JsonLogic values.
+            Node::List(_)
+            | Node::Field(_)
+            | Node::Answered(_)
+            | Node::Score
+            | Node::Group(_)
+            | Node::Count(..)
+            | Node::DaysSince(_)
+            | Node::Not(_)
+            | Node::Neg(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::If(..)
+            | Node::Arith(..)
+            | Node::Cmp(..)
+            | Node::In(..)
+            | Node::Between(..)
+            | Node::Call(..) => return None,
+        };
+        Some(j)
     }
 
     /// A boolean node (its operands have the types the node takes: the decoder and the compiler see to it).
@@ -315,11 +556,33 @@ impl Lower<'_> {
             Node::Answered(f) => B::Answered(f),
             Node::Field(f) => B::Field(f),
             Node::Not(a) => B::Not(Box::new(self.b(a)?)),
-            Node::And(a, b) => B::And(Box::new(self.b(a)?), Box::new(self.b(b)?)),
-            Node::Or(a, b) => B::Or(Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            Node::And(a, b) => {
+                let mut all = vec![];
+                for x in [self.b(a)?, self.b(b)?] {
+                    match x {
+                        B::All(xs) => all.extend(xs),
+                        x => all.push(x),
+                    }
+                }
+                B::All(all.into())
+            }
+            Node::Or(a, b) => {
+                let mut any = vec![];
+                for x in [self.b(a)?, self.b(b)?] {
+                    match x {
+                        B::Any(xs) => any.extend(xs),
+                        x => any.push(x),
+                    }
+                }
+                B::Any(any.into())
+            }
             Node::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
             Node::Cmp(op, a, b) => match self.ty(a)? {
-                Type::Num => B::Cmp(op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
+                Type::Num => match (self.n(a)?, self.n(b)?) {
+                    (N::Field(f), N::Const(c)) if !c.is_nan() => B::FieldCmp(op, f, c),
+                    (N::Const(c), N::Field(f)) if !c.is_nan() => B::FieldCmp(op.mirror(), f, c),
+                    (x, y) => B::Cmp(op, Box::new(x), Box::new(y)),
+                },
                 // `==` and `!=` only: the others compare numbers.
                 Type::Str => match self.choice_cmp(op, a, b) {
                     Some(c) => c,
@@ -328,7 +591,10 @@ impl Lower<'_> {
                 Type::Bool => B::BoolEq(op == Cmp::Ne, Box::new(self.b(a)?), Box::new(self.b(b)?)),
                 Type::Multi | Type::StrList | Type::NumList | Type::Json => return None,
             },
-            Node::Between(x, lo, hi) => B::Between(Box::new(self.n(x)?), Box::new(self.n(lo)?), Box::new(self.n(hi)?)),
+            Node::Between(x, lo, hi) => match (self.n(x)?, self.n(lo)?, self.n(hi)?) {
+                (N::Field(f), N::Const(l), N::Const(h)) if !l.is_nan() && !h.is_nan() => B::FieldBetween(f, l, h),
+                (x, l, h) => B::Between(Box::new(x), Box::new(l), Box::new(h)),
+            },
             Node::In(a, l) => {
                 let items = &self.p.lists.get(l as usize)?.items;
                 match (self.ty(a)?, self.node(a)?) {
@@ -346,7 +612,21 @@ impl Lower<'_> {
                 match (func.def().apply, &args[..]) {
                     (Apply::Test(test), &[a, b]) => match (self.ty(b)?, self.node(b)?) {
                         (Type::StrList, &Node::List(l)) => B::TestAny(test, Box::new(self.s(a)?), l),
-                        _ => B::Test(test, Box::new(self.s(a)?), Box::new(self.s(b)?)),
+                        _ => match (self.s(a)?, self.s(b)?) {
+                            (S::Text(field), S::Const(i)) => B::FieldTest {
+                                test,
+                                field,
+                                lower: false,
+                                needle: self.p.strings.get(i as usize)?.clone(),
+                            },
+                            (S::TextLower(field), S::Const(i)) => B::FieldTest {
+                                test,
+                                field,
+                                lower: true,
+                                needle: self.p.strings.get(i as usize)?.clone(),
+                            },
+                            (x, y) => B::Test(test, Box::new(x), Box::new(y)),
+                        },
                     },
                     (Apply::Holds, &[a, b]) => {
                         let (f, s) = (self.multi(a)?, self.str_const(b)?);
@@ -505,8 +785,26 @@ impl Lower<'_> {
                 }
                 match func.def().apply {
                     Apply::Text { part, case: Case::Keep } => S::Part(part, Box::new(self.s(a)?)),
-                    // A case change of a computed string allocates: left to the general evaluator.
-                    Apply::Text { case: Case::Lower | Case::Upper, .. } => return None,
+                    Apply::Text { part, case: case @ (Case::Lower | Case::Upper) } => {
+                        // The parts between the case change and a text field, outermost first.
+                        let mut parts = vec![part];
+                        let mut inner = self.s(a)?;
+                        let field = loop {
+                            match inner {
+                                S::Part(p, x) => {
+                                    parts.push(p);
+                                    inner = *x;
+                                }
+                                S::Text(f) => break f,
+                                // Another case change of a computed string: left to the general evaluator.
+                                _ => return None,
+                            }
+                        };
+                        parts.reverse();
+                        let mut derived = self.derived.borrow_mut();
+                        derived.push(Derived { field, parts: parts.into(), upper: case == Case::Upper });
+                        S::Derived(derived.len() as u32 - 1)
+                    }
                     Apply::Test(_)
                     | Apply::Num { .. }
                     | Apply::Fold(_)
@@ -542,7 +840,7 @@ impl Lower<'_> {
 
 impl Kernel {
     pub(crate) fn new(p: &Program) -> Kernel {
-        let l = Lower { p };
+        let l = Lower { p, derived: Default::default() };
         let cond = |c: Option<NodeId>| c.map(|c| l.cond(c));
         let visible: Box<[Option<Cond>]> = p.fields.iter().map(|f| cond(f.visible)).collect();
         let background = p.order.iter().copied().take_while(|&f| p.fields[f as usize].step.is_none()).collect();
@@ -555,7 +853,18 @@ impl Kernel {
                 next: s.next.iter().map(|(c, t)| (cond(*c), *t)).collect(),
             })
             .collect();
-        let rules: Box<[Rule]> = p.rules.iter().map(|r| Rule { when: cond(r.when), points: l.num(r.points) }).collect();
+        let rules: Box<[Rule]> = p
+            .rules
+            .iter()
+            .map(|r| {
+                let points = match (l.num(r.points), r.per) {
+                    // `scaled_points` by a factor of 1: the points when finite and not 0, otherwise 0 (and +0).
+                    (Num::Typed(N::Const(v)), None) => Points::Fixed(if v.is_finite() && v != 0.0 { v } else { 0.0 }),
+                    (n, _) => Points::Scaled(n),
+                };
+                Rule { when: cond(r.when), points, group: r.group }
+            })
+            .collect();
         let knockouts: Box<[Cond]> = p.knockouts.iter().map(|k| l.cond(k.when)).collect();
         let stages: Box<[Option<Cond>]> = p.stages.iter().map(|s| cond(s.when)).collect();
         // Counted from what was built: conditions and points, and of those the ones left as nodes.
@@ -572,8 +881,17 @@ impl Kernel {
             general += usize::from(matches!(c, Cond::Node(_)));
         }
         all += rules.len();
-        general += rules.iter().filter(|r| matches!(r.points, Num::Node(_))).count();
-        Kernel { visible, background, steps, rules, knockouts, stages, general: (general, all) }
+        general += rules.iter().filter(|r| matches!(r.points, Points::Scaled(Num::Node(_)))).count();
+        Kernel {
+            visible,
+            background,
+            steps,
+            rules,
+            knockouts,
+            stages,
+            derived: l.derived.take().into(),
+            general: (general, all),
+        }
     }
 
     /// Scores into `scratch`; `false` when the lead must be scored by the general pass instead.
@@ -582,14 +900,14 @@ impl Kernel {
         if answers.slots.len() != n || events.times.len() != p.events.len() {
             return false;
         }
-        let Buffers { slots, raw, scores, points, fired, score } = scratch;
+        let Buffers { slots, raw, scores, derived, fired, score } = scratch;
         slots.clear();
         slots.resize(n, Slot::Absent);
         let bail = Cell::new(false);
         // The layout of a submitted form (`eval::layout_with` with every field final): nothing is open, so the
         // path is certain.
         for &f in self.background.iter() {
-            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            let ev = Ev { p, answers, slots, events, now, scores: None, derived: &[], bail: &bail };
             if ev.cond(self.visible[f as usize].as_ref()) == Some(true) && answers.slots[f as usize].is_some() {
                 slots[f as usize] = Slot::Known;
             }
@@ -602,18 +920,18 @@ impl Kernel {
                 break;
             }
             let step = &self.steps[si];
-            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            let ev = Ev { p, answers, slots, events, now, scores: None, derived: &[], bail: &bail };
             if ev.cond(step.visible.as_ref()) != Some(true) {
                 cur = Some(si + 1).filter(|&x| x < self.steps.len());
                 continue;
             }
             for &f in step.fields.iter() {
-                let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+                let ev = Ev { p, answers, slots, events, now, scores: None, derived: &[], bail: &bail };
                 if ev.cond(self.visible[f as usize].as_ref()) == Some(true) && answers.slots[f as usize].is_some() {
                     slots[f as usize] = Slot::Known;
                 }
             }
-            let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+            let ev = Ev { p, answers, slots, events, now, scores: None, derived: &[], bail: &bail };
             let mut next = Some(si + 1).filter(|&x| x < self.steps.len());
             for (c, t) in step.next.iter() {
                 if ev.cond(c.as_ref()) == Some(true) {
@@ -626,27 +944,64 @@ impl Kernel {
         if bail.get() {
             return false;
         }
-        let ev = Ev { p, answers, slots, events, now, scores: None, bail: &bail };
+        if derived.len() != self.derived.len() {
+            // Room for the longest answer the field takes (an ASCII one: a longer one is not kept).
+            derived.clear();
+            derived.extend(self.derived.iter().map(|d| {
+                let room = p.fields.get(d.field as usize).map_or(0, |f| f.max_length as usize);
+                (false, String::with_capacity(room))
+            }));
+        }
+        for (d, (known, text)) in self.derived.iter().zip(derived.iter_mut()) {
+            let ev = Ev { p, answers, slots, events, now, scores: None, derived: &[], bail: &bail };
+            *known = false;
+            match ev.answer(d.field) {
+                Some(Answer::Text(s, _)) => {
+                    let s = d.parts.iter().fold(&**s, |s, part| part(s));
+                    text.clear();
+                    crate::host::case_into(s, d.upper, text);
+                    *known = true;
+                }
+                Some(_) => return false,
+                None => {}
+            }
+        }
+        let derived = &derived[..];
+        let ev = Ev { p, answers, slots, events, now, scores: None, derived, bail: &bail };
         score.knockout = self.knockouts.iter().position(|k| ev.cond(Some(k)) == Some(true));
-        points.clear();
         fired.clear();
         fired.resize(p.rules.len().div_ceil(64), 0);
+        // `eval::raw_sums_into` of every rule's points, in rule order: a rule that does not fire gives +0, which
+        // changes no sum (a sum that starts at +0 is never -0), so it is not added.
+        raw.clear();
+        raw.resize(p.groups.len(), (0.0, 0.0));
         for (i, (k, r)) in self.rules.iter().zip(&p.rules).enumerate() {
-            let pts = if ev.cond(k.when.as_ref()) == Some(true) { ev.points(&k.points, r) } else { (0.0, 0.0) };
+            if ev.cond(k.when.as_ref()) != Some(true) {
+                continue;
+            }
+            let pts = match &k.points {
+                Points::Fixed(v) => (*v, *v),
+                Points::Scaled(n) => ev.points(n, r),
+            };
             if pts.0 != 0.0 {
                 fired[i / 64] |= 1 << (i % 64);
             }
-            points.push(pts);
+            if let Some(g) = raw.get_mut(k.group as usize) {
+                g.0 += pts.0;
+                g.1 += pts.1;
+            }
         }
         if bail.get() {
             return false;
         }
-        raw_sums_into(p, points.iter().copied(), raw);
+        for g in raw.iter_mut() {
+            *g = saturate(*g);
+        }
         totals_into(p, raw, scores);
         if scores.total.0 != scores.total.1 || scores.groups.iter().any(|g| g.0 != g.1) {
             return false;
         }
-        let ev = Ev { p, answers, slots, events, now, scores: Some(scores), bail: &bail };
+        let ev = Ev { p, answers, slots, events, now, scores: Some(scores), derived, bail: &bail };
         let stage = self.stages.iter().position(|s| ev.cond(s.as_ref()) == Some(true));
         if bail.get() {
             return false;
@@ -667,6 +1022,8 @@ struct Ev<'a> {
     events: &'a Events,
     now: f64,
     scores: Option<&'a Scores>,
+    /// The strings of [`Kernel::derived`], once written.
+    derived: &'a [(bool, String)],
     /// Set when the general evaluator would see something this one does not model.
     bail: &'a Cell<bool>,
 }
@@ -738,22 +1095,28 @@ impl<'a> Ev<'a> {
                 _ => self.bail(),
             },
             B::Not(a) => self.b(a).map(|v| !v),
-            B::And(a, b) => match self.b(a) {
-                Some(false) => Some(false),
-                x => match self.b(b) {
-                    Some(false) => Some(false),
-                    Some(true) => x,
-                    None => None,
-                },
-            },
-            B::Or(a, b) => match self.b(a) {
-                Some(true) => Some(true),
-                x => match self.b(b) {
-                    Some(true) => Some(true),
-                    Some(false) => x,
-                    None => None,
-                },
-            },
+            B::All(xs) => {
+                let mut known = true;
+                for x in xs.iter() {
+                    match self.b(x) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => known = false,
+                    }
+                }
+                known.then_some(true)
+            }
+            B::Any(xs) => {
+                let mut known = true;
+                for x in xs.iter() {
+                    match self.b(x) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => known = false,
+                    }
+                }
+                known.then_some(false)
+            }
             B::If(c, a, b) => match self.b(c)? {
                 true => self.b(a),
                 false => self.b(b),
@@ -766,6 +1129,11 @@ impl<'a> Ev<'a> {
                     None => self.bail(),
                 }
             }
+            // `Cmp::over` on two numbers that are not NaN is the comparison itself.
+            B::FieldCmp(op, f, c) => match self.answer(*f)? {
+                Answer::Num(x) if !x.is_nan() => Some(holds(*op, *x, *c)),
+                _ => self.bail(),
+            },
             B::Between(x, lo, hi) => {
                 let (x, l, h) = (self.n(x), self.n(lo), self.n(hi));
                 let (x, l, h) = (x?, l?, h?);
@@ -775,6 +1143,10 @@ impl<'a> Ev<'a> {
                     _ => self.bail(),
                 }
             }
+            B::FieldBetween(f, l, h) => match self.answer(*f)? {
+                Answer::Num(x) if !x.is_nan() => Some(*x >= *l && *x <= *h),
+                _ => self.bail(),
+            },
             B::StrEq(ne, a, b) => {
                 let (x, y) = (self.s(a), self.s(b));
                 Some((x? == y?) != *ne)
@@ -800,6 +1172,11 @@ impl<'a> Ev<'a> {
                 let (x, y) = (self.s(a), self.s(b));
                 Some(test(x?, y?))
             }
+            B::FieldTest { test, field, lower, needle } => match self.answer(*field)? {
+                Answer::Text(s, low) => Some(test(if *lower { low.as_deref().unwrap_or(s) } else { s }, needle)),
+                _ => self.bail(),
+            },
+            B::Json(j) => Some(self.j(j)?.truthy()),
             B::TestAny(test, a, l) => {
                 let x = self.s(a)?;
                 Some(match self.p.lists.get(*l as usize).map(|l| &l.items) {
@@ -857,7 +1234,183 @@ impl<'a> Ev<'a> {
                 Answer::Multi(bits) => Some(f64::from(bits.count_ones())),
                 _ => self.bail(),
             },
+            // Points that are not a number count 0, as for the general evaluator (`points_interval`).
+            N::Json(j) => match self.j(j)? {
+                Jv::Num(v) => Some(v),
+                Jv::Null | Jv::Bool(_) | Jv::Str(_) | Jv::Set(..) => None,
+            },
         }
+    }
+
+    /// A JsonLogic value (`vm::Ctx::js` on a submitted lead); `None` when it bails out.
+    fn j(&self, j: &'a J) -> Option<Jv<'a>> {
+        Some(match j {
+            J::Null => Jv::Null,
+            J::Bool(b) => Jv::Bool(*b),
+            J::Num(n) => Jv::Num(*n),
+            J::Str(i) => Jv::Str(self.p.strings.get(*i as usize).map_or("", |s| &**s)),
+            J::Var(f, default) => {
+                let answer = match self.answer(*f) {
+                    Some(Answer::Num(n)) => Some(Jv::Num(*n)),
+                    Some(Answer::Text(s, _)) => Some(Jv::Str(s)),
+                    Some(Answer::Bool(b)) => Some(Jv::Bool(*b)),
+                    Some(Answer::Choice(i)) => self
+                        .p
+                        .fields
+                        .get(*f as usize)
+                        .and_then(|d| d.options.get(*i as usize))
+                        .map(|o| Jv::Str(o.value())),
+                    Some(Answer::Multi(bits)) => Some(Jv::Set(*bits, *f)),
+                    None => None,
+                };
+                match (answer, default) {
+                    (Some(v), _) => v,
+                    (None, Some(d)) => self.j(d)?,
+                    (None, None) => Jv::Null,
+                }
+            }
+            J::InArray(needle, items) => {
+                let needle = self.j(needle)?;
+                let mut found = false;
+                for item in items.iter() {
+                    found |= self.j(item)?.strict_eq(needle);
+                }
+                Jv::Bool(found)
+            }
+            J::Op(op, args) => return self.js(*op, args),
+        })
+    }
+
+    fn js(&self, op: JsOp, args: &'a [J]) -> Option<Jv<'a>> {
+        let arg = |i: usize| -> Option<Jv<'a>> { args.get(i).map_or(Some(Jv::Null), |a| self.j(a)) };
+        let fail = || {
+            self.bail.set(true);
+            None
+        };
+        Some(match op {
+            JsOp::And | JsOp::Or => {
+                let mut last = Jv::Null;
+                for a in args.iter() {
+                    let v = self.j(a)?;
+                    if v.truthy() != (op == JsOp::And) {
+                        return Some(v);
+                    }
+                    last = v;
+                }
+                last
+            }
+            JsOp::If => {
+                let mut i = 0;
+                while i + 1 < args.len() {
+                    if self.j(&args[i])?.truthy() {
+                        return self.j(&args[i + 1]);
+                    }
+                    i += 2;
+                }
+                match args.get(i) {
+                    Some(a) => self.j(a)?,
+                    None => Jv::Null,
+                }
+            }
+            JsOp::LooseEq | JsOp::LooseNe => match arg(0)?.loose_eq(arg(1)?) {
+                Some(eq) => Jv::Bool(eq == (op == JsOp::LooseEq)),
+                None => return fail(),
+            },
+            JsOp::StrictEq => Jv::Bool(arg(0)?.strict_eq(arg(1)?)),
+            JsOp::StrictNe => Jv::Bool(!arg(0)?.strict_eq(arg(1)?)),
+            JsOp::Lt | JsOp::Le => {
+                let eq = op == JsOp::Le;
+                let (a, b) = (arg(0)?, arg(1)?);
+                let third = if args.len() < 3 { None } else { Some(arg(2)?) };
+                match a.less(b, eq) {
+                    Some(false) => Jv::Bool(false),
+                    Some(true) => match third {
+                        None => Jv::Bool(true),
+                        Some(c) => match b.less(c, eq) {
+                            Some(r) => Jv::Bool(r),
+                            None => return fail(),
+                        },
+                    },
+                    None => return fail(),
+                }
+            }
+            JsOp::Gt | JsOp::Ge => match arg(1)?.less(arg(0)?, op == JsOp::Ge) {
+                Some(r) => Jv::Bool(r),
+                None => return fail(),
+            },
+            JsOp::Not => Jv::Bool(!arg(0)?.truthy()),
+            JsOp::Truthy => Jv::Bool(arg(0)?.truthy()),
+            JsOp::Add => {
+                let mut sum = 0.0;
+                for a in args.iter() {
+                    match self.j(a)?.parse_float() {
+                        Some(x) => sum += x,
+                        None => return fail(),
+                    }
+                }
+                Jv::Num(sum)
+            }
+            JsOp::Mul if args.len() == 1 => arg(0)?,
+            JsOp::Mul => {
+                let pf = |v: Jv| v.parse_float();
+                let (Some(first), Some(second)) = (pf(arg(0)?), pf(arg(1)?)) else { return fail() };
+                let mut acc = first * second;
+                for a in args.iter().skip(2) {
+                    let Some(b) = pf(self.j(a)?) else { return fail() };
+                    acc = (if acc == 0.0 { 0.0 } else { acc }) * b;
+                }
+                Jv::Num(acc)
+            }
+            JsOp::Sub | JsOp::Div | JsOp::Rem => {
+                let x = arg(0)?.number();
+                let y = if op == JsOp::Sub && args.len() == 1 { Some(0.0) } else { arg(1)?.number() };
+                let (Some(x), Some(y)) = (x, y) else { return fail() };
+                Jv::Num(match op {
+                    JsOp::Sub if args.len() == 1 => -x,
+                    JsOp::Sub => x - y,
+                    JsOp::Div => x / y,
+                    _ => crate::builtins::rem(x, y),
+                })
+            }
+            JsOp::Min | JsOp::Max => {
+                let min = op == JsOp::Min;
+                let mut acc = if min { f64::INFINITY } else { f64::NEG_INFINITY };
+                for a in args.iter() {
+                    let Some(x) = self.j(a)?.number() else { return fail() };
+                    if x.is_nan() {
+                        return Some(Jv::Num(f64::NAN));
+                    }
+                    // Math.min and Math.max order -0 below +0.
+                    let take = if min {
+                        x < acc || (x == acc && x.is_sign_negative())
+                    } else {
+                        x > acc || (x == acc && acc.is_sign_negative())
+                    };
+                    if take {
+                        acc = x;
+                    }
+                }
+                Jv::Num(acc)
+            }
+            // json-logic-js: `if (!b || typeof b.indexOf === "undefined") return false`.
+            JsOp::In => match (arg(0)?, arg(1)?) {
+                (_, Jv::Str("")) => Jv::Bool(false),
+                (Jv::Str(needle), Jv::Str(hay)) => Jv::Bool(crate::builtins::contains(hay, needle)),
+                (needle, Jv::Str(hay)) => match needle.as_str() {
+                    Some(needle) => Jv::Bool(crate::builtins::contains(hay, needle)),
+                    None => return fail(),
+                },
+                (needle, Jv::Set(bits, f)) => Jv::Bool(match needle {
+                    Jv::Str(s) => self.p.fields.get(f as usize).is_some_and(|d| {
+                        d.options.iter().enumerate().any(|(i, o)| i < 64 && bits & (1 << i) != 0 && o.value() == s)
+                    }),
+                    Jv::Null | Jv::Bool(_) | Jv::Num(_) | Jv::Set(..) => false,
+                }),
+                (_, Jv::Null | Jv::Bool(_) | Jv::Num(_)) => Jv::Bool(false),
+            },
+            // Not lowered (`Lower::j`).
+            JsOp::Cat | JsOp::Substr | JsOp::Missing | JsOp::MissingSome | JsOp::Merge | JsOp::Array => return fail(),
+        })
     }
 
     fn s(&self, s: &'a S) -> Option<&'a str> {
@@ -883,6 +1436,12 @@ impl<'a> Ev<'a> {
                 false => self.s(b),
             },
             S::Part(part, a) => self.s(a).map(part),
+            // Written after the layout: a condition of the layout that reads one bails out.
+            S::Derived(k) => match self.derived.get(*k as usize) {
+                Some((true, s)) => Some(s),
+                Some((false, _)) => None,
+                None => self.bail(),
+            },
             S::DomainText(f) => match self.answer(*f)? {
                 // Lower-casing ASCII maps byte to byte, so the domain of the lower-case form is the lower-case
                 // form of the domain.
@@ -898,6 +1457,18 @@ impl<'a> Ev<'a> {
                 _ => self.bail(),
             },
         }
+    }
+}
+
+/// `x op y` of two numbers that are not NaN.
+fn holds(op: Cmp, x: f64, y: f64) -> bool {
+    match op {
+        Cmp::Lt => x < y,
+        Cmp::Le => x <= y,
+        Cmp::Gt => x > y,
+        Cmp::Ge => x >= y,
+        Cmp::Eq => x == y,
+        Cmp::Ne => x != y,
     }
 }
 

@@ -1423,23 +1423,38 @@ fn exprs(s: &Names, depth: u32) -> (BoxedStrategy<String>, BoxedStrategy<String>
 fn jsonlogic_cond(s: &Names) -> BoxedStrategy<Json> {
     let ids: Vec<String> = s.fields.iter().map(|f| f.id.clone()).collect();
     let leaf =
-        (select(ids), 0..7usize, select(CONSTS.to_vec()), select(vec!["a", "IT", "x", ""])).prop_map(|(f, k, c, w)| {
-            let c: f64 = c.parse().unwrap();
-            match k {
-                0 => json!({"==": [{"var": f}, w]}),
-                1 => json!({">=": [{"var": f}, c]}),
-                2 => json!({"!": {"var": f}}),
-                3 => json!({"missing": [f]}),
-                4 => json!({"in": [{"var": f}, ["IT", "US", "a"]]}),
-                5 => json!({"<": [c, {"var": [f, 3]}, 100]}),
-                _ => json!({"!!": [{"var": f}]}),
-            }
-        });
-    (leaf.clone(), leaf, 0..3usize)
+        (select(ids.clone()), select(ids), 0..20usize, select(CONSTS.to_vec()), select(vec!["a", "IT", "x", ""]))
+            .prop_map(|(f, g, k, c, w)| {
+                let c: f64 = c.parse().unwrap();
+                match k {
+                    0 => json!({"==": [{"var": f}, w]}),
+                    1 => json!({">=": [{"var": f}, c]}),
+                    2 => json!({"!": {"var": f}}),
+                    3 => json!({"missing": [f]}),
+                    4 => json!({"in": [{"var": f}, ["IT", "US", "a"]]}),
+                    5 => json!({"<": [c, {"var": [f, 3]}, 100]}),
+                    6 => json!({"!=": [{"var": f}, c]}),
+                    7 => json!({"===": [{"var": f}, w]}),
+                    8 => json!({"!==": [{"var": f}, {"var": g}]}),
+                    9 => json!({"<=": [{"var": f}, {"var": g}]}),
+                    10 => json!({">": [{"var": f}, w]}),
+                    11 => json!({"in": [w, {"var": f}]}),
+                    12 => json!({"in": [{"var": f}, {"var": g}]}),
+                    13 => json!({"==": [{"var": f}, {"var": g}]}),
+                    14 => json!({"in": [{"var": f}, [c, w, null, true, {"var": g}]]}),
+                    15 => json!({"if": [{"var": f}, {"var": g}, {">": [{"var": g}, c]}, w, null]}),
+                    16 => json!({"<": [{"var": f}, {"-": [{"var": g}, c]}]}),
+                    17 => json!({"==": [{"%": [{"var": f}, 3]}, {"/": [c, {"var": [g, 2]}]}]}),
+                    18 => json!({">=": [{"min": [{"var": f}, c, {"var": g}]}, {"max": [{"-": {"var": g}}, w]}]}),
+                    _ => json!({"!!": [{"var": f}]}),
+                }
+            });
+    (leaf.clone(), leaf, 0..4usize)
         .prop_map(|(a, b, k)| match k {
             0 => a,
             1 => json!({"and": [a, b]}),
-            _ => json!({"or": [a, b]}),
+            2 => json!({"or": [a, b, 0]}),
+            _ => json!({"or": [{"and": [a, b]}, {"!": [b]}]}),
         })
         .boxed()
 }
@@ -1447,13 +1462,17 @@ fn jsonlogic_cond(s: &Names) -> BoxedStrategy<Json> {
 /// A JsonLogic number over `s`.
 fn jsonlogic_num(s: &Names) -> BoxedStrategy<Json> {
     let ids: Vec<String> = s.fields.iter().map(|f| f.id.clone()).collect();
-    (select(ids), 0..4usize, select(CONSTS.to_vec()))
-        .prop_map(|(f, k, c)| {
+    (select(ids.clone()), select(ids), 0..8usize, select(CONSTS.to_vec()))
+        .prop_map(|(f, g, k, c)| {
             let c: f64 = c.parse().unwrap();
             match k {
                 0 => json!({"+": [{"var": f}, c]}),
                 1 => json!({"*": [c, {"var": f}]}),
                 2 => json!({"if": [{"var": f}, c, 1]}),
+                3 => json!({"*": [{"var": f}, {"var": g}, c]}),
+                4 => json!({"-": [{"var": f}, {"var": [g, 1]}]}),
+                5 => json!({"and": [{"var": f}, {"var": g}]}),
+                6 => json!({"*": [{"var": f}]}),
                 _ => json!({"max": [{"var": f}, c]}),
             }
         })
