@@ -156,6 +156,60 @@ impl Answers {
         Ok(())
     }
 
+    /// Sets boolean field `index`, as [`Answers::set_json`] sets it from `true` or `false`.
+    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    pub(crate) fn set_bool(&mut self, program: &Program, index: usize, b: bool) -> Result<(), Issue> {
+        self.set_with(program, index, FieldType::Boolean, |_| Ok(Answer::Bool(b)))
+    }
+
+    /// Sets text, email, country or choice field `index`, as [`Answers::set_json`] sets it from a string.
+    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    pub(crate) fn set_str(&mut self, program: &Program, index: usize, s: &str) -> Result<(), Issue> {
+        let kind = program
+            .fields
+            .get(index)
+            .map(|f| f.kind)
+            .filter(|k| matches!(k, FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country));
+        self.set_with(program, index, kind.unwrap_or(FieldType::String), |f| text(f, s))
+    }
+
+    /// Sets multi field `index`, as [`Answers::set_json`] sets it from a list of strings.
+    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    pub(crate) fn set_options<'s>(
+        &mut self,
+        program: &Program,
+        index: usize,
+        items: impl Iterator<Item = &'s str>,
+    ) -> Result<(), Issue> {
+        self.set_with(program, index, FieldType::Multi, |f| {
+            let mut bits = 0u64;
+            for s in items {
+                bits |= 1 << option(f, s)?;
+            }
+            Ok(Answer::Multi(bits))
+        })
+    }
+
+    /// Sets field `index`, of kind `kind`, to what `answer` makes of its definition; on error it is unanswered.
+    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    fn set_with(
+        &mut self,
+        program: &Program,
+        index: usize,
+        kind: FieldType,
+        answer: impl FnOnce(&FieldDef) -> Result<Answer, Issue>,
+    ) -> Result<(), Issue> {
+        let Some(f) = program.fields.get(index) else {
+            return Err(issue("", "unknown_field", format!("no field #{index}")));
+        };
+        self.slots[index] = None;
+        if f.kind != kind {
+            return Err(issue(&f.id, "type", format!("`{}` does not take this value", f.id)));
+        }
+        self.slots[index] = Some(answer(f)?);
+        Ok(())
+    }
+
     /// Sets field `index` from text as a form or a CSV cell holds it: numbers in decimal, booleans as
     /// true/false/yes/no/1/0/on/off, multi values separated by `;`. Empty text means unanswered.
     pub fn set_text(&mut self, program: &Program, index: usize, raw: &str) -> Result<(), Issue> {

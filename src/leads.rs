@@ -99,6 +99,11 @@ pub struct Reader<R: Read> {
     matched: Vec<(String, String)>,
     values: Values,
     count: u64,
+    /// Scratch space of the NDJSON fast path (`crate::ndjson`), and whether it is taken.
+    #[cfg(not(target_arch = "wasm32"))]
+    seen: Vec<bool>,
+    #[cfg(not(target_arch = "wasm32"))]
+    fast: bool,
 }
 
 /// Each header's column: an extra column, `id`, the field or event `renames` (a mapping's columns) or its own
@@ -168,7 +173,19 @@ impl<R: Read> Reader<R> {
             }
             Format::Ndjson => Source::Ndjson { lines: BufReader::new(input).lines(), line: 0, offset: 0 },
         };
-        Ok(Reader { source, extra, headers: headers_read, ignored, matched, values: Values::default(), count: 0 })
+        Ok(Reader {
+            source,
+            extra,
+            headers: headers_read,
+            ignored,
+            matched,
+            values: Values::default(),
+            count: 0,
+            #[cfg(not(target_arch = "wasm32"))]
+            seen: vec![],
+            #[cfg(not(target_arch = "wasm32"))]
+            fast: true,
+        })
     }
 
     /// Reads the file as `mapping` says: its columns renamed to fields and events, its outcome and `scored_at`
@@ -225,6 +242,16 @@ impl<R: Read> Reader<R> {
     /// The leads, one by one, as an iterator.
     pub fn leads<'a>(&'a mut self, program: &'a Program) -> impl Iterator<Item = Result<Lead, RowError>> + 'a {
         std::iter::from_fn(move || self.next_lead(program))
+    }
+
+    /// Reads every NDJSON line as a `serde_json::Value`, as the Wasm builds do: the reference the fast path
+    /// (native builds) is tested against.
+    #[doc(hidden)]
+    pub fn read_values_only(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.fast = false;
+        }
     }
 
     /// The next lead, a bad row, or `None` at the end.
@@ -292,6 +319,17 @@ impl<R: Read> Reader<R> {
                     continue;
                 }
                 self.count += 1;
+                #[cfg(not(target_arch = "wasm32"))]
+                if self.fast {
+                    let (mut answers, mut events) = (Answers::new(program), Events::new(program));
+                    let fast =
+                        crate::ndjson::read(program, &text, &self.extra, &mut answers, &mut events, &mut self.seen);
+                    if let Some(l) = fast {
+                        let id = l.id.unwrap_or_else(|| self.count.to_string());
+                        let (line, offset) = (*line, *offset);
+                        return Some(Ok(Lead { id, line, offset, answers, events, issues: vec![], extra: l.extra }));
+                    }
+                }
                 let value: Json = match serde_json::from_str(&text) {
                     Ok(v) => v,
                     Err(e) => return Some(Err(RowError { line: *line, message: format!("not JSON: {e}") })),

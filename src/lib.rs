@@ -44,6 +44,8 @@ pub mod leads;
 #[cfg(feature = "leads")]
 pub mod mapping;
 pub mod model;
+#[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+mod ndjson;
 pub mod plan;
 pub mod program;
 #[cfg(all(feature = "serve", not(target_arch = "wasm32")))]

@@ -2141,3 +2141,103 @@ fn a_backtest_of_any_history_adds_up() {
         Ok(())
     });
 }
+
+// -------------------------------------------------------------------------------------------------------
+// Reading NDJSON: the native fast path (straight into answers and events) gives what reading each line as a
+// `serde_json::Value` gives, on every example model, for lines of any shape.
+
+/// One NDJSON line: an id, answers (nested, or flat at the top level), events with times as numbers or as RFC 3339
+/// text, an extra key, and sometimes a key given twice, an escape, or bytes after the object.
+fn ndjson_line(p: &Program, v: &Vocab) -> BoxedStrategy<String> {
+    let id = prop_oneof![
+        Just(None),
+        Just(Some(Json::Null)),
+        "\\PC{0,8}".prop_map(|s| Some(Json::String(s))),
+        arb_number().prop_map(Some),
+        any::<bool>().prop_map(|b| Some(Json::Bool(b))),
+    ];
+    let text_times = prop_oneof![
+        3 => Just(false),
+        1 => Just(true),
+    ];
+    let outcome = prop_oneof![
+        Just(None),
+        arb_json().prop_map(Some),
+        select(vec![json!(" won "), json!("lost"), json!(""), json!(" "), json!(1.5), json!(true)]).prop_map(Some),
+    ];
+    (id, wild_answers(p, v), wild_events(p), text_times, outcome, 0..8usize)
+        .prop_map(|(id, answers, events, text_times, outcome, shape)| {
+            let events = match events {
+                // Some times as RFC 3339 text, as an export writes them.
+                Json::Array(items) if text_times => Json::Array(
+                    items
+                        .into_iter()
+                        .map(|mut e| {
+                            if let Some(ms) = e.get("at").and_then(Json::as_f64) {
+                                if let Ok(t) = jiff::Timestamp::from_millisecond(ms as i64) {
+                                    e["at"] = json!(t.to_string());
+                                }
+                            }
+                            e
+                        })
+                        .collect(),
+                ),
+                e => e,
+            };
+            let mut line = serde_json::Map::new();
+            if let Some(id) = id {
+                line.insert("id".into(), id);
+            }
+            if let Some(o) = outcome {
+                line.insert("outcome".into(), o);
+            }
+            if shape == 1 {
+                // The flat form.
+                if let Json::Object(a) = answers {
+                    line.extend(a);
+                }
+            } else {
+                line.insert("answers".into(), answers);
+                line.insert("events".into(), events);
+            }
+            let text = Json::Object(line).to_string();
+            match shape {
+                // A key given twice.
+                2 => text.replacen('{', r#"{"answers": {}, "#, 1),
+                // Bytes after the object.
+                3 => format!("{text} x"),
+                // A string with an escape.
+                4 => text.replacen(":\"", ":\"\\u0041", 1),
+                _ => text,
+            }
+        })
+        .boxed()
+}
+
+#[test]
+fn ndjson_read_fast_gives_what_reading_values_gives() {
+    for (m, p) in programs() {
+        let lines = proptest::collection::vec(ndjson_line(p, &m.vocab), 1..6);
+        check(&format!("NDJSON leads of examples/{}", m.name), 1500, lines, |lines| {
+            let text = lines.join("\n");
+            let read = |fast: bool| {
+                let mut r =
+                    leadscore::leads::Reader::new(text.as_bytes(), leadscore::leads::Format::Ndjson, p, &["outcome"])
+                        .expect("opens");
+                if !fast {
+                    r.read_values_only();
+                }
+                let mut out = vec![];
+                while let Some(item) = r.next_lead(p) {
+                    out.push(item.map(|l| (l.id, l.line, l.offset, l.answers, l.events, l.issues, l.extra)));
+                }
+                out
+            };
+            let (fast, values) = (read(true), read(false));
+            if fast != values {
+                return Err(fail(&text, format!("fast: {fast:?}\nvalues: {values:?}")));
+            }
+            Ok(())
+        });
+    }
+}

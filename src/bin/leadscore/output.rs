@@ -12,7 +12,49 @@ pub struct Writer<W: Write> {
     format: OutputFormat,
     full: bool,
     groups: Vec<String>,
+    /// The groups' indexes in the order of their ids (a compact record's `groups` object has its keys sorted).
+    sorted_groups: Vec<usize>,
     wrote_header: bool,
+}
+
+/// The compact record of a decided lead, written as [`record`] writes it (the keys in order) without building a
+/// JSON value first.
+#[derive(serde::Serialize)]
+struct Compact<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<&'a str>,
+    fired: &'a [&'a str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grade: Option<&'a str>,
+    groups: Groups<'a>,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issues: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    knockout: Option<&'a str>,
+    line: u64,
+    score: f64,
+    stage: &'a str,
+}
+
+/// Group scores by id, the ids in order.
+struct Groups<'a> {
+    ids: &'a [String],
+    order: &'a [usize],
+    scores: &'a [f64],
+}
+
+impl serde::Serialize for Groups<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.order.len()))?;
+        for &g in self.order {
+            if let (Some(id), Some(score)) = (self.ids.get(g), self.scores.get(g)) {
+                m.serialize_entry(id, &json!(score))?;
+            }
+        }
+        m.end()
+    }
 }
 
 fn num(x: f64) -> String {
@@ -147,7 +189,10 @@ pub fn record(groups: &[String], row: &Row) -> Json {
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: OutputFormat, full: bool, program: &Program) -> Self {
-        Writer { out, format, full, groups: program.groups.iter().map(|g| g.id.clone()).collect(), wrote_header: false }
+        let groups: Vec<String> = program.groups.iter().map(|g| g.id.clone()).collect();
+        let mut sorted_groups: Vec<usize> = (0..groups.len()).collect();
+        sorted_groups.sort_by(|&a, &b| groups[a].cmp(&groups[b]));
+        Writer { out, format, full, groups, sorted_groups, wrote_header: false }
     }
 
     /// Writes one lead: its whole evaluation with `full` (NDJSON), else its row.
@@ -163,6 +208,22 @@ impl<W: Write> Writer<W> {
 
     pub fn write_row(&mut self, row: &Row) -> io::Result<()> {
         match self.format {
+            OutputFormat::Ndjson if row.open.is_none() => {
+                let compact = Compact {
+                    cell: row.grade.as_ref().and_then(|g| g.cell.as_deref()),
+                    fired: &row.fired,
+                    grade: row.grade.as_ref().map(|g| g.letter.as_str()),
+                    groups: Groups { ids: &self.groups, order: &self.sorted_groups, scores: &row.groups },
+                    id: row.id,
+                    issues: (!row.issues.is_empty()).then(|| json!(row.issues)),
+                    knockout: row.knockout,
+                    line: row.line,
+                    score: row.score,
+                    stage: row.stage,
+                };
+                serde_json::to_writer(&mut self.out, &compact).map_err(io::Error::other)?;
+                self.out.write_all(b"\n")
+            }
             OutputFormat::Ndjson => {
                 serde_json::to_writer(&mut self.out, &record(&self.groups, row)).map_err(io::Error::other)?;
                 self.out.write_all(b"\n")
