@@ -287,6 +287,36 @@ printf '{"id":"a","answers":{}}\nnot json\n{"id":"c","answers":{}}\n' > "$tmp/le
 [ "$(grep -c . "$tmp/o.ndjson")" = 2 ] && ok || bad "bad row: expected 2 results"
 grep -q "line 2: not JSON" "$tmp/e.txt" && ok || bad "bad row line not reported: $(cat "$tmp/e.txt")"
 
+# Many leads are scored on several threads and written in input order, CSV and NDJSON alike, bad rows named in
+# order: 20 copies of the sample leads, numbered, with a bad line every 997.
+python3 - "$tmp" <<'PY'
+import csv, json, sys
+tmp = sys.argv[1]
+leads = [json.loads(l) for l in open("examples/leads/b2b-saas.ndjson") if l.strip()]
+with open(f"{tmp}/many.ndjson", "w") as out:
+    for i in range(20 * 1000):
+        lead = dict(leads[i % len(leads)], id=f"L{i}")
+        out.write("not json\n" if i % 997 == 5 else json.dumps(lead) + "\n")
+rows = list(csv.reader(open("examples/leads/b2b-saas.csv")))
+with open(f"{tmp}/many.csv", "w", newline="") as out:
+    w = csv.writer(out)
+    w.writerow(rows[0])
+    for i in range(20 * 1000):
+        row = rows[1 + i % (len(rows) - 1)]
+        w.writerow([f"L{i}" if h == "id" else v for h, v in zip(rows[0], row)])
+PY
+for f in many.ndjson many.csv; do
+  "$bin" score examples/b2b-saas.json "$tmp/$f" --now "$now" > "$tmp/o.ndjson" 2> "$tmp/e.txt" || bad "score $f"
+  python3 - "$tmp/o.ndjson" "$tmp/e.txt" "$f" <<'PY' && ok || bad "$f: not in input order"
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+skipped = [] if sys.argv[3].endswith(".csv") else [i for i in range(20000) if i % 997 == 5]
+assert ids == [f"L{i}" for i in range(20000) if i not in skipped], "ids out of order"
+errors = [l.split(":")[0] for l in open(sys.argv[2]) if l.startswith("line ")]
+assert errors == [f"line {i + 1}" for i in skipped], errors
+PY
+done
+
 # Damaged program bytes are an error that says so, not a crash.
 "$bin" build examples/agency.json -o "$tmp/agency.lsp" 2> /dev/null
 head -c 200 "$tmp/agency.lsp" > "$tmp/cut.lsp"

@@ -74,7 +74,7 @@ pub fn parse_time(s: &str) -> Option<f64> {
     Some(ts.as_millisecond() as f64)
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Column {
     Field(usize),
     Event(usize),
@@ -84,26 +84,64 @@ enum Column {
 }
 
 enum Source<R: Read> {
-    Csv { rows: Box<CsvRows<R>>, columns: Vec<Column> },
+    Csv { rows: Box<CsvRows<R>> },
     Ndjson { lines: io::Lines<BufReader<R>>, line: u64, offset: u64 },
 }
 
-/// Leads from a CSV or NDJSON input. Iterate with [`Reader::next_lead`], or [`Reader::leads`] for an iterator.
-pub struct Reader<R: Read> {
-    source: Source<R>,
-    extra: Vec<String>,
-    /// The CSV header row, trimmed.
-    headers: Vec<String>,
-    ignored: Vec<String>,
-    /// Columns read, as (header, field or event id).
-    matched: Vec<(String, String)>,
-    values: Values,
+/// A lead as read ([`Reader::next_raw`]), not yet made into answers and events ([`Maker::lead`]): leads can be
+/// read in order on one thread and made on several.
+#[derive(Debug)]
+pub struct Raw {
+    kind: RawKind,
+    line: u64,
+    offset: u64,
+    /// The lead's number, from 1: its id when it has none.
     count: u64,
+}
+
+#[derive(Debug)]
+enum RawKind {
+    Line(String),
+    Record(csv::StringRecord),
+}
+
+impl Raw {
+    /// 1-based line of the input where the lead starts.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Byte offset after the lead.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+/// What makes leads of [`Raw`] ones: the CSV columns, the extra columns, the mapping's value rules. A clone
+/// makes the same leads; the values it converts or leaves out are counted in its own [`Values`].
+#[derive(Debug, Clone)]
+pub struct Maker {
+    /// The CSV columns (empty for NDJSON).
+    columns: Vec<Column>,
+    extra: Vec<String>,
+    values: Values,
     /// Scratch space of the NDJSON fast path (`crate::ndjson`), and whether it is taken.
     #[cfg(not(target_arch = "wasm32"))]
     seen: Vec<bool>,
     #[cfg(not(target_arch = "wasm32"))]
     fast: bool,
+}
+
+/// Leads from a CSV or NDJSON input. Iterate with [`Reader::next_lead`], or [`Reader::leads`] for an iterator.
+pub struct Reader<R: Read> {
+    source: Source<R>,
+    maker: Maker,
+    /// The CSV header row, trimmed.
+    headers: Vec<String>,
+    ignored: Vec<String>,
+    /// Columns read, as (header, field or event id).
+    matched: Vec<(String, String)>,
+    count: u64,
 }
 
 /// Each header's column: an extra column, `id`, the field or event `renames` (a mapping's columns) or its own
@@ -145,7 +183,7 @@ impl<R: Read> Reader<R> {
     /// such as an outcome column; they are not read as fields. Fails only when a CSV header cannot be read.
     pub fn new(input: R, format: Format, program: &Program, extra: &[&str]) -> Result<Self, String> {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (mut ignored, mut matched, mut headers_read) = (vec![], vec![], vec![]);
+        let (mut ignored, mut matched, mut headers_read, mut columns) = (vec![], vec![], vec![], vec![]);
         let source = match format {
             Format::Csv => {
                 let mut rows = Box::new(CsvRows::new(input));
@@ -167,35 +205,33 @@ impl<R: Read> Reader<R> {
                     }
                 }
                 headers_read = names.iter().map(|n| n.to_string()).collect();
-                let (columns, ig, m) = resolve(&headers_read, program, &extra, &BTreeMap::new());
-                (ignored, matched) = (ig, m);
-                Source::Csv { rows, columns }
+                let (c, ig, m) = resolve(&headers_read, program, &extra, &BTreeMap::new());
+                (columns, ignored, matched) = (c, ig, m);
+                Source::Csv { rows }
             }
             Format::Ndjson => Source::Ndjson { lines: BufReader::new(input).lines(), line: 0, offset: 0 },
         };
-        Ok(Reader {
-            source,
+        let maker = Maker {
+            columns,
             extra,
-            headers: headers_read,
-            ignored,
-            matched,
             values: Values::default(),
-            count: 0,
             #[cfg(not(target_arch = "wasm32"))]
             seen: vec![],
             #[cfg(not(target_arch = "wasm32"))]
             fast: true,
-        })
+        };
+        Ok(Reader { source, maker, headers: headers_read, ignored, matched, count: 0 })
     }
 
     /// Reads the file as `mapping` says: its columns renamed to fields and events, its outcome and `scored_at`
     /// columns as the extra columns 0 and 1, its values converted by its rules. Call before the first lead.
     pub fn apply(&mut self, program: &Program, mapping: &Mapping) {
-        self.extra = vec![mapping.outcome.column.clone(), mapping.scored_at.clone()];
-        self.values = Values::new(mapping);
-        if let Source::Csv { columns, .. } = &mut self.source {
-            let (c, ignored, matched) = resolve(&self.headers, program, &self.extra, &mapping.columns);
-            (*columns, self.ignored, self.matched) = (c, ignored, matched);
+        let m = &mut self.maker;
+        m.extra = vec![mapping.outcome.column.clone(), mapping.scored_at.clone()];
+        m.values = Values::new(mapping);
+        if let Source::Csv { .. } = &self.source {
+            let (c, ignored, matched) = resolve(&self.headers, program, &m.extra, &mapping.columns);
+            (m.columns, self.ignored, self.matched) = (c, ignored, matched);
         }
     }
 
@@ -206,8 +242,8 @@ impl<R: Read> Reader<R> {
             outcome_column: mapping.outcome.column.clone(),
             columns: self.matched.clone(),
             ignored_columns: self.ignored.clone(),
-            converted: self.values.conversions().to_vec(),
-            left_out: self.values.values_left_out(),
+            converted: self.maker.values.conversions().to_vec(),
+            left_out: self.maker.values.values_left_out(),
         }
     }
 
@@ -223,7 +259,7 @@ impl<R: Read> Reader<R> {
 
     /// What the mapping's rules did to values the model refused as written, and the values left out.
     pub fn values(&self) -> &Values {
-        &self.values
+        &self.maker.values
     }
 
     /// CSV columns that are neither fields, events, `id` nor extra columns: they are not read.
@@ -234,7 +270,7 @@ impl<R: Read> Reader<R> {
     /// Whether the CSV header has the extra column `i` (always true for NDJSON, whose keys vary by line).
     pub fn has_extra(&self, i: usize) -> bool {
         match &self.source {
-            Source::Csv { columns, .. } => columns.iter().any(|c| matches!(c, Column::Extra(x) if *x == i)),
+            Source::Csv { .. } => self.maker.columns.iter().any(|c| matches!(c, Column::Extra(x) if *x == i)),
             Source::Ndjson { .. } => true,
         }
     }
@@ -250,28 +286,62 @@ impl<R: Read> Reader<R> {
     pub fn read_values_only(&mut self) {
         #[cfg(not(target_arch = "wasm32"))]
         {
-            self.fast = false;
+            self.maker.fast = false;
         }
     }
 
     /// The next lead, a bad row, or `None` at the end.
     pub fn next_lead(&mut self, program: &Program) -> Option<Result<Lead, RowError>> {
-        let n_extra = self.extra.len();
+        Some(match self.next_raw()? {
+            Ok(raw) => self.maker.lead(program, raw),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// The next lead as read, not yet made ([`Maker::lead`]), a bad row, or `None` at the end.
+    pub fn next_raw(&mut self) -> Option<Result<Raw, RowError>> {
         match &mut self.source {
-            Source::Csv { rows, columns } => {
+            Source::Csv { rows } => {
                 let rec = rows.next_record(Some(rows.width))?;
                 self.count += 1;
-                let (line, offset, rec) = match rec {
-                    Ok(r) => r,
-                    Err(e) => return Some(Err(e)),
+                Some(rec.map(|(line, offset, rec)| Raw { kind: RawKind::Record(rec), line, offset, count: self.count }))
+            }
+            Source::Ndjson { lines, line, offset } => loop {
+                let text = match lines.next()? {
+                    Ok(t) => t,
+                    Err(e) => return Some(Err(RowError { line: *line + 1, message: format!("cannot read: {e}") })),
                 };
+                *line += 1;
+                *offset += text.len() as u64 + 1;
+                if text.trim().is_empty() {
+                    continue;
+                }
+                self.count += 1;
+                return Some(Ok(Raw { kind: RawKind::Line(text), line: *line, offset: *offset, count: self.count }));
+            },
+        }
+    }
+
+    /// What makes the leads of this input's [`Raw`] ones, on another thread.
+    pub fn maker(&self) -> Maker {
+        self.maker.clone()
+    }
+}
+
+impl Maker {
+    /// The lead of `raw`, or a bad row.
+    pub fn lead(&mut self, program: &Program, raw: Raw) -> Result<Lead, RowError> {
+        let Raw { kind, line, offset, count } = raw;
+        let n_extra = self.extra.len();
+        match kind {
+            RawKind::Record(rec) => {
                 let mut answers = Answers::new(program);
                 let mut events = Events::new(program);
                 let mut issues = vec![];
                 let mut extra = vec![None; n_extra];
                 let mut id = None;
                 for (i, cell) in rec.iter().enumerate() {
-                    match columns.get(i).copied().unwrap_or(Column::Ignored) {
+                    match self.columns.get(i).copied().unwrap_or(Column::Ignored) {
                         Column::Field(f) => {
                             if let Err(e) = answers.set_text(program, f, cell) {
                                 let id = &program.fields[f].id;
@@ -305,37 +375,26 @@ impl<R: Read> Reader<R> {
                     }
                 }
                 events.sort();
-                let id = id.unwrap_or_else(|| self.count.to_string());
-                Some(Ok(Lead { id, line, offset, answers, events, issues, extra }))
+                let id = id.unwrap_or_else(|| count.to_string());
+                Ok(Lead { id, line, offset, answers, events, issues, extra })
             }
-            Source::Ndjson { lines, line, offset } => loop {
-                let text = match lines.next()? {
-                    Ok(t) => t,
-                    Err(e) => return Some(Err(RowError { line: *line + 1, message: format!("cannot read: {e}") })),
-                };
-                *line += 1;
-                *offset += text.len() as u64 + 1;
-                if text.trim().is_empty() {
-                    continue;
-                }
-                self.count += 1;
+            RawKind::Line(text) => {
                 #[cfg(not(target_arch = "wasm32"))]
                 if self.fast {
                     let (mut answers, mut events) = (Answers::new(program), Events::new(program));
                     let fast =
                         crate::ndjson::read(program, &text, &self.extra, &mut answers, &mut events, &mut self.seen);
                     if let Some(l) = fast {
-                        let id = l.id.unwrap_or_else(|| self.count.to_string());
-                        let (line, offset) = (*line, *offset);
-                        return Some(Ok(Lead { id, line, offset, answers, events, issues: vec![], extra: l.extra }));
+                        let id = l.id.unwrap_or_else(|| count.to_string());
+                        return Ok(Lead { id, line, offset, answers, events, issues: vec![], extra: l.extra });
                     }
                 }
                 let value: Json = match serde_json::from_str(&text) {
                     Ok(v) => v,
-                    Err(e) => return Some(Err(RowError { line: *line, message: format!("not JSON: {e}") })),
+                    Err(e) => return Err(RowError { line, message: format!("not JSON: {e}") }),
                 };
                 if !value.is_object() {
-                    return Some(Err(RowError { line: *line, message: "a lead is a JSON object".into() }));
+                    return Err(RowError { line, message: "a lead is a JSON object".into() });
                 }
                 let extra: Vec<Option<String>> = self
                     .extra
@@ -366,10 +425,10 @@ impl<R: Read> Reader<R> {
                 let id = match value.get("id") {
                     Some(Json::String(s)) => s.clone(),
                     Some(Json::Number(n)) => n.to_string(),
-                    _ => self.count.to_string(),
+                    _ => count.to_string(),
                 };
-                return Some(Ok(Lead { id, line: *line, offset: *offset, answers, events, issues, extra }));
-            },
+                Ok(Lead { id, line, offset, answers, events, issues, extra })
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use leadscore::backtest::Input;
-use leadscore::leads::{Format, Lead, Reader as LeadReader, RowError};
+use leadscore::leads::{Format, Lead, Maker, Raw, Reader as LeadReader, RowError};
 use leadscore::mapping::Mapping;
 use leadscore::Program;
 
@@ -24,7 +24,7 @@ pub fn guess(path: &Path) -> InputFormat {
 /// The leads of a file, with its size for a progress bar.
 pub struct Reader<'p> {
     program: &'p Program,
-    inner: LeadReader<Box<dyn Read>>,
+    inner: LeadReader<Box<dyn Read + Send>>,
     size: Option<u64>,
 }
 
@@ -42,7 +42,7 @@ impl<'p> Reader<'p> {
     }
 
     fn open_with(path: &Path, format: InputFormat, program: &'p Program, extra: &[&str]) -> Result<Self, String> {
-        let (input, size): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
+        let (input, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(io::stdin()), None)
         } else {
             let f = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -87,9 +87,19 @@ impl<'p> Reader<'p> {
     #[cfg(feature = "serve")]
     pub fn from_bytes(bytes: Vec<u8>, program: &'p Program) -> Result<Self, String> {
         let size = Some(bytes.len() as u64);
-        let input: Box<dyn Read> = Box::new(io::Cursor::new(bytes));
+        let input: Box<dyn Read + Send> = Box::new(io::Cursor::new(bytes));
         let inner = LeadReader::new(input, Format::Csv, program, &[])?;
         Ok(Reader { program, inner, size })
+    }
+
+    /// The next lead as read, to be made by a [`Maker`] ([`Reader::maker`]) on any thread.
+    pub fn next_raw(&mut self) -> Option<Result<Raw, RowError>> {
+        self.inner.next_raw()
+    }
+
+    /// What makes the leads of [`Reader::next_raw`].
+    pub fn maker(&self) -> Maker {
+        self.inner.maker()
     }
 
     pub fn size(&self) -> Option<u64> {

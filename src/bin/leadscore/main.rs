@@ -377,51 +377,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let reader = input::Reader::open(&leads, format, &program, &[])?;
             let progress = progress_bar(reader.size());
             let stdout = io::stdout();
-            let mut out = output::Writer::new(BufWriter::new(stdout.lock()), output, full, &program);
-            let mut scored = 0u64;
-            let mut bad = 0u64;
-            // Submitted leads without the whole evaluation need only the score: the scorer gives it faster.
-            let mut scorer = (!partial && !full).then(|| program.scorer());
-            for item in reader {
-                match item {
-                    Ok(lead) => {
-                        let written = match &mut scorer {
-                            Some(scorer) => {
-                                scorer.score(&lead.answers, &lead.events, now);
-                                let score = scorer.last();
-                                let row = output::Row::of_score(
-                                    &program,
-                                    &lead.id,
-                                    lead.line,
-                                    score,
-                                    scorer.fired(),
-                                    &lead.issues,
-                                );
-                                out.write_row(&row)
-                            }
-                            None => {
-                                let mut eval = program.evaluate(&lead.answers, &lead.events, now, &opts);
-                                eval.issues = lead.issues;
-                                out.write(&lead.id, lead.line, &eval)
-                            }
-                        };
-                        written.map_err(|e| format!("cannot write: {e}"))?;
-                        scored += 1;
-                        if let Some(pb) = &progress {
-                            pb.set_position(lead.offset);
-                        }
-                    }
-                    Err(e) => {
-                        bad += 1;
-                        if let Some(pb) = &progress {
-                            pb.suspend(|| eprintln!("{e}"));
-                        } else {
-                            eprintln!("{e}");
-                        }
-                    }
-                }
-            }
-            out.finish().map_err(|e| format!("cannot write: {e}"))?;
+            let out = output::Writer::new(BufWriter::with_capacity(1 << 20, stdout.lock()), output, full, &program);
+            let (scored, bad) = score_all(reader, out, &program, now, &opts, full, progress.as_ref())?;
             if let Some(pb) = progress {
                 pb.finish_and_clear();
             }
@@ -659,6 +616,130 @@ fn history_mapping(
         return Err(format!("{name}: no `{column}` column (choose one with --outcome or a mapping)"));
     }
     Ok(mapping)
+}
+
+/// Leads scored together on one thread.
+const BATCH: usize = 2048;
+
+/// One batch's output: its rows, written; its bad rows; the offset after its last lead.
+struct Scored {
+    seq: u64,
+    out: Vec<u8>,
+    rows: u64,
+    bad: Vec<leadscore::leads::RowError>,
+    offset: u64,
+}
+
+/// Scores every lead of `reader` into `out`, in input order: one thread reads the input, as many as the machine
+/// has make and score the leads of each batch, and this one writes the batches in order. Returns the leads scored
+/// and the bad rows.
+fn score_all<W: Write>(
+    mut reader: input::Reader,
+    mut out: output::Writer<W>,
+    program: &Program,
+    now: f64,
+    opts: &Options,
+    full: bool,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(u64, u64), String> {
+    use std::sync::{mpsc, Arc, Mutex};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
+    let maker = reader.maker();
+    let (format, partial) = (out.format(), !opts.complete);
+    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(u64, Vec<_>)>(2 * threads);
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<Scored>(2 * threads);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut seq = 0;
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(raw) = reader.next_raw() {
+                batch.push(raw);
+                if batch.len() == BATCH {
+                    if jobs_tx.send((seq, std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = jobs_tx.send((seq, batch));
+            }
+        });
+        for _ in 0..threads {
+            let (jobs_rx, done_tx, mut maker) = (Arc::clone(&jobs_rx), done_tx.clone(), maker.clone());
+            s.spawn(move || {
+                // Submitted leads without the whole evaluation need only the score: the scorer gives it faster.
+                let mut scorer = (!partial && !full).then(|| program.scorer());
+                loop {
+                    let job = jobs_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, raws)) = job else { return };
+                    let mut w =
+                        output::Writer::new(Vec::with_capacity(raws.len() * 256), format, full, program).rows_only();
+                    let (mut rows, mut bad, mut offset) = (0, vec![], 0);
+                    for raw in raws {
+                        let lead = match raw.and_then(|r| maker.lead(program, r)) {
+                            Ok(lead) => lead,
+                            Err(e) => {
+                                bad.push(e);
+                                continue;
+                            }
+                        };
+                        let written = match &mut scorer {
+                            Some(scorer) => {
+                                scorer.score(&lead.answers, &lead.events, now);
+                                let (score, fired) = (scorer.last(), scorer.fired());
+                                let row =
+                                    output::Row::of_score(program, &lead.id, lead.line, score, fired, &lead.issues);
+                                w.write_row(&row)
+                            }
+                            None => {
+                                let mut eval = program.evaluate(&lead.answers, &lead.events, now, opts);
+                                eval.issues = lead.issues;
+                                w.write(&lead.id, lead.line, &eval)
+                            }
+                        };
+                        if written.is_err() {
+                            return;
+                        }
+                        rows += 1;
+                        offset = lead.offset;
+                    }
+                    let scored = Scored { seq, out: w.into_inner(), rows, bad, offset };
+                    if done_tx.send(scored).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // The batches come in any order: each is written once those before it are.
+        let (mut next, mut waiting) = (0u64, std::collections::BTreeMap::new());
+        let (mut scored, mut bad) = (0u64, 0u64);
+        for batch in done_rx {
+            waiting.insert(batch.seq, batch);
+            while let Some(b) = waiting.remove(&next) {
+                next += 1;
+                if b.rows > 0 {
+                    out.header().map_err(|e| format!("cannot write: {e}"))?;
+                }
+                out.write_raw(&b.out).map_err(|e| format!("cannot write: {e}"))?;
+                scored += b.rows;
+                bad += b.bad.len() as u64;
+                for e in &b.bad {
+                    match progress {
+                        Some(pb) => pb.suspend(|| eprintln!("{e}")),
+                        None => eprintln!("{e}"),
+                    }
+                }
+                if let Some(pb) = progress {
+                    pb.set_position(b.offset.max(pb.position()));
+                }
+            }
+        }
+        out.finish().map_err(|e| format!("cannot write: {e}"))?;
+        Ok((scored, bad))
+    })
 }
 
 fn progress_bar(size: Option<u64>) -> Option<indicatif::ProgressBar> {

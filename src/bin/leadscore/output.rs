@@ -206,6 +206,53 @@ impl<W: Write> Writer<W> {
         self.write_row(&Row::of_evaluation(id, line, e))
     }
 
+    /// Writes the CSV header or the table's, once, before the first row.
+    pub fn header(&mut self) -> io::Result<()> {
+        if std::mem::replace(&mut self.wrote_header, true) {
+            return Ok(());
+        }
+        match self.format {
+            OutputFormat::Ndjson => Ok(()),
+            OutputFormat::Csv => {
+                let mut h = vec!["id".to_string(), "score".into()];
+                h.extend(self.groups.iter().cloned());
+                h.extend(["stage", "grade", "cell", "knockout", "fired", "issues"].map(String::from));
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(&h)?;
+                let buf = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+                self.out.write_all(&buf)
+            }
+            OutputFormat::Table => {
+                write!(self.out, "{:<14} {:>7}", "id", "score")?;
+                for g in &self.groups {
+                    write!(self.out, " {:>11}", clip(g, 11))?;
+                }
+                writeln!(self.out, "  {:<14} {:<5} knockout / rules fired", "stage", "grade")
+            }
+        }
+    }
+
+    /// The format it writes.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// A writer of rows only: the header is another writer's ([`Writer::header`]).
+    pub fn rows_only(mut self) -> Self {
+        self.wrote_header = true;
+        self
+    }
+
+    /// Writes bytes another writer wrote.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
+    /// The writer's output.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     pub fn write_row(&mut self, row: &Row) -> io::Result<()> {
         match self.format {
             OutputFormat::Ndjson if row.open.is_none() => {
@@ -229,14 +276,8 @@ impl<W: Write> Writer<W> {
                 self.out.write_all(b"\n")
             }
             OutputFormat::Csv => {
+                self.header()?;
                 let mut w = csv::Writer::from_writer(Vec::new());
-                if !self.wrote_header {
-                    let mut h = vec!["id".to_string(), "score".into()];
-                    h.extend(self.groups.iter().cloned());
-                    h.extend(["stage", "grade", "cell", "knockout", "fired", "issues"].map(String::from));
-                    w.write_record(&h)?;
-                    self.wrote_header = true;
-                }
                 let mut cells = vec![row.id.to_string(), num(row.score)];
                 cells.extend(row.groups.iter().map(|&g| num(g)));
                 cells.push(row.stage.to_string());
@@ -252,14 +293,7 @@ impl<W: Write> Writer<W> {
                 self.out.write_all(&buf)
             }
             OutputFormat::Table => {
-                if !self.wrote_header {
-                    write!(self.out, "{:<14} {:>7}", "id", "score")?;
-                    for g in &self.groups {
-                        write!(self.out, " {:>11}", clip(g, 11))?;
-                    }
-                    writeln!(self.out, "  {:<14} {:<5} knockout / rules fired", "stage", "grade")?;
-                    self.wrote_header = true;
-                }
+                self.header()?;
                 write!(self.out, "{:<14} {:>7}", clip(row.id, 14), num(round2(row.score)))?;
                 for &g in &row.groups {
                     write!(self.out, " {:>11}", num(round2(g)))?;
