@@ -80,6 +80,30 @@ fn bench(c: &mut Criterion) {
         b.iter(|| leads.iter().map(|(a, e)| scorer.score_general(black_box(a), e, NOW).total).sum::<f64>())
     });
     group.finish();
+    // The second B2B example (34 rules, 5 knockouts, substring tests on job titles): its 40 sample leads, whose
+    // events fall in the 200 days before NOW, 25 times over.
+    let cyber = leadscore::compile_str(
+        &std::fs::read_to_string(format!("{}/examples/cybersecurity.json", root())).expect("the second example"),
+    )
+    .program
+    .unwrap();
+    let cyber_leads: Vec<(Answers, Events)> = {
+        let text = std::fs::read_to_string(format!("{}/examples/leads/cybersecurity.csv", root())).unwrap();
+        let mut r = leadscore::leads::Reader::new(text.as_bytes(), leadscore::leads::Format::Csv, &cyber, &[]).unwrap();
+        let sample: Vec<(Answers, Events)> =
+            std::iter::from_fn(|| r.next_lead(&cyber)).map(|l| l.map(|l| (l.answers, l.events)).unwrap()).collect();
+        sample.iter().cycle().take(25 * sample.len()).cloned().collect()
+    };
+    let mut group = c.benchmark_group("bulk, second example");
+    group.throughput(criterion::Throughput::Elements(cyber_leads.len() as u64));
+    let mut cyber_scorer = cyber.scorer();
+    group.bench_function("scorer, 1000 leads", |b| {
+        b.iter(|| cyber_leads.iter().map(|(a, e)| cyber_scorer.score(black_box(a), e, NOW).total).sum::<f64>())
+    });
+    group.bench_function("general evaluator, 1000 leads", |b| {
+        b.iter(|| cyber_leads.iter().map(|(a, e)| cyber_scorer.score_general(black_box(a), e, NOW).total).sum::<f64>())
+    });
+    group.finish();
     c.bench_function("scorer, submitted lead", |b| b.iter(|| scorer.score(black_box(&sql), &sql_events, NOW).total));
     // The same lead after the first two steps.
     let mut half = sql.clone();

@@ -70,6 +70,7 @@ fn scoring_a_lead_allocates_nothing_after_the_first() {
         ("agency", "examples/leads/agency.csv"),
         ("b2c-fitness", "examples/leads/b2c-fitness.csv"),
         ("it-software", "examples/leads/it-software.csv"),
+        ("cybersecurity", "examples/leads/cybersecurity.csv"),
     ];
     let mut checked = 0;
     for (model, path) in sets {

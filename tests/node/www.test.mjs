@@ -241,14 +241,14 @@ test("the browser's claim is checked: a correct one is verified, a tampered scor
 test("every example and a minimal model: the claim the controller sends is verified, in JSON and on the page", async () => {
   const dir = mkdtempSync(join(tmpdir(), "leadscore-www-models-"));
   const models = [];
-  for (const file of ["b2b", "agency", "b2c_fitness", "it_software"]) {
+  for (const file of ["b2b", "agency", "b2c_fitness", "it_software", "cybersecurity"]) {
     const cases = JSON.parse(readFileSync(join(root, "tests/cases", `${file}.json`), "utf8"));
     models.push({ name: cases.model_file, path: join(root, cases.model_file), answers: cases.cases[0].answers });
   }
   writeFileSync(join(dir, "minimal.json"), JSON.stringify(MINIMAL));
   models.push({ name: "minimal", path: join(dir, "minimal.json"), answers: { email: "ada@zahlwerk.de", employees: 120 } });
   assert.deepEqual(
-    models.slice(0, 4).map((m) => m.name).sort(),
+    models.slice(0, 5).map((m) => m.name).sort(),
     readdirSync(join(root, "examples")).filter((f) => f.endsWith(".json")).map((f) => `examples/${f}`).sort(),
     "every shipped example is here",
   );
