@@ -698,7 +698,14 @@ impl<'a> Ctx<'a> {
                 }
                 Val::Arr(missing)
             }
-            JsOp::Array => Val::Arr(args.iter().map(|&a| self.eval(a)).collect()),
+            // An array with an unknown item is unknown: `in` must not find it unequal to everything.
+            JsOp::Array => {
+                let items: Vec<Val<'a>> = args.iter().map(|&a| self.eval(a)).collect();
+                match items.iter().filter_map(Val::unknown).reduce(|a, b| a || b) {
+                    Some(open) => Val::Unk(open),
+                    None => Val::Arr(items),
+                }
+            }
             JsOp::Merge => {
                 let mut out = vec![];
                 for &a in args {
