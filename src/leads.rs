@@ -102,7 +102,7 @@ pub struct Raw {
 #[derive(Debug)]
 enum RawKind {
     Line(String),
-    Record(csv::StringRecord),
+    Record(Rec),
 }
 
 impl Raw {
@@ -121,8 +121,10 @@ impl Raw {
 /// makes the same leads; the values it converts or leaves out are counted in its own [`Values`].
 #[derive(Debug, Clone)]
 pub struct Maker {
-    /// The CSV columns (empty for NDJSON).
+    /// The CSV columns (empty for NDJSON), how many the header has, and a parser of the rows that come unparsed.
     columns: Vec<Column>,
+    width: usize,
+    parser: RecordParser,
     extra: Vec<String>,
     values: Values,
     /// Scratch space of the NDJSON fast path (`crate::ndjson`), and whether it is taken.
@@ -187,8 +189,11 @@ impl<R: Read> Reader<R> {
         let source = match format {
             Format::Csv => {
                 let mut rows = Box::new(CsvRows::new(input));
-                let headers = match rows.next_record(None) {
-                    Some(Ok((_, _, h))) => h,
+                let headers = match rows.next_record(None, false) {
+                    Some(Ok((_, _, rec))) => match rec.parsed(&mut rows.parser) {
+                        Ok(h) => h,
+                        Err(e) => return Err(format!("cannot read the header row: {e}")),
+                    },
                     Some(Err(e)) => return Err(format!("cannot read the header row: {}", e.message)),
                     None => return Err("cannot read the header row: the input is empty".into()),
                 };
@@ -211,8 +216,14 @@ impl<R: Read> Reader<R> {
             }
             Format::Ndjson => Source::Ndjson { lines: BufReader::new(input).lines(), line: 0, offset: 0 },
         };
+        let width = match &source {
+            Source::Csv { rows } => rows.width,
+            Source::Ndjson { .. } => 0,
+        };
         let maker = Maker {
             columns,
+            width,
+            parser: RecordParser::new(),
             extra,
             values: Values::default(),
             #[cfg(not(target_arch = "wasm32"))]
@@ -302,7 +313,7 @@ impl<R: Read> Reader<R> {
     pub fn next_raw(&mut self) -> Option<Result<Raw, RowError>> {
         match &mut self.source {
             Source::Csv { rows } => {
-                let rec = rows.next_record(Some(rows.width))?;
+                let rec = rows.next_record(Some(rows.width), true)?;
                 self.count += 1;
                 Some(rec.map(|(line, offset, rec)| Raw { kind: RawKind::Record(rec), line, offset, count: self.count }))
             }
@@ -335,6 +346,15 @@ impl Maker {
         let n_extra = self.extra.len();
         match kind {
             RawKind::Record(rec) => {
+                // A row left unparsed by the reading thread: parsed here, with the checks it would have made.
+                let rec = match rec.parsed(&mut self.parser) {
+                    Ok(r) if r.len() != self.width => {
+                        let message = format!("this row has {} values, the header row {}", r.len(), self.width);
+                        return Err(RowError { line, message });
+                    }
+                    Ok(r) => r,
+                    Err(message) => return Err(RowError { line, message }),
+                };
                 let mut answers = Answers::new(program);
                 let mut events = Events::new(program);
                 let mut issues = vec![];
@@ -476,7 +496,25 @@ impl Scan {
 }
 
 /// A record's first line, where it ends (bytes read after it), and its values.
-type CsvRecord = (u64, u64, csv::StringRecord);
+type CsvRecord = (u64, u64, Rec);
+
+/// A CSV record as [`CsvRows`] gives it: parsed, or, for a row on one line whose quotes all close on it, its text,
+/// which whoever makes the lead parses (`Maker::lead`), with the same outcome: such a row is never broken, only of
+/// the wrong width or not UTF-8.
+#[derive(Debug)]
+enum Rec {
+    Parsed(csv::StringRecord),
+    Line(Vec<u8>),
+}
+
+impl Rec {
+    fn parsed(self, parser: &mut RecordParser) -> Result<csv::StringRecord, String> {
+        match self {
+            Rec::Parsed(r) => Ok(r),
+            Rec::Line(text) => parser.parse(&text),
+        }
+    }
+}
 
 impl<R: Read> CsvRows<R> {
     fn new(input: R) -> Self {
@@ -508,8 +546,8 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// The next record (with `width` values, when given), a bad row, or `None` at the end. Empty lines are
-    /// skipped.
-    fn next_record(&mut self, width: Option<usize>) -> Option<Result<CsvRecord, RowError>> {
+    /// skipped. With `defer`, a row on one line is given unparsed ([`Rec::Line`]).
+    fn next_record(&mut self, width: Option<usize>, defer: bool) -> Option<Result<CsvRecord, RowError>> {
         let mut text = loop {
             let l = match self.next_line()? {
                 Ok(l) => l,
@@ -532,6 +570,9 @@ impl<R: Read> CsvRows<R> {
                 Some(Err(e)) => return Some(Err(e)),
                 None => break,
             }
+        }
+        if defer && more.is_empty() && state != Scan::Quoted {
+            return Some(Ok((first, self.offset, Rec::Line(text))));
         }
         let parsed = self.parser.parse(&text);
         let wrong_width = |r: &csv::StringRecord| width.is_some_and(|w| r.len() != w);
@@ -574,7 +615,7 @@ impl<R: Read> CsvRows<R> {
                 line: first,
                 message: format!("this row has {} values, the header row {}", r.len(), width.unwrap_or(0)),
             }),
-            Ok(r) => Ok((first, self.offset, r)),
+            Ok(r) => Ok((first, self.offset, Rec::Parsed(r))),
             Err(message) => Err(RowError { line: first, message }),
         })
     }
@@ -582,10 +623,19 @@ impl<R: Read> CsvRows<R> {
 
 /// Parses one record's text with `csv-core` (the `csv` crate's parser): one parser for the whole input, whose
 /// tables are built once (a `csv::Reader` for each record tripled the time of reading a file).
+#[derive(Debug)]
 struct RecordParser {
     core: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
+}
+
+/// A clone is a new parser: a parser keeps nothing from one record to the next, and a clone of `csv_core`'s reader
+/// reads every record as one empty value.
+impl Clone for RecordParser {
+    fn clone(&self) -> Self {
+        RecordParser::new()
+    }
 }
 
 impl RecordParser {
@@ -775,11 +825,40 @@ mod tests {
                 .collect();
             let mut rows = CsvRows::new(&text[..]);
             let mut got = vec![];
-            while let Some(r) = rows.next_record(None) {
-                got.push(r.unwrap().2);
+            while let Some(r) = rows.next_record(None, false) {
+                let rec = r.unwrap().2;
+                got.push(rec.parsed(&mut rows.parser).unwrap());
             }
             assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn a_maker_cloned_on_another_thread_reads_rows_as_the_reader_does() {
+        let p = program();
+        let csv = "id,employees,demo_request,outcome,notes\na,120,2026-01-02,won,x\nb,3,,lost\n\"c\",\"4\",,,\"two\nlines\"\n";
+        let read = |cloned: bool| {
+            let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &["outcome"]).unwrap();
+            let maker = r.maker();
+            let mut out = vec![];
+            while let Some(raw) = r.next_raw() {
+                let lead = match raw {
+                    Err(e) => Err(e),
+                    Ok(raw) if cloned => {
+                        let mut m = maker.clone();
+                        std::thread::scope(|s| s.spawn(|| m.lead(&p, raw)).join().unwrap())
+                    }
+                    Ok(raw) => r.maker.lead(&p, raw),
+                };
+                out.push(lead.map(|l| (l.id, l.line, l.answers, l.extra)));
+            }
+            out
+        };
+        let own = read(false);
+        assert_eq!(read(true), own);
+        assert_eq!(own.len(), 3);
+        assert!(own[0].is_ok() && own[2].is_ok(), "{own:?}");
+        assert_eq!(own[1].as_ref().unwrap_err().message, "this row has 4 values, the header row 5");
     }
 
     #[test]
