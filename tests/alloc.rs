@@ -139,18 +139,7 @@ fn string_tests_are_typed_and_allocate_nothing() {
         (lead("CEO and Founder", "cy@acme.com"), 3.0),
         (lead("Vice President", "di@acme.com"), 0.0),
     ];
-    let events = Events::new(&program);
-    scorer.score(&leads[0].0, &events, NOW);
-    let mut totals = Vec::with_capacity(leads.len());
-    let before = allocations();
-    for (a, _) in &leads {
-        totals.push(scorer.score(a, &events, NOW).total);
-    }
-    assert_eq!(allocations() - before, 0);
-    assert_eq!(totals, leads.iter().map(|l| l.1).collect::<Vec<_>>());
-    for (a, want) in &leads {
-        assert_eq!(program.score(a, &events, NOW).total, *want, "the general evaluator agrees");
-    }
+    scores_without_allocating(&program, &mut scorer, &leads);
 }
 
 /// JsonLogic conditions and points, and case changes of parts of an answer, are typed by the scorer and score a
@@ -183,16 +172,22 @@ fn jsonlogic_and_case_changes_are_typed_and_allocate_nothing() {
         (lead(serde_json::json!({"n": 50, "country": "DE", "tags": ["b"], "vat": "iT 7"})), 4.0 + 25.0 + 2.0 + 1.0),
         (lead(serde_json::json!({"tags": ["a"]})), 0.0),
     ];
-    let events = Events::new(&program);
+    scores_without_allocating(&program, &mut scorer, &leads);
+}
+
+/// Scores `leads` (answers, the total worked out by hand) after a first one: no allocation, the totals expected,
+/// and the general evaluator's.
+fn scores_without_allocating(program: &Program, scorer: &mut leadscore::Scorer, leads: &[(Answers, f64)]) {
+    let events = Events::new(program);
     scorer.score(&leads[0].0, &events, NOW);
     let mut totals = Vec::with_capacity(leads.len());
     let before = allocations();
-    for (a, _) in &leads {
+    for (a, _) in leads {
         totals.push(scorer.score(a, &events, NOW).total);
     }
     assert_eq!(allocations() - before, 0);
     assert_eq!(totals, leads.iter().map(|l| l.1).collect::<Vec<_>>());
-    for (a, want) in &leads {
+    for (a, want) in leads {
         assert_eq!(program.score(a, &events, NOW).total, *want, "the general evaluator agrees");
     }
 }

@@ -5,23 +5,16 @@
 // Outcomes are drawn from a hidden propensity that follows the buyer's real situation (seniority, size,
 // urgency, a demo or a trial, a modern data stack), not from the model's score, so the backtest has
 // something to find: some rules matter more than the model says, some less.
+import { xorshift32 } from "../random.mjs";
+
 const args = process.argv.slice(2);
 const arg = (name, d) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
 const ROWS = arg("rows", 1000);
-let seed = arg("seed", 7) >>> 0 || 1;
+const rand = xorshift32(arg("seed", 7));
 
-/** xorshift32: small, seeded, the same everywhere. */
-function rand() {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 4294967296;
-}
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const weighted = (pairs) => {
   const total = pairs.reduce((s, [, w]) => s + w, 0);

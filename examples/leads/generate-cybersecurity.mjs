@@ -3,6 +3,8 @@
 // [--now RFC3339] > leads.csv`. The shipped sample (cybersecurity.csv) is `--rows 40 --seed 11`. Deterministic:
 // the same arguments give the same file. Event times fall in the 200 days before `--now` (default
 // 2026-11-23T00:00:00Z, the day the other samples were collected), so that decay and windows matter.
+import { xorshift32 } from "../random.mjs";
+
 const args = process.argv.slice(2);
 const arg = (name, d) => {
   const i = args.indexOf(`--${name}`);
@@ -11,17 +13,8 @@ const arg = (name, d) => {
 const ROWS = Number(arg("rows", 40));
 const NDJSON = args.includes("--ndjson");
 const NOW = Date.parse(arg("now", "2026-11-23T00:00:00Z"));
-let seed = Number(arg("seed", 11)) >>> 0 || 1;
+const rand = xorshift32(Number(arg("seed", 11)));
 
-/** xorshift32: small, seeded, the same everywhere. */
-function rand() {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 4294967296;
-}
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const chance = (p) => rand() < p;
 const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
