@@ -1047,9 +1047,14 @@ impl<'a> Ev<'a> {
     }
 
     /// A condition as the general evaluator's `cond` reads it: `None` (no condition) is true.
+    /// The most common conditions (a choice, a number against a constant) are tested here, inline, rather than by
+    /// a call of [`Ev::b`].
+    #[inline(always)]
     fn cond(&self, c: Option<&'a Cond>) -> Option<bool> {
         match c {
             None => Some(true),
+            Some(Cond::Typed(B::Choice { field, mask, ne })) => self.choice(*field, mask, *ne),
+            Some(Cond::Typed(B::FieldCmp(op, f, c))) => self.field_cmp(*op, *f, *c),
             Some(Cond::Typed(b)) => self.b(b),
             Some(Cond::Node(id)) => match self.general().cond(Some(*id)) {
                 Tri::True => Some(true),
@@ -1057,6 +1062,24 @@ impl<'a> Ev<'a> {
                 Tri::Unknown(false) => None,
                 Tri::Unknown(true) => self.bail(),
             },
+        }
+    }
+
+    /// [`B::Choice`].
+    #[inline(always)]
+    fn choice(&self, field: u32, mask: &[bool], ne: bool) -> Option<bool> {
+        match self.answer(field)? {
+            Answer::Choice(i) => mask.get(*i as usize).map(|&hit| hit != ne),
+            _ => self.bail(),
+        }
+    }
+
+    /// [`B::FieldCmp`]: `Cmp::over` on two numbers that are not NaN is the comparison itself.
+    #[inline(always)]
+    fn field_cmp(&self, op: Cmp, f: u32, c: f64) -> Option<bool> {
+        match self.answer(f)? {
+            Answer::Num(x) if !x.is_nan() => Some(holds(op, *x, c)),
+            _ => self.bail(),
         }
     }
 
@@ -1129,11 +1152,7 @@ impl<'a> Ev<'a> {
                     None => self.bail(),
                 }
             }
-            // `Cmp::over` on two numbers that are not NaN is the comparison itself.
-            B::FieldCmp(op, f, c) => match self.answer(*f)? {
-                Answer::Num(x) if !x.is_nan() => Some(holds(*op, *x, *c)),
-                _ => self.bail(),
-            },
+            B::FieldCmp(op, f, c) => self.field_cmp(*op, *f, *c),
             B::Between(x, lo, hi) => {
                 let (x, l, h) = (self.n(x), self.n(lo), self.n(hi));
                 let (x, l, h) = (x?, l?, h?);
@@ -1155,10 +1174,7 @@ impl<'a> Ev<'a> {
                 let (x, y) = (self.b(a), self.b(b));
                 Some((x? == y?) != *ne)
             }
-            B::Choice { field, mask, ne } => match self.answer(*field)? {
-                Answer::Choice(i) => mask.get(*i as usize).map(|&hit| hit != *ne),
-                _ => self.bail(),
-            },
+            B::Choice { field, mask, ne } => self.choice(*field, mask, *ne),
             B::StrIn(s, set) => Some(set.has(self.s(s)?)),
             B::NumIn(n, l) => {
                 let n = self.n(n)?;
