@@ -317,6 +317,15 @@ assert errors == [f"line {i + 1}" for i in skipped], errors
 PY
 done
 
+# Output that cannot be written stops the run with an error, threads and all (it once waited forever).
+if timeout 60 "$bin" score examples/b2b-saas.json "$tmp/many.ndjson" --now "$now" > /dev/full 2> "$tmp/e.txt"; then
+  bad "score into a full disk exited 0"
+else
+  grep -q "cannot write: No space left" "$tmp/e.txt" && ok || bad "full disk: $(tail -1 "$tmp/e.txt")"
+fi
+timeout 60 bash -c "'$bin' score examples/b2b-saas.json '$tmp/many.ndjson' --now '$now' 2> /dev/null | head -1 > /dev/null" \
+  && ok || bad "score into a pipe closed early did not stop"
+
 # Damaged program bytes are an error that says so, not a crash.
 "$bin" build examples/agency.json -o "$tmp/agency.lsp" 2> /dev/null
 head -c 200 "$tmp/agency.lsp" > "$tmp/cut.lsp"

@@ -347,13 +347,16 @@ impl Maker {
         match kind {
             RawKind::Record(rec) => {
                 // A row left unparsed by the reading thread: parsed here, with the checks it would have made.
-                let rec = match rec.parsed(&mut self.parser) {
-                    Ok(r) if r.len() != self.width => {
-                        let message = format!("this row has {} values, the header row {}", r.len(), self.width);
-                        return Err(RowError { line, message });
-                    }
-                    Ok(r) => r,
-                    Err(message) => return Err(RowError { line, message }),
+                let rec = match rec {
+                    Rec::Parsed(r) => r,
+                    Rec::Line(text) => match self.parser.parse(&text) {
+                        Ok(r) if r.len() != self.width => {
+                            let message = format!("this row has {} values, the header row {}", r.len(), self.width);
+                            return Err(RowError { line, message });
+                        }
+                        Ok(r) => r,
+                        Err(message) => return Err(RowError { line, message }),
+                    },
                 };
                 let mut answers = Answers::new(program);
                 let mut events = Events::new(program);

@@ -624,7 +624,8 @@ const BATCH: usize = 2048;
 /// One batch's output: its rows, written; its bad rows; the offset after its last lead.
 struct Scored {
     seq: u64,
-    out: Vec<u8>,
+    /// The rows written, or why they could not be.
+    out: io::Result<Vec<u8>>,
     rows: u64,
     bad: Vec<leadscore::leads::RowError>,
     offset: u64,
@@ -699,20 +700,23 @@ fn score_all<W: Write>(
                                 w.write(&lead.id, lead.line, &eval)
                             }
                         };
-                        if written.is_err() {
+                        if let Err(e) = written {
+                            let _ = done_tx.send(Scored { seq, out: Err(e), rows, bad, offset });
                             return;
                         }
                         rows += 1;
                         offset = lead.offset;
                     }
-                    let scored = Scored { seq, out: w.into_inner(), rows, bad, offset };
+                    let scored = Scored { seq, out: Ok(w.into_inner()), rows, bad, offset };
                     if done_tx.send(scored).is_err() {
                         return;
                     }
                 }
             });
         }
-        drop(done_tx);
+        // Only the workers hold these now: when this thread stops early (it cannot write), the workers stop at
+        // their next batch, and the reading thread at its next send.
+        drop((done_tx, jobs_rx));
         // The batches come in any order: each is written once those before it are.
         let (mut next, mut waiting) = (0u64, std::collections::BTreeMap::new());
         let (mut scored, mut bad) = (0u64, 0u64);
@@ -723,7 +727,8 @@ fn score_all<W: Write>(
                 if b.rows > 0 {
                     out.header().map_err(|e| format!("cannot write: {e}"))?;
                 }
-                out.write_raw(&b.out).map_err(|e| format!("cannot write: {e}"))?;
+                let rows = b.out.map_err(|e| format!("cannot write: {e}"))?;
+                out.write_raw(&rows).map_err(|e| format!("cannot write: {e}"))?;
                 scored += b.rows;
                 bad += b.bad.len() as u64;
                 for e in &b.bad {
@@ -736,6 +741,9 @@ fn score_all<W: Write>(
                     pb.set_position(b.offset.max(pb.position()));
                 }
             }
+        }
+        if !waiting.is_empty() {
+            return Err(format!("the leads after lead {} were not scored: a scoring thread stopped", scored + bad));
         }
         out.finish().map_err(|e| format!("cannot write: {e}"))?;
         Ok((scored, bad))
