@@ -12,6 +12,8 @@ pub const DEFAULT_WON: &[&str] = &["won", "closed won", "closed-won", "closed_wo
 
 /// How many row errors a report lists (all are counted).
 const MAX_ERRORS: usize = 100;
+/// How many distinct outcome values a report lists (all are counted).
+const MAX_VALUES: usize = 1000;
 
 /// The fewest leads with an outcome, and won leads among them, that a suggested threshold may rest on: below
 /// either, a suggestion would follow a handful of leads, and the report says so instead.
@@ -71,12 +73,14 @@ pub struct Backtest {
     error_count: u64,
     rows_with_issues: u64,
     fired: Vec<bool>,
+    /// A [`Backtest::part`]: keeps every outcome value and error it meets, for the merge to keep the first ones.
+    part: bool,
     /// The program lowered for submitted leads, and its buffers: each lead is scored as `leadscore score` scores
     /// it, the same bits as the general evaluator.
     kernel: crate::kernel::Kernel,
     buffers: crate::kernel::Buffers,
     /// The labelled scores sorted, computed once after the last `add`.
-    sorted: std::cell::OnceCell<(Vec<f64>, Vec<u64>)>,
+    sorted: std::sync::OnceLock<(Vec<f64>, Vec<u64>)>,
 }
 
 /// Precision and recall of "score >= threshold" as a prediction of won.
@@ -259,9 +263,10 @@ impl Backtest {
             error_count: 0,
             rows_with_issues: 0,
             fired: vec![],
+            part: false,
             kernel: crate::kernel::Kernel::new(program),
             buffers: crate::kernel::Buffers::default(),
-            sorted: std::cell::OnceCell::new(),
+            sorted: std::sync::OnceLock::new(),
         }
     }
 
@@ -288,14 +293,10 @@ impl Backtest {
     /// Scores one lead at `now` and records it with its outcome value. `p` is the program the backtest was made
     /// for.
     pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) -> Scored {
-        self.sorted = std::cell::OnceCell::new();
+        self.sorted = std::sync::OnceLock::new();
         let outcome_kind = self.outcome_of(outcome);
         if let Some(v) = outcome.map(str::trim).filter(|v| !v.is_empty()) {
-            match self.values.iter().position(|(x, _)| x == v) {
-                Some(i) => self.values[i].1 += 1,
-                None if self.values.len() < 1000 => self.values.push((v.to_string(), 1)),
-                None => {}
-            }
+            self.count_value(v, 1);
         }
         self.kernel.run(p, answers, events, now, &mut self.buffers);
         self.fired.clear();
@@ -361,7 +362,7 @@ impl Backtest {
     /// Records a row that could not be read.
     pub fn error(&mut self, e: crate::leads::RowError) {
         self.error_count += 1;
-        if self.errors.len() < MAX_ERRORS {
+        if self.errors.len() < MAX_ERRORS || self.part {
             self.errors.push(e);
         }
     }
@@ -369,6 +370,68 @@ impl Backtest {
     /// Counts a scored row with values the model could not take.
     pub fn issue(&mut self) {
         self.rows_with_issues += 1;
+    }
+
+    /// An empty backtest like this one (the same program and outcome values) for another thread: it records a
+    /// run of consecutive leads, and [`Backtest::merge`] adds them to this one as if this one had read them. It
+    /// keeps every error and outcome value it meets (a run is short), so that the merge keeps the same ones.
+    pub fn part(&self) -> Backtest {
+        Backtest {
+            won_values: self.won_values.clone(),
+            lost_values: self.lost_values.clone(),
+            open_values: self.open_values.clone(),
+            folded: self.folded.clone(),
+            input: None,
+            scores: vec![],
+            stages: vec![[0; 3]; self.stages.len()],
+            rules: vec![[0; 2]; self.rules.len()],
+            values: vec![],
+            errors: vec![],
+            error_count: 0,
+            rows_with_issues: 0,
+            fired: vec![],
+            part: true,
+            kernel: self.kernel.clone(),
+            buffers: crate::kernel::Buffers::default(),
+            sorted: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Adds what `later`, a [`Backtest::part`] of this one, recorded: the same as if this backtest had read its
+    /// leads after its own, in their order (the first outcome values and errors are kept, all are counted).
+    pub fn merge(&mut self, later: &Backtest) {
+        self.sorted = std::sync::OnceLock::new();
+        self.scores.extend_from_slice(&later.scores);
+        for (a, b) in self.stages.iter_mut().zip(&later.stages) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (a, b) in self.rules.iter_mut().zip(&later.rules) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (v, n) in &later.values {
+            self.count_value(v, *n);
+        }
+        for e in &later.errors {
+            if self.errors.len() < MAX_ERRORS {
+                self.errors.push(e.clone());
+            }
+        }
+        self.error_count += later.error_count;
+        self.rows_with_issues += later.rows_with_issues;
+        later.fired.clone_into(&mut self.fired);
+    }
+
+    /// Counts `n` leads with the outcome value `v`; a value not seen yet is listed while fewer than 1000 are.
+    fn count_value(&mut self, v: &str, n: u64) {
+        match self.values.iter().position(|(x, _)| x == v) {
+            Some(i) => self.values[i].1 += n,
+            None if self.values.len() < MAX_VALUES || self.part => self.values.push((v.to_string(), n)),
+            None => {}
+        }
     }
 
     /// Leads scored so far.
@@ -819,5 +882,93 @@ mod tests {
         assert_eq!(nice_width(100.0), 5.0);
         assert_eq!(nice_width(180.0), 10.0);
         assert_eq!(nice_width(2000.0), 100.0);
+    }
+
+    /// A history with more distinct outcome values, values left out and bad rows than a report lists, read
+    /// one lead after another and read in runs by parts merged in order (as `leadscore backtest` does on every
+    /// core): the same report, the same values converted and left out.
+    #[test]
+    fn parts_merged_in_order_report_what_one_reading_reports() {
+        use crate::leads::{Format, Reader};
+        let doc = r#"{"leadscore": 1, "id": "t",
+            "fields": [{"id": "employees", "type": "integer"},
+                       {"id": "size", "type": "choice", "options": [{"value": "s", "label": "Small"}, {"value": "l", "label": "Large"}]}],
+            "rules": [{"id": "big", "group": "fit", "when": "employees >= 50", "points": 40},
+                      {"id": "large", "group": "fit", "when": "size == 'l'", "points": 30}],
+            "stages": [{"id": "sql", "when": "score >= 60"}, {"id": "lead"}]}"#;
+        let p = crate::compile_str(doc).program.expect("compiles");
+        let mut csv = String::from("id,employees,size,outcome,scored_at\n");
+        for i in 0..4000 {
+            let employees = match i % 4 {
+                0 => format!("{}", i % 120),
+                1 => "1,000".to_string(),
+                2 => format!("about {i}"),
+                _ => String::new(),
+            };
+            let size = ["Small", "l", "s", "medium"][i % 4];
+            let outcome = match i % 6 {
+                0 => "won".to_string(),
+                3 => "Lost".to_string(),
+                _ => format!("stage {i}"),
+            };
+            // A value left out and an outcome value listed early and met again after more than a report lists.
+            let employees = if i == 6 || i == 3994 { "late".to_string() } else { employees };
+            let outcome = if i == 5 || i == 3997 { "Late value".to_string() } else { outcome };
+            let at = if i % 11 == 0 { "not a time" } else { "2026-01-02T03:04:05Z" };
+            if i % 23 == 0 {
+                csv.push_str(&format!("r{i},{employees}\n"));
+            } else {
+                csv.push_str(&format!("r{i},\"{employees}\",{size},{outcome},{at}\n"));
+            }
+        }
+        let mapping = crate::mapping::Mapping::propose(&["id", "employees", "size", "outcome", "scored_at"], &p);
+        let open = || {
+            let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &[]).unwrap();
+            r.apply(&p, &mapping);
+            r
+        };
+        let now = 1.8e12;
+
+        let mut one = open();
+        let mut whole = Backtest::with_outcome(&p, &mapping.outcome);
+        for item in one.leads(&p) {
+            whole.add_read(&p, item, now);
+        }
+        whole.set_input(one.input_summary(&mapping));
+
+        // Short runs, and runs with more outcome values and values left out than a report lists.
+        for run in [37, 1500, 2000] {
+            let mut runs = open();
+            let mut maker = runs.maker();
+            let mut merged = Backtest::with_outcome(&p, &mapping.outcome);
+            let template = merged.part();
+            let mut done = false;
+            while !done {
+                let mut part = template.part();
+                for _ in 0..run {
+                    let Some(raw) = runs.next_raw() else {
+                        done = true;
+                        break;
+                    };
+                    part.add_read(&p, raw.and_then(|r| maker.lead(&p, r)), now);
+                }
+                merged.merge(&part);
+                runs.merge_values(&maker.take_values());
+            }
+            merged.set_input(runs.input_summary(&mapping));
+
+            let (a, b) = (whole.report(&p, None), merged.report(&p, None));
+            let input = a.input.as_ref().unwrap();
+            assert!(input.left_out.len() == 200 && input.converted.len() == 2, "{}", input.left_out.len());
+            assert!(whole.errors.len() == MAX_ERRORS && whole.error_count > MAX_ERRORS as u64);
+            assert!(whole.values.len() == MAX_VALUES, "{}", whole.values.len());
+            assert!(whole.values.contains(&("Late value".to_string(), 2)));
+            assert!(input.left_out.iter().any(|l| l.value == "late" && l.count == 2));
+            assert_eq!(whole.len(), merged.len());
+            assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "runs of {run}");
+            assert_eq!(whole.rows_with_issues, merged.rows_with_issues);
+            assert_eq!((whole.errors.len(), whole.error_count), (merged.errors.len(), merged.error_count));
+            assert_eq!(whole.values, merged.values);
+        }
     }
 }

@@ -335,11 +335,27 @@ impl<R: Read> Reader<R> {
 
     /// What makes the leads of this input's [`Raw`] ones, on another thread.
     pub fn maker(&self) -> Maker {
-        self.maker.clone()
+        let mut m = self.maker.clone();
+        m.values = self.maker.values.part();
+        m
+    }
+
+    /// Adds the counts of values converted and left out by a [`Reader::maker`] ([`Maker::take_values`]) to
+    /// this reader's, which [`Reader::values`] and [`Reader::input_summary`] give: in input order, the result is
+    /// the one this reader would have counted.
+    pub fn merge_values(&mut self, later: &Values) {
+        self.maker.values.merge(later);
     }
 }
 
 impl Maker {
+    /// What this maker counted of values converted and left out since the last call, for
+    /// [`Reader::merge_values`].
+    pub fn take_values(&mut self) -> Values {
+        let part = self.values.part();
+        std::mem::replace(&mut self.values, part)
+    }
+
     /// The lead of `raw`, or a bad row.
     pub fn lead(&mut self, program: &Program, raw: Raw) -> Result<Lead, RowError> {
         let Raw { kind, line, offset, count } = raw;
@@ -484,17 +500,26 @@ enum Scan {
 }
 
 impl Scan {
-    fn over(mut self, bytes: &[u8]) -> Scan {
-        for &b in bytes {
-            self = match (self, b) {
-                (Scan::Quoted, b'"') => Scan::QuoteInQuoted,
-                (Scan::Quoted, _) => Scan::Quoted,
-                (Scan::QuoteInQuoted, b'"') | (Scan::ValueStart, b'"') => Scan::Quoted,
-                (_, b',' | b'\n') => Scan::ValueStart,
-                (Scan::ValueStart | Scan::Unquoted | Scan::QuoteInQuoted, _) => Scan::Unquoted,
+    fn over(self, bytes: &[u8]) -> Scan {
+        // Most lines have no quote at all: found with a fast search, they end unquoted or between values.
+        if self != Scan::Quoted && self != Scan::QuoteInQuoted && !bytes.contains(&b'"') {
+            return match bytes.last() {
+                None => self,
+                Some(b',' | b'\n') => Scan::ValueStart,
+                Some(_) => Scan::Unquoted,
             };
         }
-        self
+        bytes.iter().fold(self, |s, &b| s.step(b))
+    }
+
+    fn step(self, b: u8) -> Scan {
+        match (self, b) {
+            (Scan::Quoted, b'"') => Scan::QuoteInQuoted,
+            (Scan::Quoted, _) => Scan::Quoted,
+            (Scan::QuoteInQuoted, b'"') | (Scan::ValueStart, b'"') => Scan::Quoted,
+            (_, b',' | b'\n') => Scan::ValueStart,
+            (Scan::ValueStart | Scan::Unquoted | Scan::QuoteInQuoted, _) => Scan::Unquoted,
+        }
     }
 }
 
@@ -878,5 +903,30 @@ mod tests {
         assert_eq!(Format::guess("leads.NDJSON"), Format::Ndjson);
         assert_eq!(Format::guess("leads.csv"), Format::Csv);
         assert_eq!(Format::guess("-"), Format::Csv);
+    }
+
+    #[test]
+    fn the_quote_scan_of_a_line_without_quotes_ends_where_the_byte_by_byte_scan_ends() {
+        let starts = [Scan::ValueStart, Scan::Unquoted, Scan::Quoted, Scan::QuoteInQuoted];
+        let bytes = [b'a', b',', b'\n', b'"', b'\r', b' '];
+        // Every text of up to four of those bytes, from every state.
+        let mut texts: Vec<Vec<u8>> = vec![vec![]];
+        for len in 1..=4 {
+            let n = bytes.len().pow(len);
+            for mut k in 0..n {
+                let mut t = vec![];
+                for _ in 0..len {
+                    t.push(bytes[k % bytes.len()]);
+                    k /= bytes.len();
+                }
+                texts.push(t);
+            }
+        }
+        for s in starts {
+            for t in &texts {
+                let slow = t.iter().fold(s, |s, &b| s.step(b));
+                assert!(s.over(t) == slow, "{:?} from state {}", String::from_utf8_lossy(t), s as u8);
+            }
+        }
     }
 }

@@ -270,6 +270,8 @@ pub struct Values {
     ranges: RangeRule,
     converted: Vec<Converted>,
     left_out: Vec<LeftOut>,
+    /// A [`Values::part`]: lists every value left out, for [`Values::merge`] to keep the first ones.
+    part: bool,
 }
 
 /// How many distinct values left out a report lists (all are counted).
@@ -283,6 +285,25 @@ impl Values {
             .map(|(f, m)| (f.clone(), m.iter().map(|(k, v)| (fold(k), v.clone())).collect()))
             .collect();
         Values { explicit, ranges: mapping.ranges, ..Values::default() }
+    }
+
+    /// The same rules, nothing counted yet: for another thread, whose counts [`Values::merge`] adds to these.
+    pub fn part(&self) -> Values {
+        Values { explicit: self.explicit.clone(), ranges: self.ranges, converted: vec![], left_out: vec![], part: true }
+    }
+
+    /// Adds the counts of `later`, a [`Values::part`] of these rules, as if these had counted its values after
+    /// their own (the first example of a conversion and the first values left out are kept).
+    pub fn merge(&mut self, later: &Values) {
+        for c in &later.converted {
+            match self.converted.iter_mut().find(|x| x.field == c.field && x.rule == c.rule) {
+                Some(x) => x.count += c.count,
+                None => self.converted.push(c.clone()),
+            }
+        }
+        for l in &later.left_out {
+            self.count_left_out(&l.field, &l.value, &l.reason, l.count);
+        }
     }
 
     /// The value of field `f` that `raw` stands for, with the rule that read it, or None. Only called for a
@@ -332,11 +353,14 @@ impl Values {
 
     /// Counts a value left out of field `field`, and why.
     pub fn left_out(&mut self, field: &str, raw: &str, reason: &str) {
-        let raw = raw.trim();
+        self.count_left_out(field, raw.trim(), reason, 1);
+    }
+
+    fn count_left_out(&mut self, field: &str, raw: &str, reason: &str, n: u64) {
         if let Some(l) = self.left_out.iter_mut().find(|l| l.field == field && l.value == raw) {
-            l.count += 1;
-        } else if self.left_out.len() < MAX_LEFT_OUT {
-            self.left_out.push(LeftOut { field: field.into(), value: raw.into(), count: 1, reason: reason.into() });
+            l.count += n;
+        } else if self.left_out.len() < MAX_LEFT_OUT || self.part {
+            self.left_out.push(LeftOut { field: field.into(), value: raw.into(), count: n, reason: reason.into() });
         }
     }
 

@@ -97,6 +97,11 @@ impl<'p> Reader<'p> {
         self.inner.next_raw()
     }
 
+    /// Adds what a [`Reader::maker`] counted of values converted and left out ([`Maker::take_values`]).
+    pub fn merge_values(&mut self, later: &leadscore::mapping::Values) {
+        self.inner.merge_values(later);
+    }
+
     /// What makes the leads of [`Reader::next_raw`].
     pub fn maker(&self) -> Maker {
         self.inner.maker()

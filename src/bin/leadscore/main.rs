@@ -1,6 +1,7 @@
 //! The leadscore command-line tool: check a rules document, score leads in bulk, explain one lead, print
 //! the JSON Schema of the document format.
 
+mod batches;
 mod input;
 mod output;
 mod report;
@@ -453,13 +454,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let mapping = history_mapping(&read, &mut reader, &program, &name)?;
             let progress = progress_bar(reader.size());
-            let mut bt = leadscore::backtest::Backtest::with_outcome(&program, &mapping.outcome);
-            for item in reader.by_ref() {
-                if let (Some(pb), Ok(lead)) = (&progress, &item) {
-                    pb.set_position(lead.offset);
-                }
-                bt.add_read(&program, item, now);
-            }
+            let mut bt = backtest_all(&mut reader, &program, &mapping, now, progress.as_ref())?;
             if let Some(pb) = progress {
                 pb.finish_and_clear();
             }
@@ -619,11 +614,8 @@ fn history_mapping(
 }
 
 /// Leads scored together on one thread.
-const BATCH: usize = 2048;
-
 /// One batch's output: its rows, written; its bad rows; the offset after its last lead.
 struct Scored {
-    seq: u64,
     /// The rows written, or why they could not be.
     out: io::Result<Vec<u8>>,
     rows: u64,
@@ -631,9 +623,9 @@ struct Scored {
     offset: u64,
 }
 
-/// Scores every lead of `reader` into `out`, in input order: one thread reads the input, as many as the machine
-/// has make and score the leads of each batch, and this one writes the batches in order. Returns the leads scored
-/// and the bad rows.
+/// Scores every lead of `reader` into `out`, in input order (`batches::run`: one thread reads the input, as
+/// many as the machine has make and score the leads of each batch, and this one writes the batches in order).
+/// Returns the leads scored and the bad rows.
 fn score_all<W: Write>(
     mut reader: input::Reader,
     mut out: output::Writer<W>,
@@ -643,111 +635,111 @@ fn score_all<W: Write>(
     full: bool,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(u64, u64), String> {
-    use std::sync::{mpsc, Arc, Mutex};
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
-    let maker = reader.maker();
     let (format, partial) = (out.format(), !opts.complete);
-    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(u64, Vec<_>)>(2 * threads);
-    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<Scored>(2 * threads);
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            let mut seq = 0;
-            let mut batch = Vec::with_capacity(BATCH);
-            while let Some(raw) = reader.next_raw() {
-                batch.push(raw);
-                if batch.len() == BATCH {
-                    if jobs_tx.send((seq, std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
-                        return;
-                    }
-                    seq += 1;
+    // Submitted leads without the whole evaluation need only the score: the scorer gives it faster.
+    let init = |maker| (maker, (!partial && !full).then(|| program.scorer()));
+    let work = |(maker, scorer): &mut (leadscore::leads::Maker, Option<leadscore::Scorer>), raws: batches::Batch| {
+        let mut w = output::Writer::new(Vec::with_capacity(raws.len() * 256), format, full, program).rows_only();
+        let (mut rows, mut bad, mut offset) = (0, vec![], 0);
+        for raw in raws {
+            let lead = match raw.and_then(|r| maker.lead(program, r)) {
+                Ok(lead) => lead,
+                Err(e) => {
+                    bad.push(e);
+                    continue;
                 }
-            }
-            if !batch.is_empty() {
-                let _ = jobs_tx.send((seq, batch));
-            }
-        });
-        for _ in 0..threads {
-            let (jobs_rx, done_tx, mut maker) = (Arc::clone(&jobs_rx), done_tx.clone(), maker.clone());
-            s.spawn(move || {
-                // Submitted leads without the whole evaluation need only the score: the scorer gives it faster.
-                let mut scorer = (!partial && !full).then(|| program.scorer());
-                loop {
-                    let job = jobs_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
-                    let Ok((seq, raws)) = job else { return };
-                    let mut w =
-                        output::Writer::new(Vec::with_capacity(raws.len() * 256), format, full, program).rows_only();
-                    let (mut rows, mut bad, mut offset) = (0, vec![], 0);
-                    for raw in raws {
-                        let lead = match raw.and_then(|r| maker.lead(program, r)) {
-                            Ok(lead) => lead,
-                            Err(e) => {
-                                bad.push(e);
-                                continue;
-                            }
-                        };
-                        let written = match &mut scorer {
-                            Some(scorer) => {
-                                scorer.score(&lead.answers, &lead.events, now);
-                                let (score, fired) = (scorer.last(), scorer.fired());
-                                let row =
-                                    output::Row::of_score(program, &lead.id, lead.line, score, fired, &lead.issues);
-                                w.write_row(&row)
-                            }
-                            None => {
-                                let mut eval = program.evaluate(&lead.answers, &lead.events, now, opts);
-                                eval.issues = lead.issues;
-                                w.write(&lead.id, lead.line, &eval)
-                            }
-                        };
-                        if let Err(e) = written {
-                            let _ = done_tx.send(Scored { seq, out: Err(e), rows, bad, offset });
-                            return;
-                        }
-                        rows += 1;
-                        offset = lead.offset;
-                    }
-                    let scored = Scored { seq, out: Ok(w.into_inner()), rows, bad, offset };
-                    if done_tx.send(scored).is_err() {
-                        return;
-                    }
+            };
+            let written = match scorer {
+                Some(scorer) => {
+                    scorer.score(&lead.answers, &lead.events, now);
+                    let (score, fired) = (scorer.last(), scorer.fired());
+                    let row = output::Row::of_score(program, &lead.id, lead.line, score, fired, &lead.issues);
+                    w.write_row(&row)
                 }
-            });
+                None => {
+                    let mut eval = program.evaluate(&lead.answers, &lead.events, now, opts);
+                    eval.issues = lead.issues;
+                    w.write(&lead.id, lead.line, &eval)
+                }
+            };
+            if let Err(e) = written {
+                return Scored { out: Err(e), rows, bad, offset };
+            }
+            rows += 1;
+            offset = lead.offset;
         }
-        // Only the workers hold these now: when this thread stops early (it cannot write), the workers stop at
-        // their next batch, and the reading thread at its next send.
-        drop((done_tx, jobs_rx));
-        // The batches come in any order: each is written once those before it are.
-        let (mut next, mut waiting) = (0u64, std::collections::BTreeMap::new());
-        let (mut scored, mut bad) = (0u64, 0u64);
-        for batch in done_rx {
-            waiting.insert(batch.seq, batch);
-            while let Some(b) = waiting.remove(&next) {
-                next += 1;
-                if b.rows > 0 {
-                    out.header().map_err(|e| format!("cannot write: {e}"))?;
-                }
-                let rows = b.out.map_err(|e| format!("cannot write: {e}"))?;
-                out.write_raw(&rows).map_err(|e| format!("cannot write: {e}"))?;
-                scored += b.rows;
-                bad += b.bad.len() as u64;
-                for e in &b.bad {
-                    match progress {
-                        Some(pb) => pb.suspend(|| eprintln!("{e}")),
-                        None => eprintln!("{e}"),
-                    }
-                }
-                if let Some(pb) = progress {
-                    pb.set_position(b.offset.max(pb.position()));
-                }
+        Scored { out: Ok(w.into_inner()), rows, bad, offset }
+    };
+    let (mut scored, mut bad) = (0u64, 0u64);
+    let take = |b: Scored| {
+        if b.rows > 0 {
+            out.header().map_err(|e| format!("cannot write: {e}"))?;
+        }
+        let rows = b.out.map_err(|e| format!("cannot write: {e}"))?;
+        out.write_raw(&rows).map_err(|e| format!("cannot write: {e}"))?;
+        scored += b.rows;
+        bad += b.bad.len() as u64;
+        for e in &b.bad {
+            match progress {
+                Some(pb) => pb.suspend(|| eprintln!("{e}")),
+                None => eprintln!("{e}"),
             }
         }
-        if !waiting.is_empty() {
-            return Err(format!("the leads after lead {} were not scored: a scoring thread stopped", scored + bad));
+        if let Some(pb) = progress {
+            pb.set_position(b.offset.max(pb.position()));
         }
-        out.finish().map_err(|e| format!("cannot write: {e}"))?;
-        Ok((scored, bad))
-    })
+        Ok::<_, String>(())
+    };
+    if !batches::run(&mut reader, init, work, take)? {
+        return Err(format!("the leads after lead {} were not scored: a scoring thread stopped", scored + bad));
+    }
+    out.finish().map_err(|e| format!("cannot write: {e}"))?;
+    Ok((scored, bad))
+}
+
+/// Backtests `program` on every lead of `reader` (read as `mapping` says) on every core (`batches::run`): each
+/// batch is recorded by a part of the backtest, merged in input order, so the report is the one reading the
+/// leads one after another gives.
+fn backtest_all(
+    reader: &mut input::Reader,
+    program: &Program,
+    mapping: &leadscore::mapping::Mapping,
+    now: f64,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<leadscore::backtest::Backtest, String> {
+    use leadscore::backtest::Backtest;
+    let mut bt = Backtest::with_outcome(program, &mapping.outcome);
+    let template = bt.part();
+    let init = |maker| (maker, template.part());
+    let work = |(maker, part): &mut (leadscore::leads::Maker, Backtest), raws: batches::Batch| {
+        let mut offset = 0;
+        for raw in raws {
+            let lead = raw.and_then(|r| maker.lead(program, r));
+            if let Ok(lead) = &lead {
+                offset = lead.offset;
+            }
+            part.add_read(program, lead, now);
+        }
+        let done = std::mem::replace(part, template.part());
+        (done, maker.take_values(), offset)
+    };
+    let mut values = vec![];
+    let take = |(part, v, offset): (Backtest, leadscore::mapping::Values, u64)| {
+        bt.merge(&part);
+        values.push(v);
+        if let Some(pb) = progress {
+            pb.set_position(offset.max(pb.position()));
+        }
+        Ok::<_, String>(())
+    };
+    let complete = batches::run(reader, init, work, take)?;
+    if !complete {
+        return Err(format!("the leads after lead {} were not read: a thread stopped", bt.len()));
+    }
+    for v in &values {
+        reader.merge_values(v);
+    }
+    Ok(bt)
 }
 
 fn progress_bar(size: Option<u64>) -> Option<indicatif::ProgressBar> {
