@@ -68,7 +68,8 @@ pub struct Backtest {
     /// Per rule: fired and won, fired and lost.
     rules: Vec<[u64; 2]>,
     /// Distinct outcome values as written, with their counts, in order of appearance.
-    values: Vec<(String, u64)>,
+    /// Each with what it stands for, found once.
+    values: Vec<(String, u64, Outcome)>,
     errors: Vec<crate::leads::RowError>,
     error_count: u64,
     rows_with_issues: u64,
@@ -294,10 +295,10 @@ impl Backtest {
     /// for.
     pub fn add(&mut self, p: &Program, answers: &Answers, events: &Events, now: f64, outcome: Option<&str>) -> Scored {
         self.sorted = std::sync::OnceLock::new();
-        let outcome_kind = self.outcome_of(outcome);
-        if let Some(v) = outcome.map(str::trim).filter(|v| !v.is_empty()) {
-            self.count_value(v, 1);
-        }
+        let outcome_kind = match outcome.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => self.count_value(v, 1),
+            None => Outcome::Open,
+        };
         self.kernel.run(p, answers, events, now, &mut self.buffers);
         self.fired.clear();
         self.fired.resize(p.rules.len(), false);
@@ -412,7 +413,7 @@ impl Backtest {
                 *x += y;
             }
         }
-        for (v, n) in &later.values {
+        for (v, n, _) in &later.values {
             self.count_value(v, *n);
         }
         for e in &later.errors {
@@ -425,13 +426,18 @@ impl Backtest {
         later.fired.clone_into(&mut self.fired);
     }
 
-    /// Counts `n` leads with the outcome value `v`; a value not seen yet is listed while fewer than 1000 are.
-    fn count_value(&mut self, v: &str, n: u64) {
-        match self.values.iter().position(|(x, _)| x == v) {
-            Some(i) => self.values[i].1 += n,
-            None if self.values.len() < MAX_VALUES || self.part => self.values.push((v.to_string(), n)),
-            None => {}
+    /// Counts `n` leads with the outcome value `v` (trimmed, not empty), and returns what it stands for; a
+    /// value not seen yet is listed while fewer than 1000 are.
+    fn count_value(&mut self, v: &str, n: u64) -> Outcome {
+        if let Some(x) = self.values.iter_mut().find(|(x, ..)| x == v) {
+            x.1 += n;
+            return x.2;
         }
+        let kind = self.outcome_of(Some(v));
+        if self.values.len() < MAX_VALUES || self.part {
+            self.values.push((v.to_string(), n, kind));
+        }
+        kind
     }
 
     /// Leads scored so far.
@@ -620,11 +626,10 @@ impl Backtest {
         let mut outcomes: Vec<OutcomeValue> = self
             .values
             .iter()
-            .map(|(v, c)| {
-                let kind = self.outcome_of(Some(v));
+            .map(|&(ref v, c, kind)| {
                 OutcomeValue {
                     value: v.clone(),
-                    count: *c,
+                    count: c,
                     won: kind == Outcome::Won,
                     kind: kind.name(),
                     unlisted: kind == Outcome::Open && !self.folded[2].contains(&crate::mapping::fold(v)),
@@ -962,7 +967,7 @@ mod tests {
             assert!(input.left_out.len() == 200 && input.converted.len() == 2, "{}", input.left_out.len());
             assert!(whole.errors.len() == MAX_ERRORS && whole.error_count > MAX_ERRORS as u64);
             assert!(whole.values.len() == MAX_VALUES, "{}", whole.values.len());
-            assert!(whole.values.contains(&("Late value".to_string(), 2)));
+            assert!(whole.values.contains(&("Late value".to_string(), 2, Outcome::Lost)));
             assert!(input.left_out.iter().any(|l| l.value == "late" && l.count == 2));
             assert_eq!(whole.len(), merged.len());
             assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "runs of {run}");

