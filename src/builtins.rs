@@ -503,8 +503,11 @@ impl Func {
 /// search itself on a job title, and carries its panic paths into the Wasm module; an answer is at most a few
 /// hundred characters.
 pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
-    let n = needle.as_bytes();
-    n.is_empty() || haystack.as_bytes().windows(n.len()).any(|w| w.first() == n.first() && w == n)
+    let Some((first, rest)) = needle.as_bytes().split_first() else { return true };
+    // Compared byte by byte in place: a call of `memcmp` for each candidate costs more than a short compare.
+    haystack.as_bytes().windows(needle.len()).any(|w| {
+        w.split_first().is_some_and(|(a, w)| a == first && w.iter().zip(rest).all(|(a, b)| a == b))
+    })
 }
 
 /// The whole string (the part `lower` and `upper` change).
@@ -544,7 +547,8 @@ pub(crate) fn rem(x: f64, y: f64) -> f64 {
 
 /// What `domain(s)` gives before its case change: the part after the last `@`, trimmed.
 pub(crate) fn domain(s: &str) -> &str {
-    s.rsplit_once('@').map_or("", |(_, d)| d).trim()
+    // The last `@` (an ASCII byte, so never inside a character), found by a plain loop: an address is short.
+    s.as_bytes().iter().rposition(|&b| b == b'@').and_then(|at| s.get(at + 1..)).unwrap_or("").trim()
 }
 
 #[cfg(test)]
@@ -634,5 +638,16 @@ mod tests {
         assert_eq!(Cmp::Ge.over((0.0, 60.0), (50.0, 50.0)), None);
         assert_eq!(Arith::Mul.over((-2.0, 3.0), (4.0, 5.0)), (-10.0, 15.0));
         assert_eq!(Arith::Div.over((1.0, 2.0), (-1.0, 1.0)), (f64::NEG_INFINITY, f64::INFINITY));
+    }
+
+    #[test]
+    fn substrings_and_domains_are_those_of_the_standard_library() {
+        let texts = ["", "a", "ab", "aab", "Data Analyst", "data", "héllo wörld", "ö", "x@y", "a@b@c.com ", "@", "no at"];
+        for h in texts {
+            for n in texts.iter().chain(&["a", "ta", "Analyst", "st", "ö", "wö", "aa", "b@c"]) {
+                assert_eq!(contains(h, n), h.contains(n), "contains({h:?}, {n:?})");
+            }
+            assert_eq!(domain(h), h.rsplit_once('@').map_or("", |(_, d)| d).trim(), "domain({h:?})");
+        }
     }
 }

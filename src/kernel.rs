@@ -22,7 +22,7 @@
 use std::cell::Cell;
 
 use crate::answers::{Answer, Answers, Events, DAY_MS};
-use crate::builtins::{domain, Apply, Case};
+use crate::builtins::{Apply, Case};
 use crate::eval::{layout, pass, rule_outcome_factor, saturate, scaled_points, totals_into, Score};
 use crate::model::FieldType;
 use crate::program::{Arith, Cmp, Func, JsOp, ListItems, Node, NodeId, Program, RuleDef, Type};
@@ -134,8 +134,6 @@ enum S {
     If(Box<B>, Box<S>, Box<S>),
     /// A part of a string (`trim`: an [`Apply::Text`] that keeps the case).
     Part(fn(&str) -> &str, Box<S>),
-    /// `domain(field)`: for an ASCII answer, read from its lower-case form.
-    DomainText(u32),
     /// A case change of parts of a text field's answer (`upper(trim(field))`), [`Kernel::derived`]'s `k`th,
     /// written once per lead into a buffer that is kept.
     Derived(u32),
@@ -150,6 +148,17 @@ struct Derived {
     field: u32,
     parts: Box<[Part]>,
     upper: bool,
+}
+
+impl Derived {
+    /// Whether both write the same string. Two copies of one function may have two addresses: then they are
+    /// written twice, which costs time, never a result.
+    fn same(&self, other: &Derived) -> bool {
+        self.field == other.field
+            && self.upper == other.upper
+            && self.parts.len() == other.parts.len()
+            && self.parts.iter().zip(other.parts.iter()).all(|(&a, &b)| std::ptr::fn_addr_eq(a, b))
+    }
 }
 
 /// A JsonLogic value (json-logic-js semantics: JavaScript's coercions), of the operations that make no new
@@ -310,8 +319,8 @@ pub(crate) struct Kernel {
 /// A program ready to score many submitted leads: [`Program::score`] with the program lowered once more (see the
 /// module's documentation), and buffers kept from one lead to the next. After the first lead, scoring one
 /// allocates nothing on a model whose expressions it types entirely (every example model); an expression left to
-/// the general evaluator (JsonLogic's `cat` or `merge`) may allocate, and so does a lead that bails out (a domain
-/// in upper case outside ASCII).
+/// the general evaluator (JsonLogic's `cat` or `merge`) may allocate, and so may a case change of a text outside
+/// ASCII.
 ///
 /// ```
 /// # let doc = r#"{"leadscore": 1, "id": "m", "fields": [{"id": "n", "type": "number"}],
@@ -764,7 +773,7 @@ impl Lower<'_> {
                     _ => None,
                 };
                 // A field's answer in lower case is kept when it is set, and a choice's options are known: `lower`
-                // and `domain` of them are read rather than computed.
+                // of them is read rather than computed.
                 if let Some((f, k)) = field {
                     if func == Func::Lower && text(k) {
                         return Some(S::TextLower(f));
@@ -778,9 +787,6 @@ impl Lower<'_> {
                             })
                             .collect();
                         return Some(S::Choice(f, Some(lower)));
-                    }
-                    if func == Func::Domain && text(k) {
-                        return Some(S::DomainText(f));
                     }
                 }
                 match func.def().apply {
@@ -801,9 +807,17 @@ impl Lower<'_> {
                             }
                         };
                         parts.reverse();
+                        // Written once per lead however many conditions read it (`domain(email)` in three rules).
+                        let d = Derived { field, parts: parts.into(), upper: case == Case::Upper };
                         let mut derived = self.derived.borrow_mut();
-                        derived.push(Derived { field, parts: parts.into(), upper: case == Case::Upper });
-                        S::Derived(derived.len() as u32 - 1)
+                        let k = match derived.iter().position(|x| x.same(&d)) {
+                            Some(k) => k,
+                            None => {
+                                derived.push(d);
+                                derived.len() - 1
+                            }
+                        };
+                        S::Derived(k as u32)
                     }
                     Apply::Test(_)
                     | Apply::Num { .. }
@@ -1457,20 +1471,6 @@ impl<'a> Ev<'a> {
                 Some((true, s)) => Some(s),
                 Some((false, _)) => None,
                 None => self.bail(),
-            },
-            S::DomainText(f) => match self.answer(*f)? {
-                // Lower-casing ASCII maps byte to byte, so the domain of the lower-case form is the lower-case
-                // form of the domain.
-                Answer::Text(s, lower) if s.is_ascii() => Some(domain(lower.as_deref().unwrap_or(s))),
-                Answer::Text(s, _) => {
-                    let d = domain(s);
-                    if crate::host::lower(d).is_none() {
-                        Some(d)
-                    } else {
-                        self.bail()
-                    }
-                }
-                _ => self.bail(),
             },
         }
     }
