@@ -626,14 +626,12 @@ impl Backtest {
         let mut outcomes: Vec<OutcomeValue> = self
             .values
             .iter()
-            .map(|&(ref v, c, kind)| {
-                OutcomeValue {
-                    value: v.clone(),
-                    count: c,
-                    won: kind == Outcome::Won,
-                    kind: kind.name(),
-                    unlisted: kind == Outcome::Open && !self.folded[2].contains(&crate::mapping::fold(v)),
-                }
+            .map(|&(ref v, c, kind)| OutcomeValue {
+                value: v.clone(),
+                count: c,
+                won: kind == Outcome::Won,
+                kind: kind.name(),
+                unlisted: kind == Outcome::Open && !self.folded[2].contains(&crate::mapping::fold(v)),
             })
             .collect();
         outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));

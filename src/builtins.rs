@@ -505,9 +505,10 @@ impl Func {
 pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
     let Some((first, rest)) = needle.as_bytes().split_first() else { return true };
     // Compared byte by byte in place: a call of `memcmp` for each candidate costs more than a short compare.
-    haystack.as_bytes().windows(needle.len()).any(|w| {
-        w.split_first().is_some_and(|(a, w)| a == first && w.iter().zip(rest).all(|(a, b)| a == b))
-    })
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.split_first().is_some_and(|(a, w)| a == first && w.iter().zip(rest).all(|(a, b)| a == b)))
 }
 
 /// The whole string (the part `lower` and `upper` change).
@@ -642,7 +643,8 @@ mod tests {
 
     #[test]
     fn substrings_and_domains_are_those_of_the_standard_library() {
-        let texts = ["", "a", "ab", "aab", "Data Analyst", "data", "héllo wörld", "ö", "x@y", "a@b@c.com ", "@", "no at"];
+        let texts =
+            ["", "a", "ab", "aab", "Data Analyst", "data", "héllo wörld", "ö", "x@y", "a@b@c.com ", "@", "no at"];
         for h in texts {
             for n in texts.iter().chain(&["a", "ta", "Analyst", "st", "ö", "wö", "aa", "b@c"]) {
                 assert_eq!(contains(h, n), h.contains(n), "contains({h:?}, {n:?})");
