@@ -226,10 +226,15 @@ impl Answers {
                 Some(n) => number(f, n)?,
                 None => return Err(issue(&f.id, "type", format!("`{}` takes a number, not \"{}\"", f.id, clip(s)))),
             },
-            FieldType::Boolean => match s.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" | "on" => Answer::Bool(true),
-                "false" | "no" | "0" | "off" => Answer::Bool(false),
-                _ => return Err(issue(&f.id, "type", format!("`{}` takes true or false, not \"{}\"", f.id, clip(s)))),
+            // Compared ignoring ASCII case, without a lower-case copy.
+            FieldType::Boolean => match ["true", "yes", "1", "on", "false", "no", "0", "off"]
+                .iter()
+                .position(|w| s.eq_ignore_ascii_case(w))
+            {
+                Some(i) => Answer::Bool(i < 4),
+                None => {
+                    return Err(issue(&f.id, "type", format!("`{}` takes true or false, not \"{}\"", f.id, clip(s))))
+                }
             },
             FieldType::Multi => {
                 let mut bits = 0u64;
@@ -540,6 +545,39 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_boolean_in_text_is_read_in_any_case() {
+        let doc = r#"{"leadscore": 1, "id": "b", "fields": [{"id": "ok", "type": "boolean"}],
+            "rules": [], "stages": [{"id": "lead"}]}"#;
+        let p = crate::compile_str(doc).program.expect("compiles");
+        let mut a = Answers::new(&p);
+        for (text, want) in [
+            ("true", Some(true)),
+            ("TRUE", Some(true)),
+            (" Yes ", Some(true)),
+            ("1", Some(true)),
+            ("On", Some(true)),
+            ("false", Some(false)),
+            ("False", Some(false)),
+            ("NO", Some(false)),
+            ("0", Some(false)),
+            ("oFF", Some(false)),
+            ("tru", None),
+            ("truee", None),
+            ("yes!", None),
+            ("01", None),
+            ("ön", None),
+        ] {
+            let set = a.set_text(&p, 0, text);
+            let got = match a.get(0) {
+                Some(Answer::Bool(b)) => Some(*b),
+                _ => None,
+            };
+            assert_eq!((got, set.is_ok()), (want, want.is_some()), "{text:?}");
+        }
+        assert_eq!(a.set_text(&p, 0, "maybe").unwrap_err().message, "`ok` takes true or false, not \"maybe\"");
+    }
 
     #[test]
     fn events_in_any_order_are_kept_newest_first_as_one_by_one() {
