@@ -74,7 +74,8 @@ pub struct Backtest {
     error_count: u64,
     rows_with_issues: u64,
     fired: Vec<bool>,
-    /// A [`Backtest::part`]: keeps every outcome value and error it meets, for the merge to keep the first ones.
+    /// A [`Backtest::part`]: lists every outcome value it meets, for the merge to keep the first ones and count
+    /// the later ones. (Its first errors are all a merge can keep: errors are only listed, never counted twice.)
     part: bool,
     /// The program lowered for submitted leads, and its buffers: each lead is scored as `leadscore score` scores
     /// it, the same bits as the general evaluator.
@@ -363,7 +364,7 @@ impl Backtest {
     /// Records a row that could not be read.
     pub fn error(&mut self, e: crate::leads::RowError) {
         self.error_count += 1;
-        if self.errors.len() < MAX_ERRORS || self.part {
+        if self.errors.len() < MAX_ERRORS {
             self.errors.push(e);
         }
     }
@@ -375,7 +376,7 @@ impl Backtest {
 
     /// An empty backtest like this one (the same program and outcome values) for another thread: it records a
     /// run of consecutive leads, and [`Backtest::merge`] adds them to this one as if this one had read them. It
-    /// keeps every error and outcome value it meets (a run is short), so that the merge keeps the same ones.
+    /// lists every outcome value it meets (a run is short), so that the merge counts the same ones.
     pub fn part(&self) -> Backtest {
         Backtest {
             won_values: self.won_values.clone(),

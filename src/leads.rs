@@ -364,12 +364,8 @@ impl Maker {
             RawKind::Record(rec) => {
                 // A row left unparsed by the reading thread: parsed here, with the checks it would have made.
                 let Maker { columns, parser, values, width, .. } = self;
-                let record;
                 let cells: &mut dyn Iterator<Item = &str> = match &rec {
-                    Rec::Parsed(r) => {
-                        record = r.iter();
-                        &mut { record }
-                    }
+                    Rec::Parsed(r) => &mut r.iter(),
                     Rec::Line(text) => match parser.cells(text) {
                         Ok(c) if c.len() != *width => {
                             let message = format!("this row has {} values, the header row {width}", c.len());
@@ -391,7 +387,7 @@ impl Maker {
                                 let id = &program.fields[f].id;
                                 match values.convert(program, f, cell) {
                                     Some((v, rule)) if answers.set_text(program, f, &v).is_ok() => {
-                                        values.converted(id, rule, cell, &v);
+                                        values.converted(id, &rule, cell, &v);
                                     }
                                     _ => {
                                         values.left_out(id, cell, &e.message);

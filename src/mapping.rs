@@ -296,10 +296,7 @@ impl Values {
     /// their own (the first example of a conversion and the first values left out are kept).
     pub fn merge(&mut self, later: &Values) {
         for c in &later.converted {
-            match self.converted.iter_mut().find(|x| x.field == c.field && x.rule == c.rule) {
-                Some(x) => x.count += c.count,
-                None => self.converted.push(c.clone()),
-            }
+            self.count_converted(&c.field, &c.rule, c.count, || c.example.clone());
         }
         for l in &later.left_out {
             self.count_left_out(&l.field, &l.value, &l.reason, l.count);
@@ -339,15 +336,17 @@ impl Values {
     }
 
     /// Counts a conversion of `raw` to `value` by `rule`.
-    pub fn converted(&mut self, field: &str, rule: String, raw: &str, value: &str) {
+    pub fn converted(&mut self, field: &str, rule: &str, raw: &str, value: &str) {
+        self.count_converted(field, rule, 1, || (raw.trim().into(), value.into()));
+    }
+
+    /// Counts `n` conversions; the first of a field and rule gives the example.
+    fn count_converted(&mut self, field: &str, rule: &str, n: u64, example: impl FnOnce() -> (String, String)) {
         match self.converted.iter_mut().find(|c| c.field == field && c.rule == rule) {
-            Some(c) => c.count += 1,
-            None => self.converted.push(Converted {
-                field: field.into(),
-                rule,
-                count: 1,
-                example: (raw.trim().into(), value.into()),
-            }),
+            Some(c) => c.count += n,
+            None => {
+                self.converted.push(Converted { field: field.into(), rule: rule.into(), count: n, example: example() })
+            }
         }
     }
 

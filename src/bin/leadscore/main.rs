@@ -618,7 +618,6 @@ fn history_mapping(
     Ok(mapping)
 }
 
-/// Leads scored together on one thread.
 /// One batch's output: its rows, written; its bad rows; the offset after its last lead.
 struct Scored {
     /// The rows written, or why they could not be.
