@@ -93,6 +93,13 @@ enum B {
     },
     /// The same test of a string against each string of a constant list, true when one passes.
     TestAny(fn(&str, &str) -> bool, Box<S>, u32),
+    /// `contains(field, 'a') or contains(field, 'b') or ...` of one text field's answer (with `lower`, of its
+    /// lower-case form): whether it contains one of the needles, found in one pass over the answer.
+    FieldContainsAny {
+        field: u32,
+        lower: bool,
+        needles: Box<Needles>,
+    },
     /// A JsonLogic condition: its value's truthiness.
     Json(Box<J>),
 }
@@ -175,6 +182,8 @@ enum J {
     Op(JsOp, Box<[J]>),
     /// `in` with a literal array: strictly equal to one of its items.
     InArray(Box<J>, Box<[J]>),
+    /// `in` with a literal array of strings only: a string equal to one of them.
+    InStrs(Box<J>, Box<[Box<str>]>),
 }
 
 /// What a [`J`] evaluates to.
@@ -501,8 +510,18 @@ impl Lower<'_> {
                 match (op, args) {
                     (JsOp::In, &[needle, hay]) => match *self.node(hay)? {
                         Node::Js(JsOp::Array, s, n) => {
-                            let items = self.args(s, n)?.iter().map(|&x| self.j(x)).collect::<Option<_>>()?;
-                            J::InArray(Box::new(self.j(needle)?), items)
+                            let items: Box<[J]> = self.args(s, n)?.iter().map(|&x| self.j(x)).collect::<Option<_>>()?;
+                            let strs = items
+                                .iter()
+                                .map(|x| match x {
+                                    J::Str(i) => self.p.strings.get(*i as usize).cloned(),
+                                    _ => None,
+                                })
+                                .collect::<Option<Box<[Box<str>]>>>();
+                            match strs {
+                                Some(strs) => J::InStrs(Box::new(self.j(needle)?), strs),
+                                None => J::InArray(Box::new(self.j(needle)?), items),
+                            }
                         }
                         _ => J::Op(op, Box::new([self.j(needle)?, self.j(hay)?])),
                     },
@@ -583,7 +602,7 @@ impl Lower<'_> {
                         x => any.push(x),
                     }
                 }
-                B::Any(any.into())
+                Needles::of_any(&any).unwrap_or_else(|| B::Any(any.into()))
             }
             Node::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
             Node::Cmp(op, a, b) => match self.ty(a)? {
@@ -1161,6 +1180,9 @@ impl<'a> Ev<'a> {
             B::Cmp(op, a, b) => {
                 let (x, y) = (self.n(a), self.n(b));
                 let (x, y) = (x?, y?);
+                if !x.is_nan() && !y.is_nan() {
+                    return Some(holds(*op, x, y));
+                }
                 match op.over((x, x), (y, y)) {
                     Some(r) => Some(r),
                     None => self.bail(),
@@ -1206,6 +1228,10 @@ impl<'a> Ev<'a> {
                 Answer::Text(s, low) => Some(test(if *lower { low.as_deref().unwrap_or(s) } else { s }, needle)),
                 _ => self.bail(),
             },
+            B::FieldContainsAny { field, lower, needles } => match self.answer(*field)? {
+                Answer::Text(s, low) => Some(needles.any_in(if *lower { low.as_deref().unwrap_or(s) } else { s })),
+                _ => self.bail(),
+            },
             B::Json(j) => Some(self.j(j)?.truthy()),
             B::TestAny(test, a, l) => {
                 let x = self.s(a)?;
@@ -1226,6 +1252,8 @@ impl<'a> Ev<'a> {
             },
             N::Score => self.scores.map(|s| s.total.0),
             N::Group(g) => self.scores.and_then(|s| s.groups.get(*g as usize)).map(|g| g.0),
+            // Every age is at most infinite (never NaN: `ages` takes the larger of it and 0).
+            N::Count(e, None) => Some(self.events.times.get(*e as usize).map_or(0, |t| t.len()) as f64),
             N::Count(e, days) => {
                 let within = match days {
                     None => f64::INFINITY,
@@ -1299,6 +1327,10 @@ impl<'a> Ev<'a> {
                     (None, None) => Jv::Null,
                 }
             }
+            J::InStrs(needle, items) => match self.j(needle)? {
+                Jv::Str(s) => Jv::Bool(items.iter().any(|t| **t == *s)),
+                Jv::Null | Jv::Bool(_) | Jv::Num(_) | Jv::Set(..) => Jv::Bool(false),
+            },
             J::InArray(needle, items) => {
                 let needle = self.j(needle)?;
                 let mut found = false;
@@ -1547,6 +1579,55 @@ fn hash(s: &str) -> usize {
     (h ^ (h >> 29)) as usize
 }
 
+/// The needles of [`B::FieldContainsAny`], with the set of their first bytes: a position of the answer whose byte
+/// starts no needle is passed over with one test.
+#[derive(Debug, Clone)]
+struct Needles {
+    first: [u64; 4],
+    needles: Box<[Box<str>]>,
+}
+
+impl Needles {
+    /// `B::Any` of `contains` tests of one field's answer against constants, in the same case, as one test.
+    fn of_any(any: &[B]) -> Option<B> {
+        let contains: fn(&str, &str) -> bool = crate::builtins::contains;
+        let (mut at, mut needles) = (None, vec![]);
+        for b in any {
+            let B::FieldTest { test, field, lower, needle } = b else { return None };
+            if !std::ptr::fn_addr_eq(*test, contains) || at.is_some_and(|at| at != (*field, *lower)) {
+                return None;
+            }
+            at = Some((*field, *lower));
+            needles.push(needle.clone());
+        }
+        let (field, lower) = at?;
+        if needles.len() < 2 {
+            return None;
+        }
+        let mut first = [0u64; 4];
+        for n in &needles {
+            match n.as_bytes().first() {
+                Some(&b) => first[usize::from(b / 64)] |= 1 << (b % 64),
+                // The empty string is in every string.
+                None => first = [u64::MAX; 4],
+            }
+        }
+        Some(B::FieldContainsAny { field, lower, needles: Box::new(Needles { first, needles: needles.into() }) })
+    }
+
+    /// Whether `hay` contains one of the needles: `contains(hay, n)` of some `n`.
+    fn any_in(&self, hay: &str) -> bool {
+        let hay = hay.as_bytes();
+        if self.needles.iter().any(|n| n.is_empty()) {
+            return true;
+        }
+        hay.iter().enumerate().any(|(i, &b)| {
+            self.first[usize::from(b / 64)] & (1 << (b % 64)) != 0
+                && self.needles.iter().any(|n| hay[i..].starts_with(n.as_bytes()))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1567,5 +1648,38 @@ mod tests {
             assert_eq!(set.has(probe), items.has_str(probe), "{probe:?}");
         }
         assert!(!StrSet::new(&ListItems::Num(vec![1.0])).has("1"));
+    }
+
+    #[test]
+    fn needles_found_in_one_pass_as_contains_finds_them() {
+        let contains: fn(&str, &str) -> bool = crate::builtins::contains;
+        let test = |needle: &str| B::FieldTest { test: contains, field: 3, lower: true, needle: needle.into() };
+        let sets: [&[&str]; 5] = [
+            &["data", "analytics", "growth"],
+            &["intern", "junior", "trainee", "assistant"],
+            &["aa", "aab", "b"],
+            &["é", "über", "x"],
+            &["zzz", ""],
+        ];
+        let hays =
+            ["", "a", "aa", "aab", "baab", "vp data & analytics", "head of growth", "junio", "über-intern", "é", "zz"];
+        for set in sets {
+            let any: Vec<B> = set.iter().map(|n| test(n)).collect();
+            let Some(B::FieldContainsAny { field: 3, lower: true, needles }) = Needles::of_any(&any) else {
+                panic!("{set:?} is one test")
+            };
+            for hay in hays {
+                assert_eq!(needles.any_in(hay), set.iter().any(|n| contains(hay, n)), "{set:?} in {hay:?}");
+            }
+        }
+        // Tests of two fields, or of two cases of one, or another test than `contains`, stay apart.
+        let starts: fn(&str, &str) -> bool = |s, p| s.starts_with(p);
+        let other_field = B::FieldTest { test: contains, field: 4, lower: true, needle: "x".into() };
+        let other_case = B::FieldTest { test: contains, field: 3, lower: false, needle: "x".into() };
+        let other_test = B::FieldTest { test: starts, field: 3, lower: true, needle: "x".into() };
+        for b in [other_field, other_case, other_test, B::Const(true)] {
+            assert!(Needles::of_any(&[test("a"), b]).is_none());
+        }
+        assert!(Needles::of_any(&[test("a")]).is_none());
     }
 }
