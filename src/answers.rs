@@ -62,6 +62,12 @@ impl Answers {
         Answers { slots: vec![None; program.fields.len()] }
     }
 
+    /// No answers again, for `program`, keeping the room (a reader reuses one `Answers` for many leads).
+    pub fn reset(&mut self, program: &Program) {
+        self.slots.clear();
+        self.slots.resize(program.fields.len(), None);
+    }
+
     /// The answer to field `index`.
     pub fn get(&self, index: usize) -> Option<&Answer> {
         self.slots.get(index).and_then(Option::as_ref)
@@ -466,6 +472,14 @@ impl Events {
     /// No events.
     pub fn new(program: &Program) -> Self {
         Events { times: vec![vec![]; program.events.len()] }
+    }
+
+    /// No events again, for `program`, keeping the room of each event's list.
+    pub fn reset(&mut self, program: &Program) {
+        self.times.resize_with(program.events.len(), Vec::new);
+        for t in &mut self.times {
+            t.clear();
+        }
     }
 
     /// Records one occurrence of event `index` at `at_ms`. Non-finite times are rejected. (One insertion, in

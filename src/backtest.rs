@@ -346,19 +346,23 @@ impl Backtest {
         now: f64,
     ) -> Option<Scored> {
         match item {
-            Ok(lead) => {
-                let time = lead.extra.get(1).and_then(|t| t.as_deref()).map(crate::leads::parse_time);
-                if !lead.issues.is_empty() || matches!(time, Some(None)) {
-                    self.issue();
-                }
-                let outcome = lead.extra.first().and_then(|o| o.as_deref());
-                Some(self.add(p, &lead.answers, &lead.events, time.flatten().unwrap_or(now), outcome))
-            }
+            Ok(lead) => Some(self.add_lead(p, &lead, now)),
             Err(e) => {
                 self.error(e);
                 None
             }
         }
+    }
+
+    /// Records a lead read as [`Backtest::add_read`] says (for a lead read into a kept one,
+    /// [`crate::leads::Maker::lead_into`]).
+    pub fn add_lead(&mut self, p: &Program, lead: &crate::leads::Lead, now: f64) -> Scored {
+        let time = lead.extra.get(1).and_then(|t| t.as_deref()).map(crate::leads::parse_time);
+        if !lead.issues.is_empty() || matches!(time, Some(None)) {
+            self.issue();
+        }
+        let outcome = lead.extra.first().and_then(|o| o.as_deref());
+        self.add(p, &lead.answers, &lead.events, time.flatten().unwrap_or(now), outcome)
     }
 
     /// Records a row that could not be read.

@@ -4,6 +4,7 @@
 //! reading goes on. No I/O of its own: it reads any [`Read`].
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read};
 
 use serde_json::Value as Json;
@@ -34,7 +35,7 @@ impl Format {
 }
 
 /// One lead read from the input.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lead {
     /// The `id` column or key; by default the lead's number, from 1.
     pub id: String,
@@ -48,6 +49,21 @@ pub struct Lead {
     pub issues: Vec<Issue>,
     /// The values of the extra columns asked for when opening, in that order (`None`: absent or empty).
     pub extra: Vec<Option<String>>,
+}
+
+impl Lead {
+    /// A lead with no answers, no events and `extra` empty values, to read into ([`Maker::lead_into`]).
+    pub fn empty(program: &Program, extra: usize) -> Lead {
+        Lead {
+            id: String::new(),
+            line: 0,
+            offset: 0,
+            answers: Answers::new(program),
+            events: Events::new(program),
+            issues: vec![],
+            extra: vec![None; extra],
+        }
+    }
 }
 
 /// A bad row: where, and what.
@@ -358,8 +374,26 @@ impl Maker {
 
     /// The lead of `raw`, or a bad row.
     pub fn lead(&mut self, program: &Program, raw: Raw) -> Result<Lead, RowError> {
+        let mut lead = Lead::empty(program, self.extra.len());
+        self.lead_into(program, raw, &mut lead)?;
+        Ok(lead)
+    }
+
+    /// [`Maker::lead`] into a lead read before, whose buffers are kept (its answers, events, extra values and
+    /// id are replaced): the way to read many leads one after another without allocating each one anew. On an
+    /// error the lead holds nothing of use.
+    pub fn lead_into(&mut self, program: &Program, raw: Raw, lead: &mut Lead) -> Result<(), RowError> {
         let Raw { kind, line, offset, count } = raw;
         let n_extra = self.extra.len();
+        lead.line = line;
+        lead.offset = offset;
+        lead.answers.reset(program);
+        lead.events.reset(program);
+        lead.issues.clear();
+        lead.extra.resize(n_extra, None);
+        for s in lead.extra.iter_mut().flatten() {
+            s.clear();
+        }
         match kind {
             RawKind::Record(rec) => {
                 // A row left unparsed by the reading thread: parsed here, with the checks it would have made.
@@ -375,10 +409,7 @@ impl Maker {
                         Err(message) => return Err(RowError { line, message }),
                     },
                 };
-                let mut answers = Answers::new(program);
-                let mut events = Events::new(program);
-                let mut issues = vec![];
-                let mut extra = vec![None; n_extra];
+                let Lead { answers, events, issues, extra, id: lead_id, .. } = lead;
                 let mut id = None;
                 for (i, cell) in cells.enumerate() {
                     match columns.get(i).copied().unwrap_or(Column::Ignored) {
@@ -408,26 +439,52 @@ impl Maker {
                         }
                         Column::Extra(x) => {
                             let v = cell.trim();
-                            extra[x] = (!v.is_empty()).then(|| v.to_string());
+                            if let Some(slot) = extra.get_mut(x) {
+                                match slot {
+                                    Some(s) => {
+                                        s.clear();
+                                        s.push_str(v);
+                                    }
+                                    None => *slot = Some(v.to_string()),
+                                }
+                            }
                         }
-                        Column::Id => id = Some(cell.to_string()),
+                        Column::Id => id = Some(cell),
                         Column::Ignored => {}
                     }
                 }
                 events.sort();
-                let id = id.unwrap_or_else(|| count.to_string());
-                Ok(Lead { id, line, offset, answers, events, issues, extra })
+                // An extra value left empty (its cell, or a cell it did not have) is none.
+                for e in extra.iter_mut() {
+                    if e.as_ref().is_some_and(|s| s.is_empty()) {
+                        *e = None;
+                    }
+                }
+                lead_id.clear();
+                match id {
+                    Some(cell) => lead_id.push_str(cell),
+                    None => write!(lead_id, "{count}").expect("a String takes any text"),
+                }
+                Ok(())
             }
             RawKind::Line(text) => {
                 #[cfg(not(target_arch = "wasm32"))]
                 if self.fast {
-                    let (mut answers, mut events) = (Answers::new(program), Events::new(program));
-                    let fast =
-                        crate::ndjson::read(program, &text, &self.extra, &mut answers, &mut events, &mut self.seen);
+                    let fast = crate::ndjson::read(
+                        program,
+                        &text,
+                        &self.extra,
+                        &mut lead.answers,
+                        &mut lead.events,
+                        &mut self.seen,
+                    );
                     if let Some(l) = fast {
-                        let id = l.id.unwrap_or_else(|| count.to_string());
-                        return Ok(Lead { id, line, offset, answers, events, issues: vec![], extra: l.extra });
+                        lead.id = l.id.unwrap_or_else(|| count.to_string());
+                        lead.extra = l.extra;
+                        return Ok(());
                     }
+                    lead.answers.reset(program);
+                    lead.events.reset(program);
                 }
                 let value: Json = match serde_json::from_str(&text) {
                     Ok(v) => v,
@@ -467,7 +524,8 @@ impl Maker {
                     Some(Json::Number(n)) => n.to_string(),
                     _ => count.to_string(),
                 };
-                Ok(Lead { id, line, offset, answers, events, issues, extra })
+                *lead = Lead { id, line, offset, answers, events, issues, extra };
+                Ok(())
             }
         }
     }
@@ -799,6 +857,59 @@ mod tests {
             "rules": [{"id": "big", "group": "fit", "when": "employees >= 50", "points": 10}],
             "stages": [{"id": "lead"}]}"#;
         crate::compile_str(doc).program.expect("compiles")
+    }
+
+    /// Every lead of `text`, read fresh and read into one kept lead.
+    fn read_both_ways(p: &Program, text: &str, format: Format, extra: &[&str]) {
+        let mut fresh = Reader::new(text.as_bytes(), format, p, extra).unwrap();
+        let mut kept = Reader::new(text.as_bytes(), format, p, extra).unwrap();
+        let (mut maker, mut lead, mut n) = (kept.maker(), Lead::empty(p, 0), 0);
+        while let Some(want) = fresh.next_lead(p) {
+            let got = kept.next_raw().expect("as many leads").and_then(|raw| maker.lead_into(p, raw, &mut lead));
+            match want {
+                Ok(want) => assert_eq!((got, &lead), (Ok(()), &want), "lead {n} of {text}"),
+                Err(e) => assert_eq!(got, Err(e), "lead {n} of {text}"),
+            }
+            n += 1;
+        }
+        assert!(kept.next_raw().is_none());
+        assert!(n >= 6, "{n} leads");
+    }
+
+    #[test]
+    fn a_lead_read_into_a_kept_one_is_the_lead_read_fresh() {
+        let p = program();
+        // Values, events, ids and extra values present, then absent, then empty; bad rows between.
+        let csv = "id,employees,email,demo_request,outcome,scored_at\n\
+                   a,120,Ann@Example.com,2026-01-02;2026-01-05T10:00:00Z,won,2026-02-01\n\
+                   ,,,,,\n\
+                   c,many,x,yesterday,lost,\n\
+                   d,4\n\
+                   \"e\",\"7\",\"b@c.it\",2026-01-01,\"open\",2026-03-01\n\
+                   f,8,,,, \n\
+                   ,9,z@z.it,2026-01-03,won,2026-01-04\n";
+        read_both_ways(&p, csv, Format::Csv, &["outcome", "scored_at"]);
+        let mut r = Reader::new(csv.as_bytes(), Format::Csv, &p, &["outcome", "scored_at"]).unwrap();
+        let extra: Vec<_> = r.leads(&p).map(|l| l.map(|l| l.extra)).collect();
+        let (some, none) = (|s: &str| Some(s.to_string()), None);
+        assert_eq!(extra[1], Ok(vec![none.clone(), none.clone()]));
+        assert_eq!(extra[2], Ok(vec![some("lost"), none.clone()]));
+        assert_eq!(extra[5], Ok(vec![none.clone(), none]));
+        read_both_ways(&p, csv, Format::Csv, &[]);
+        // NDJSON: the fast path, the flat form, a key given twice, bad lines.
+        let ndjson = [
+            r#"{"id": "a", "answers": {"employees": 120, "email": "Ann@Example.com"}, "events": {"demo_request": ["2026-01-02T00:00:00Z"]}, "outcome": "won"}"#,
+            r#"{"answers": {}}"#,
+            r#"{"id": 7, "employees": 3, "outcome": "lost"}"#,
+            r#"not json"#,
+            r#"{"answers": {"employees": 1, "employees": 2}}"#,
+            r#"[1]"#,
+            r#"{"id": "g", "answers": {"employees": "many"}, "events": {"demo_request": ["soon"]}}"#,
+            r#"{"id": "h", "answers": {"email": "h@h.it"}, "events": {"demo_request": ["2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]}}"#,
+        ]
+        .join("\n");
+        read_both_ways(&p, &ndjson, Format::Ndjson, &["outcome"]);
+        read_both_ways(&p, &ndjson, Format::Ndjson, &[]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use leadscore::leads::Lead;
 use leadscore::{diagnostic, Options, Program};
 
 #[derive(Parser)]
@@ -641,18 +642,17 @@ fn score_all<W: Write>(
 ) -> Result<(u64, u64), String> {
     let (format, partial) = (out.format(), !opts.complete);
     // Submitted leads without the whole evaluation need only the score: the scorer gives it faster.
-    let init = |maker| (maker, (!partial && !full).then(|| program.scorer()));
-    let work = |(maker, scorer): &mut (leadscore::leads::Maker, Option<leadscore::Scorer>), raws: batches::Batch| {
+    // Each worker reads every lead into the same `Lead`, whose buffers are kept.
+    let init = |maker| (maker, (!partial && !full).then(|| program.scorer()), Lead::empty(program, 0));
+    type State<'p> = (leadscore::leads::Maker, Option<leadscore::Scorer<'p>>, Lead);
+    let work = |(maker, scorer, lead): &mut State, raws: batches::Batch| {
         let mut w = output::Writer::new(Vec::with_capacity(raws.len() * 256), format, full, program).rows_only();
         let (mut rows, mut bad, mut offset) = (0, vec![], 0);
         for raw in raws {
-            let lead = match raw.and_then(|r| maker.lead(program, r)) {
-                Ok(lead) => lead,
-                Err(e) => {
-                    bad.push(e);
-                    continue;
-                }
-            };
+            if let Err(e) = raw.and_then(|r| maker.lead_into(program, r, lead)) {
+                bad.push(e);
+                continue;
+            }
             let written = match scorer {
                 Some(scorer) => {
                     scorer.score(&lead.answers, &lead.events, now);
@@ -662,7 +662,7 @@ fn score_all<W: Write>(
                 }
                 None => {
                     let mut eval = program.evaluate(&lead.answers, &lead.events, now, opts);
-                    eval.issues = lead.issues;
+                    eval.issues = std::mem::take(&mut lead.issues);
                     w.write(&lead.id, lead.line, &eval)
                 }
             };
@@ -714,15 +714,18 @@ fn backtest_all(
     use leadscore::backtest::Backtest;
     let mut bt = Backtest::with_outcome(program, &mapping.outcome);
     let template = bt.part();
-    let init = |maker| (maker, template.part());
-    let work = |(maker, part): &mut (leadscore::leads::Maker, Backtest), raws: batches::Batch| {
+    // Each worker reads every lead into the same `Lead`, whose buffers are kept.
+    let init = |maker| (maker, template.part(), Lead::empty(program, 2));
+    let work = |(maker, part, lead): &mut (leadscore::leads::Maker, Backtest, Lead), raws: batches::Batch| {
         let mut offset = 0;
         for raw in raws {
-            let lead = raw.and_then(|r| maker.lead(program, r));
-            if let Ok(lead) = &lead {
-                offset = lead.offset;
+            match raw.and_then(|r| maker.lead_into(program, r, lead)) {
+                Ok(()) => {
+                    offset = lead.offset;
+                    part.add_lead(program, lead, now);
+                }
+                Err(e) => part.error(e),
             }
-            part.add_read(program, lead, now);
         }
         let done = std::mem::replace(part, template.part());
         (done, maker.take_values(), offset)
