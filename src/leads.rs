@@ -752,12 +752,44 @@ impl RecordParser {
     /// Splits the first record of `text` into `out` (its values, one after another) and `ends` (where each
     /// ends); returns how many values it has.
     fn split(&mut self, text: &[u8]) -> Result<usize, String> {
-        self.core.reset();
         // Grown, never shrunk: no bytes to clear for each record.
         if self.out.len() < text.len() + 1 {
             self.out.resize(text.len() + 1, 0);
             self.ends.resize(text.len() + 2, 0);
         }
+        match self.split_plain(text) {
+            Some(n) => Ok(n),
+            None => self.split_quoted(text),
+        }
+    }
+
+    /// [`RecordParser::split`] of a record on one line with no quote (most rows): its values are the text
+    /// between commas, as csv_core reads them. `None` for any other text.
+    fn split_plain(&mut self, text: &[u8]) -> Option<usize> {
+        let line = match text.strip_suffix(b"\n") {
+            Some(t) => t.strip_suffix(b"\r").unwrap_or(t),
+            None => text,
+        };
+        // csv_core drops a byte order mark at the start of a record.
+        if line.is_empty()
+            || line.starts_with(b"\xEF\xBB\xBF")
+            || line.iter().any(|&b| matches!(b, b'"' | b'\n' | b'\r'))
+        {
+            return None;
+        }
+        let (mut o, mut e) = (0, 0);
+        for value in line.split(|&b| b == b',') {
+            self.out[o..o + value.len()].copy_from_slice(value);
+            o += value.len();
+            self.ends[e] = o;
+            e += 1;
+        }
+        Some(e)
+    }
+
+    /// [`RecordParser::split`] by csv_core.
+    fn split_quoted(&mut self, text: &[u8]) -> Result<usize, String> {
+        self.core.reset();
         let (mut input, mut o, mut e) = (text, 0, 0);
         loop {
             let (res, nin, nout, nend) = self.core.read_record(input, &mut self.out[o..], &mut self.ends[e..]);
@@ -1119,5 +1151,44 @@ mod tests {
             assert_eq!(cells, record, "{:?}", String::from_utf8_lossy(line));
         }
         assert!(parser.cells(b"\xC3,\xA9\n").is_err(), "a character cut in two by a comma is not text");
+    }
+
+    #[test]
+    fn a_row_with_no_quote_is_split_as_csv_core_splits_it() {
+        let lines: [&[u8]; 18] = [
+            b"a,b,c\n",
+            b"\xEF\xBB\xBFa,b\n",
+            b"a,\xEF\xBB\xBF\n",
+            b"a,b,c\r\n",
+            b"a,b,c",
+            b",,,\n",
+            b",",
+            b"x\n",
+            "é,ü,ß\n".as_bytes(),
+            b"\xC3,\xA9\n",
+            b" spaced , values \n",
+            b"a,b\r",
+            b"a\rb,c\n",
+            b"a,b\nc,d\n",
+            b"",
+            b"\n",
+            b"\r\n",
+            b"a,\"b\",c\n",
+        ];
+        let (mut plain, mut core) = (RecordParser::new(), RecordParser::new());
+        let mut taken = 0;
+        for line in lines {
+            core.split(line).ok();
+            let want = core
+                .split_quoted(line)
+                .map(|n| (core.out[..core.ends[..n].last().map_or(0, |&e| e)].to_vec(), core.ends[..n].to_vec()));
+            plain.split(line).ok();
+            if let Some(n) = plain.split_plain(line) {
+                taken += 1;
+                let got = (plain.out[..plain.ends[..n].last().map_or(0, |&e| e)].to_vec(), plain.ends[..n].to_vec());
+                assert_eq!(Ok(got), want, "{:?}", String::from_utf8_lossy(line));
+            }
+        }
+        assert_eq!(taken, 10, "the rows on one line with no quote and no byte order mark");
     }
 }
