@@ -738,12 +738,21 @@ impl RecordParser {
 
     /// The values of the first record of `text`, borrowed from this parser, or the error [`RecordParser::parse`]
     /// gives: without a record to allocate, for rows read on the hot path.
-    fn cells(&mut self, text: &[u8]) -> Result<Cells<'_>, String> {
+    fn cells<'a>(&'a mut self, text: &'a [u8]) -> Result<Cells<'a>, String> {
+        self.room(text.len());
+        // Most rows: the values are read in place, between the commas.
+        let plain = match self.split_plain(text) {
+            Some(n) => std::str::from_utf8(&text[..self.ends[n - 1]]).ok().map(|all| (n, all)),
+            None => None,
+        };
+        if let Some((n, all)) = plain {
+            return Ok(Cells { all, ends: &self.ends[..n], start: 0, gap: 1 });
+        }
         let n = self.split(text)?;
         let end = self.ends[..n].last().copied().unwrap_or(0);
         let (out, ends) = (&self.out, &self.ends[..n]);
         match std::str::from_utf8(&out[..end]) {
-            Ok(all) if ends.iter().all(|&e| all.is_char_boundary(e)) => Ok(Cells { all, ends, start: 0 }),
+            Ok(all) if ends.iter().all(|&e| all.is_char_boundary(e)) => Ok(Cells { all, ends, start: 0, gap: 0 }),
             // A value that is not UTF-8 text: the record says which and where.
             _ => Err(record(out, ends).err().unwrap_or_else(|| "not UTF-8 text".into())),
         }
@@ -752,42 +761,40 @@ impl RecordParser {
     /// Splits the first record of `text` into `out` (its values, one after another) and `ends` (where each
     /// ends); returns how many values it has.
     fn split(&mut self, text: &[u8]) -> Result<usize, String> {
-        // Grown, never shrunk: no bytes to clear for each record.
-        if self.out.len() < text.len() + 1 {
-            self.out.resize(text.len() + 1, 0);
-            self.ends.resize(text.len() + 2, 0);
-        }
-        match self.split_plain(text) {
-            Some(n) => Ok(n),
-            None => self.split_quoted(text),
+        self.room(text.len());
+        self.split_quoted(text)
+    }
+
+    /// Room in `out` and `ends` for a text of `len` bytes: grown, never shrunk, so no bytes are cleared for each
+    /// record.
+    fn room(&mut self, len: usize) {
+        if self.out.len() < len + 1 {
+            self.out.resize(len + 1, 0);
+            self.ends.resize(len + 2, 0);
         }
     }
 
-    /// [`RecordParser::split`] of a record on one line with no quote (most rows): its values are the text
-    /// between commas, as csv_core reads them. `None` for any other text.
+    /// A record on one line with no quote (most rows): its values are the text between commas, as csv_core
+    /// reads them. Writes where each value ends in `text` (before a comma, or at the end of the line) into
+    /// `ends` and returns how many values there are; `None` for any other text.
     fn split_plain(&mut self, text: &[u8]) -> Option<usize> {
         let line = match text.strip_suffix(b"\n") {
             Some(t) => t.strip_suffix(b"\r").unwrap_or(t),
             None => text,
         };
         // csv_core drops a byte order mark at the start of a record.
-        if line.is_empty()
-            || line.starts_with(b"\xEF\xBB\xBF")
-            || line.iter().any(|&b| matches!(b, b'"' | b'\n' | b'\r'))
-        {
+        if line.is_empty() || line.starts_with(b"\xEF\xBB\xBF") || memchr::memchr3(b'"', b'\n', b'\r', line).is_some() {
             return None;
         }
-        let (mut o, mut e) = (0, 0);
-        for value in line.split(|&b| b == b',') {
-            self.out[o..o + value.len()].copy_from_slice(value);
-            o += value.len();
-            self.ends[e] = o;
+        let mut e = 0;
+        for end in memchr::memchr_iter(b',', line).chain(std::iter::once(line.len())) {
+            self.ends[e] = end;
             e += 1;
         }
         Some(e)
     }
 
-    /// [`RecordParser::split`] by csv_core.
+    /// [`RecordParser::split`]: the record's values by csv_core, one after another in `out`.
     fn split_quoted(&mut self, text: &[u8]) -> Result<usize, String> {
         self.core.reset();
         let (mut input, mut o, mut e) = (text, 0, 0);
@@ -830,11 +837,13 @@ fn record(out: &[u8], ends: &[usize]) -> Result<csv::StringRecord, String> {
     csv::StringRecord::from_byte_record(record).map_err(|e| format!("not UTF-8 text: {e}"))
 }
 
-/// The values of a record, as [`RecordParser::cells`] splits it.
+/// The values of a record, as [`RecordParser::cells`] splits it: each ends where `ends` says, and the next
+/// starts `gap` bytes after (after a comma, in a row's text; right after, in csv_core's output).
 struct Cells<'a> {
     all: &'a str,
     ends: &'a [usize],
     start: usize,
+    gap: usize,
 }
 
 impl Cells<'_> {
@@ -848,8 +857,8 @@ impl<'a> Iterator for Cells<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let (&end, rest) = self.ends.split_first()?;
-        let v = &self.all[self.start..end];
-        (self.start, self.ends) = (end, rest);
+        let v = self.all.get(self.start..end)?;
+        (self.start, self.ends) = (end + self.gap, rest);
         Some(v)
     }
 }
@@ -1178,14 +1187,21 @@ mod tests {
         let (mut plain, mut core) = (RecordParser::new(), RecordParser::new());
         let mut taken = 0;
         for line in lines {
-            core.split(line).ok();
-            let want = core
-                .split_quoted(line)
-                .map(|n| (core.out[..core.ends[..n].last().map_or(0, |&e| e)].to_vec(), core.ends[..n].to_vec()));
-            plain.split(line).ok();
+            let want = core.split(line).map(|n| {
+                let mut start = 0;
+                core.ends[..n]
+                    .iter()
+                    .map(|&e| std::mem::replace(&mut start, e))
+                    .zip(&core.ends[..n])
+                    .map(|(s, &e)| core.out[s..e].to_vec())
+                    .collect::<Vec<_>>()
+            });
+            plain.room(line.len());
             if let Some(n) = plain.split_plain(line) {
                 taken += 1;
-                let got = (plain.out[..plain.ends[..n].last().map_or(0, |&e| e)].to_vec(), plain.ends[..n].to_vec());
+                let mut start = 0;
+                let got: Vec<Vec<u8>> =
+                    plain.ends[..n].iter().map(|&e| line[std::mem::replace(&mut start, e + 1)..e].to_vec()).collect();
                 assert_eq!(Ok(got), want, "{:?}", String::from_utf8_lossy(line));
             }
         }
