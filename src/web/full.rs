@@ -164,8 +164,14 @@ struct ScoreOut<'a> {
     stage: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     knockout: Option<&'a str>,
+    /// Ids of the rules that gave points, in rule order.
+    fired: Vec<&'a str>,
     issues: Vec<Issue>,
 }
+
+/// What `Scorer.score` keeps from one call to the next: the program lowered for submitted leads and its
+/// buffers, made on the first call.
+pub(super) type Fast = std::cell::RefCell<Option<(crate::kernel::Kernel, crate::kernel::Buffers)>>;
 
 /// `Scorer.answersFromForm`'s result.
 #[derive(Serialize)]
@@ -263,13 +269,17 @@ impl Scorer {
         Ok(to_js(&Full { evaluation: &evaluation, hints }).unchecked_into())
     }
 
-    /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage and knockout; no
-    /// ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`.
+    /// The bare outcome of a submitted lead, for scoring many: total, group scores, stage, knockout and the
+    /// rules that fired; no ledger, flow or texts. The same numbers as `evaluate(..., { complete: true })`, by
+    /// the scorer of submitted leads (kept from one call to the next).
     pub fn score(&self, answers: JsAnswers, events: Option<JsEvents>, now: Option<JsNum>) -> Result<JsScore, JsValue> {
         let (a, e, issues) = self.inputs(&answers, events.as_deref())?;
         let now = args::opt_number(now, "now")?;
         let p = &self.program;
-        let s = p.score(&a, &e, now_or_clock(now));
+        let mut fast = self.fast.try_borrow_mut().map_err(|_| Error::new("leadscore: score: already scoring"))?;
+        let (kernel, buffers) = fast.get_or_insert_with(|| (crate::kernel::Kernel::new(p), Default::default()));
+        kernel.run(p, &a, &e, now_or_clock(now), buffers);
+        let s = &buffers.score;
         let mut groups = BTreeMap::new();
         for (g, v) in p.groups.iter().zip(&s.groups) {
             groups.insert(g.id.as_str(), *v);
@@ -279,6 +289,7 @@ impl Scorer {
             groups,
             stage: stage_id(p, s.stage, s.knockout),
             knockout: s.knockout.and_then(|k| p.knockouts.get(k)).map(|k| k.id.as_str()),
+            fired: buffers.fired().filter_map(|r| p.rules.get(r)).map(|r| r.id.as_str()).collect(),
             issues,
         };
         Ok(to_js(&out).unchecked_into())

@@ -154,6 +154,9 @@ pub struct Scorer {
     text: String,
     #[cfg(feature = "compiler")]
     warnings: Vec<crate::Diagnostic>,
+    /// `score`'s typed program and buffers (`crate::kernel`), made on its first call.
+    #[cfg(feature = "compiler")]
+    fast: full::Fast,
 }
 
 impl From<Program> for Scorer {
@@ -164,6 +167,8 @@ impl From<Program> for Scorer {
             text: String::new(),
             #[cfg(feature = "compiler")]
             warnings: vec![],
+            #[cfg(feature = "compiler")]
+            fast: Default::default(),
         }
     }
 }
@@ -196,7 +201,8 @@ impl Scorer {
             match compiled.program {
                 Some(program) => {
                     let text = if compiled.diagnostics.is_empty() { String::new() } else { text };
-                    Ok(Scorer { program: Rc::new(program), text, warnings: compiled.diagnostics })
+                    let (program, warnings) = (Rc::new(program), compiled.diagnostics);
+                    Ok(Scorer { program, text, warnings, fast: Default::default() })
                 }
                 None => Err(full::compile_error(&text, &compiled.diagnostics)),
             }

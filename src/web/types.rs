@@ -163,6 +163,8 @@ export interface ScoreResult {
   stage: string;
   /** The knockout that holds. */
   knockout?: string;
+  /** Ids of the rules that gave points, in rule order. */
+  fired: string[];
   issues: Issue[];
 }
 

@@ -105,8 +105,35 @@ test("score gives the bare numbers of evaluate, for scoring many leads", () => {
     assert.equal(r.stage, e.stage.id, lead.id);
     assert.equal(r.knockout, e.disqualified?.knockout, lead.id);
     assert.deepEqual(r.groups, Object.fromEntries(e.groups.map((g) => [g.id, g.score])), lead.id);
+    assert.deepEqual(r.fired, e.ledger.map((l) => l.rule), lead.id);
   }
   assert.deepEqual(s.score({ employees: "x" }, [], NOW).issues.map((i) => i.field), ["employees"]);
+});
+
+test("score on a minimal model: no rule fired is an empty list, no knockout is absent", () => {
+  const s = new Scorer({
+    leadscore: 1,
+    id: "minimal",
+    fields: [{ id: "n", type: "number" }],
+    rules: [{ id: "big", group: "fit", when: "n > 10", points: 5 }],
+    stages: [{ id: "lead" }],
+  });
+  assert.deepEqual(s.score({ n: 1 }, [], NOW), {
+    score: 0,
+    groups: { fit: 0, engagement: 0 },
+    stage: "lead",
+    fired: [],
+    issues: [],
+  });
+  assert.deepEqual(s.score({ n: 50 }, undefined, NOW), {
+    score: 5,
+    groups: { fit: 5, engagement: 0 },
+    stage: "lead",
+    fired: ["big"],
+    issues: [],
+  });
+  // The same scorer, one lead after another: nothing of the last lead is left.
+  assert.deepEqual(s.score({}, [], NOW).fired, []);
 });
 
 test("bad answers are left out and reported by field; nothing throws", () => {

@@ -12,8 +12,9 @@
 // result is the same, 1 on any difference, 2 when something could not run.
 //
 // --tamper changes the Wasm result of the first lead of every job by one unit in the last place of its
-// score, and the runtime's score of the second lead of every complete job, to show that a difference that
-// small is caught (the run must then report one per job, and one more per complete job).
+// score, and the runtime's score of the second lead and `score()`'s of the third of every complete job, to
+// show that a difference that small is caught (the run must then report one per job, and two more per
+// complete job).
 
 import { spawn } from "node:child_process";
 import { createReadStream, readFileSync, writeFileSync } from "node:fs";
@@ -175,6 +176,28 @@ async function runJob(job) {
       const got = canonical(page);
       if (want !== got) {
         record({ kind: "runtime session", id, line: input.line, native: want, wasm: got });
+        continue;
+      }
+      // The full build's bare score of a submitted lead (its scorer), fired rules included.
+      let bare;
+      try {
+        bare = scorer.score(lead.answers, lead.events, job.nowMs);
+      } catch (e) {
+        record({ kind: "score() threw", id, line: input.line, error: String(e?.message ?? e) });
+        continue;
+      }
+      if (job.tamper && result.compared === 3) bare.score = nextUp(bare.score);
+      const wantBare = canonical({
+        score: native.score,
+        stage: native.stage.id,
+        groups: Object.fromEntries(native.groups.map((g) => [g.id, g.score])),
+        knockout: native.disqualified?.knockout,
+        fired: native.ledger.map((l) => l.rule),
+      });
+      const { score, stage, groups, knockout, fired } = bare;
+      const gotBare = canonical({ score, stage, groups, knockout, fired });
+      if (wantBare !== gotBare) {
+        record({ kind: "score()", id, line: input.line, native: wantBare, wasm: gotBare });
         continue;
       }
     }
