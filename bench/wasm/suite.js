@@ -111,6 +111,17 @@ export function check({ scorer, scoreJsonLogic, leads, generated, base }) {
       continue;
     }
     compare("evaluate", outcome(e), lead);
+    // `score()` gives evaluate's numbers and its ledger's rules.
+    const b = scorer.score(lead.answers, lead.events, NOW);
+    const want = outcome(e);
+    const same =
+      b.score === want.total &&
+      b.stage === want.stage &&
+      (b.knockout ?? null) === want.knockout &&
+      Object.keys(b.groups).length === Object.keys(want.groups).length &&
+      Object.entries(want.groups).every(([g, v]) => b.groups[g] === v) &&
+      JSON.stringify(b.fired) === JSON.stringify(e.ledger.map((l) => l.rule));
+    if (!same) problems.push(`${lead.id}: score() differs from evaluate`);
   }
   // The session's score, after each change, is the score of the lead with that answer.
   const stages = scorer.model().stages.map((s) => s.id);
@@ -194,6 +205,7 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
   const eachLead = (fn) => overLeads(leads.map((_, i) => i), fn);
   const a = await together("sample leads", {
     submitted: overLeads(leads, (l) => scorer.evaluate(l.answers, l.events, NOW, SUBMITTED).score),
+    bare: overLeads(leads, (l) => scorer.score(l.answers, l.events, NOW).score),
     inProgress: overLeads(leads, (l) => scorer.evaluate(l.answers, l.events, NOW, IN_PROGRESS).score),
     js: overLeads(leads, (l) => scoreLead(l, NOW).total),
     jl: overLeads(leads, (l) => scoreJsonLogic(l, NOW).total),
@@ -206,6 +218,7 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
   for (const s of sessions) s.free();
   const workload = `${leads.length} sample leads`;
   rows.push({ path: "`evaluate(object)`, submitted `{complete: true, hints: false}`", workload, ls: a.submitted, js: a.js, jl: a.jl, note: "" });
+  rows.push({ path: "`score(object)`: total, groups, stage, knockout and fired rule ids (the scorer)", workload, ls: a.bare, js: a.js, jl: a.jl, note: "" });
   rows.push({ path: "`evaluate(object)`, in progress `{complete: false, hints: false}`", workload, ls: a.inProgress, js: a.js, jl: a.jl, note: "range" });
 
   const hintLeads = HINT_LEADS.map((id) => leads.find((l) => l.id === id));
