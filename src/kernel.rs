@@ -1585,6 +1585,8 @@ fn hash(s: &str) -> usize {
 struct Needles {
     first: [u64; 4],
     needles: Box<[Box<str>]>,
+    /// One needle is empty, and the empty string is in every string.
+    always: bool,
 }
 
 impl Needles {
@@ -1605,26 +1607,22 @@ impl Needles {
             return None;
         }
         let mut first = [0u64; 4];
-        for n in &needles {
-            match n.as_bytes().first() {
-                Some(&b) => first[usize::from(b / 64)] |= 1 << (b % 64),
-                // The empty string is in every string.
-                None => first = [u64::MAX; 4],
-            }
+        for &b in needles.iter().filter_map(|n| n.as_bytes().first()) {
+            first[usize::from(b / 64)] |= 1 << (b % 64);
         }
-        Some(B::FieldContainsAny { field, lower, needles: Box::new(Needles { first, needles: needles.into() }) })
+        let always = needles.iter().any(|n| n.is_empty());
+        let needles = Box::new(Needles { first, needles: needles.into(), always });
+        Some(B::FieldContainsAny { field, lower, needles })
     }
 
     /// Whether `hay` contains one of the needles: `contains(hay, n)` of some `n`.
     fn any_in(&self, hay: &str) -> bool {
         let hay = hay.as_bytes();
-        if self.needles.iter().any(|n| n.is_empty()) {
-            return true;
-        }
-        hay.iter().enumerate().any(|(i, &b)| {
-            self.first[usize::from(b / 64)] & (1 << (b % 64)) != 0
-                && self.needles.iter().any(|n| hay[i..].starts_with(n.as_bytes()))
-        })
+        self.always
+            || hay.iter().enumerate().any(|(i, &b)| {
+                self.first[usize::from(b / 64)] & (1 << (b % 64)) != 0
+                    && self.needles.iter().any(|n| hay[i..].starts_with(n.as_bytes()))
+            })
     }
 }
 

@@ -483,9 +483,8 @@ impl Maker {
                         lead.extra = l.extra;
                         return Ok(());
                     }
-                    lead.answers.reset(program);
-                    lead.events.reset(program);
                 }
+                // Read again as a `Value`, into a new lead (a rare line: one that has something to say).
                 let value: Json = match serde_json::from_str(&text) {
                     Ok(v) => v,
                     Err(e) => return Err(RowError { line, message: format!("not JSON: {e}") }),
