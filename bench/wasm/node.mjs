@@ -82,11 +82,13 @@ function startupTable(s) {
 }
 
 const { Scorer } = await import(new URL("node.js", pkg).href);
+const { Scorer: Runtime } = await import(new URL("runtime-node.js", pkg).href);
 const jsonLogic = (await import("json-logic-js")).default;
 const { runSuite } = await import("./suite.js");
 
 const result = await runSuite({
   Scorer,
+  Runtime,
   jsonLogic,
   modelText,
   csvText: read("examples/leads/b2b-saas.csv"),

@@ -2,6 +2,7 @@
 // The result is left in `window.benchResult` ({ result } or { error }) for the runner to collect.
 
 import init, { Scorer } from "/pkg/leadscore.js";
+import initRuntime, { Scorer as Runtime } from "/pkg/runtime.js";
 import { runSuite } from "./suite.js";
 
 const text = async (path) => {
@@ -18,9 +19,11 @@ const log = (line) => {
 
 try {
   await init();
+  await initRuntime();
   const quick = new URLSearchParams(location.search).has("quick");
   const result = await runSuite({
     Scorer,
+    Runtime,
     jsonLogic: globalThis.jsonLogic,
     modelText: await text("/examples/b2b-saas.json"),
     csvText: await text("/examples/leads/b2b-saas.csv"),

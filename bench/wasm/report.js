@@ -25,33 +25,35 @@ export function resultsTable(result) {
     r.path + (r.note === "hints" ? " ¹" : r.note === "range" ? " ²" : ""),
     ns(r.ls.ns),
     perSecond(r.ls.ns),
+    ns(r.plain.ns),
     ns(r.js.ns),
-    perSecond(r.js.ns),
     ns(r.jl.ns),
-    perSecond(r.jl.ns),
+    ratio(r.ls.ns, r.plain.ns),
     ratio(r.ls.ns, r.js.ns),
     ratio(r.ls.ns, r.jl.ns),
   ]);
-  const spread = Math.max(...result.rows.flatMap((r) => [r.ls, r.js, r.jl].map((m) => (m.max - m.min) / m.ns)));
+  const spread = Math.max(...result.rows.flatMap((r) => [r.ls, r.plain, r.js, r.jl].map((m) => (m.max - m.min) / m.ns)));
   return [
     table(
       [
         "leadscore path",
         "leadscore ns/eval",
         "leadscore evals/s",
-        "plain JS ns/eval",
-        "plain JS evals/s",
+        "lean JS ns/eval",
+        "table JS ns/eval",
         "json-logic-js ns/eval",
-        "json-logic-js evals/s",
-        "leadscore ÷ JS (time)",
+        "leadscore ÷ lean JS (time)",
+        "leadscore ÷ table JS (time)",
         "leadscore ÷ json-logic-js (time)",
       ],
       rows,
     ),
     "",
-    "Workloads: " + [...new Set(result.rows.map((r) => r.workload))].join("; ") + ". Plain JS and json-logic-js",
-    "score the same leads, or the same lead with the same answer changed, from scratch (total, groups with caps,",
-    "knockouts, stage, grade). A ratio above 1× means leadscore takes longer per evaluation.",
+    "Workloads: " + [...new Set(result.rows.map((r) => r.workload))].join("; ") + ".",
+    "The three others score the same leads, or the same lead with the same answer changed, from scratch. Lean JS",
+    "(plain.js) returns what `score()` returns: total, groups with caps, knockout, stage, fired rule ids. Table JS",
+    "(yardstick.js) and json-logic-js also compute the grade. A ratio above 1× means leadscore takes longer per",
+    "evaluation. Session rows: the full build's session, then the runtime build's (what a landing page loads).",
     "¹ also computes hints: single changes that reach the next stage, each one re-scored.",
     "² also computes the score range over every completion of the form, and the flow.",
     `Median of ${result.timing.rounds} rounds of about ${result.timing.roundMs} ms after ${result.timing.warmupMs} ms`,
@@ -77,6 +79,8 @@ export function checkLine(result) {
   return (
     `Checked before timing: ${c.leads} sample leads, ${c.generated} generated leads and every session step give the ` +
     `same total, group scores, knockout, stage and grade in leadscore, plain JS and json-logic-js ` +
-    `(${c.exact} of ${c.compared} totals bit-identical; largest difference ${c.maxDiff.toExponential(1)}).`
+    `(${c.exact} of ${c.compared} totals bit-identical; largest difference ${c.maxDiff.toExponential(1)}). The lean ` +
+    `JS scorer gives what \`score()\` gives, fired rules included, on the same leads and steps (${c.plainExact} of ` +
+    `${c.plainCompared} totals bit-identical).`
   );
 }

@@ -6,6 +6,7 @@
 
 import { NOW, leadsFromCsv, leadsFromNdjson, generateLeads } from "./leads.js";
 import { scoreLead } from "./yardstick.js";
+import { scorePlain } from "./plain.js";
 import { jsonLogicScorer } from "./jsonlogic-model.js";
 import { measureTogether } from "./timing.js";
 
@@ -43,6 +44,9 @@ const SESSION_CASES = [
     values: ["VP Data & Analytics", "Junior Analyst", "Head of Growth", "CTO", "Marketing Assistant", "Data"],
   },
 ];
+
+/** The session cases, then the same on the runtime build when there is one. */
+const withRuntime = (cases, runtime) => (runtime ? [...cases, ...cases.map((c) => ({ ...c, runtime: true }))] : cases);
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -89,11 +93,24 @@ const copy = (lead) => ({ id: lead.id, answers: { ...lead.answers }, events: lea
  * Checks every lead and every session step against leadscore; throws on the first batch of disagreements.
  * Returns counts for the report.
  */
-export function check({ scorer, scoreJsonLogic, leads, generated, base }) {
+export function check({ scorer, runtime, scoreJsonLogic, leads, generated, base }) {
   const problems = [];
   let exact = 0;
   let compared = 0;
   let maxDiff = 0;
+  let plainCompared = 0;
+  let plainExact = 0;
+  // The lean yardstick returns what score() returns, fired rules included.
+  const checkPlain = (where, lead, b) => {
+    const p = scorePlain(lead, NOW);
+    const want = { total: b.score, groups: b.groups, stage: b.stage, knockout: b.knockout ?? null, grade: null };
+    const diff = differences(want, { ...p, grade: null });
+    if (Object.keys(p.groups).length !== Object.keys(b.groups).length) diff.push("other groups");
+    if (JSON.stringify(p.fired) !== JSON.stringify(b.fired)) diff.push(`fired ${p.fired} instead of ${b.fired}`);
+    if (diff.length) problems.push(`${where}: lean plain JS: ${diff.join(", ")}`);
+    plainCompared++;
+    if (p.total === b.score) plainExact++;
+  };
   const compare = (where, expected, lead) => {
     for (const [name, score] of [["plain JS", scoreLead], ["json-logic-js", scoreJsonLogic]]) {
       const got = score(lead, NOW);
@@ -122,11 +139,12 @@ export function check({ scorer, scoreJsonLogic, leads, generated, base }) {
       Object.entries(want.groups).every(([g, v]) => b.groups[g] === v) &&
       JSON.stringify(b.fired) === JSON.stringify(e.ledger.map((l) => l.rule));
     if (!same) problems.push(`${lead.id}: score() differs from evaluate`);
+    checkPlain(lead.id, lead, b);
   }
   // The session's score, after each change, is the score of the lead with that answer.
   const stages = scorer.model().stages.map((s) => s.id);
-  for (const c of SESSION_CASES) {
-    const session = openSession(scorer, base);
+  for (const c of withRuntime(SESSION_CASES, runtime)) {
+    const session = openSession(c.runtime ? runtime : scorer, base);
     const index = session.fieldIndex(c.field);
     const lead = copy(base);
     for (const value of [...c.values, ...c.values]) {
@@ -138,8 +156,9 @@ export function check({ scorer, scoreJsonLogic, leads, generated, base }) {
       const stageIndex = session.stageIndex;
       const fromSession = { ...full, total: session.total, stage: stageIndex < 0 ? "disqualified" : stages[stageIndex] };
       const diff = differences(full, fromSession);
-      if (diff.length) problems.push(`session ${c.field} = ${value}: ${diff.join(", ")}`);
+      if (diff.length) problems.push(`${c.runtime ? "runtime " : ""}session ${c.field} = ${value}: ${diff.join(", ")}`);
       compare(`${c.field} = ${JSON.stringify(value)}`, full, lead);
+      checkPlain(`${c.field} = ${JSON.stringify(value)}`, lead, scorer.score(lead.answers, lead.events, NOW));
     }
     session.free();
   }
@@ -147,7 +166,7 @@ export function check({ scorer, scoreJsonLogic, leads, generated, base }) {
     const more = problems.length > 20 ? `\n... and ${problems.length - 20} more` : "";
     throw new Error(`the scorers disagree:\n${problems.slice(0, 20).join("\n")}${more}`);
   }
-  return { leads: leads.length, generated: generated.length, compared, exact, maxDiff };
+  return { leads: leads.length, generated: generated.length, compared, exact, maxDiff, plainCompared, plainExact };
 }
 
 /** What wasm-bindgen's glue does to hand a JS string to Wasm (`passStringToWasm0`), into a fixed buffer. */
@@ -166,17 +185,19 @@ function copyIn(text, memory, encoder) {
  * Runs the checks and the timings. `Scorer` is leadscore's class (instantiated module), `jsonLogic` the
  * json-logic-js object, the texts those of examples/b2b-saas.json and examples/leads/b2b-saas.{csv,ndjson}.
  */
-export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonText, log = () => {}, quick = false }) {
+export async function runSuite({ Scorer, Runtime, jsonLogic, modelText, csvText, ndjsonText, log = () => {}, quick = false }) {
   const timing = quick ? { warmupMs: 50, roundMs: 15, rounds: 3 } : { warmupMs: 250, roundMs: 60, rounds: 9 };
   const model = JSON.parse(modelText);
   const scorer = new Scorer(modelText);
+  // The runtime build (what a landing page loads) on the same program, compiled ahead of time.
+  const runtime = Runtime ? new Runtime(scorer.toBytes()) : null;
   const scoreJsonLogic = jsonLogicScorer(jsonLogic);
   const leads = [...leadsFromNdjson(ndjsonText), ...leadsFromCsv(model, csvText)];
   const generated = generateLeads(model, 300);
   const base = leads.find((l) => l.id === SESSION_BASE);
 
   log(`checking ${leads.length} sample leads and ${generated.length} generated ones...`);
-  const checked = check({ scorer, scoreJsonLogic, leads, generated, base });
+  const checked = check({ scorer, runtime, scoreJsonLogic, leads, generated, base });
   log(`  all agree (${checked.exact} of ${checked.compared} totals bit-identical, largest difference ${checked.maxDiff})`);
 
   const together = async (label, cases) => {
@@ -207,6 +228,7 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
     submitted: overLeads(leads, (l) => scorer.evaluate(l.answers, l.events, NOW, SUBMITTED).score),
     bare: overLeads(leads, (l) => scorer.score(l.answers, l.events, NOW).score),
     inProgress: overLeads(leads, (l) => scorer.evaluate(l.answers, l.events, NOW, IN_PROGRESS).score),
+    plain: overLeads(leads, (l) => scorePlain(l, NOW).total),
     js: overLeads(leads, (l) => scoreLead(l, NOW).total),
     jl: overLeads(leads, (l) => scoreJsonLogic(l, NOW).total),
     stringify: overLeads(leads, (l) => JSON.stringify(l.answers).length + JSON.stringify(l.events).length + JSON.stringify(SUBMITTED).length),
@@ -217,13 +239,14 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
   });
   for (const s of sessions) s.free();
   const workload = `${leads.length} sample leads`;
-  rows.push({ path: "`evaluate(object)`, submitted `{complete: true, hints: false}`", workload, ls: a.submitted, js: a.js, jl: a.jl, note: "" });
-  rows.push({ path: "`score(object)`: total, groups, stage, knockout and fired rule ids (the scorer)", workload, ls: a.bare, js: a.js, jl: a.jl, note: "" });
-  rows.push({ path: "`evaluate(object)`, in progress `{complete: false, hints: false}`", workload, ls: a.inProgress, js: a.js, jl: a.jl, note: "range" });
+  rows.push({ path: "`evaluate(object)`, submitted `{complete: true, hints: false}`", workload, ls: a.submitted, plain: a.plain, js: a.js, jl: a.jl, note: "" });
+  rows.push({ path: "`score(object)`: total, groups, stage, knockout and fired rule ids (the scorer)", workload, ls: a.bare, plain: a.plain, js: a.js, jl: a.jl, note: "" });
+  rows.push({ path: "`evaluate(object)`, in progress `{complete: false, hints: false}`", workload, ls: a.inProgress, plain: a.plain, js: a.js, jl: a.jl, note: "range" });
 
   const hintLeads = HINT_LEADS.map((id) => leads.find((l) => l.id === id));
   const h = await together("hint leads", {
     hints: overLeads(hintLeads, (l) => scorer.evaluate(l.answers, l.events, NOW).score),
+    plain: overLeads(hintLeads, (l) => scorePlain(l, NOW).total),
     js: overLeads(hintLeads, (l) => scoreLead(l, NOW).total),
     jl: overLeads(hintLeads, (l) => scoreJsonLogic(l, NOW).total),
   });
@@ -231,14 +254,16 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
     path: "`evaluate(object)`, default options (in progress, with hints)",
     workload: `${hintLeads.length} leads (${HINT_LEADS.join(", ")})`,
     ls: h.hints,
+    plain: h.plain,
     js: h.js,
     jl: h.jl,
     note: "hints",
   });
 
   // 2. A form in progress: one answer changed per call; the plain scorers re-score a plain object.
-  for (const c of SESSION_CASES) {
-    const session = openSession(scorer, base);
+  // The full build's sessions, then the runtime's (the build a landing page loads).
+  for (const c of withRuntime(SESSION_CASES, runtime)) {
+    const session = openSession(c.runtime ? runtime : scorer, base);
     const index = session.fieldIndex(c.field);
     const values = c.values;
     const set =
@@ -273,14 +298,16 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
           return s;
         },
       },
+      plain: changing(scorePlain),
       js: changing(scoreLead),
       jl: changing(scoreJsonLogic),
     });
     session.free();
     rows.push({
-      path: c.path,
+      path: c.runtime ? `runtime ${c.path}` : c.path,
       workload: `${SESSION_BASE}, ${c.field} cycling through ${values.length} values`,
       ls: m.ls,
+      plain: m.plain,
       js: m.js,
       jl: m.jl,
       note: "",
@@ -304,6 +331,7 @@ export async function runSuite({ Scorer, jsonLogic, modelText, csvText, ndjsonTe
   };
 
   scorer.free();
+  runtime?.free();
   return { checked, rows, breakdown, timing, now: NOW };
 }
 

@@ -18,22 +18,28 @@ console.log(
   line([
     "path",
     "Node: leadscore ns (evals/s)",
-    "Node: JS ns",
+    "Node: lean JS ns",
+    "Node: ÷ lean JS",
+    "Node: table JS ns",
     "Node: json-logic-js ns",
-    "Node: ÷ JS",
+    "Node: ÷ table JS",
     "Node: ÷ json-logic-js",
     "Chromium: leadscore ns (evals/s)",
-    "Chromium: JS ns",
+    "Chromium: lean JS ns",
+    "Chromium: ÷ lean JS",
+    "Chromium: table JS ns",
     "Chromium: json-logic-js ns",
-    "Chromium: ÷ JS",
+    "Chromium: ÷ table JS",
     "Chromium: ÷ json-logic-js",
   ]),
 );
-console.log(line(["---", ...Array(10).fill("---:")]));
+console.log(line(["---", ...Array(14).fill("---:")]));
 node.rows.forEach((n, i) => {
   const c = chromium.rows[i];
   const side = (r) => [
     `${ns(r.ls.ns)} (${perSecond(r.ls.ns)})`,
+    ns(r.plain.ns),
+    x(r.ls.ns, r.plain.ns),
     ns(r.js.ns),
     ns(r.jl.ns),
     x(r.ls.ns, r.js.ns),
