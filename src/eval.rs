@@ -245,10 +245,31 @@ pub(crate) fn layout_with<'a>(
     now: f64,
     asked: &dyn Fn(usize) -> bool,
 ) -> Layout {
+    let mut out = Layout { slots: vec![], shown: vec![], on_path: vec![] };
+    layout_into(p, answers, events, now, asked, &mut out);
+    out
+}
+
+/// [`layout_with`] into the vectors of `out`, which keep their room: a session lays its form out again on many
+/// changes.
+pub(crate) fn layout_into<'a>(
+    p: &'a Program,
+    answers: &'a Answers,
+    events: Option<&'a Events>,
+    now: f64,
+    asked: &dyn Fn(usize) -> bool,
+    out: &mut Layout,
+) {
     let n = p.fields.len();
     let unanswered_of = |f: usize| if asked(f) { Slot::Absent } else { Slot::Pending };
-    let mut slots: Vec<Slot> = vec![Slot::Absent; n];
-    let mut shown = vec![false; n];
+    let Layout { slots, shown, on_path } = out;
+    slots.clear();
+    slots.resize(n, Slot::Absent);
+    shown.clear();
+    shown.resize(n, false);
+    on_path.clear();
+    on_path.resize(p.steps.len(), false);
+    let slots: &mut [Slot] = slots;
     // Background fields (set by the page), in form order: their `visible_if` reads only earlier ones.
     for &f in p.order.iter().take_while(|&&f| p.fields[f as usize].step.is_none()) {
         let i = f as usize;
@@ -263,7 +284,6 @@ pub(crate) fn layout_with<'a>(
         }
     }
     // `certain`: the path so far does not depend on an open unknown.
-    let mut on_path = vec![false; p.steps.len()];
     let mut certain = true;
     let mut cur = if p.steps.is_empty() { None } else { Some(0usize) };
     let mut guard = 0;
@@ -334,7 +354,6 @@ pub(crate) fn layout_with<'a>(
         }
         cur = next;
     }
-    Layout { slots, shown, on_path }
 }
 
 /// The form's state for people: ids of what is shown, required, missing; where the visitor is.

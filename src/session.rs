@@ -6,7 +6,7 @@ use std::ops::Deref;
 use serde_json::Value as Json;
 
 use crate::answers::{Answers, Events, Issue};
-use crate::eval::{layout, raw_sums_into, rule_outcome, stages, totals_into, Evaluation, Options, Score};
+use crate::eval::{layout_into, raw_sums_into, rule_outcome, stages, totals_into, Evaluation, Layout, Options, Score};
 use crate::program::Program;
 use crate::vm::{Ctx, Scores, Slot, Tri};
 
@@ -113,6 +113,7 @@ pub struct Session<P: Deref<Target = Program>> {
     layout_dirty: bool,
     score: Score,
     /// Buffers reused by every refresh.
+    layout: Layout,
     slots: Vec<Slot>,
     raw: Vec<(f64, f64)>,
     scores: Scores,
@@ -143,6 +144,7 @@ impl<P: Deref<Target = Program>> Session<P> {
             stale: true,
             layout_dirty: true,
             score,
+            layout: Layout { slots: vec![], shown: vec![], on_path: vec![] },
             slots: vec![],
             raw: vec![],
             scores: Scores::default(),
@@ -279,13 +281,13 @@ impl<P: Deref<Target = Program>> Session<P> {
             return;
         }
         if self.layout_dirty {
-            let shown = layout(&self.program, &self.answers, Some(&self.events), self.now, true).shown;
-            for (f, &is) in shown.iter().enumerate() {
-                if self.shown[f] != is {
+            layout_into(&self.program, &self.answers, Some(&self.events), self.now, &|_| true, &mut self.layout);
+            std::mem::swap(&mut self.shown, &mut self.layout.shown);
+            for f in 0..self.shown.len() {
+                if self.shown[f] != self.layout.shown[f] {
                     self.touch_readers(f);
                 }
             }
-            self.shown = shown;
             self.layout_dirty = false;
         }
         let p: &Program = &self.program;

@@ -150,6 +150,16 @@ fn list_vals(p: &Program, l: u32) -> Vec<Val<'_>> {
     }
 }
 
+/// Whether a constant list holds `x`, by `===` (`Array.prototype.indexOf`), without making its items values.
+fn list_has(p: &Program, l: u32, x: &Val) -> bool {
+    match (p.lists.get(l as usize).map(|l| &l.items), x) {
+        (Some(ListItems::Str(v)), Val::Str(s)) => v.iter().any(|i| **i == **s),
+        (Some(ListItems::Num(v)), Val::Num(n)) => v.iter().any(|i| i == n),
+        (Some(ListItems::Json(v)), _) => v.iter().any(|j| js_strict_eq(&json_val(j), x)),
+        (Some(ListItems::Str(_) | ListItems::Num(_)) | None, _) => false,
+    }
+}
+
 fn json_val(j: &serde_json::Value) -> Val<'_> {
     use serde_json::Value as J;
     match j {
@@ -739,11 +749,23 @@ impl<'a> Ctx<'a> {
             | JsOp::In
             | JsOp::Cat
             | JsOp::Substr => {
-                let vals: Vec<Val<'a>> = args.iter().map(|&a| self.eval(a)).collect();
+                // Most operations take one to three operands: those are evaluated into an array on the stack.
+                let mut small: [Val<'a>; 3] = [Val::Null, Val::Null, Val::Null];
+                let big: Vec<Val<'a>>;
+                let vals: &[Val<'a>] = if args.len() <= small.len() {
+                    for (slot, &a) in small.iter_mut().zip(args) {
+                        *slot = self.eval(a);
+                    }
+                    &small[..args.len()]
+                } else {
+                    big = args.iter().map(|&a| self.eval(a)).collect();
+                    &big
+                };
                 if let Some(open) = vals.iter().filter_map(Val::unknown).reduce(|a, b| a || b) {
                     return Val::Unk(open);
                 }
-                let v = |i: usize| vals.get(i).cloned().unwrap_or(Val::Null);
+                let null = Val::Null;
+                let v = |i: usize| vals.get(i).unwrap_or(&null);
                 match op {
                     JsOp::LooseEq => Val::Bool(js_loose_eq(p, &v(0), &v(1))),
                     JsOp::LooseNe => Val::Bool(!js_loose_eq(p, &v(0), &v(1))),
@@ -760,7 +782,7 @@ impl<'a> Ctx<'a> {
                     JsOp::Truthy => Val::Bool(js_truthy(&v(0)).unwrap_or(false)),
                     JsOp::Add => Val::Num(vals.iter().map(|x| js_parse_float(p, x)).fold(0.0, |a, b| a + b)),
                     // A reduce without an initial value: one operand is returned as it is.
-                    JsOp::Mul if vals.len() == 1 => v(0),
+                    JsOp::Mul if vals.len() == 1 => v(0).clone(),
                     // `parseFloat(a) * parseFloat(b)` from the first two on: after the first step, the product
                     // so far is read with parseFloat too, which makes -0 0.
                     JsOp::Mul => {
@@ -805,12 +827,11 @@ impl<'a> Ctx<'a> {
                     // json-logic-js: `if (!b || typeof b.indexOf === "undefined") return false`.
                     JsOp::In => match v(1) {
                         Val::Str(hay) if hay.is_empty() => Val::Bool(false),
-                        Val::Str(hay) => Val::Bool(crate::builtins::contains(&hay, &js_string(p, &v(0)))),
-                        Val::Arr(items) => Val::Bool(items.iter().any(|x| js_strict_eq(x, &v(0)))),
-                        Val::List(l) => Val::Bool(list_vals(p, l).iter().any(|x| js_strict_eq(x, &v(0)))),
+                        Val::Str(hay) => Val::Bool(crate::builtins::contains(hay, &js_string(p, v(0)))),
+                        Val::Arr(items) => Val::Bool(items.iter().any(|x| js_strict_eq(x, v(0)))),
+                        Val::List(l) => Val::Bool(list_has(p, *l, v(0))),
                         Val::Set(bits, f) => {
-                            let needle = v(0);
-                            Val::Bool(matches!(&needle, Val::Str(s) if set_values(p, bits, f).contains(&s.as_ref())))
+                            Val::Bool(matches!(v(0), Val::Str(s) if set_values(p, *bits, *f).contains(&s.as_ref())))
                         }
                         _ => Val::Bool(false),
                     },
