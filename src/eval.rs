@@ -417,7 +417,7 @@ fn clamp(v: f64, lo: Option<f64>, hi: Option<f64>) -> f64 {
 /// Scores one rule: condition, points per award, occurrences and decay.
 pub(crate) fn rule_outcome(ctx: &Ctx, r: &crate::program::RuleDef) -> RuleOutcome {
     let cond = ctx.cond(r.when);
-    if cond == Tri::False || cond == Tri::Unknown(false) {
+    if matches!(cond, Tri::False | Tri::Unknown(false)) {
         return RuleOutcome { cond, points: (0.0, 0.0), base: (0.0, 0.0), times: 0 };
     }
     let base = points_interval(&ctx.eval(r.points));

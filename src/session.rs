@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use crate::answers::{Answers, Events, Issue};
 use crate::eval::{layout_into, raw_sums_into, rule_outcome, stages, totals_into, Evaluation, Layout, Options, Score};
 use crate::program::Program;
-use crate::vm::{Ctx, Scores, Slot, Tri};
+use crate::vm::{Ctx, Scores, Slot};
 
 /// What a change can touch, worked out once per session from the program.
 #[derive(Debug, Default)]
@@ -316,7 +316,7 @@ impl<P: Deref<Target = Program>> Session<P> {
         }
         for (i, k) in p.knockouts.iter().enumerate() {
             if self.ko_dirty[i] {
-                self.holds[i] = ctx.cond(Some(k.when)) == Tri::True;
+                self.holds[i] = ctx.cond(Some(k.when)).is_true();
                 self.ko_dirty[i] = false;
             }
         }
