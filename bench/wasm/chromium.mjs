@@ -1,7 +1,7 @@
 // The benchmark in headless Chromium: start-up over fresh page loads, then the suite (suite.js, the same module
 // as in Node) in one page, printed as Markdown.
 //
-//   node bench/wasm/chromium.mjs [--json results.json] [--quick] [--loads 20]
+//   node bench/wasm/chromium.mjs [--json results.json] [--quick] [--loads 20] [--startup-only]
 //
 // Environment: CHROMIUM (default /usr/bin/chromium); LEADSCORE_PKG, another build of the package to measure
 // instead of pkg/.
@@ -17,6 +17,7 @@ const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name
 const jsonOut = option("--json", null);
 const quick = args.includes("--quick") || process.env.BENCH_QUICK === "1";
 const loads = Number(option("--loads", quick ? 5 : 20));
+const startupOnly = args.includes("--startup-only");
 const log = (s) => console.error(s);
 
 const server = await serve(process.env.LEADSCORE_PKG ? { pkg: process.env.LEADSCORE_PKG } : {});
@@ -26,7 +27,8 @@ const version = browser.version();
 async function startupOnce(context, build) {
   const page = await context.newPage();
   try {
-    await page.goto(`${server.origin}/bench/wasm/startup.html?build=${build}`);
+    const query = build === "runtime-split" ? "build=runtime&split" : `build=${build}`;
+    await page.goto(`${server.origin}/bench/wasm/startup.html?${query}`);
     await page.waitForFunction(() => window.startupResult, null, { timeout: 30_000 });
     return await page.evaluate(() => window.startupResult);
   } finally {
@@ -37,7 +39,7 @@ async function startupOnce(context, build) {
 let result;
 const startup = {};
 try {
-  for (const build of ["runtime", "full"]) {
+  for (const build of ["runtime", "runtime-split", "full"]) {
     const s = (startup[build] = { cold: [], warm: [] });
     // Cold: every load in a new browser context (an empty profile: no HTTP cache, no code cache).
     log(`start-up (${build}): ${loads} loads, each in a new context...`);
@@ -54,17 +56,21 @@ try {
     await context.close();
   }
 
-  log("suite: one page...");
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("console", (m) => log(m.text()));
-  page.on("pageerror", (e) => log(`page error: ${e.message}`));
-  await page.goto(`${server.origin}/bench/wasm/page.html${quick ? "?quick" : ""}`);
-  await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 250 });
-  const out = await page.evaluate(() => window.benchResult);
-  await context.close();
-  if (out.error) throw new Error(`the benchmark failed in Chromium:\n${out.error}`);
-  result = out.result;
+  if (startupOnly) {
+    result = { rows: [] };
+  } else {
+    log("suite: one page...");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on("console", (m) => log(m.text()));
+    page.on("pageerror", (e) => log(`page error: ${e.message}`));
+    await page.goto(`${server.origin}/bench/wasm/page.html${quick ? "?quick" : ""}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000, polling: 250 });
+    const out = await page.evaluate(() => window.benchResult);
+    await context.close();
+    if (out.error) throw new Error(`the benchmark failed in Chromium:\n${out.error}`);
+    result = out.result;
+  }
 } finally {
   await browser.close();
   await server.close();
@@ -74,7 +80,7 @@ result.env = `Chromium ${version} headless (${result.env})`;
 result.startup = startup;
 if (process.env.LEADSCORE_PKG) result.env += `, package ${process.env.LEADSCORE_PKG}`;
 
-function startupTable({ runtime, full }) {
+function startupTable({ runtime, "runtime-split": split, full }) {
   const med = (list, key) => median(list.map((r) => r[key]).filter((x) => x !== null));
   const row = (label, key, { cold, warm }) => `| ${label} | ${ms(med(cold, key))} | ${ms(med(warm, key))} |`;
   const sum = (r) => r.importGlue + r.init + r.scorerFirst;
@@ -99,6 +105,14 @@ function startupTable({ runtime, full }) {
     ...section("runtime", "**runtime** (what a landing page loads)", "runtime", runtime, "bytes", "load the program", [
       row("fetch `b2b-saas.lsp` (the program built ahead of time)", "fetchModel", runtime),
     ]),
+    `| **runtime, step by step** (the same, with the .wasm fetched, compiled and instantiated apart) | | |`,
+    row("fetch `b2b-saas.lsp`", "fetchModel", split),
+    row("`import(\"/pkg/runtime.js\")` (the JS glue)", "importGlue", split),
+    row("fetch `runtime_bg.wasm` (`arrayBuffer()`)", "fetchWasm", split),
+    row("`WebAssembly.compile(bytes)` (validate; functions compile lazily on their first call)", "compile", split),
+    row("`init({module_or_path: module})`: instantiate, glue start", "instantiate", split),
+    row("first `new Scorer(bytes)`: decode and check the program, first calls compiled", "scorerFirst", split),
+    row("later `new Scorer(bytes)`: decode and check alone (median of 10)", "scorerLater", split),
     ...section("full", "**full build** (compiler included)", "leadscore", full, "b2bJsonText", "compile the rules"),
     "",
     "Cold: each load in a new browser context (empty profile: nothing cached). Returning: each load a new page in",
@@ -108,9 +122,11 @@ function startupTable({ runtime, full }) {
 }
 
 console.log(`## Chromium: ${result.env}\n`);
-console.log(checkLine(result) + "\n");
-console.log(resultsTable(result) + "\n");
-console.log(breakdownTable(result) + "\n");
+if (!startupOnly) {
+  console.log(checkLine(result) + "\n");
+  console.log(resultsTable(result) + "\n");
+  console.log(breakdownTable(result) + "\n");
+}
 console.log(startupTable(startup) + "\n");
 
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2));

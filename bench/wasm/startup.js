@@ -1,10 +1,13 @@
-// Start-up on one fresh page load. With `?build=full` (the default): import the glue, `init()` (fetch,
+// Start-up on one fresh page load (`?split`: with fetch, compile and instantiation timed apart). With `?build=full` (the default): import the glue, `init()` (fetch,
 // compile and instantiate the .wasm from its URL), then `new Scorer(b2bJsonText)` (compile the rules
 // document), first and again. With `?build=runtime`: the same with the runtime module and the B2B program
 // compiled ahead of time (`leadscore build`), fetched as a page would fetch it. The times are left in
 // `window.startupResult` for the runner.
 
-const runtime = new URLSearchParams(location.search).get("build") === "runtime";
+const params = new URLSearchParams(location.search);
+const runtime = params.get("build") === "runtime";
+// `?split`: the module fetched, compiled and instantiated in separate steps, each timed (no streaming).
+const split = params.has("split");
 
 let t = performance.now();
 const source = runtime
@@ -16,8 +19,20 @@ t = performance.now();
 const leadscore = await import(runtime ? "/pkg/runtime.js" : "/pkg/leadscore.js");
 const importGlue = performance.now() - t;
 
+const steps = {};
 t = performance.now();
-await leadscore.default();
+if (split) {
+  const bytes = await (await fetch(runtime ? "/pkg/runtime_bg.wasm" : "/pkg/leadscore_bg.wasm")).arrayBuffer();
+  steps.fetchWasm = performance.now() - t;
+  let u = performance.now();
+  const module = await WebAssembly.compile(bytes);
+  steps.compile = performance.now() - u;
+  u = performance.now();
+  await leadscore.default({ module_or_path: module });
+  steps.instantiate = performance.now() - u;
+} else {
+  await leadscore.default();
+}
 const init = performance.now() - t;
 
 t = performance.now();
@@ -37,6 +52,7 @@ const wasm = performance.getEntriesByType("resource").find((e) => e.name.endsWit
 window.startupResult = {
   fetchModel,
   importGlue,
+  ...steps,
   init,
   scorerFirst,
   scorerLater: (later[4] + later[5]) / 2,
