@@ -273,7 +273,7 @@ pub(crate) fn layout_into<'a>(
     // Background fields (set by the page), in form order: their `visible_if` reads only earlier ones.
     for &f in p.order.iter().take_while(|&&f| p.fields[f as usize].step.is_none()) {
         let i = f as usize;
-        let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
+        let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
         match ctx.cond(p.fields[i].visible) {
             Tri::True => {
                 slots[i] = answers.get(i).map_or(unanswered_of(i), |_| Slot::Known);
@@ -293,7 +293,7 @@ pub(crate) fn layout_into<'a>(
             break; // Cannot happen: the compiler rejects loops.
         }
         let step = &p.steps[si];
-        let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
+        let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
         let vis = ctx.cond(step.visible);
         if vis.is_open() {
             certain = false;
@@ -302,7 +302,7 @@ pub(crate) fn layout_into<'a>(
             on_path[si] = true;
             for &f in &step.fields {
                 let f = f as usize;
-                let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
+                let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
                 let fv = ctx.cond(p.fields[f].visible);
                 if fv.is_true() {
                     shown[f] = true;
@@ -329,7 +329,7 @@ pub(crate) fn layout_into<'a>(
         // Where next: the first jump whose condition holds; an open one makes the path uncertain.
         let mut next = Some(si + 1).filter(|&x| x < p.steps.len());
         if vis.is_true() {
-            let ctx = Ctx { p, answers, slots: &slots, events, now, scores: None, present: false };
+            let ctx = Ctx { p, answers, slots, events, now, scores: None, present: false };
             for (c, t) in &step.next {
                 let r = ctx.cond(*c);
                 if r.is_true() {

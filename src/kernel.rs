@@ -394,7 +394,7 @@ impl<'p> Scorer<'p> {
 
     /// The same as a bit set: rule `r` is bit `r % 64` of word `r / 64`.
     pub fn fired_bits(&self) -> &[u64] {
-        &self.buffers.fired
+        self.buffers.fired_words()
     }
 
     /// How many of the program's conditions and points are left to the general evaluator, of how many.
@@ -413,6 +413,11 @@ impl<'p> Scorer<'p> {
 }
 
 impl Buffers {
+    /// The last lead's fired rules as a bit set: rule `r` is bit `r % 64` of word `r / 64`.
+    pub(crate) fn fired_words(&self) -> &[u64] {
+        &self.fired
+    }
+
     pub(crate) fn fired(&self) -> impl Iterator<Item = usize> + '_ {
         self.fired
             .iter()

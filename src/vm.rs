@@ -771,19 +771,19 @@ impl<'a> Ctx<'a> {
                 let null = Val::Null;
                 let v = |i: usize| vals.get(i).unwrap_or(&null);
                 match op {
-                    JsOp::LooseEq => Val::Bool(js_loose_eq(p, &v(0), &v(1))),
-                    JsOp::LooseNe => Val::Bool(!js_loose_eq(p, &v(0), &v(1))),
-                    JsOp::StrictEq => Val::Bool(js_strict_eq(&v(0), &v(1))),
-                    JsOp::StrictNe => Val::Bool(!js_strict_eq(&v(0), &v(1))),
+                    JsOp::LooseEq => Val::Bool(js_loose_eq(p, v(0), v(1))),
+                    JsOp::LooseNe => Val::Bool(!js_loose_eq(p, v(0), v(1))),
+                    JsOp::StrictEq => Val::Bool(js_strict_eq(v(0), v(1))),
+                    JsOp::StrictNe => Val::Bool(!js_strict_eq(v(0), v(1))),
                     JsOp::Lt | JsOp::Le => {
                         let eq = op == JsOp::Le;
-                        let r = js_less(p, &v(0), &v(1), eq) && (vals.len() < 3 || js_less(p, &v(1), &v(2), eq));
+                        let r = js_less(p, v(0), v(1), eq) && (vals.len() < 3 || js_less(p, v(1), v(2), eq));
                         Val::Bool(r)
                     }
-                    JsOp::Gt => Val::Bool(js_less(p, &v(1), &v(0), false)),
-                    JsOp::Ge => Val::Bool(js_less(p, &v(1), &v(0), true)),
-                    JsOp::Not => Val::Bool(!js_truthy(&v(0)).unwrap_or(false)),
-                    JsOp::Truthy => Val::Bool(js_truthy(&v(0)).unwrap_or(false)),
+                    JsOp::Gt => Val::Bool(js_less(p, v(1), v(0), false)),
+                    JsOp::Ge => Val::Bool(js_less(p, v(1), v(0), true)),
+                    JsOp::Not => Val::Bool(!js_truthy(v(0)).unwrap_or(false)),
+                    JsOp::Truthy => Val::Bool(js_truthy(v(0)).unwrap_or(false)),
                     JsOp::Add => Val::Num(vals.iter().map(|x| js_parse_float(p, x)).fold(0.0, |a, b| a + b)),
                     // A reduce without an initial value: one operand is returned as it is.
                     JsOp::Mul if vals.len() == 1 => v(0).clone(),
@@ -800,13 +800,13 @@ impl<'a> Ctx<'a> {
                     }
                     JsOp::Sub => {
                         if vals.len() == 1 {
-                            Val::Num(-js_number(p, &v(0)))
+                            Val::Num(-js_number(p, v(0)))
                         } else {
-                            Val::Num(js_number(p, &v(0)) - js_number(p, &v(1)))
+                            Val::Num(js_number(p, v(0)) - js_number(p, v(1)))
                         }
                     }
-                    JsOp::Div => Val::Num(js_number(p, &v(0)) / js_number(p, &v(1))),
-                    JsOp::Rem => Val::Num(crate::builtins::rem(js_number(p, &v(0)), js_number(p, &v(1)))),
+                    JsOp::Div => Val::Num(js_number(p, v(0)) / js_number(p, v(1))),
+                    JsOp::Rem => Val::Num(crate::builtins::rem(js_number(p, v(0)), js_number(p, v(1)))),
                     JsOp::Min | JsOp::Max => {
                         if vals.is_empty() {
                             return Val::Num(if op == JsOp::Min { f64::INFINITY } else { f64::NEG_INFINITY });
@@ -844,8 +844,8 @@ impl<'a> Ctx<'a> {
                         vals.iter().filter(|x| !matches!(x, Val::Null)).map(|x| js_string(p, x)).collect(),
                     )),
                     JsOp::Substr => {
-                        let s: Vec<u16> = js_string(p, &v(0)).encode_utf16().collect();
-                        let start = js_number(p, &v(1));
+                        let s: Vec<u16> = js_string(p, v(0)).encode_utf16().collect();
+                        let start = js_number(p, v(1));
                         let (from, to) = match vals.get(2) {
                             // json-logic-js: `temp = source.substr(start); temp.substr(0, temp.length + end)`,
                             // where `+` joins strings unless `end` is a number, and "5-1" is no number.

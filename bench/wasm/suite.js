@@ -87,6 +87,37 @@ function openSession(scorer, lead) {
   return session;
 }
 
+/** Leads as the columns `scoreBatch` takes: numbers as Float64Arrays (NaN: no answer), other fields as arrays. */
+export function toColumns(model, leads) {
+  const answers = {};
+  for (const f of model.fields) {
+    const values = leads.map((l) => l.answers[f.id] ?? null);
+    answers[f.id] = f.type === "number" || f.type === "integer" ? Float64Array.from(values, (v) => v ?? NaN) : values;
+  }
+  const events = {};
+  for (const e of model.events ?? []) {
+    events[e.id] = leads.map((l) => {
+      const times = l.events.filter((x) => x.type === e.id).map((x) => x.at);
+      return times.length ? times : null;
+    });
+  }
+  return { count: leads.length, answers, events };
+}
+
+/** Checks `scoreBatch` against `score()` on every lead of the batch: totals, stages, knockouts, fired rules. */
+function checkBatch(scorer, leads, batch) {
+  const r = scorer.scoreBatch(batch, NOW);
+  const ids = scorer.ids();
+  leads.forEach((lead, i) => {
+    const want = scorer.score(lead.answers, lead.events, NOW);
+    const fired = ids.rules.filter((_, k) => (r.fired[i * r.words + (k >> 5)] >>> (k & 31)) & 1);
+    const stage = r.stage[i] < 0 ? "disqualified" : ids.stages[r.stage[i]];
+    if (r.total[i] !== want.score || stage !== want.stage || JSON.stringify(fired) !== JSON.stringify(want.fired)) {
+      throw new Error(`${lead.id}: scoreBatch differs from score()`);
+    }
+  });
+}
+
 const copy = (lead) => ({ id: lead.id, answers: { ...lead.answers }, events: lead.events });
 
 /**
@@ -244,6 +275,46 @@ export async function runSuite({ Scorer, Runtime, jsonLogic, modelText, csvText,
   rows.push({ path: "`evaluate(object)`, in progress `{complete: false, hints: false}`", workload, ls: a.inProgress, plain: a.plain, js: a.js, jl: a.jl, note: "range" });
 
   const hintLeads = HINT_LEADS.map((id) => leads.find((l) => l.id === id));
+  // Many leads per call, as columns: the sample and generated leads in one batch.
+  const batchLeads = [...leads, ...generated];
+  const batch = toColumns(model, batchLeads);
+  checkBatch(scorer, batchLeads, batch);
+  const b = await together("batch", {
+    batch: {
+      opsPerRep: batchLeads.length,
+      body: (reps) => {
+        let s = 0;
+        for (let r = 0; r < reps; r++) {
+          const out = scorer.scoreBatch(batch, NOW);
+          for (let i = 0; i < out.total.length; i++) s += out.total[i] + out.stage[i] + out.fired[i * out.words];
+        }
+        return s;
+      },
+    },
+    columns: { opsPerRep: batchLeads.length, body: (reps) => { let s = 0; for (let r = 0; r < reps; r++) s += toColumns(model, batchLeads).count; return s; } },
+    plain: overLeads(batchLeads, (l) => scorePlain(l, NOW).total),
+    js: overLeads(batchLeads, (l) => scoreLead(l, NOW).total),
+    jl: overLeads(batchLeads, (l) => scoreJsonLogic(l, NOW).total),
+  });
+  rows.push({
+    path: "`scoreBatch(columns)`: typed results, fired rules as bit sets (the scorer), per lead",
+    workload: `${batchLeads.length} sample and generated leads in one batch`,
+    ls: b.batch,
+    plain: b.plain,
+    js: b.js,
+    jl: b.jl,
+    note: "",
+  });
+  rows.push({
+    path: "the same with the leads turned into columns first (`toColumns`, in JS), per lead",
+    workload: `${batchLeads.length} sample and generated leads in one batch`,
+    ls: { ns: b.batch.ns + b.columns.ns, min: b.batch.min + b.columns.min, max: b.batch.max + b.columns.max },
+    plain: b.plain,
+    js: b.js,
+    jl: b.jl,
+    note: "",
+  });
+
   const h = await together("hint leads", {
     hints: overLeads(hintLeads, (l) => scorer.evaluate(l.answers, l.events, NOW).score),
     plain: overLeads(hintLeads, (l) => scorePlain(l, NOW).total),

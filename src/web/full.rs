@@ -295,6 +295,16 @@ impl Scorer {
         Ok(to_js(&out).unchecked_into())
     }
 
+    /// Scores many submitted leads in one call, given as columns (see `Batch`), by the scorer `score` uses: the
+    /// same numbers, as typed arrays, with the fired rules as bit sets. Throws a `TypeError` or `RangeError`
+    /// naming the parameter when the batch is not made of columns of `count` items; a value a field refuses is
+    /// an issue of its lead, and a column that names no field or event an issue of the whole batch (`lead` -1).
+    #[wasm_bindgen(js_name = scoreBatch)]
+    pub fn score_batch(&self, batch: JsBatch, now: Option<JsNum>) -> Result<JsBatchResult, JsValue> {
+        let now = args::opt_number(now, "now")?;
+        self.score_batch_impl(&batch, now).map(JsCast::unchecked_into)
+    }
+
     /// Reads a submitted form's entries (a `FormData`, a `URLSearchParams`, or any iterable of `[name, value]`
     /// string pairs) into the answers `evaluate` and `verify` take, as the form controller and a browser read
     /// them: every value of a multi field, the first non-empty value of any other, entries that name no field

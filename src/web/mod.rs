@@ -6,6 +6,8 @@
 //! `Issue` value.
 
 mod args;
+#[cfg(feature = "compiler")]
+mod batch;
 #[cfg(feature = "form")]
 mod form;
 #[cfg(feature = "compiler")]

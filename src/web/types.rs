@@ -168,6 +168,39 @@ export interface ScoreResult {
   issues: Issue[];
 }
 
+/**
+ * Many submitted leads as columns (`Scorer.scoreBatch`). Each column has `count` items, item `i` being lead
+ * `i`'s. A number field's column may be a `Float64Array` (`NaN`: no answer); any column may be an array of
+ * values as `score()` takes them (`null` or `undefined`: no answer), read in one `JSON.stringify`.
+ */
+export interface Batch {
+  count: number;
+  /** By field id. */
+  answers?: { [field: string]: Float64Array | (AnswerValue | null | undefined)[] };
+  /** By event id: per lead, the times of its occurrences in milliseconds since 1970, or null. */
+  events?: { [event: string]: (number[] | null | undefined)[] };
+}
+
+/** What `Scorer.scoreBatch` gives: lead `i`'s results at index `i` (typed arrays, lead after lead). */
+export interface BatchResult {
+  /** Total scores. */
+  total: Float64Array;
+  /** Group scores after caps: lead `i`'s group `g` (in `ids().groups` order) at `i * groups + g`. */
+  groups: Float64Array;
+  /** The stage, by index in `ids().stages`; -1 when a knockout holds. */
+  stage: Int32Array;
+  /** The knockout that holds, by index in `ids().knockouts`; -1 when none. */
+  knockout: Int32Array;
+  /**
+   * The rules that gave points, as bit sets of `words` words per lead: rule `r` (in `ids().rules` order) fired
+   * for lead `i` when bit `r % 32` of `fired[i * words + (r >> 5)]` is set.
+   */
+  fired: Uint32Array;
+  words: number;
+  /** Values refused, by lead (`lead` -1: the whole batch, such as a column that names no field). */
+  issues: (Issue & { lead: number })[];
+}
+
 export interface EvaluateOptions {
   /** The form is submitted: unanswered fields stay unanswered. Default false. */
   complete?: boolean;
@@ -315,6 +348,10 @@ extern "C" {
     pub type JsEvaluation;
     #[wasm_bindgen(typescript_type = "ScoreResult")]
     pub type JsScore;
+    #[wasm_bindgen(typescript_type = "Batch")]
+    pub type JsBatch;
+    #[wasm_bindgen(typescript_type = "BatchResult")]
+    pub type JsBatchResult;
     #[wasm_bindgen(typescript_type = "Claim")]
     pub type JsClaim;
     #[wasm_bindgen(typescript_type = "VerifyOptions")]

@@ -1,6 +1,6 @@
 // Type-checked (not run) by types.test.mjs with `tsc --strict`: a TypeScript user's view of the package.
 // Every line relies on a declared type; a wrong use below is marked with @ts-expect-error and must stay an error.
-import init, { Scorer, check, type FormAnswers, type Analysis, type Evaluation, type Diagnostic, type LeadscoreError, type Issue, type Verification } from "leadscore";
+import init, { Scorer, check, type FormAnswers, type Analysis, type Evaluation, type Diagnostic, type LeadscoreError, type Issue, type Verification, type BatchResult } from "leadscore";
 
 export async function demo(doc: string): Promise<number> {
   await init();
@@ -40,9 +40,14 @@ export async function demo(doc: string): Promise<number> {
   s.evaluate({ employees: { n: 1 } });
   // @ts-expect-error events need a time
   s.evaluate({}, [{ type: "x" }]);
+  const batch: BatchResult = s.scoreBatch({ count: 2, answers: { employees: new Float64Array([5, NaN]), industry: ["fintech", null] }, events: { pricing_view: [[Date.now()], null] } });
+  const firstFired: number = (batch.fired[0] >>> 3) & 1;
+  const batchIssue: number = batch.issues[0]?.lead ?? -1;
+  // @ts-expect-error a batch says how many leads it holds
+  s.scoreBatch({ answers: {} });
   // @ts-expect-error the total is read-only
   session.total = 3;
-  return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0) + (threshold ?? 0) + (reachable ? 1 : 0) + (fitMax ?? 0) + warned.length + readIssues.length;
+  return gain + (low ?? 0) + ledgerInputs.length + (issue ? 1 : 0) + (ok ? 1 : 0) + (v.ok ? 1 : 0) + kinds.length + (next ? 1 : 0) + (threshold ?? 0) + (reachable ? 1 : 0) + (fitMax ?? 0) + warned.length + readIssues.length + batch.total[0] + firstFired + batchIssue;
 }
 
 // The runtime build, as a landing page uses it.

@@ -12,9 +12,9 @@
 // result is the same, 1 on any difference, 2 when something could not run.
 //
 // --tamper changes the Wasm result of the first lead of every job by one unit in the last place of its
-// score, and the runtime's score of the second lead and `score()`'s of the third of every complete job, to
-// show that a difference that small is caught (the run must then report one per job, and two more per
-// complete job).
+// score, and the runtime's score of the second lead, `score()`'s of the third and `scoreBatch()`'s of the
+// fourth of every complete job, to show that a difference that small is caught (the run must then report one
+// per job, and three more per complete job).
 
 import { spawn } from "node:child_process";
 import { createReadStream, readFileSync, writeFileSync } from "node:fs";
@@ -88,6 +88,38 @@ class Coverage {
   }
 }
 
+/** Submitted leads scored in batches of this many by `scoreBatch`. */
+const BATCH = 500;
+
+/**
+ * `scoreBatch` of leads `[{ lead, want, ... }]`, each lead's result next to `want` (the native one, canonical):
+ * the leads as columns of the model's fields and events, as a caller with columns would give them.
+ */
+function batchScores(scorer, pending, nowMs, tamper) {
+  const ids = scorer.ids();
+  const answers = Object.create(null);
+  for (const f of ids.fields) {
+    answers[f] = pending.map(({ lead: { answers: a } }) =>
+      a && typeof a === "object" && !Array.isArray(a) && Object.hasOwn(a, f) ? a[f] : null,
+    );
+  }
+  const events = Object.create(null);
+  for (const e of ids.events) {
+    events[e] = pending.map(({ lead: { events: list } }) =>
+      Array.isArray(list) ? list.filter((x) => x && x.type === e && typeof x.at === "number").map((x) => x.at) : null,
+    );
+  }
+  const r = scorer.scoreBatch({ count: pending.length, answers, events }, nowMs);
+  return pending.map((p, i) => {
+    const groups = Object.fromEntries(ids.groups.map((g, k) => [g, r.groups[i * ids.groups.length + k]]));
+    const fired = ids.rules.filter((_, k) => (r.fired[i * r.words + (k >> 5)] >>> (k & 31)) & 1);
+    const score = tamper && p.tampered ? nextUp(r.total[i]) : r.total[i];
+    const knockout = r.knockout[i] < 0 ? undefined : ids.knockouts[r.knockout[i]];
+    const stage = r.stage[i] < 0 ? "disqualified" : ids.stages[r.stage[i]];
+    return { ...p, got: canonical({ score, stage, groups, knockout, fired }) };
+  });
+}
+
 /** A lead fed to a session of the runtime build one answer and one event at a time, read as if submitted. */
 function sessionScore(runtime, lead, nowMs) {
   const s = runtime.session(nowMs);
@@ -123,6 +155,23 @@ async function runJob(job) {
   const exited = new Promise((res) => child.on("close", (code, signal) => res({ code, signal })));
 
   const wasmLines = lines(createReadStream(job.wasm));
+  // Submitted leads waiting for `scoreBatch`.
+  let pending = [];
+  const flush = () => {
+    if (!pending.length) return;
+    let scored;
+    try {
+      scored = batchScores(scorer, pending, job.nowMs, job.tamper);
+    } catch (e) {
+      for (const p of pending) record({ kind: "scoreBatch() threw", id: p.id, line: p.line, error: String(e?.message ?? e) });
+      pending = [];
+      return;
+    }
+    for (const p of scored) {
+      if (p.want !== p.got) record({ kind: "scoreBatch()", id: p.id, line: p.line, native: p.want, wasm: p.got });
+    }
+    pending = [];
+  };
   let wasmLine = 0;
   const result = { ...job, compared: 0, same: 0, differ: 0, kept: [], shapes: {}, coverage: new Coverage(), errors: [] };
   const record = (d) => {
@@ -200,6 +249,9 @@ async function runJob(job) {
         record({ kind: "score()", id, line: input.line, native: wantBare, wasm: gotBare });
         continue;
       }
+      // And in a batch, as columns: the same numbers once more.
+      pending.push({ id, line: input.line, lead, want: wantBare, tampered: result.compared === 4 });
+      if (pending.length === BATCH) flush();
     }
     const a = canonical(native);
     const b = canonical(wasm);
@@ -209,6 +261,7 @@ async function runJob(job) {
     }
     record({ kind: "result", id, line: input.line, paths: differences(native, wasm, 5), native: a, wasm: b });
   }
+  flush();
   for (let input = await wasmInput(); input; input = await wasmInput()) {
     record({ kind: "not scored natively", id: input.lead.id, line: input.line });
   }

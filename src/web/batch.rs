@@ -1,0 +1,233 @@
+//! `Scorer.scoreBatch`: many submitted leads in one call, as columns, scored by the kernel scorer. A column of
+//! numbers crosses as one `Float64Array` copy; any other column as one JSON text (`JSON.stringify` of the whole
+//! column, so its strings are encoded once per batch, not once per lead); results come back as typed arrays,
+//! with the fired rules as bit sets. Full build only: the runtime has no kernel, and no room for one.
+
+use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, JSON};
+use serde::Serialize;
+use serde_json::Value as Json;
+use wasm_bindgen::prelude::*;
+
+use super::args::type_error;
+use super::*;
+use crate::{Answers, Events, Issue};
+
+/// The most leads one batch takes: its results stay well under the memory a page can have.
+const MAX_LEADS: f64 = 1_048_576.0;
+
+/// A column of values, one per lead.
+enum Column {
+    /// A `Float64Array`: `NaN` is no answer.
+    Numbers(Vec<f64>),
+    /// A plain array, read as JSON: `null` (and `undefined`) is no answer.
+    Values(Vec<Json>),
+}
+
+/// A column of answers to one field, or of one event's times.
+struct Input {
+    index: usize,
+    column: Column,
+    /// The JS array, to tell a non-finite number (which JSON writes as `null`) from no answer.
+    js: JsValue,
+}
+
+/// An issue of one lead (`lead` -1: of the whole batch, such as a column that names no field).
+#[derive(Serialize)]
+struct BatchIssue<'a> {
+    lead: i64,
+    field: &'a str,
+    code: &'a str,
+    message: &'a str,
+}
+
+fn property(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A column of `count` items: a `Float64Array` (numbers only), or an array of JSON values.
+fn column(v: &JsValue, count: usize, numbers: bool, param: &str) -> Result<Column, JsValue> {
+    let expected = if numbers { "a Float64Array or an array" } else { "an array" };
+    let length = if let Some(a) = v.dyn_ref::<Float64Array>().filter(|_| numbers) {
+        let values = a.to_vec();
+        if values.len() == count {
+            return Ok(Column::Numbers(values));
+        }
+        values.len()
+    } else if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        if a.length() as usize == count {
+            let text = JSON::stringify(v)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| type_error(param, "an array of JSON values (no BigInt, no cycle)", v))?;
+            let values: Vec<Json> = serde_json::from_str(&text)
+                .map_err(|e| JsValue::from(Error::new(&format!("leadscore: `{param}`: {e}"))))?;
+            return Ok(Column::Values(values));
+        }
+        a.length() as usize
+    } else {
+        return Err(type_error(param, &format!("{expected} of `count` items"), v));
+    };
+    Err(js_sys::RangeError::new(&format!("leadscore: `{param}` has {length} items; `batch.count` is {count}")).into())
+}
+
+/// The columns of an object of columns (`batch.answers` or `batch.events`), by the index `index_of` finds for
+/// each key; a key that names nothing is an issue of the whole batch.
+fn columns(
+    object: &JsValue,
+    param: &str,
+    count: usize,
+    index_of: &dyn Fn(&str) -> Option<(usize, bool)>,
+    what: &str,
+    issues: &mut Vec<(i64, Issue)>,
+) -> Result<Vec<Input>, JsValue> {
+    if object.is_undefined() || object.is_null() {
+        return Ok(vec![]);
+    }
+    args::object(object, param)?;
+    // In the order of their ids, as `score()` reads an object's answers (and reports their issues).
+    let mut keys: Vec<String> =
+        Object::keys(object.unchecked_ref::<Object>()).iter().map(|k| k.as_string().unwrap_or_default()).collect();
+    keys.sort_unstable();
+    let mut out = vec![];
+    for key in keys {
+        let value = property(object, &key);
+        if value.is_undefined() {
+            continue;
+        }
+        let Some((index, numbers)) = index_of(&key) else {
+            let message = format!("`{key}` is not {what} of this model; ignored");
+            issues.push((-1, Issue { field: key, code: "unknown_field", message }));
+            continue;
+        };
+        let column = column(&value, count, numbers, &format!("{param}.{key}"))?;
+        out.push(Input { index, column, js: value });
+    }
+    Ok(out)
+}
+
+impl Scorer {
+    pub(super) fn score_batch_impl(&self, batch: &JsValue, now: Option<f64>) -> Result<JsValue, JsValue> {
+        args::object(batch, "batch")?;
+        let count_js = property(batch, "count");
+        let count = args::number(&count_js, "batch.count")?;
+        if !(count >= 0.0 && count.fract() == 0.0 && count <= MAX_LEADS) {
+            return Err(js_sys::RangeError::new(&format!(
+                "leadscore: `batch.count` must be a whole number from 0 to {MAX_LEADS}, not {count}"
+            ))
+            .into());
+        }
+        let count = count as usize;
+        let p = &self.program;
+        let mut issues: Vec<(i64, Issue)> = vec![];
+        let numeric =
+            |i: usize| matches!(p.fields[i].kind, crate::model::FieldType::Number | crate::model::FieldType::Integer);
+        let answers_in = columns(
+            &property(batch, "answers"),
+            "batch.answers",
+            count,
+            &|k| p.field_index(k).map(|i| (i, numeric(i))),
+            "a field",
+            &mut issues,
+        )?;
+        let events_in = columns(
+            &property(batch, "events"),
+            "batch.events",
+            count,
+            &|k| p.event_index(k).map(|i| (i, false)),
+            "an event",
+            &mut issues,
+        )?;
+        let now = now_or_clock(now);
+
+        let mut fast = self.fast.try_borrow_mut().map_err(|_| Error::new("leadscore: scoreBatch: already scoring"))?;
+        let (kernel, buffers) = fast.get_or_insert_with(|| (crate::kernel::Kernel::new(p), Default::default()));
+        let (n_groups, words) = (p.groups.len(), p.rules.len().div_ceil(32));
+        let mut total = vec![0.0; count];
+        let mut groups = vec![0.0; count * n_groups];
+        let mut stage = vec![0i32; count];
+        let mut knockout = vec![0i32; count];
+        let mut fired = vec![0u32; count * words];
+        let mut answers = Answers::new(p);
+        let mut events = Events::new(p);
+        for lead in 0..count {
+            answers.reset(p);
+            events.reset(p);
+            for input in &answers_in {
+                let r = match &input.column {
+                    Column::Numbers(v) if v[lead].is_nan() => Ok(()),
+                    Column::Numbers(v) => answers.set_number(p, input.index, v[lead]),
+                    Column::Values(v) if v[lead].is_null() && numeric(input.index) => {
+                        // JSON has no NaN or infinity: only the JS array tells them from no answer.
+                        match Reflect::get_u32(&input.js, lead as u32).ok().and_then(|x| x.as_f64()) {
+                            Some(n) if !n.is_finite() => Err(crate::answers::not_finite(&p.fields[input.index].id, n)),
+                            _ => Ok(()),
+                        }
+                    }
+                    Column::Values(v) => answers.set_json(p, input.index, &v[lead]),
+                };
+                if let Err(e) = r {
+                    issues.push((lead as i64, e));
+                }
+            }
+            for input in &events_in {
+                let id = &p.events[input.index].0;
+                let times = match &input.column {
+                    Column::Values(v) => &v[lead],
+                    Column::Numbers(_) => &Json::Null, // not made for events
+                };
+                let mut problem = |message: String| {
+                    issues.push((lead as i64, Issue { field: id.clone(), code: "type", message }));
+                };
+                match times {
+                    Json::Null => {}
+                    // Each time that is not one is an issue, and the others count, as `score()` reads events.
+                    Json::Array(times) => {
+                        for t in times {
+                            match t.as_f64().map(|at| events.push(input.index, at)) {
+                                Some(Ok(())) => {}
+                                Some(Err(e)) => problem(e.message),
+                                None => problem(format!("`{id}` takes a list of times in milliseconds")),
+                            }
+                        }
+                    }
+                    _ => problem(format!("`{id}` takes a list of times in milliseconds, or null")),
+                }
+            }
+            events.sort();
+            kernel.run(p, &answers, &events, now, buffers);
+            let s = &buffers.score;
+            total[lead] = s.total;
+            groups[lead * n_groups..(lead + 1) * n_groups].copy_from_slice(&s.groups);
+            stage[lead] = if s.knockout.is_some() { -1 } else { s.stage as i32 };
+            knockout[lead] = s.knockout.map_or(-1, |k| k as i32);
+            let bits = &mut fired[lead * words..(lead + 1) * words];
+            for (w, word) in buffers.fired_words().iter().enumerate() {
+                for (half, part) in [(0, *word as u32), (1, (*word >> 32) as u32)] {
+                    if let Some(b) = bits.get_mut(2 * w + half) {
+                        *b = part;
+                    }
+                }
+            }
+        }
+
+        let out = Object::new();
+        let issues: Vec<BatchIssue> = issues
+            .iter()
+            .map(|(lead, i)| BatchIssue { lead: *lead, field: &i.field, code: i.code, message: &i.message })
+            .collect();
+        let parts: [(&str, JsValue); 7] = [
+            ("total", Float64Array::from(&total[..]).into()),
+            ("groups", Float64Array::from(&groups[..]).into()),
+            ("stage", Int32Array::from(&stage[..]).into()),
+            ("knockout", Int32Array::from(&knockout[..]).into()),
+            ("fired", Uint32Array::from(&fired[..]).into()),
+            ("words", JsValue::from_f64(words as f64)),
+            ("issues", if issues.is_empty() { Array::new().into() } else { to_js(&issues) }),
+        ];
+        for (k, v) in parts {
+            let _ = Reflect::set(&out, &JsValue::from_str(k), &v);
+        }
+        Ok(out.into())
+    }
+}

@@ -1,0 +1,192 @@
+// `scoreBatch`: many leads as columns, checked lead by lead against `score()` on every example model's sample
+// leads and on the minimal model, with each optional part absent, empty and present; and its errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Scorer } from "../../pkg/node.js";
+import { root, NOW, MINIMAL } from "./support.mjs";
+import { leadsFromCsv, leadsFromNdjson } from "../../bench/wasm/leads.js";
+
+const read = (path) => readFileSync(join(root, path), "utf8");
+
+/** Each example model with its sample leads (CSV, and NDJSON where there is one). */
+const examples = readdirSync(join(root, "examples"))
+  .filter((f) => f.endsWith(".json"))
+  .map((file) => {
+    const name = file.replace(/\.json$/, "");
+    const model = JSON.parse(read(`examples/${file}`));
+    const leads = leadsFromCsv(model, read(`examples/leads/${name}.csv`));
+    if (name === "b2b-saas") leads.push(...leadsFromNdjson(read("examples/leads/b2b-saas.ndjson")));
+    return { name, model, leads };
+  });
+
+/** Leads as columns: every field and event of the model; numbers as a Float64Array when `typed`. */
+function columns(model, leads, typed) {
+  const answers = {};
+  for (const f of model.fields) {
+    const values = leads.map((l) => l.answers[f.id] ?? null);
+    const numeric = f.type === "number" || f.type === "integer";
+    answers[f.id] = typed && numeric ? Float64Array.from(values, (v) => v ?? NaN) : values;
+  }
+  const events = {};
+  for (const e of model.events ?? []) {
+    events[e.id] = leads.map((l) => {
+      const times = l.events.filter((x) => x.type === e.id).map((x) => x.at);
+      return times.length ? times : null;
+    });
+  }
+  return { count: leads.length, answers, events };
+}
+
+/** Lead `i` of a batch result, in the shape `score()` gives. */
+function lead(scorer, r, i) {
+  const ids = scorer.ids();
+  const groups = Object.fromEntries(ids.groups.map((g, k) => [g, r.groups[i * ids.groups.length + k]]));
+  const fired = ids.rules.filter((_, k) => (r.fired[i * r.words + (k >> 5)] >>> (k & 31)) & 1);
+  const out = { score: r.total[i], groups, stage: r.stage[i] < 0 ? "disqualified" : ids.stages[r.stage[i]], fired };
+  if (r.knockout[i] >= 0) out.knockout = ids.knockouts[r.knockout[i]];
+  out.issues = r.issues.filter((x) => x.lead === i).map(({ lead: _, ...issue }) => issue);
+  return out;
+}
+
+function sameAsScore(scorer, leads, r, where) {
+  assert.equal(r.total.length, leads.length, where);
+  assert.equal(r.words, Math.ceil(scorer.ids().rules.length / 32), where);
+  leads.forEach((l, i) => {
+    const want = scorer.score(l.answers, l.events, NOW);
+    assert.deepEqual(lead(scorer, r, i), { ...want, issues: want.issues.map(({ field, code, message }) => ({ field, code, message })) }, `${where}: lead ${i} (${l.id})`);
+  });
+}
+
+test("scoreBatch gives score()'s numbers, stages, knockouts and fired rules for every example's sample leads", () => {
+  let compared = 0;
+  for (const { name, model, leads } of examples) {
+    const scorer = new Scorer(model);
+    for (const typed of [false, true]) {
+      const r = scorer.scoreBatch(columns(model, leads, typed), NOW);
+      assert.ok(r.total instanceof Float64Array && r.fired instanceof Uint32Array, name);
+      assert.ok(r.stage instanceof Int32Array && r.knockout instanceof Int32Array, name);
+      sameAsScore(scorer, leads, r, `${name}${typed ? " (Float64Array)" : ""}`);
+      compared += leads.length;
+    }
+    // Fired rules are set: some lead of every example fires some rule.
+    assert.ok(scorer.scoreBatch(columns(model, leads, false), NOW).fired.some((w) => w !== 0), name);
+  }
+  assert.ok(compared > 100, `${compared} leads compared`);
+});
+
+test("scoreBatch on the minimal model: no events, no knockouts, no steps, no grade", () => {
+  const scorer = new Scorer(MINIMAL);
+  const leads = [
+    { id: "big", answers: { email: "a@b.co", employees: 120 }, events: [] },
+    { id: "small", answers: { email: "a@b.co", employees: 5 }, events: [] },
+    { id: "empty", answers: {}, events: [] },
+  ];
+  const r = scorer.scoreBatch(columns(MINIMAL, leads, true), NOW);
+  sameAsScore(scorer, leads, r, "minimal");
+  assert.deepEqual([...r.total], [10, 0, 0]);
+  assert.deepEqual([...r.stage], [0, 1, 1]);
+  assert.deepEqual([...r.knockout], [-1, -1, -1]);
+  assert.deepEqual([...r.fired], [1, 0, 0]);
+});
+
+test("scoreBatch with its optional parts absent, empty and present", () => {
+  const scorer = new Scorer(MINIMAL);
+  const none = { score: 0, fit: 0 };
+  for (const batch of [
+    { count: 2 },
+    { count: 2, answers: {} },
+    { count: 2, answers: {}, events: {} },
+    { count: 2, answers: null, events: undefined },
+    { count: 2, answers: { employees: undefined } },
+    { count: 2, answers: { employees: [null, undefined] } },
+    { count: 2, answers: { employees: new Float64Array([NaN, NaN]) } },
+  ]) {
+    const r = scorer.scoreBatch(batch, NOW);
+    assert.deepEqual([...r.total], [none.score, none.score], JSON.stringify(batch));
+    assert.deepEqual([...r.stage], [1, 1]);
+    assert.deepEqual(r.issues, []);
+  }
+  const empty = scorer.scoreBatch({ count: 0, answers: { employees: [] } }, NOW);
+  assert.equal(empty.total.length, 0);
+  assert.equal(empty.fired.length, 0);
+  // Present, on a model with events: a lead with occurrences, one with an empty list, one with none.
+  const b2b = examples.find((e) => e.name === "b2b-saas");
+  const s = new Scorer(b2b.model);
+  const leads = [
+    { id: "views", answers: { email: "ada@zahlwerk.de" }, events: [{ type: "page_view", at: NOW - 86_400_000 }] },
+    { id: "no views", answers: { email: "ada@zahlwerk.de" }, events: [] },
+    { id: "nothing", answers: {}, events: [] },
+  ];
+  const batch = columns(b2b.model, leads, true);
+  batch.events.page_view[1] = [];
+  sameAsScore(s, leads, s.scoreBatch(batch, NOW), "events");
+});
+
+test("scoreBatch reports refused values by lead and unknown columns for the batch, as score() does", () => {
+  const scorer = new Scorer(MINIMAL);
+  const r = scorer.scoreBatch(
+    {
+      count: 3,
+      answers: { employees: [120, "many", NaN], email: ["a@b.co", "not an address", null], shoe_size: [1, 2, 3] },
+      events: { visit: [[NOW], null, null] },
+    },
+    NOW,
+  );
+  const byLead = r.issues.map((i) => [i.lead, i.field, i.code]);
+  assert.deepEqual(
+    byLead.filter(([lead]) => lead < 0),
+    [
+      [-1, "shoe_size", "unknown_field"],
+      [-1, "visit", "unknown_field"],
+    ],
+  );
+  // The same issues as score() gives each lead.
+  const leads = [
+    { employees: 120, email: "a@b.co" },
+    { employees: "many", email: "not an address" },
+    { employees: NaN },
+  ];
+  leads.forEach((answers, i) => {
+    const want = scorer.score(answers, [], NOW).issues.map((x) => [i, x.field, x.code]);
+    assert.deepEqual(byLead.filter(([lead]) => lead === i), want, `lead ${i}`);
+  });
+  assert.equal(r.total[0], 10);
+  // Event times that are not numbers are an issue of their lead.
+  const b2b = new Scorer(examples.find((e) => e.name === "b2b-saas").model);
+  // Each time that is not one is an issue of its lead, and the other times count, as score() reads events.
+  const day = 86_400_000;
+  const bad = b2b.scoreBatch({ count: 2, events: { page_view: [["yesterday", NOW - day, null], 5] } }, NOW);
+  assert.deepEqual(bad.issues.map((i) => [i.lead, i.field, i.code]), [
+    [0, "page_view", "type"],
+    [0, "page_view", "type"],
+    [1, "page_view", "type"],
+  ]);
+  const one = b2b.score({}, [{ type: "page_view", at: "yesterday" }, { type: "page_view", at: NOW - day }], NOW);
+  assert.equal(one.issues.length, 1);
+  assert.equal(bad.total[0], one.score);
+  assert.ok(one.score > 0);
+});
+
+test("scoreBatch throws a TypeError or RangeError naming the parameter when the batch is not columns", () => {
+  const scorer = new Scorer(MINIMAL);
+  const throwsNaming = (batch, Type, param) =>
+    assert.throws(
+      () => scorer.scoreBatch(batch, NOW),
+      (e) => e instanceof Type && e.message.includes(`\`${param}\``),
+      `${Type.name} naming ${param}`,
+    );
+  throwsNaming(undefined, TypeError, "batch");
+  throwsNaming([1, 2], TypeError, "batch");
+  throwsNaming({}, TypeError, "batch.count");
+  throwsNaming({ count: "2" }, TypeError, "batch.count");
+  throwsNaming({ count: -1 }, RangeError, "batch.count");
+  throwsNaming({ count: 1.5 }, RangeError, "batch.count");
+  throwsNaming({ count: 2, answers: [] }, TypeError, "batch.answers");
+  throwsNaming({ count: 2, answers: { employees: [1] } }, RangeError, "batch.answers.employees");
+  throwsNaming({ count: 2, answers: { employees: 5 } }, TypeError, "batch.answers.employees");
+  throwsNaming({ count: 2, answers: { email: new Float64Array(2) } }, TypeError, "batch.answers.email");
+  throwsNaming({ count: 1, answers: { employees: [10n] } }, TypeError, "batch.answers.employees");
+  assert.throws(() => scorer.scoreBatch({ count: 1 }, "now"), (e) => e instanceof TypeError && e.message.includes("`now`"));
+});
