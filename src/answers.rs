@@ -169,7 +169,7 @@ impl Answers {
     }
 
     /// Sets text, email, country or choice field `index`, as [`Answers::set_json`] sets it from a string.
-    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    #[cfg(any(feature = "compiler", all(feature = "leads", not(target_arch = "wasm32"))))]
     pub(crate) fn set_str(&mut self, program: &Program, index: usize, s: &str) -> Result<(), Issue> {
         let kind = program
             .fields
@@ -196,8 +196,22 @@ impl Answers {
         })
     }
 
+    /// Sets choice field `index` to its option number `option` (in the order of the field's options), as
+    /// [`Answers::set_json`] sets it from that option's value: a batch of leads may give choices that way.
+    #[cfg(all(feature = "compiler", target_arch = "wasm32"))]
+    pub(crate) fn set_choice(&mut self, program: &Program, index: usize, option: usize) -> Result<(), Issue> {
+        self.set_with(program, index, FieldType::Choice, |f| match f.options.get(option) {
+            Some(_) => Ok(Answer::Choice(option as u32)),
+            None => Err(issue(
+                &f.id,
+                "option",
+                format!("`{}` has {} options, numbered from 0: there is no option {option}", f.id, f.options.len()),
+            )),
+        })
+    }
+
     /// Sets field `index`, of kind `kind`, to what `answer` makes of its definition; on error it is unanswered.
-    #[cfg(all(feature = "leads", not(target_arch = "wasm32")))]
+    #[cfg(any(feature = "compiler", all(feature = "leads", not(target_arch = "wasm32"))))]
     fn set_with(
         &mut self,
         program: &Program,

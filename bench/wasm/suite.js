@@ -87,19 +87,30 @@ function openSession(scorer, lead) {
   return session;
 }
 
-/** Leads as the columns `scoreBatch` takes: numbers as Float64Arrays (NaN: no answer), other fields as arrays. */
+/**
+ * Leads as the columns `scoreBatch` takes: numbers as Float64Arrays (NaN: no answer), choices as Int32Arrays of
+ * option numbers (-1: no answer), other fields as arrays of values.
+ */
 export function toColumns(model, leads) {
   const answers = {};
   for (const f of model.fields) {
     const values = leads.map((l) => l.answers[f.id] ?? null);
-    answers[f.id] = f.type === "number" || f.type === "integer" ? Float64Array.from(values, (v) => v ?? NaN) : values;
+    if (f.type === "number" || f.type === "integer") answers[f.id] = Float64Array.from(values, (v) => v ?? NaN);
+    else if (f.type === "choice") {
+      const number = new Map(f.options.map((o, i) => [typeof o === "string" ? o : o.value, i]));
+      answers[f.id] = Int32Array.from(values, (v) => (v === null ? -1 : number.get(v)));
+    } else answers[f.id] = values;
   }
+  // Events typed: each event's times in one Float64Array, lead i's from offsets[i] to offsets[i + 1].
   const events = {};
   for (const e of model.events ?? []) {
-    events[e.id] = leads.map((l) => {
-      const times = l.events.filter((x) => x.type === e.id).map((x) => x.at);
-      return times.length ? times : null;
+    const offsets = new Uint32Array(leads.length + 1);
+    const at = [];
+    leads.forEach((l, i) => {
+      for (const x of l.events) if (x.type === e.id) at.push(x.at);
+      offsets[i + 1] = at.length;
     });
+    events[e.id] = { offsets, at: Float64Array.from(at) };
   }
   return { count: leads.length, answers, events };
 }

@@ -3,8 +3,13 @@
 //! column, so its strings are encoded once per batch, not once per lead); results come back as typed arrays,
 //! with the fired rules as bit sets. Full build only: the runtime has no kernel, and no room for one.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, JSON};
-use serde::Serialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
 
@@ -15,17 +20,75 @@ use crate::{Answers, Events, Issue};
 /// The most leads one batch takes: its results stay well under the memory a page can have.
 const MAX_LEADS: f64 = 1_048_576.0;
 
+/// One item of a column given as a plain array: a string borrowed from the column's JSON text where it has no
+/// escape, so that a column of text costs no allocation per lead.
+enum Item<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Other(Json),
+}
+
+impl<'de> Deserialize<'de> for Item<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Item<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Item<'de>, E> {
+                Ok(Item::Null)
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Item<'de>, E> {
+                Ok(Item::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Item<'de>, E> {
+                Ok(Item::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Item<'de>, E> {
+                Ok(Item::Str(Cow::Owned(s)))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Item<'de>, E> {
+                Ok(Item::Other(Json::Bool(b)))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Item<'de>, E> {
+                Ok(Item::Other(Json::from(n)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Item<'de>, E> {
+                Ok(Item::Other(Json::from(n)))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Item<'de>, E> {
+                Ok(Item::Other(serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Item<'de>, A::Error> {
+                Json::deserialize(SeqAccessDeserializer::new(seq)).map(Item::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item<'de>, A::Error> {
+                Json::deserialize(MapAccessDeserializer::new(map)).map(Item::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A column of values, one per lead.
 enum Column {
     /// A `Float64Array`: `NaN` is no answer.
     Numbers(Vec<f64>),
-    /// A plain array, read as JSON: `null` (and `undefined`) is no answer.
-    Values(Vec<Json>),
+    /// An `Int32Array` of a choice field's option numbers: -1 (any negative number) is no answer.
+    Choices(Vec<i32>),
+    /// An event's times as `{offsets, at}`: lead `i`'s are `at[offsets[i]..offsets[i + 1]]`.
+    Times { offsets: Vec<u32>, at: Vec<f64> },
+    /// A plain array as JSON text, read into [`Item`]s once every column is in: `null` (and `undefined`) is no
+    /// answer.
+    Text(String),
 }
 
 /// A column of answers to one field, or of one event's times.
 struct Input {
     index: usize,
+    /// `batch.answers.<id>` or `batch.events.<id>`.
+    param: String,
     column: Column,
     /// The JS array, to tell a non-finite number (which JSON writes as `null`) from no answer.
     js: JsValue,
@@ -44,15 +107,65 @@ fn property(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A column of `count` items: a `Float64Array` (numbers only), or an array of JSON values.
-fn column(v: &JsValue, count: usize, numbers: bool, param: &str) -> Result<Column, JsValue> {
-    let expected = if numbers { "a Float64Array or an array" } else { "an array" };
-    let length = if let Some(a) = v.dyn_ref::<Float64Array>().filter(|_| numbers) {
+/// What typed array a field's column may be, besides a plain array.
+#[derive(Clone, Copy, PartialEq)]
+enum Typed {
+    /// `Float64Array`: number fields.
+    Numbers,
+    /// `Int32Array`: choice fields.
+    Choices,
+    /// `{offsets: Uint32Array, at: Float64Array}`: events.
+    Times,
+    /// None: other fields.
+    None,
+}
+
+/// An event's times given as `{offsets, at}` (see [`Column::Times`]).
+fn times(v: &JsValue, count: usize, param: &str) -> Result<Column, JsValue> {
+    let offsets = property(v, "offsets");
+    let at = property(v, "at");
+    let (Some(o), Some(a)) = (offsets.dyn_ref::<Uint32Array>(), at.dyn_ref::<Float64Array>()) else {
+        return Err(type_error(
+            param,
+            "an array of `count` lists of times, or {offsets: Uint32Array, at: Float64Array}",
+            v,
+        ));
+    };
+    let (offsets, at) = (o.to_vec(), a.to_vec());
+    let ordered = offsets.first() == Some(&0) && offsets.windows(2).all(|w| w[0] <= w[1]);
+    if offsets.len() != count + 1 || !ordered || offsets.last().map(|&n| n as usize) != Some(at.len()) {
+        return Err(js_sys::RangeError::new(&format!(
+            "leadscore: `{param}.offsets` must be `batch.count` + 1 = {} ascending offsets into `at`, from 0 to its \
+             length {}",
+            count + 1,
+            at.len()
+        ))
+        .into());
+    }
+    Ok(Column::Times { offsets, at })
+}
+
+/// A column of `count` items: a typed array (as `typed` allows), or an array of JSON values.
+fn column(v: &JsValue, count: usize, typed: Typed, param: &str) -> Result<Column, JsValue> {
+    let expected = match typed {
+        Typed::Numbers => "a Float64Array or an array",
+        Typed::Choices => "an Int32Array or an array",
+        Typed::Times | Typed::None => "an array",
+    };
+    let length = if let Some(a) = v.dyn_ref::<Float64Array>().filter(|_| typed == Typed::Numbers) {
         let values = a.to_vec();
         if values.len() == count {
             return Ok(Column::Numbers(values));
         }
         values.len()
+    } else if let Some(a) = v.dyn_ref::<Int32Array>().filter(|_| typed == Typed::Choices) {
+        let values = a.to_vec();
+        if values.len() == count {
+            return Ok(Column::Choices(values));
+        }
+        values.len()
+    } else if typed == Typed::Times && v.is_object() && !Array::is_array(v) {
+        return times(v, count, param);
     } else if Array::is_array(v) {
         let a: &Array = v.unchecked_ref();
         if a.length() as usize == count {
@@ -60,9 +173,7 @@ fn column(v: &JsValue, count: usize, numbers: bool, param: &str) -> Result<Colum
                 .ok()
                 .and_then(|s| s.as_string())
                 .ok_or_else(|| type_error(param, "an array of JSON values (no BigInt, no cycle)", v))?;
-            let values: Vec<Json> = serde_json::from_str(&text)
-                .map_err(|e| JsValue::from(Error::new(&format!("leadscore: `{param}`: {e}"))))?;
-            return Ok(Column::Values(values));
+            return Ok(Column::Text(text));
         }
         a.length() as usize
     } else {
@@ -77,7 +188,7 @@ fn columns(
     object: &JsValue,
     param: &str,
     count: usize,
-    index_of: &dyn Fn(&str) -> Option<(usize, bool)>,
+    index_of: &dyn Fn(&str) -> Option<(usize, Typed)>,
     what: &str,
     issues: &mut Vec<(i64, Issue)>,
 ) -> Result<Vec<Input>, JsValue> {
@@ -95,15 +206,26 @@ fn columns(
         if value.is_undefined() {
             continue;
         }
-        let Some((index, numbers)) = index_of(&key) else {
+        let Some((index, typed)) = index_of(&key) else {
             let message = format!("`{key}` is not {what} of this model; ignored");
             issues.push((-1, Issue { field: key, code: "unknown_field", message }));
             continue;
         };
-        let column = column(&value, count, numbers, &format!("{param}.{key}"))?;
-        out.push(Input { index, column, js: value });
+        let param = format!("{param}.{key}");
+        let column = column(&value, count, typed, &param)?;
+        out.push(Input { index, param, column, js: value });
     }
     Ok(out)
+}
+
+/// The items of a column given as a plain array; nothing for a typed one.
+fn read(input: &Input) -> Result<Vec<Item<'_>>, JsValue> {
+    match &input.column {
+        Column::Text(text) => {
+            serde_json::from_str(text).map_err(|e| Error::new(&format!("leadscore: `{}`: {e}", input.param)).into())
+        }
+        Column::Numbers(_) | Column::Choices(_) | Column::Times { .. } => Ok(vec![]),
+    }
 }
 
 impl Scorer {
@@ -120,13 +242,20 @@ impl Scorer {
         let count = count as usize;
         let p = &self.program;
         let mut issues: Vec<(i64, Issue)> = vec![];
-        let numeric =
-            |i: usize| matches!(p.fields[i].kind, crate::model::FieldType::Number | crate::model::FieldType::Integer);
+        use crate::model::FieldType;
+        let numeric = |i: usize| matches!(p.fields[i].kind, FieldType::Number | FieldType::Integer);
+        let typed = |i: usize| match p.fields[i].kind {
+            FieldType::Number | FieldType::Integer => Typed::Numbers,
+            FieldType::Choice => Typed::Choices,
+            FieldType::String | FieldType::Email | FieldType::Country | FieldType::Boolean | FieldType::Multi => {
+                Typed::None
+            }
+        };
         let answers_in = columns(
             &property(batch, "answers"),
             "batch.answers",
             count,
-            &|k| p.field_index(k).map(|i| (i, numeric(i))),
+            &|k| p.field_index(k).map(|i| (i, typed(i))),
             "a field",
             &mut issues,
         )?;
@@ -134,11 +263,14 @@ impl Scorer {
             &property(batch, "events"),
             "batch.events",
             count,
-            &|k| p.event_index(k).map(|i| (i, false)),
+            &|k| p.event_index(k).map(|i| (i, Typed::Times)),
             "an event",
             &mut issues,
         )?;
         let now = now_or_clock(now);
+        // The columns given as plain arrays, read.
+        let answer_items = answers_in.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+        let event_items = events_in.iter().map(read).collect::<Result<Vec<_>, _>>()?;
 
         let mut fast = self.fast.try_borrow_mut().map_err(|_| Error::new("leadscore: scoreBatch: already scoring"))?;
         let (kernel, buffers) = fast.get_or_insert_with(|| (crate::kernel::Kernel::new(p), Default::default()));
@@ -153,45 +285,69 @@ impl Scorer {
         for lead in 0..count {
             answers.reset(p);
             events.reset(p);
-            for input in &answers_in {
+            for (input, items) in answers_in.iter().zip(&answer_items) {
+                let text_field = matches!(
+                    p.fields[input.index].kind,
+                    FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country
+                );
                 let r = match &input.column {
                     Column::Numbers(v) if v[lead].is_nan() => Ok(()),
                     Column::Numbers(v) => answers.set_number(p, input.index, v[lead]),
-                    Column::Values(v) if v[lead].is_null() && numeric(input.index) => {
+                    Column::Choices(v) => match usize::try_from(v[lead]) {
+                        Ok(option) => answers.set_choice(p, input.index, option),
+                        Err(_) => Ok(()),
+                    },
+                    Column::Text(_) => match &items[lead] {
                         // JSON has no NaN or infinity: only the JS array tells them from no answer.
-                        match Reflect::get_u32(&input.js, lead as u32).ok().and_then(|x| x.as_f64()) {
-                            Some(n) if !n.is_finite() => Err(crate::answers::not_finite(&p.fields[input.index].id, n)),
-                            _ => Ok(()),
+                        Item::Null if numeric(input.index) => {
+                            match Reflect::get_u32(&input.js, lead as u32).ok().and_then(|x| x.as_f64()) {
+                                Some(n) if !n.is_finite() => {
+                                    Err(crate::answers::not_finite(&p.fields[input.index].id, n))
+                                }
+                                _ => Ok(()),
+                            }
                         }
-                    }
-                    Column::Values(v) => answers.set_json(p, input.index, &v[lead]),
+                        Item::Null => Ok(()),
+                        Item::Str(s) if text_field => answers.set_str(p, input.index, s),
+                        // A string for another field: the issue `set_json` words for it.
+                        Item::Str(s) => answers.set_json(p, input.index, &Json::String(s.to_string())),
+                        Item::Other(v) => answers.set_json(p, input.index, v),
+                    },
+                    Column::Times { .. } => Ok(()), // not made for fields
                 };
                 if let Err(e) = r {
                     issues.push((lead as i64, e));
                 }
             }
-            for input in &events_in {
+            for (input, items) in events_in.iter().zip(&event_items) {
                 let id = &p.events[input.index].0;
-                let times = match &input.column {
-                    Column::Values(v) => &v[lead],
-                    Column::Numbers(_) => &Json::Null, // not made for events
+                // A time that is not one is an issue of its lead (the others count), as `score()` reads events.
+                let mut add = |at: Option<f64>| {
+                    let issue = match at.map(|at| events.push(input.index, at)) {
+                        Some(Ok(())) => return,
+                        Some(Err(e)) => Issue { field: id.clone(), ..e },
+                        None => Issue {
+                            field: id.clone(),
+                            code: "type",
+                            message: format!("`{id}` takes a list of times in milliseconds, or null"),
+                        },
+                    };
+                    issues.push((lead as i64, issue));
                 };
-                let mut problem = |message: String| {
-                    issues.push((lead as i64, Issue { field: id.clone(), code: "type", message }));
+                let times = match &input.column {
+                    Column::Text(_) => &items[lead],
+                    Column::Times { offsets, at } => {
+                        for &t in &at[offsets[lead] as usize..offsets[lead + 1] as usize] {
+                            add(Some(t));
+                        }
+                        continue;
+                    }
+                    Column::Numbers(_) | Column::Choices(_) => continue, // not made for events
                 };
                 match times {
-                    Json::Null => {}
-                    // Each time that is not one is an issue, and the others count, as `score()` reads events.
-                    Json::Array(times) => {
-                        for t in times {
-                            match t.as_f64().map(|at| events.push(input.index, at)) {
-                                Some(Ok(())) => {}
-                                Some(Err(e)) => problem(e.message),
-                                None => problem(format!("`{id}` takes a list of times in milliseconds")),
-                            }
-                        }
-                    }
-                    _ => problem(format!("`{id}` takes a list of times in milliseconds, or null")),
+                    Item::Null => {}
+                    Item::Other(Json::Array(times)) => times.iter().for_each(|t| add(t.as_f64())),
+                    Item::Str(_) | Item::Other(_) => add(None),
                 }
             }
             events.sort();

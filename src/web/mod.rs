@@ -383,7 +383,8 @@ impl Session {
             })));
         };
         let at = at.unwrap_or(self.inner.now());
-        Ok(issue_js(self.inner.record(e, at)))
+        // The issue names the event, as `evaluate` names it.
+        Ok(issue_js(self.inner.record(e, at).map_err(|i| Issue { field: event, ..i })))
     }
 
     /// The session's clock, in milliseconds since 1970. Setting it re-scores rules that decay or count days.

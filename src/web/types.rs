@@ -170,15 +170,19 @@ export interface ScoreResult {
 
 /**
  * Many submitted leads as columns (`Scorer.scoreBatch`). Each column has `count` items, item `i` being lead
- * `i`'s. A number field's column may be a `Float64Array` (`NaN`: no answer); any column may be an array of
+ * `i`'s. A number field's column may be a `Float64Array` (`NaN`: no answer), a choice field's an `Int32Array`
+ * of option numbers (in the order of the field's options; -1: no answer); any column may be an array of
  * values as `score()` takes them (`null` or `undefined`: no answer), read in one `JSON.stringify`.
  */
 export interface Batch {
   count: number;
   /** By field id. */
-  answers?: { [field: string]: Float64Array | (AnswerValue | null | undefined)[] };
-  /** By event id: per lead, the times of its occurrences in milliseconds since 1970, or null. */
-  events?: { [event: string]: (number[] | null | undefined)[] };
+  answers?: { [field: string]: Float64Array | Int32Array | (AnswerValue | null | undefined)[] };
+  /**
+   * By event id: per lead, the times of its occurrences in milliseconds since 1970 (or null); or, typed, all
+   * leads' times in `at`, lead `i`'s from `offsets[i]` to `offsets[i + 1]` (`count + 1` offsets).
+   */
+  events?: { [event: string]: (number[] | null | undefined)[] | { offsets: Uint32Array; at: Float64Array } };
 }
 
 /** What `Scorer.scoreBatch` gives: lead `i`'s results at index `i` (typed arrays, lead after lead). */

@@ -21,20 +21,31 @@ const examples = readdirSync(join(root, "examples"))
     return { name, model, leads };
   });
 
-/** Leads as columns: every field and event of the model; numbers as a Float64Array when `typed`. */
+/** An option's value: options are strings or `{ value, label }`. */
+const optionValue = (o) => (typeof o === "string" ? o : o.value);
+
+/**
+ * Leads as columns: every field and event of the model. When `typed`, numbers as a Float64Array and choices as
+ * an Int32Array of option numbers (where every value of the column is an option or none).
+ */
 function columns(model, leads, typed) {
   const answers = {};
   for (const f of model.fields) {
     const values = leads.map((l) => l.answers[f.id] ?? null);
     const numeric = f.type === "number" || f.type === "integer";
-    answers[f.id] = typed && numeric ? Float64Array.from(values, (v) => v ?? NaN) : values;
+    const options = f.type === "choice" ? f.options.map(optionValue) : [];
+    const numbers = values.map((v) => (v === null ? -1 : options.indexOf(v)));
+    if (typed && numeric) answers[f.id] = Float64Array.from(values, (v) => v ?? NaN);
+    else if (typed && f.type === "choice" && values.every((v, i) => v === null || numbers[i] >= 0)) {
+      answers[f.id] = Int32Array.from(numbers);
+    } else answers[f.id] = values;
   }
+  // Events as lists per lead, or typed (offsets into one Float64Array of times).
   const events = {};
   for (const e of model.events ?? []) {
-    events[e.id] = leads.map((l) => {
-      const times = l.events.filter((x) => x.type === e.id).map((x) => x.at);
-      return times.length ? times : null;
-    });
+    const lists = leads.map((l) => l.events.filter((x) => x.type === e.id).map((x) => x.at));
+    const offsets = Uint32Array.from([0, ...lists.map((_, i) => lists.slice(0, i + 1).flat().length)]);
+    events[e.id] = typed ? { offsets, at: Float64Array.from(lists.flat()) } : lists.map((t) => (t.length ? t : null));
   }
   return { count: leads.length, answers, events };
 }
@@ -61,10 +72,13 @@ function sameAsScore(scorer, leads, r, where) {
 
 test("scoreBatch gives score()'s numbers, stages, knockouts and fired rules for every example's sample leads", () => {
   let compared = 0;
+  let choiceColumns = 0;
   for (const { name, model, leads } of examples) {
     const scorer = new Scorer(model);
     for (const typed of [false, true]) {
-      const r = scorer.scoreBatch(columns(model, leads, typed), NOW);
+      const batch = columns(model, leads, typed);
+      choiceColumns += Object.values(batch.answers).filter((c) => c instanceof Int32Array).length;
+      const r = scorer.scoreBatch(batch, NOW);
       assert.ok(r.total instanceof Float64Array && r.fired instanceof Uint32Array, name);
       assert.ok(r.stage instanceof Int32Array && r.knockout instanceof Int32Array, name);
       sameAsScore(scorer, leads, r, `${name}${typed ? " (Float64Array)" : ""}`);
@@ -74,6 +88,7 @@ test("scoreBatch gives score()'s numbers, stages, knockouts and fired rules for 
     assert.ok(scorer.scoreBatch(columns(model, leads, false), NOW).fired.some((w) => w !== 0), name);
   }
   assert.ok(compared > 100, `${compared} leads compared`);
+  assert.ok(choiceColumns >= 5, `${choiceColumns} choice columns given as option numbers`);
 });
 
 test("scoreBatch on the minimal model: no events, no knockouts, no steps, no grade", () => {
@@ -167,13 +182,40 @@ test("scoreBatch reports refused values by lead and unknown columns for the batc
   assert.equal(one.issues.length, 1);
   assert.equal(bad.total[0], one.score);
   assert.ok(one.score > 0);
+  // Typed: a time that is not finite is the `time` issue a session gives it, and the other times count.
+  const typed = b2b.scoreBatch(
+    { count: 2, events: { page_view: { offsets: new Uint32Array([0, 2, 3]), at: new Float64Array([Infinity, NOW - day, NaN]) } } },
+    NOW,
+  );
+  const session = b2b.session(NOW);
+  const inf = [session.record("page_view", Infinity), session.record("page_view", NaN)].map((i) => [i.field, i.code]);
+  session.free();
+  assert.deepEqual(typed.issues.map((i) => [i.lead, i.field, i.code]), [
+    [0, ...inf[0]],
+    [1, ...inf[1]],
+  ]);
+  assert.equal(typed.total[0], one.score);
+  assert.equal(typed.total[1], 0);
+});
+
+test("scoreBatch takes a choice as its option number; one out of range is an issue, a negative one no answer", () => {
+  const b2b = examples.find((e) => e.name === "b2b-saas");
+  const scorer = new Scorer(b2b.model);
+  const options = b2b.model.fields.find((f) => f.id === "seniority").options.map(optionValue);
+  const vp = options.indexOf("vp");
+  const r = scorer.scoreBatch({ count: 4, answers: { seniority: new Int32Array([vp, -1, options.length, -7]) } }, NOW);
+  assert.equal(r.total[0], scorer.score({ seniority: "vp" }, [], NOW).score);
+  assert.ok(r.total[0] > 0);
+  assert.deepEqual([r.total[1], r.total[2], r.total[3]], [0, 0, 0]);
+  assert.deepEqual(r.issues.map((i) => [i.lead, i.field, i.code]), [[2, "seniority", "option"]]);
 });
 
 test("scoreBatch throws a TypeError or RangeError naming the parameter when the batch is not columns", () => {
   const scorer = new Scorer(MINIMAL);
-  const throwsNaming = (batch, Type, param) =>
+  const b2b = new Scorer(examples.find((e) => e.name === "b2b-saas").model);
+  const throwsNaming = (batch, Type, param, on = batch?.events ? b2b : scorer) =>
     assert.throws(
-      () => scorer.scoreBatch(batch, NOW),
+      () => on.scoreBatch(batch, NOW),
       (e) => e instanceof Type && e.message.includes(`\`${param}\``),
       `${Type.name} naming ${param}`,
     );
@@ -187,6 +229,14 @@ test("scoreBatch throws a TypeError or RangeError naming the parameter when the 
   throwsNaming({ count: 2, answers: { employees: [1] } }, RangeError, "batch.answers.employees");
   throwsNaming({ count: 2, answers: { employees: 5 } }, TypeError, "batch.answers.employees");
   throwsNaming({ count: 2, answers: { email: new Float64Array(2) } }, TypeError, "batch.answers.email");
+  throwsNaming({ count: 2, answers: { employees: new Int32Array(2) } }, TypeError, "batch.answers.employees");
+  const at = new Float64Array([NOW, NOW]);
+  throwsNaming({ count: 2, events: { page_view: {} } }, TypeError, "batch.events.page_view");
+  throwsNaming({ count: 2, events: { page_view: { offsets: [0, 1, 2], at } } }, TypeError, "batch.events.page_view");
+  throwsNaming({ count: 2, events: { page_view: { offsets: new Uint32Array([0, 2]), at } } }, RangeError, "batch.events.page_view.offsets");
+  throwsNaming({ count: 2, events: { page_view: { offsets: new Uint32Array([0, 2, 1]), at } } }, RangeError, "batch.events.page_view.offsets");
+  throwsNaming({ count: 2, events: { page_view: { offsets: new Uint32Array([1, 1, 2]), at } } }, RangeError, "batch.events.page_view.offsets");
+  throwsNaming({ count: 2, events: { page_view: { offsets: new Uint32Array([0, 1, 3]), at } } }, RangeError, "batch.events.page_view.offsets");
   throwsNaming({ count: 1, answers: { employees: [10n] } }, TypeError, "batch.answers.employees");
   assert.throws(() => scorer.scoreBatch({ count: 1 }, "now"), (e) => e instanceof TypeError && e.message.includes("`now`"));
 });
