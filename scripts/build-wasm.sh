@@ -32,7 +32,11 @@ build() {
 # finish NAME: optimises and minifies what wasm-bindgen wrote for NAME.
 finish() {
   local name=$1
-  node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
+  # For size, except the runtime: there -O4 (more inlining) makes a session's change and read 8 to 10% faster
+  # for about 70 bytes gzipped. (On the form build it costs 730 bytes, more than its budget has left.)
+  local opt=(-Oz --converge)
+  [ "$name" = runtime ] && opt=(-O4 --inlining-optimizing)
+  node_modules/.bin/wasm-opt "${opt[@]}" --strip-debug --strip-producers "pkg/${name}_bg.wasm" \
     -o "pkg/${name}_bg.wasm"
   # The glue is shipped minified, as a page loads it; its documentation lives in the .d.ts.
   node_modules/.bin/terser "pkg/$name.js" --module --compress --mangle -o "pkg/$name.js"
