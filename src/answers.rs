@@ -8,6 +8,12 @@ use crate::host::Js;
 use crate::model::FieldType;
 use crate::program::{FieldDef, Program};
 
+// Read by the Wasm full build (`score`, `evaluate`, `scoreBatch`), and tested natively.
+#[cfg(all(feature = "compiler", any(test, target_arch = "wasm32")))]
+mod text;
+#[cfg(all(feature = "compiler", target_arch = "wasm32"))]
+pub(crate) use text::Item;
+
 /// Milliseconds in a day.
 pub const DAY_MS: f64 = 86_400_000.0;
 
@@ -50,6 +56,16 @@ fn issue(field: &str, code: &'static str, message: impl Into<String>) -> Issue {
     Issue { field: field.to_string(), code, message: message.into() }
 }
 
+fn not_an_object() -> Issue {
+    issue("", "type", "answers are an object of field ids to values")
+}
+
+fn unknown_field(key: &str) -> Issue {
+    issue(key, "unknown_field", format!("`{key}` is not a field of this model; ignored"))
+}
+
+const EVENTS_NOT_A_LIST: &str = "events are a list of {\"type\", \"at\"} objects";
+
 /// Answers to a program's fields, by field index.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answers {
@@ -86,7 +102,7 @@ impl Answers {
         let mut issues = Vec::new();
         let Json::Object(map) = value else {
             if !value.is_null() {
-                issues.push(issue("", "type", "answers are an object of field ids to values"));
+                issues.push(not_an_object());
             }
             return (answers, issues);
         };
@@ -97,9 +113,7 @@ impl Answers {
                         issues.push(e);
                     }
                 }
-                None => {
-                    issues.push(issue(key, "unknown_field", format!("`{key}` is not a field of this model; ignored")))
-                }
+                None => issues.push(unknown_field(key)),
             }
         }
         (answers, issues)
@@ -534,34 +548,38 @@ impl Events {
         let mut issues = Vec::new();
         let Json::Array(items) = value else {
             if !value.is_null() {
-                issues.push(issue("", "type", "events are a list of {\"type\", \"at\"} objects"));
+                issues.push(issue("", "type", EVENTS_NOT_A_LIST));
             }
             return (events, issues);
         };
         for (i, it) in items.iter().enumerate() {
             let ty = it.get("type").and_then(Json::as_str);
             let at = it.get("at").and_then(Json::as_f64);
-            match (ty, at) {
-                (Some(t), Some(at)) => match program.event_index(t) {
-                    Some(e) => {
-                        if let Err(mut x) = events.push(e, at) {
-                            x.field = t.to_string();
-                            issues.push(x);
-                        }
-                    }
-                    None => {
-                        issues.push(issue(t, "unknown_event", format!("`{t}` is not an event of this model; ignored")))
-                    }
-                },
-                _ => issues.push(issue(
-                    "",
-                    "type",
-                    format!("event #{i} needs a string `type` and a number `at` (milliseconds)"),
-                )),
-            }
+            events.add_item(program, i, ty, at, &mut issues);
         }
         events.sort();
         (events, issues)
+    }
+
+    /// Item `i` of a list of events, its `type` if a string and its `at` if a number: recorded unsorted, or an
+    /// issue.
+    fn add_item(&mut self, program: &Program, i: usize, ty: Option<&str>, at: Option<f64>, issues: &mut Vec<Issue>) {
+        match (ty, at) {
+            (Some(t), Some(at)) => match program.event_index(t) {
+                Some(e) => {
+                    if let Err(mut x) = self.push(e, at) {
+                        x.field = t.to_string();
+                        issues.push(x);
+                    }
+                }
+                None => issues.push(issue(t, "unknown_event", format!("`{t}` is not an event of this model; ignored"))),
+            },
+            _ => issues.push(issue(
+                "",
+                "type",
+                format!("event #{i} needs a string `type` and a number `at` (milliseconds)"),
+            )),
+        }
     }
 
     /// Occurrences of event `index`, newest first.

@@ -3,73 +3,18 @@
 //! column, so its strings are encoded once per batch, not once per lead); results come back as typed arrays,
 //! with the fired rules as bit sets. Full build only: the runtime has no kernel, and no room for one.
 
-use std::borrow::Cow;
-use std::fmt;
-
 use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, JSON};
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
 
 use super::args::type_error;
 use super::*;
+use crate::answers::Item;
 use crate::{Answers, Events, Issue};
 
 /// The most leads one batch takes: its results stay well under the memory a page can have.
 const MAX_LEADS: f64 = 1_048_576.0;
-
-/// One item of a column given as a plain array: a string borrowed from the column's JSON text where it has no
-/// escape, so that a column of text costs no allocation per lead.
-enum Item<'a> {
-    Null,
-    Str(Cow<'a, str>),
-    Other(Json),
-}
-
-impl<'de> Deserialize<'de> for Item<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Item<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Item<'de>, E> {
-                Ok(Item::Null)
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Item<'de>, E> {
-                Ok(Item::Str(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Item<'de>, E> {
-                Ok(Item::Str(Cow::Owned(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Item<'de>, E> {
-                Ok(Item::Str(Cow::Owned(s)))
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Item<'de>, E> {
-                Ok(Item::Other(Json::Bool(b)))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Item<'de>, E> {
-                Ok(Item::Other(Json::from(n)))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Item<'de>, E> {
-                Ok(Item::Other(Json::from(n)))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Item<'de>, E> {
-                Ok(Item::Other(serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Item<'de>, A::Error> {
-                Json::deserialize(SeqAccessDeserializer::new(seq)).map(Item::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item<'de>, A::Error> {
-                Json::deserialize(MapAccessDeserializer::new(map)).map(Item::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// A column of values, one per lead.
 enum Column {
@@ -79,7 +24,7 @@ enum Column {
     Choices(Vec<i32>),
     /// An event's times as `{offsets, at}`: lead `i`'s are `at[offsets[i]..offsets[i + 1]]`.
     Times { offsets: Vec<u32>, at: Vec<f64> },
-    /// A plain array as JSON text, read into [`Item`]s once every column is in: `null` (and `undefined`) is no
+    /// A plain array as JSON text, read into [`Item`]s (strings borrowed from the text) once every column is in: `null` (and `undefined`) is no
     /// answer.
     Text(String),
 }
