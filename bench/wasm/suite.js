@@ -87,15 +87,29 @@ function openSession(scorer, lead) {
   return session;
 }
 
+/** Texts in one UTF-8 buffer, as `TextEncoder.encodeInto` writes them, lead `i`'s from `offsets[i]`. */
+function utf8Column(values, encoder) {
+  const offsets = new Uint32Array(values.length + 1);
+  let utf8 = new Uint8Array(values.reduce((n, v) => n + (v?.length ?? 0), 0) * 3);
+  let at = 0;
+  values.forEach((v, i) => {
+    if (v) at += encoder.encodeInto(v, utf8.subarray(at)).written;
+    offsets[i + 1] = at;
+  });
+  return { offsets, utf8: utf8.subarray(0, at) };
+}
+
 /**
  * Leads as the columns `scoreBatch` takes: numbers as Float64Arrays (NaN: no answer), choices as Int32Arrays of
- * option numbers (-1: no answer), other fields as arrays of values.
+ * option numbers (-1: no answer), texts in one UTF-8 buffer each, other fields as arrays of values.
  */
 export function toColumns(model, leads) {
   const answers = {};
+  const encoder = new TextEncoder();
   for (const f of model.fields) {
     const values = leads.map((l) => l.answers[f.id] ?? null);
     if (f.type === "number" || f.type === "integer") answers[f.id] = Float64Array.from(values, (v) => v ?? NaN);
+    else if (["string", "email", "country"].includes(f.type)) answers[f.id] = utf8Column(values, encoder);
     else if (f.type === "choice") {
       const number = new Map(f.options.map((o, i) => [typeof o === "string" ? o : o.value, i]));
       answers[f.id] = Int32Array.from(values, (v) => (v === null ? -1 : number.get(v)));

@@ -3,7 +3,7 @@
 //! column, so its strings are encoded once per batch, not once per lead); results come back as typed arrays,
 //! with the fired rules as bit sets. Full build only: the runtime has no kernel, and no room for one.
 
-use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, JSON};
+use js_sys::{Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array, JSON};
 use serde::Serialize;
 use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
@@ -24,6 +24,9 @@ enum Column {
     Choices(Vec<i32>),
     /// An event's times as `{offsets, at}`: lead `i`'s are `at[offsets[i]..offsets[i + 1]]`.
     Times { offsets: Vec<u32>, at: Vec<f64> },
+    /// A text field's answers as `{offsets, utf8}`: lead `i`'s is `utf8[offsets[i]..offsets[i + 1]]`, empty for
+    /// no answer (as in a form or a CSV cell).
+    Utf8 { offsets: Vec<u32>, utf8: Vec<u8> },
     /// A plain array as JSON text, read into [`Item`]s (strings borrowed from the text) once every column is in: `null` (and `undefined`) is no
     /// answer.
     Text(String),
@@ -61,8 +64,24 @@ enum Typed {
     Choices,
     /// `{offsets: Uint32Array, at: Float64Array}`: events.
     Times,
+    /// `{offsets: Uint32Array, utf8: Uint8Array}`: text, email, country and choice fields.
+    Utf8,
     /// None: other fields.
     None,
+}
+
+/// Checks the `offsets` of a column given as offsets into one array of `len` items (`what`).
+fn check_offsets(offsets: &[u32], count: usize, len: usize, what: &str, param: &str) -> Result<(), JsValue> {
+    let ordered = offsets.first() == Some(&0) && offsets.windows(2).all(|w| w[0] <= w[1]);
+    if offsets.len() != count + 1 || !ordered || offsets.last().map(|&n| n as usize) != Some(len) {
+        return Err(js_sys::RangeError::new(&format!(
+            "leadscore: `{param}.offsets` must be `batch.count` + 1 = {} ascending offsets into `{what}`, from 0 \
+             to its length {len}",
+            count + 1,
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// An event's times given as `{offsets, at}` (see [`Column::Times`]).
@@ -77,17 +96,21 @@ fn times(v: &JsValue, count: usize, param: &str) -> Result<Column, JsValue> {
         ));
     };
     let (offsets, at) = (o.to_vec(), a.to_vec());
-    let ordered = offsets.first() == Some(&0) && offsets.windows(2).all(|w| w[0] <= w[1]);
-    if offsets.len() != count + 1 || !ordered || offsets.last().map(|&n| n as usize) != Some(at.len()) {
-        return Err(js_sys::RangeError::new(&format!(
-            "leadscore: `{param}.offsets` must be `batch.count` + 1 = {} ascending offsets into `at`, from 0 to its \
-             length {}",
-            count + 1,
-            at.len()
-        ))
-        .into());
-    }
+    check_offsets(&offsets, count, at.len(), "at", param)?;
     Ok(Column::Times { offsets, at })
+}
+
+/// A text field's answers given as `{offsets, utf8}` (see [`Column::Utf8`]).
+fn utf8(v: &JsValue, count: usize, param: &str, expected: &str) -> Result<Column, JsValue> {
+    let offsets = property(v, "offsets");
+    let bytes = property(v, "utf8");
+    let (Some(o), Some(b)) = (offsets.dyn_ref::<Uint32Array>(), bytes.dyn_ref::<Uint8Array>()) else {
+        let expected = format!("{expected} of `count` values, or {{offsets: Uint32Array, utf8: Uint8Array}}");
+        return Err(type_error(param, &expected, v));
+    };
+    let (offsets, utf8) = (o.to_vec(), b.to_vec());
+    check_offsets(&offsets, count, utf8.len(), "utf8", param)?;
+    Ok(Column::Utf8 { offsets, utf8 })
 }
 
 /// A column of `count` items: a typed array (as `typed` allows), or an array of JSON values.
@@ -95,6 +118,7 @@ fn column(v: &JsValue, count: usize, typed: Typed, param: &str) -> Result<Column
     let expected = match typed {
         Typed::Numbers => "a Float64Array or an array",
         Typed::Choices => "an Int32Array or an array",
+        Typed::Utf8 => "an array",
         Typed::Times | Typed::None => "an array",
     };
     let length = if let Some(a) = v.dyn_ref::<Float64Array>().filter(|_| typed == Typed::Numbers) {
@@ -111,6 +135,8 @@ fn column(v: &JsValue, count: usize, typed: Typed, param: &str) -> Result<Column
         values.len()
     } else if typed == Typed::Times && v.is_object() && !Array::is_array(v) {
         return times(v, count, param);
+    } else if matches!(typed, Typed::Utf8 | Typed::Choices) && v.is_object() && !Array::is_array(v) {
+        return utf8(v, count, param, expected);
     } else if Array::is_array(v) {
         let a: &Array = v.unchecked_ref();
         if a.length() as usize == count {
@@ -169,7 +195,7 @@ fn read(input: &Input) -> Result<Vec<Item<'_>>, JsValue> {
         Column::Text(text) => {
             serde_json::from_str(text).map_err(|e| Error::new(&format!("leadscore: `{}`: {e}", input.param)).into())
         }
-        Column::Numbers(_) | Column::Choices(_) | Column::Times { .. } => Ok(vec![]),
+        Column::Numbers(_) | Column::Choices(_) | Column::Times { .. } | Column::Utf8 { .. } => Ok(vec![]),
     }
 }
 
@@ -192,9 +218,8 @@ impl Scorer {
         let typed = |i: usize| match p.fields[i].kind {
             FieldType::Number | FieldType::Integer => Typed::Numbers,
             FieldType::Choice => Typed::Choices,
-            FieldType::String | FieldType::Email | FieldType::Country | FieldType::Boolean | FieldType::Multi => {
-                Typed::None
-            }
+            FieldType::String | FieldType::Email | FieldType::Country => Typed::Utf8,
+            FieldType::Boolean | FieldType::Multi => Typed::None,
         };
         let answers_in = columns(
             &property(batch, "answers"),
@@ -258,6 +283,20 @@ impl Scorer {
                         Item::Str(s) => answers.set_json(p, input.index, &Json::String(s.to_string())),
                         Item::Other(v) => answers.set_json(p, input.index, v),
                     },
+                    Column::Utf8 { offsets, utf8 } => {
+                        match std::str::from_utf8(&utf8[offsets[lead] as usize..offsets[lead + 1] as usize]) {
+                            Ok("") => Ok(()),
+                            Ok(s) => answers.set_str(p, input.index, s),
+                            Err(_) => Err(Issue {
+                                field: p.fields[input.index].id.clone(),
+                                code: "type",
+                                message: format!(
+                                    "`{}` takes text, and these bytes are not UTF-8",
+                                    p.fields[input.index].id
+                                ),
+                            }),
+                        }
+                    }
                     Column::Times { .. } => Ok(()), // not made for fields
                 };
                 if let Err(e) = r {
@@ -287,7 +326,7 @@ impl Scorer {
                         }
                         continue;
                     }
-                    Column::Numbers(_) | Column::Choices(_) => continue, // not made for events
+                    Column::Numbers(_) | Column::Choices(_) | Column::Utf8 { .. } => continue, // not made for events
                 };
                 match times {
                     Item::Null => {}

@@ -171,18 +171,28 @@ export interface ScoreResult {
 /**
  * Many submitted leads as columns (`Scorer.scoreBatch`). Each column has `count` items, item `i` being lead
  * `i`'s. A number field's column may be a `Float64Array` (`NaN`: no answer), a choice field's an `Int32Array`
- * of option numbers (in the order of the field's options; -1: no answer); any column may be an array of
- * values as `score()` takes them (`null` or `undefined`: no answer), read in one `JSON.stringify`.
+ * of option numbers (in the order of the field's options; -1: no answer); a text, email, country or choice
+ * field's may be `Utf8Column`; any column may be an array of values as `score()` takes them (`null` or
+ * `undefined`: no answer), read in one `JSON.stringify`.
  */
 export interface Batch {
   count: number;
   /** By field id. */
-  answers?: { [field: string]: Float64Array | Int32Array | (AnswerValue | null | undefined)[] };
+  answers?: { [field: string]: Float64Array | Int32Array | Utf8Column | (AnswerValue | null | undefined)[] };
   /**
    * By event id: per lead, the times of its occurrences in milliseconds since 1970 (or null); or, typed, all
    * leads' times in `at`, lead `i`'s from `offsets[i]` to `offsets[i + 1]` (`count + 1` offsets).
    */
   events?: { [event: string]: (number[] | null | undefined)[] | { offsets: Uint32Array; at: Float64Array } };
+}
+
+/**
+ * Texts of many leads in one buffer (`TextEncoder.encodeInto` writes it): lead `i`'s is the UTF-8 of
+ * `utf8.subarray(offsets[i], offsets[i + 1])`, empty for no answer (as in a form or a CSV cell).
+ */
+export interface Utf8Column {
+  offsets: Uint32Array;
+  utf8: Uint8Array;
 }
 
 /** What `Scorer.scoreBatch` gives: lead `i`'s results at index `i` (typed arrays, lead after lead). */

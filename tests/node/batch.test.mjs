@@ -21,12 +21,24 @@ const examples = readdirSync(join(root, "examples"))
     return { name, model, leads };
   });
 
+/** Texts as one UTF-8 buffer and offsets; null as empty. */
+function utf8Column(values) {
+  const encoder = new TextEncoder();
+  const parts = values.map((v) => encoder.encode(v ?? ""));
+  const offsets = new Uint32Array(values.length + 1);
+  parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
+  const utf8 = new Uint8Array(offsets[values.length]);
+  parts.forEach((p, i) => utf8.set(p, offsets[i]));
+  return { offsets, utf8 };
+}
+
 /** An option's value: options are strings or `{ value, label }`. */
 const optionValue = (o) => (typeof o === "string" ? o : o.value);
 
 /**
- * Leads as columns: every field and event of the model. When `typed`, numbers as a Float64Array and choices as
- * an Int32Array of option numbers (where every value of the column is an option or none).
+ * Leads as columns: every field and event of the model. When `typed`, numbers as a Float64Array, choices as an
+ * Int32Array of option numbers (where every value of the column is an option or none), texts as one UTF-8
+ * buffer (where every value is a non-empty string or none).
  */
 function columns(model, leads, typed) {
   const answers = {};
@@ -35,7 +47,11 @@ function columns(model, leads, typed) {
     const numeric = f.type === "number" || f.type === "integer";
     const options = f.type === "choice" ? f.options.map(optionValue) : [];
     const numbers = values.map((v) => (v === null ? -1 : options.indexOf(v)));
+    const text = ["string", "email", "country"].includes(f.type);
     if (typed && numeric) answers[f.id] = Float64Array.from(values, (v) => v ?? NaN);
+    else if (typed && text && values.every((v) => v === null || (typeof v === "string" && v !== ""))) {
+      answers[f.id] = utf8Column(values);
+    }
     else if (typed && f.type === "choice" && values.every((v, i) => v === null || numbers[i] >= 0)) {
       answers[f.id] = Int32Array.from(numbers);
     } else answers[f.id] = values;
@@ -73,11 +89,13 @@ function sameAsScore(scorer, leads, r, where) {
 test("scoreBatch gives score()'s numbers, stages, knockouts and fired rules for every example's sample leads", () => {
   let compared = 0;
   let choiceColumns = 0;
+  let textColumns = 0;
   for (const { name, model, leads } of examples) {
     const scorer = new Scorer(model);
     for (const typed of [false, true]) {
       const batch = columns(model, leads, typed);
       choiceColumns += Object.values(batch.answers).filter((c) => c instanceof Int32Array).length;
+      textColumns += Object.values(batch.answers).filter((c) => c.utf8 instanceof Uint8Array).length;
       const r = scorer.scoreBatch(batch, NOW);
       assert.ok(r.total instanceof Float64Array && r.fired instanceof Uint32Array, name);
       assert.ok(r.stage instanceof Int32Array && r.knockout instanceof Int32Array, name);
@@ -89,6 +107,7 @@ test("scoreBatch gives score()'s numbers, stages, knockouts and fired rules for 
   }
   assert.ok(compared > 100, `${compared} leads compared`);
   assert.ok(choiceColumns >= 5, `${choiceColumns} choice columns given as option numbers`);
+  assert.ok(textColumns >= 10, `${textColumns} text columns given as UTF-8`);
 });
 
 test("scoreBatch on the minimal model: no events, no knockouts, no steps, no grade", () => {
@@ -210,6 +229,35 @@ test("scoreBatch takes a choice as its option number; one out of range is an iss
   assert.deepEqual(r.issues.map((i) => [i.lead, i.field, i.code]), [[2, "seniority", "option"]]);
 });
 
+test("scoreBatch takes texts as one UTF-8 buffer: empty is no answer, bytes that are not UTF-8 an issue", () => {
+  const b2b = examples.find((e) => e.name === "b2b-saas");
+  const scorer = new Scorer(b2b.model);
+  const titles = ["VP Data & Analytics", null, "Größe Analyst", ""];
+  const column = utf8Column(titles);
+  const r = scorer.scoreBatch({ count: 4, answers: { job_title: column, email: utf8Column(["a@zahlwerk.de", "x", null, null]) } }, NOW);
+  titles.forEach((t, i) => {
+    const answers = { job_title: t || null, email: ["a@zahlwerk.de", "x", null, null][i] };
+    const want = scorer.score(answers, [], NOW);
+    assert.equal(r.total[i], want.score, `lead ${i}`);
+    assert.deepEqual(
+      r.issues.filter((x) => x.lead === i).map((x) => [x.field, x.code]),
+      want.issues.map((x) => [x.field, x.code]),
+      `lead ${i}`,
+    );
+  });
+  // A lead's bytes cut inside a character.
+  const bad = { offsets: new Uint32Array([0, 1, 2]), utf8: new TextEncoder().encode("é") };
+  const cut = scorer.scoreBatch({ count: 2, answers: { job_title: bad } }, NOW);
+  assert.deepEqual(cut.issues.map((i) => [i.lead, i.field, i.code]), [
+    [0, "job_title", "type"],
+    [1, "job_title", "type"],
+  ]);
+  // A choice may be given as text too.
+  const sen = scorer.scoreBatch({ count: 2, answers: { seniority: utf8Column(["vp", "nope"]) } }, NOW);
+  assert.equal(sen.total[0], scorer.score({ seniority: "vp" }, [], NOW).score);
+  assert.deepEqual(sen.issues.map((i) => [i.lead, i.code]), [[1, "option"]]);
+});
+
 test("scoreBatch throws a TypeError or RangeError naming the parameter when the batch is not columns", () => {
   const scorer = new Scorer(MINIMAL);
   const b2b = new Scorer(examples.find((e) => e.name === "b2b-saas").model);
@@ -230,6 +278,10 @@ test("scoreBatch throws a TypeError or RangeError naming the parameter when the 
   throwsNaming({ count: 2, answers: { employees: 5 } }, TypeError, "batch.answers.employees");
   throwsNaming({ count: 2, answers: { email: new Float64Array(2) } }, TypeError, "batch.answers.email");
   throwsNaming({ count: 2, answers: { employees: new Int32Array(2) } }, TypeError, "batch.answers.employees");
+  throwsNaming({ count: 2, answers: { employees: utf8Column(["1", "2"]) } }, TypeError, "batch.answers.employees");
+  throwsNaming({ count: 2, answers: { email: { offsets: [0, 0, 0], utf8: new Uint8Array() } } }, TypeError, "batch.answers.email");
+  throwsNaming({ count: 2, answers: { email: utf8Column(["a"]) } }, RangeError, "batch.answers.email.offsets");
+  throwsNaming({ count: 1, answers: { email: { offsets: new Uint32Array([0, 5]), utf8: new Uint8Array(2) } } }, RangeError, "batch.answers.email.offsets");
   const at = new Float64Array([NOW, NOW]);
   throwsNaming({ count: 2, events: { page_view: {} } }, TypeError, "batch.events.page_view");
   throwsNaming({ count: 2, events: { page_view: { offsets: [0, 1, 2], at } } }, TypeError, "batch.events.page_view");
