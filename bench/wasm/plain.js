@@ -7,21 +7,8 @@
 //
 // yardstick.js, the second yardstick, computes the same from a table of rules and also the grade.
 
-const DAY_MS = 86_400_000;
+import { DAY_MS, FREE_MAIL, COMPETITOR_DOMAINS, SERVED_COUNTRIES, TARGET_INDUSTRIES, CORE_MARKETS } from "./yardstick.js";
 
-const FREE_MAIL = new Set([
-  "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.it", "hotmail.com", "hotmail.co.uk",
-  "hotmail.it", "outlook.com", "live.com", "msn.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com",
-  "gmx.de", "gmx.net", "web.de", "t-online.de", "orange.fr", "free.fr", "libero.it", "virgilio.it", "mail.com",
-  "zoho.com", "yandex.com",
-]);
-const COMPETITOR_DOMAINS = new Set(["metricbay.io", "funnelforge.com", "insightloop.io", "chartwise.io", "cohortly.com"]);
-const SERVED_COUNTRIES = new Set([
-  "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
-  "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GB", "CH", "NO", "IS", "US", "CA", "AU", "NZ",
-]);
-const TARGET_INDUSTRIES = new Set(["ecommerce", "saas", "fintech", "media", "marketplace", "travel"]);
-const CORE_MARKETS = new Set(["IT", "DE", "FR", "ES", "NL", "GB"]);
 const MODERN_SOURCES = new Set(["snowflake", "bigquery", "segment"]);
 const REVIEW_SITES = new Set(["partner", "g2", "capterra"]);
 

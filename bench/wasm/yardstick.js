@@ -10,21 +10,22 @@
 //
 // Inputs are taken as already valid (the form checks them), as a JS service fed by its own form would.
 
-const DAY_MS = 86_400_000;
+// The model's lists, shared with the lean yardstick (plain.js).
+export const DAY_MS = 86_400_000;
 
-const FREE_MAIL = new Set([
+export const FREE_MAIL = new Set([
   "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.it", "hotmail.com", "hotmail.co.uk",
   "hotmail.it", "outlook.com", "live.com", "msn.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com",
   "gmx.de", "gmx.net", "web.de", "t-online.de", "orange.fr", "free.fr", "libero.it", "virgilio.it", "mail.com",
   "zoho.com", "yandex.com",
 ]);
-const COMPETITOR_DOMAINS = new Set(["metricbay.io", "funnelforge.com", "insightloop.io", "chartwise.io", "cohortly.com"]);
-const SERVED_COUNTRIES = new Set([
+export const COMPETITOR_DOMAINS = new Set(["metricbay.io", "funnelforge.com", "insightloop.io", "chartwise.io", "cohortly.com"]);
+export const SERVED_COUNTRIES = new Set([
   "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
   "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GB", "CH", "NO", "IS", "US", "CA", "AU", "NZ",
 ]);
-const TARGET_INDUSTRIES = new Set(["ecommerce", "saas", "fintech", "media", "marketplace", "travel"]);
-const CORE_MARKETS = new Set(["IT", "DE", "FR", "ES", "NL", "GB"]);
+export const TARGET_INDUSTRIES = new Set(["ecommerce", "saas", "fintech", "media", "marketplace", "travel"]);
+export const CORE_MARKETS = new Set(["IT", "DE", "FR", "ES", "NL", "GB"]);
 
 const GROUPS = [
   { id: "fit", min: -50, max: 60 },
