@@ -87,8 +87,8 @@ function openSession(scorer, lead) {
   return session;
 }
 
-/** Texts in one UTF-8 buffer, as `TextEncoder.encodeInto` writes them, lead `i`'s from `offsets[i]`. */
-function utf8Column(values, encoder) {
+/** Texts in one UTF-8 buffer, as `TextEncoder.encodeInto` writes them, lead `i`'s from `offsets[i]`; null empty. */
+export function utf8Column(values, encoder = new TextEncoder()) {
   const offsets = new Uint32Array(values.length + 1);
   let utf8 = new Uint8Array(values.reduce((n, v) => n + (v?.length ?? 0), 0) * 3);
   let at = 0;

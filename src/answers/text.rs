@@ -232,24 +232,29 @@ impl Answers {
                 issues.push(super::unknown_field(&key));
                 continue;
             };
-            let text_field = matches!(
-                program.fields[i].kind,
-                FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country
-            );
-            let r = match v {
-                Item::Null => {
-                    nulls.push(i);
-                    answers.set_json(program, i, &Json::Null)
-                }
-                Item::Str(s) if text_field => answers.set_str(program, i, &s),
-                Item::Str(s) => answers.set_json(program, i, &Json::String(s.into_owned())),
-                Item::Other(v) => answers.set_json(program, i, &v),
-            };
-            if let Err(e) = r {
+            if matches!(v, Item::Null) {
+                nulls.push(i);
+            }
+            if let Err(e) = answers.set_item(program, i, &v) {
                 issues.push(e);
             }
         }
         Ok((answers, issues, nulls))
+    }
+
+    /// Sets field `index` from an item, as [`Answers::set_json`] sets it from the value the item is; the string of
+    /// a text, email, choice or country field is not copied on the way.
+    pub(crate) fn set_item(&mut self, program: &Program, index: usize, item: &Item) -> Result<(), Issue> {
+        let text_field = program.fields.get(index).is_some_and(|f| {
+            matches!(f.kind, FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country)
+        });
+        match item {
+            Item::Null => self.set_json(program, index, &Json::Null),
+            Item::Str(s) if text_field => self.set_str(program, index, s),
+            // A string for another field: the issue `set_json` words for it.
+            Item::Str(s) => self.set_json(program, index, &Json::String(s.to_string())),
+            Item::Other(v) => self.set_json(program, index, v),
+        }
     }
 }
 

@@ -256,10 +256,6 @@ impl Scorer {
             answers.reset(p);
             events.reset(p);
             for (input, items) in answers_in.iter().zip(&answer_items) {
-                let text_field = matches!(
-                    p.fields[input.index].kind,
-                    FieldType::String | FieldType::Email | FieldType::Choice | FieldType::Country
-                );
                 let r = match &input.column {
                     Column::Numbers(v) if v[lead].is_nan() => Ok(()),
                     Column::Numbers(v) => answers.set_number(p, input.index, v[lead]),
@@ -277,11 +273,7 @@ impl Scorer {
                                 _ => Ok(()),
                             }
                         }
-                        Item::Null => Ok(()),
-                        Item::Str(s) if text_field => answers.set_str(p, input.index, s),
-                        // A string for another field: the issue `set_json` words for it.
-                        Item::Str(s) => answers.set_json(p, input.index, &Json::String(s.to_string())),
-                        Item::Other(v) => answers.set_json(p, input.index, v),
+                        item => answers.set_item(p, input.index, item),
                     },
                     Column::Utf8 { offsets, utf8 } => {
                         match std::str::from_utf8(&utf8[offsets[lead] as usize..offsets[lead + 1] as usize]) {

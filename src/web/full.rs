@@ -222,11 +222,9 @@ impl Scorer {
     fn not_finite(&self, js: &JsValue, json: &Json) -> Vec<Issue> {
         let Some(map) = json.as_object() else { return vec![] };
         map.iter()
-            .filter(|(k, v)| v.is_null() && self.program.field_index(k).is_some())
-            .filter_map(|(k, _)| {
-                let n = js_sys::Reflect::get(js, &JsValue::from_str(k)).ok()?.as_f64()?;
-                (!n.is_finite()).then(|| crate::answers::not_finite(k, n))
-            })
+            .filter(|(_, v)| v.is_null())
+            .filter_map(|(k, _)| self.program.field_index(k))
+            .filter_map(|i| self.not_finite_field(js, i))
             .collect()
     }
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Scorer } from "../../pkg/node.js";
 import { root, NOW, MINIMAL } from "./support.mjs";
 import { leadsFromCsv, leadsFromNdjson } from "../../bench/wasm/leads.js";
+import { utf8Column } from "../../bench/wasm/suite.js";
 
 const read = (path) => readFileSync(join(root, path), "utf8");
 
@@ -20,17 +21,6 @@ const examples = readdirSync(join(root, "examples"))
     if (name === "b2b-saas") leads.push(...leadsFromNdjson(read("examples/leads/b2b-saas.ndjson")));
     return { name, model, leads };
   });
-
-/** Texts as one UTF-8 buffer and offsets; null as empty. */
-function utf8Column(values) {
-  const encoder = new TextEncoder();
-  const parts = values.map((v) => encoder.encode(v ?? ""));
-  const offsets = new Uint32Array(values.length + 1);
-  parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
-  const utf8 = new Uint8Array(offsets[values.length]);
-  parts.forEach((p, i) => utf8.set(p, offsets[i]));
-  return { offsets, utf8 };
-}
 
 /** An option's value: options are strings or `{ value, label }`. */
 const optionValue = (o) => (typeof o === "string" ? o : o.value);
