@@ -7,6 +7,7 @@
 #   form       the runtime and the form controller: what a landing page loads (with auto.js, which attaches
 #              it to every `<form data-leadscore>`).
 # Each gets JS glue and TypeScript types from wasm-bindgen (ES module), a Node entry point, and wasm-opt -Oz.
+# Beside them, from npm/: auto.js, the `npx leadscore build` command (cli.js), leadscore.css, schema.json.
 # (scripts/size.sh checks the runtime's size budget.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ build runtime
 build form --features form
 for pid in "${pending[@]}"; do wait "$pid"; done
 rm pkg/form-node.js
-cp npm/auto.js pkg/
+cp npm/auto.js npm/cli.js npm/leadscore.css npm/schema.json pkg/
 mv pkg/leadscore-node.js pkg/node.js
 cp npm/README.md pkg/
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
@@ -62,6 +63,7 @@ cat > pkg/package.json <<JSON
   "main": "./node.js",
   "module": "./leadscore.js",
   "types": "./leadscore.d.ts",
+  "bin": { "leadscore": "./cli.js" },
   "exports": {
     ".": {
       "types": "./leadscore.d.ts",
@@ -78,6 +80,8 @@ cat > pkg/package.json <<JSON
       "default": "./form.js"
     },
     "./auto": "./auto.js",
+    "./leadscore.css": "./leadscore.css",
+    "./schema.json": "./schema.json",
     "./form_bg.wasm": "./form_bg.wasm",
     "./leadscore_bg.wasm": "./leadscore_bg.wasm",
     "./runtime_bg.wasm": "./runtime_bg.wasm",
@@ -86,9 +90,10 @@ cat > pkg/package.json <<JSON
   "files": [
     "leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
     "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js",
-    "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "README.md"
+    "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "cli.js", "leadscore.css",
+    "schema.json", "README.md"
   ],
-  "sideEffects": ["./node.js", "./runtime-node.js", "./auto.js"],
+  "sideEffects": ["./node.js", "./runtime-node.js", "./auto.js", "*.css"],
   "engines": { "node": ">=20" },
   "keywords": ["lead scoring", "mql", "sql", "forms", "webassembly"]
 }

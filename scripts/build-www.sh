@@ -19,7 +19,7 @@ if [ -z "${LEADSCORE_CLI_BUILT:-}" ] || [ "$profile" != release ]; then
 fi
 mkdir -p www/dist
 "target/$profile/leadscore" build examples/b2b-saas.json -o www/dist/b2b-saas.lsp
-cp pkg/form.js pkg/form_bg.wasm pkg/auto.js pkg/leadscore.js pkg/leadscore_bg.wasm www/dist/
+cp pkg/form.js pkg/form_bg.wasm pkg/auto.js pkg/leadscore.css pkg/leadscore.js pkg/leadscore_bg.wasm www/dist/
 mkdir -p www/dist/examples/history
 cp examples/*.json www/dist/examples/
 if compgen -G "examples/history/*.csv" > /dev/null; then cp examples/history/*.csv www/dist/examples/history/; fi

@@ -332,9 +332,12 @@ head -c 200 "$tmp/agency.lsp" > "$tmp/cut.lsp"
 if "$bin" score "$tmp/cut.lsp" examples/leads/agency.csv --now "$now" > /dev/null 2> "$tmp/e.txt"; then bad "a cut program scored"; else ok; fi
 grep -q "not a compiled program" "$tmp/e.txt" && ok || bad "cut program message: $(cat "$tmp/e.txt")"
 
-# The schema is JSON and names the document's keys.
+# The schema is JSON and names the document's keys; the npm package ships it as it is (npm/schema.json, which
+# the examples name in their `$schema`).
 "$bin" schema > "$tmp/schema.json" || bad "schema"
 python3 -c "import json,sys; s=json.load(open('$tmp/schema.json')); assert 'rules' in s['properties'], s" && ok || bad "schema content"
+cmp -s "$tmp/schema.json" npm/schema.json && ok \
+  || bad "npm/schema.json is not what \`leadscore schema\` prints: run \`target/release/leadscore schema > npm/schema.json\`"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -118,7 +118,7 @@ phase "WebAssembly tests in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features \
   --features compiler,form,leads --test web
 
-phase "npm package tests in Node (API, types, packaging in Node, a plain page, Vite, webpack)"
+phase "npm package tests in Node (API, types, schema, packaging in Node, a plain page, Vite, webpack, npx)"
 node --test --test-concurrency=4 tests/node/
 
 phase "demo landing pages and playground end to end in Chromium (screenshots in target/e2e/)"

@@ -169,6 +169,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// How many diagnostics the command-line tool (and the npm package's `formatDiagnostics`) prints as text before
+/// saying how many more there are (all of them in `--format json`).
+pub const SHOWN: usize = 50;
+
 /// Renders diagnostics for a terminal: message, location, the source line and carets under the span.
 pub fn render(diagnostics: &[Diagnostic], source: &str, file_name: &str) -> String {
     render_at_most(diagnostics, source, file_name, usize::MAX)

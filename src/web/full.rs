@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::*;
 use crate::compile_str;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{self, Diagnostic, Severity};
 use crate::{Answers, Claim, Evaluation, Events, Hints, Issue, Options, VerifyOptions};
 
 /// A rules document given as a string, or as a plain object (written out with two-space indents, so line
@@ -137,6 +137,17 @@ pub fn check(rules: JsRules) -> Result<JsDiagnostics, JsValue> {
     let text = rules_text(&rules, "rules")?;
     let compiled = compile_str(&text);
     Ok(js_diagnostics(&text, &compiled.diagnostics).unchecked_into())
+}
+
+/// The diagnostics of a rules document as the command-line tool prints them (`leadscore check`, `leadscore
+/// build`): each with `fileName`, its line, column and JSON pointer, and the source line with carets under the
+/// span; the first [`diagnostic::SHOWN`] of them, then how many more. `""` when there are none.
+#[wasm_bindgen(js_name = formatDiagnostics)]
+pub fn format_diagnostics(rules: JsRules, file_name: JsStr) -> Result<String, JsValue> {
+    let text = rules_text(&rules, "rules")?;
+    let name = super::args::string(&file_name, "fileName")?;
+    let compiled = compile_str(&text);
+    Ok(diagnostic::render_at_most(&compiled.diagnostics, &text, &name, diagnostic::SHOWN))
 }
 
 fn eval_options(v: &JsValue) -> Result<(Options, bool), JsValue> {

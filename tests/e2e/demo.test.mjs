@@ -100,11 +100,11 @@ describe("the English landing page", () => {
     // Sent: nothing is kept for a reload.
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
     assert.ok(logs.some((l) => l.includes("stage=sql verified=true")));
-    // The page's only requests: itself, its style sheet, the module, the program, and the lead.
+    // The page's only requests: itself, its style sheets, the module, the program, and the lead.
     const paths = [...new Set(t.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`))].sort();
     assert.deepEqual(paths, [
       "GET /", "GET /dist/auto.js", "GET /dist/b2b-saas.lsp", "GET /dist/form.js", "GET /dist/form_bg.wasm",
-      "GET /style.css", "POST /submit",
+      "GET /dist/leadscore.css", "GET /style.css", "POST /submit",
     ]);
     await t.close();
   });

@@ -3,9 +3,10 @@
 // (<script type="module">), and bundled apps (Vite and webpack), the pages run in headless Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { root, pkg, NOW, serve, browser, pageResult } from "./support.mjs";
 import { Scorer as FullScorer } from "../../pkg/node.js";
 
@@ -69,14 +70,87 @@ before(() => {
   tarball = join(scratch, info.filename);
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "auto.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts", "leadscore.d.ts",
-    "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json", "runtime-node.js",
-    "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts",
+    "README.md", "auto.js", "cli.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts", "leadscore.css",
+    "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json",
+    "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "schema.json",
   ]);
 });
 
 after(async () => {
   await chromium?.close();
+});
+
+test("the README's table of imports gives the package's sizes (gzipped, within 5% or 1 KB)", () => {
+  const readme = readFileSync(join(pkg, "README.md"), "utf8");
+  const parts = {
+    leadscore: ["leadscore_bg.wasm", "leadscore.js"],
+    "leadscore/runtime": ["runtime_bg.wasm", "runtime.js"],
+    "leadscore/form": ["form_bg.wasm", "form.js"],
+    "leadscore/leadscore.css": ["leadscore.css"],
+    "leadscore/schema.json": ["schema.json"],
+  };
+  const kb = (files) => files.reduce((n, f) => n + gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length, 0) / 1024;
+  const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  const rows = [...readme.matchAll(/^\| `(leadscore[^`]*)` \|.*\| ([^|]*) \|$/gm)];
+  assert.deepEqual(rows.map((r) => r[1]).sort(), Object.keys(manifest.exports).filter((e) => !/wasm|package/.test(e))
+    .map((e) => (e === "." ? "leadscore" : `leadscore/${e.slice(2)}`)).sort(), "every entry point is in the table");
+  for (const [, name, size] of rows) {
+    if (name === "leadscore/auto") {
+      assert.match(size, /under 1 KB/);
+      assert.ok(kb(["auto.js"]) < 1, `auto.js: ${kb(["auto.js"])} KB`);
+      continue;
+    }
+    const said = Number(/about (\d+) KB/.exec(size)?.[1]);
+    const actual = kb(parts[name]);
+    assert.ok(Math.abs(actual - said) <= Math.max(1, said * 0.05), `${name}: the README says ${size}, it is ${actual.toFixed(1)} KB`);
+  }
+});
+
+test("npx leadscore build: the program and the command-line tool's output, from the packed tarball", () => {
+  const cli = join(root, "target/release/leadscore");
+  assert.ok(existsSync(cli), "the command-line tool is built (cargo build --release)");
+  // Two misspelled fields, in the rules of lines 417 and 420.
+  const broken = b2b.replace('"when": "employees >= 100"', '"when": "employes >= 100"').replace('"when": "annual_revenue >= 10"', '"when": "anual_revenue >= 10"');
+  assert.notEqual(broken, b2b);
+  const dir = project("npx-build", { "model.json": b2b, "models/broken.json": broken });
+  const npx = (...args) => spawnSync("npx", ["--no", "--", "leadscore", ...args], { cwd: dir, encoding: "utf8" });
+  const native = (...args) => spawnSync(cli, args, { cwd: dir, encoding: "utf8" });
+
+  let r = npx("build", "model.json");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^wrote model\.lsp: \d+ bytes \(the document: \d+ bytes\); rules hash [0-9a-f]{16}\n$/);
+  const built = readFileSync(join(dir, "model.lsp"));
+  assert.deepEqual(built, Buffer.from(new FullScorer(b2b).toBytes()), "the full build's program");
+  const n = native("build", "model.json", "-o", "native.lsp");
+  assert.equal(n.status, 0, n.stderr);
+  assert.deepEqual(built, readFileSync(join(dir, "native.lsp")), "the command-line tool's program, byte for byte");
+  assert.equal(r.stderr, n.stderr.replace("native.lsp", "model.lsp"), "the same report");
+
+  r = npx("build", "model.json", "--output", "models/model-2.lsp");
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readFileSync(join(dir, "models/model-2.lsp")), built);
+
+  // Errors: the same located diagnostics and last line as the command-line tool, and nothing written.
+  r = npx("build", "models/broken.json");
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, native("build", "models/broken.json").stderr);
+  assert.match(r.stderr, /error\[unknown_name\]: `employes` is not a field[^\n]*\n  --> models\/broken\.json:417:\d+ \(\/rules\/\d+\/when\)/);
+  assert.match(r.stderr, /error\[unknown_name\]: `anual_revenue` is not a field[^\n]*\n  --> models\/broken\.json:420:\d+ \(\/rules\/\d+\/when\)/);
+  assert.match(r.stderr, /\nerror: models\/broken\.json has 2 error\(s\); run `leadscore check models\/broken\.json`\n$/);
+  assert.equal(existsSync(join(dir, "models/broken.lsp")), false);
+
+  // Bad command lines: exit 2 with the usage; --help on stdout.
+  for (const args of [[], ["build"], ["check", "model.json"], ["build", "a.json", "b.json"], ["build", "--frobnicate", "model.json"]]) {
+    r = npx(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: .*\n[\s\S]*Usage: leadscore build <MODEL>/, args.join(" "));
+  }
+  r = npx("build", "missing.json");
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^error: cannot read missing\.json: /);
+  r = npx("--help");
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: leadscore build <MODEL> \[-o <OUTPUT>\]/);
 });
 
 test("Node >= 20: import the installed package and score on a server", () => {

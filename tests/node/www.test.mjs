@@ -384,7 +384,9 @@ for (const [lang, file] of Object.entries(pages)) {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
     assert.deepEqual(scripts.map((s) => s[0]), ['<script type="module" src="/dist/auto.js"></script>']);
     assert.doesNotMatch(html, /<style\b/i, "a style element");
-    assert.doesNotMatch(html, /<link rel="stylesheet" href="(?!\/style\.css")/, "another style sheet");
+    // The package's stylesheet for the controller's elements, then the site's, nothing else.
+    const sheets = [...html.matchAll(/<link rel="stylesheet" href="([^"]*)">/g)].map((m) => m[1]);
+    assert.deepEqual(sheets, ["/dist/leadscore.css", "/style.css"], "the style sheets");
     assert.match(html, /<link rel="icon" href="data:,">/);
     for (const t of all) {
       for (const a of Object.keys(t.attrs)) {

@@ -286,9 +286,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The most diagnostics printed as text (all of them in `--format json`).
-const SHOWN_DIAGNOSTICS: usize = 50;
-
 /// A rules document, or a program compiled by `leadscore build` (`score` and `explain` take either).
 fn load(model: &Path) -> Result<(Program, String), String> {
     let bytes = std::fs::read(model).map_err(|e| format!("cannot read {}: {e}", model.display()))?;
@@ -301,7 +298,7 @@ fn load(model: &Path) -> Result<(Program, String), String> {
     let name = model.display().to_string();
     if compiled.has_errors() {
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprint!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, SHOWN_DIAGNOSTICS));
+        eprint!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, diagnostic::SHOWN));
         return Err(format!("{name} has {errors} error(s); run `leadscore check {name}`"));
     }
     let program = compiled.program.ok_or_else(|| format!("{name} did not compile"))?;
@@ -326,7 +323,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let name = model.display().to_string();
             match format {
                 DiagFormat::Text => {
-                    print!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, SHOWN_DIAGNOSTICS));
+                    print!("{}", diagnostic::render_at_most(&compiled.diagnostics, &text, &name, diagnostic::SHOWN));
                     let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
                     let warnings = compiled.diagnostics.len() - errors;
                     if let Some(p) = &compiled.program {
