@@ -7,7 +7,8 @@
 #   form       the runtime and the form controller: what a landing page loads (with auto.js, which attaches
 #              it to every `<form data-leadscore>`).
 # Each gets JS glue and TypeScript types from wasm-bindgen (ES module), a Node entry point, and wasm-opt -Oz.
-# Beside them, from npm/: auto.js, the `npx leadscore build` command (cli.js), leadscore.css, schema.json.
+# Beside them, from npm/: auto.js, the `npx leadscore build` command (cli.js), the React and Vue components
+# (react.js, vue.js, sharing component.js), leadscore.css, schema.json.
 # (scripts/size.sh checks the runtime's size budget.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +50,11 @@ build runtime
 build form --features form
 for pid in "${pending[@]}"; do wait "$pid"; done
 rm pkg/form-node.js
-cp npm/auto.js npm/cli.js npm/leadscore.css npm/schema.json pkg/
+cp npm/auto.js npm/cli.js npm/react.d.ts npm/vue.d.ts npm/leadscore.css npm/schema.json pkg/
+# The components are minified as the glue is (their documentation is in their .d.ts).
+for f in component react vue; do
+  node_modules/.bin/terser "npm/$f.js" --module --compress --mangle -o "pkg/$f.js"
+done
 mv pkg/leadscore-node.js pkg/node.js
 cp npm/README.md pkg/
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
@@ -80,6 +85,14 @@ cat > pkg/package.json <<JSON
       "default": "./form.js"
     },
     "./auto": "./auto.js",
+    "./react": {
+      "types": "./react.d.ts",
+      "default": "./react.js"
+    },
+    "./vue": {
+      "types": "./vue.d.ts",
+      "default": "./vue.js"
+    },
     "./leadscore.css": "./leadscore.css",
     "./schema.json": "./schema.json",
     "./form_bg.wasm": "./form_bg.wasm",
@@ -90,9 +103,11 @@ cat > pkg/package.json <<JSON
   "files": [
     "leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
     "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js",
-    "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "cli.js", "leadscore.css",
-    "schema.json", "README.md"
+    "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "cli.js", "component.js",
+    "react.js", "react.d.ts", "vue.js", "vue.d.ts", "leadscore.css", "schema.json", "README.md"
   ],
+  "peerDependencies": { "react": ">=18", "vue": ">=3.3" },
+  "peerDependenciesMeta": { "react": { "optional": true }, "vue": { "optional": true } },
   "sideEffects": ["./node.js", "./runtime-node.js", "./auto.js", "*.css"],
   "engines": { "node": ">=20" },
   "keywords": ["lead scoring", "mql", "sql", "forms", "webassembly"]

@@ -1,6 +1,8 @@
 // The npm package as users get it: `npm pack` of pkg/, installed from the tarball into scratch projects, then
-// imported and used in the three settings it promises: Node (a server), a page with no bundler
-// (<script type="module">), and bundled apps (Vite and webpack), the pages run in headless Chromium.
+// imported and used in the settings it promises: Node (a server), a page with no bundler
+// (<script type="module">), bundled apps (Vite and webpack), React and Vue apps and their server rendering, and
+// `npx leadscore build`; the pages run in headless Chromium. The scratch projects are inside the repository, so
+// React and Vue resolve to its dev dependencies, as a project's own would.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -70,9 +72,10 @@ before(() => {
   tarball = join(scratch, info.filename);
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "auto.js", "cli.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts", "leadscore.css",
-    "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js", "package.json",
-    "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "schema.json",
+    "README.md", "auto.js", "cli.js", "component.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts",
+    "leadscore.css", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
+    "package.json", "react.d.ts", "react.js", "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm",
+    "runtime_bg.wasm.d.ts", "schema.json", "vue.d.ts", "vue.js",
   ]);
 });
 
@@ -91,13 +94,16 @@ test("the README's table of imports gives the package's sizes (gzipped, within 5
   };
   const kb = (files) => files.reduce((n, f) => n + gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length, 0) / 1024;
   const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
-  const rows = [...readme.matchAll(/^\| `(leadscore[^`]*)` \|.*\| ([^|]*) \|$/gm)];
+  // A row may name two imports (`leadscore/react`, `leadscore/vue`).
+  const rows = [...readme.matchAll(/^\| (`leadscore[^|]*) \|.*\| ([^|]*) \|$/gm)].flatMap((r) =>
+    [...r[1].matchAll(/`([^`]+)`/g)].map((n) => [r[0], n[1], r[2]]));
   assert.deepEqual(rows.map((r) => r[1]).sort(), Object.keys(manifest.exports).filter((e) => !/wasm|package/.test(e))
     .map((e) => (e === "." ? "leadscore" : `leadscore/${e.slice(2)}`)).sort(), "every entry point is in the table");
   for (const [, name, size] of rows) {
-    if (name === "leadscore/auto") {
+    const small = { "leadscore/auto": ["auto.js"], "leadscore/react": ["react.js", "component.js"], "leadscore/vue": ["vue.js", "component.js"] };
+    if (small[name]) {
       assert.match(size, /under 1 KB/);
-      assert.ok(kb(["auto.js"]) < 1, `auto.js: ${kb(["auto.js"])} KB`);
+      assert.ok(kb(small[name]) < 1, `${name}: ${kb(small[name])} KB`);
       continue;
     }
     const said = Number(/about (\d+) KB/.exec(size)?.[1]);
@@ -216,4 +222,171 @@ test("a landing page with the runtime: Vite build of leadscore/runtime, the prog
   assert.deepEqual(assets.filter((f) => f.endsWith(".wasm")).length, 1, `only the runtime's .wasm: ${assets}`);
   assert.ok(assets.some((f) => f.startsWith("runtime_bg")), `the runtime's .wasm is emitted: ${assets}`);
   assert.deepEqual(await scoreInChromium(join(dir, "dist")), expected);
+});
+
+// The React and Vue components, as a form builder uses them: built by Vite into an app, driven in Chromium as a
+// visitor would; and rendered on a server (as Next.js or Nuxt do), where they must not touch the browser.
+
+/** The knockout fixture's form as data: [tag, attributes, ...children], strings for text. */
+const KNOCKOUT_MARKUP = [
+  ["fieldset", { "data-step": "who" },
+    ["label", { "data-field": "email" }, "Email ", ["input", { type: "email", name: "email" }]],
+    ["fieldset", { "data-field": "role" }, ["legend", {}, "You are"],
+      ["label", {}, ["input", { type: "radio", name: "role", value: "buyer" }], " buying for a company"],
+      ["label", {}, ["input", { type: "radio", name: "role", value: "student" }], " a student"]]],
+  ["fieldset", { "data-step": "org" }, ["label", { "data-field": "company" }, "Company ", ["input", { name: "company" }]]],
+  ["button", { type: "submit" }, "Send"],
+];
+const knockoutModel = readFileSync(join(root, "tests/e2e/fixtures/knockout.json"), "utf8");
+
+/** An app's main.js: `el` builds the markup with the framework's element function; window.mount() and
+ * window.unmount() mount it with the props the test passes (and records what the callbacks receive). */
+const componentApp = (framework) => `
+${framework === "react"
+  ? `import { createElement, StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { LeadscoreForm } from "leadscore/react";
+const el = ([tag, attrs, ...kids]) => createElement(tag, { ...attrs, key: Math.random() }, ...kids.map((k) => (typeof k === "string" ? k : el(k))));`
+  : `import { createApp, h } from "vue";
+import { LeadscoreForm } from "leadscore/vue";
+const el = ([tag, attrs, ...kids]) => h(tag, attrs, kids.map((k) => (typeof k === "string" ? k : el(k))));`}
+const markup = ${JSON.stringify(KNOCKOUT_MARKUP)};
+window.log = { ready: 0, endings: [], submits: [], errors: [] };
+const props = (withSubmit) => ({
+  id: "lead", action: "/collect", method: "post", program: "/model.lsp", options: { persist: false },
+  onReady: (handle) => { window.log.ready++; window.handle = handle; },
+  onEnding: (outcome) => window.log.endings.push(outcome.ending.key),
+  onError: (e) => window.log.errors.push(String(e.message)),
+  ...(withSubmit ? { onSubmit: (outcome) => { window.log.submits.push(outcome.stage); return Promise.resolve(); } } : {}),
+});
+let unmount;
+window.mount = (withSubmit, program) => {
+  const host = document.getElementById("app");
+  const p = { ...props(withSubmit), ...(program ? { program } : {}) };
+${framework === "react"
+  ? `  const root = createRoot(host);
+  root.render(createElement(StrictMode, null, createElement(LeadscoreForm, p, ...markup.map(el))));
+  unmount = () => root.unmount();`
+  : `  const app = createApp({ render: () => h(LeadscoreForm, p, () => markup.map(el)) });
+  app.mount(host);
+  unmount = () => app.unmount();`}
+};
+window.unmount = () => unmount();
+window.loaded = true;
+`;
+
+/** Builds the app with Vite and serves it with the knockout fixture's program at /model.lsp. */
+function componentProject(framework) {
+  const dir = project(`${framework}-app`, {
+    "index.html": html('<div id="app"></div><script type="module" src="/main.js"></script>'),
+    "main.js": componentApp(framework),
+  });
+  run("node", [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], dir);
+  writeFileSync(join(dir, "dist", "model.lsp"), new FullScorer(knockoutModel).toBytes());
+  return join(dir, "dist");
+}
+
+for (const framework of ["react", "vue"]) {
+  test(`<LeadscoreForm> in a ${framework === "react" ? "React (StrictMode)" : "Vue"} app built by Vite, in Chromium`, async () => {
+    const dist = componentProject(framework);
+    const assets = readdirSync(join(dist, "assets"));
+    assert.deepEqual(assets.filter((f) => f.endsWith(".wasm")), assets.filter((f) => f.startsWith("form_bg")), `only the form build: ${assets}`);
+    chromium ??= await browser();
+    const server = await serve(dist);
+    const page = await chromium.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    const log = () => page.evaluate(() => window.log);
+    try {
+      await page.goto(server.url + "/");
+      await page.waitForFunction(() => window.loaded);
+
+      // Mounted: attached once (StrictMode mounts, unmounts and mounts again), the props on the <form>.
+      await page.evaluate(() => window.mount(false));
+      await page.waitForFunction(() => window.log.ready >= 1);
+      await page.waitForTimeout(100);
+      assert.equal((await log()).ready, 1, "attached once");
+      assert.equal(await page.$$eval(".leadscore-next", (l) => l.length), 1, "one controller");
+      assert.deepEqual(await page.$eval("form", (f) => [f.id, f.getAttribute("action"), f.classList.contains("leadscore-active")]), ["lead", "/collect", true]);
+      // A student: the knockout's ending, through onEnding, and nothing sent.
+      await page.fill("input[name=email]", "ann@uni.example");
+      await page.check("input[value=student]");
+      await page.click(".leadscore-next");
+      await page.waitForSelector(".leadscore-ending:not([hidden])");
+      assert.deepEqual((await log()).endings, ["knockout:education"]);
+      assert.equal(await page.evaluate(() => window.handle.outcome().knockout), "student", "the handle is passed through");
+      // Unmounted: detached, everything it added removed.
+      await page.evaluate(() => window.unmount());
+      assert.equal(await page.$$eval("form, .leadscore-ending, .leadscore-live", (l) => l.length), 0);
+
+      // With onSubmit: a buyer is qualified and sent through it, then the stage's ending.
+      await page.evaluate(() => window.mount(true));
+      await page.waitForFunction(() => window.log.ready >= 2);
+      await page.fill("input[name=email]", "bob@acme.example");
+      await page.check("input[value=buyer]");
+      await page.click(".leadscore-next");
+      await page.fill("input[name=company]", "Acme");
+      await page.click("button[type=submit]");
+      await page.waitForFunction(() => window.log.submits.length > 0);
+      await page.waitForSelector(".leadscore-ending:not([hidden])");
+      assert.deepEqual((await log()).submits, ["mql"]);
+      assert.deepEqual((await log()).endings, ["knockout:education", "stage:mql"]);
+      await page.evaluate(() => window.unmount());
+
+      // A program that does not load: onError, and the form stays a plain form.
+      await page.evaluate(() => window.mount(false, "/missing.lsp"));
+      await page.waitForFunction(() => window.log.errors.length > 0);
+      assert.match((await log()).errors[0], /missing\.lsp: HTTP 404/);
+      assert.equal(await page.$eval("form", (f) => f.classList.contains("leadscore-active")), false);
+      await page.evaluate(() => window.unmount());
+      assert.deepEqual(problems.filter((p) => !/404/.test(p)), []);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  });
+}
+
+test("<LeadscoreForm> rendered on a server (React and Vue): a plain <form>, and window and document never read", () => {
+  const dir = project("ssr", {
+    "render.mjs": `
+// Each read of a browser global by the package's code is recorded (React and Vue themselves ask
+// \`typeof window\` to tell a server from a browser: reads from their files are theirs).
+const touched = [];
+const reads = { ours: 0, theirs: 0 };
+for (const name of ["window", "document", "navigator", "localStorage", "sessionStorage", "fetch"]) {
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    get() {
+      const stack = new Error().stack.split("\\n").slice(2).join("\\n");
+      if (/node_modules\\/leadscore\\//.test(stack.split("\\n")[0])) touched.push(name + "\\n" + stack);
+      else reads.theirs++;
+      return undefined;
+    },
+  });
+}
+const markup = ${JSON.stringify(KNOCKOUT_MARKUP)};
+const React = await import("react");
+const { renderToString } = await import("react-dom/server");
+const { LeadscoreForm: ReactForm } = await import("leadscore/react");
+const rel = ([tag, attrs, ...kids]) => React.createElement(tag, attrs, ...kids.map((k) => (typeof k === "string" ? k : rel(k))));
+const react = renderToString(React.createElement(ReactForm, { id: "lead", action: "/collect", program: "/model.lsp", onEnding() {} }, ...markup.map(rel)));
+const { createSSRApp, h } = await import("vue");
+const { renderToString: vueRender } = await import("vue/server-renderer");
+const { LeadscoreForm: VueForm } = await import("leadscore/vue");
+const vel = ([tag, attrs, ...kids]) => h(tag, attrs, kids.map((k) => (typeof k === "string" ? k : vel(k))));
+const vue = await vueRender(createSSRApp({ render: () => h(VueForm, { id: "lead", action: "/collect", program: "/model.lsp" }, () => markup.map(vel)) }));
+console.log(JSON.stringify({ react, vue, touched, reads }));
+`,
+  });
+  const out = JSON.parse(run("node", ["render.mjs"], dir));
+  assert.deepEqual(out.touched, [], "the package's code read none of the browser's globals");
+  assert.ok(out.reads.theirs > 0, "the trap works: the frameworks' own checks were seen");
+  for (const framework of ["react", "vue"]) {
+    const html = out[framework];
+    assert.match(html, /^<form id="lead" action="\/collect"[^>]*>/, `${framework}: ${html}`);
+    assert.match(html, /<input type="radio" name="role" value="student"\/?>/, framework);
+    assert.doesNotMatch(html, /leadscore-|program=|model\.lsp/, `${framework}: nothing of the controller, no props as attributes`);
+  }
 });

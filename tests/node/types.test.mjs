@@ -27,11 +27,12 @@ test("tsc --strict accepts a typed use of the package and rejects misuses", () =
   cpSync(pkg, join(dir, "node_modules", "leadscore"), { recursive: true });
   cpSync(new URL("./typed.ts", import.meta.url), join(dir, "typed.ts"));
   cpSync(new URL("./typed-form.ts", import.meta.url), join(dir, "typed-form.ts"));
+  cpSync(new URL("./typed-components.ts", import.meta.url), join(dir, "typed-components.ts"));
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", lib: ["es2022", "dom"], skipLibCheck: false },
-      files: ["typed.ts", "typed-form.ts"],
+      files: ["typed.ts", "typed-form.ts", "typed-components.ts"],
     }),
   );
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
