@@ -50,7 +50,7 @@ build runtime
 build form --features form
 for pid in "${pending[@]}"; do wait "$pid"; done
 rm pkg/form-node.js
-cp npm/auto.js npm/cli.js npm/react.d.ts npm/vue.d.ts npm/leadscore.css npm/schema.json pkg/
+cp npm/auto.js npm/cli.js npm/component.d.ts npm/react.d.ts npm/vue.d.ts npm/leadscore.css npm/schema.json pkg/
 # The components are minified as the glue is (their documentation is in their .d.ts).
 for f in component react vue; do
   node_modules/.bin/terser "npm/$f.js" --module --compress --mangle -o "pkg/$f.js"
@@ -104,7 +104,7 @@ cat > pkg/package.json <<JSON
     "leadscore.js", "leadscore.d.ts", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
     "runtime.js", "runtime.d.ts", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "runtime-node.js",
     "form.js", "form.d.ts", "form_bg.wasm", "form_bg.wasm.d.ts", "auto.js", "cli.js", "component.js",
-    "react.js", "react.d.ts", "vue.js", "vue.d.ts", "leadscore.css", "schema.json", "README.md"
+    "component.d.ts", "react.js", "react.d.ts", "vue.js", "vue.d.ts", "leadscore.css", "schema.json", "README.md"
   ],
   "peerDependencies": { "react": ">=18", "vue": ">=3.3" },
   "peerDependenciesMeta": { "react": { "optional": true }, "vue": { "optional": true } },

@@ -72,10 +72,10 @@ before(() => {
   tarball = join(scratch, info.filename);
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "auto.js", "cli.js", "component.js", "form.d.ts", "form.js", "form_bg.wasm", "form_bg.wasm.d.ts",
-    "leadscore.css", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm", "leadscore_bg.wasm.d.ts", "node.js",
-    "package.json", "react.d.ts", "react.js", "runtime-node.js", "runtime.d.ts", "runtime.js", "runtime_bg.wasm",
-    "runtime_bg.wasm.d.ts", "schema.json", "vue.d.ts", "vue.js",
+    "README.md", "auto.js", "cli.js", "component.d.ts", "component.js", "form.d.ts", "form.js", "form_bg.wasm",
+    "form_bg.wasm.d.ts", "leadscore.css", "leadscore.d.ts", "leadscore.js", "leadscore_bg.wasm",
+    "leadscore_bg.wasm.d.ts", "node.js", "package.json", "react.d.ts", "react.js", "runtime-node.js", "runtime.d.ts",
+    "runtime.js", "runtime_bg.wasm", "runtime_bg.wasm.d.ts", "schema.json", "vue.d.ts", "vue.js",
   ]);
 });
 
