@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, serve } from "../node/support.mjs";
+import { assertAccessible } from "./axe.mjs";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const MODELS = ["basic", "knockout", "early", "conditions", "markup", "single", "background", "attribution", "booking"];
@@ -61,6 +62,11 @@ async function run(config, body) {
     await body({ page, requests });
     // Errors of listeners and promises settled after the last step surface here.
     await page.evaluate(() => new Promise((ok) => setTimeout(ok, 50)));
+    // What the controller made of the page, where the test left it, passes axe-core (unless the test's markup
+    // is wrong on purpose, `axe: false`, or the test ended on another page, a native submission's).
+    if (config && config.axe !== false && new URL(page.url()).pathname === "/api.html") {
+      await assertAccessible(page, "the end of the test");
+    }
   } catch (e) {
     if (problems.length) e.message += `\n(the page also reported: ${problems.join("; ")})`;
     throw e;
@@ -1095,7 +1101,8 @@ test("an event recorded while consent is unknown is not lost silently: the conso
 test("markup mistakes that would fail silently are console warnings naming the element", async () => {
   const warnings = async (markup, program) => {
     let out = [];
-    await run({ markup, program }, async ({ page }) => {
+    // The markup is wrong on purpose (a control outside its label, for one): axe-core would say so too.
+    await run({ markup, program, axe: false }, async ({ page }) => {
       out = await page.evaluate(() => window.warnings ?? []);
     });
     return out;

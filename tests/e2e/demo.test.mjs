@@ -1,6 +1,6 @@
 // The demo landing pages end to end, in Debian's Chromium through playwright-core, against the demo server
-// (www/serve.mjs) and the generated www/dist/ (scripts/build-www.sh). Screenshots of every step go to
-// target/e2e/ as artifacts of the run.
+// (www/serve.mjs) and the generated www/dist/ (scripts/build-www.sh). At every step axe-core checks the page
+// (WCAG 2.1 AA and best practices: tests/e2e/axe.mjs) and a screenshot goes to target/e2e/ as an artifact.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { browser, root } from "../node/support.mjs";
 import { serve } from "../../www/serve.mjs";
 import { fillSqlLead } from "./lead.mjs";
+import { assertAccessible } from "./axe.mjs";
 
 const shots = join(root, "target/e2e");
 let server;
@@ -53,6 +54,12 @@ async function open(path = "/", { js = true } = {}) {
   };
 }
 
+/** Checks the page with axe-core as it is now, then saves its screenshot as target/e2e/NAME.png. */
+async function look(page, name) {
+  await assertAccessible(page, name);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
 const progress = (page) => page.textContent("[data-leadscore-progress] .leadscore-progress-text");
 const output = (page, what) => page.textContent(`[data-leadscore-output="${what}"]`);
 const visibleStep = (page) =>
@@ -62,7 +69,7 @@ describe("the English landing page", () => {
   test("an SQL goes through every step and is sent with its score; the server confirms it", async () => {
     const t = await open("/?utm_source=g2");
     const { page } = t;
-    const shot = (name) => page.screenshot({ path: join(shots, `en-${name}.png`), fullPage: true });
+    const shot = (name) => look(page, `en-${name}`);
     assert.equal(await progress(page), "Step 1 of 4");
     assert.deepEqual(await visibleStep(page), ["about_you"]);
     assert.equal(await page.isVisible(".leadscore-back"), false, "no Back on the first step");
@@ -156,7 +163,7 @@ describe("the English landing page", () => {
     assert.equal(await page.getAttribute("[data-leadscore-ending]", "data-ending"), "knockout:student");
     assert.equal(await page.textContent(".leadscore-ending-title"), "Larkspur is free for education");
     assert.equal(await page.getAttribute(".leadscore-action", "href"), "/newsletter?list=education");
-    await page.screenshot({ path: join(shots, "en-knockout-student.png"), fullPage: true });
+    await look(page, "en-knockout-student");
     // Pressing Enter or waiting sends nothing either.
     await page.keyboard.press("Enter");
     await page.waitForTimeout(300);
@@ -350,13 +357,59 @@ describe("the English landing page", () => {
   });
 });
 
+describe("with the keyboard", () => {
+  test("the consent banner comes right after the skip link; answered, focus goes to the main content", async () => {
+    const t = await open();
+    const { page } = t;
+    const focused = () =>
+      page.evaluate(() => {
+        const e = document.activeElement;
+        return e.dataset.leadscoreConsent ?? e.getAttribute("href") ?? e.id ?? e.tagName;
+      });
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(), "#main", "the skip link first");
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(), "yes", "then the banner's first answer");
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(), "no");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.isVisible("[data-leadscore-consent]"), false);
+    assert.equal(await focused(), "main", "focus is on the main content, not lost on <body>");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.querySelector("main").contains(document.activeElement)), true);
+    await t.close();
+  });
+
+  test("Next with errors focuses the first field in error; the page passes axe-core with its messages shown", async () => {
+    const t = await open();
+    const { page } = t;
+    await page.click("[data-leadscore-consent=no]");
+    await page.fill("#f-email", "not an address");
+    await page.click(".leadscore-next");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "f-email");
+    // The form's words, and the control's validity message says the same.
+    assert.equal(await page.textContent("#leadscore-error-email"), "Please check this answer.");
+    assert.equal(await page.$eval("#f-email", (e) => e.validationMessage), "Please check this answer.");
+    assert.equal(await page.textContent("#leadscore-error-first_name"), "Please answer this question.");
+    await look(page, "en-errors");
+    await t.close();
+  });
+});
+
 describe("the Italian landing page", () => {
   test("texts in Italian, and the same qualification", async () => {
     const t = await open("/it/");
     const { page } = t;
     assert.equal(await page.textContent(".leadscore-next"), "Avanti");
     assert.equal(await progress(page), "Passo 1 di 4");
-    await page.screenshot({ path: join(shots, "it-1.png"), fullPage: true });
+    await look(page, "it-1");
+    // The browser speaks English here (the context's locale); the form's messages are the page's Italian,
+    // also as the control's own validity message.
+    await page.fill("#f-email", "non è un indirizzo");
+    await page.click(".leadscore-next");
+    assert.equal(await page.textContent("#leadscore-error-email"), "Controlla questa risposta.");
+    assert.equal(await page.$eval("#f-email", (e) => e.validationMessage), "Controlla questa risposta.");
+    assert.equal(await page.textContent("#leadscore-error-first_name"), "Rispondi a questa domanda.");
     await page.fill("#f-email", "giulia@negozio.example");
     await page.fill("#f-first_name", "Giulia");
     await page.check("input[name=seniority][value=student]");
@@ -366,7 +419,7 @@ describe("the Italian landing page", () => {
     assert.equal(await page.textContent(".leadscore-edit"), "Modifica le risposte");
     const title = await page.textContent(".leadscore-ending-title");
     assert.notEqual(title, "Larkspur is free for education", "the ending comes in Italian from the model");
-    await page.screenshot({ path: join(shots, "it-knockout-student.png"), fullPage: true });
+    await look(page, "it-knockout-student");
     await t.close();
   });
 });
@@ -387,6 +440,7 @@ describe("when the module cannot load", () => {
     assert.equal(await page.isVisible("button[type=submit]"), true);
     assert.equal(await page.isVisible(".score-panel"), false, "the score panel stays hidden");
     assert.ok(errors.some((e) => e.includes("the form stays a plain form")), errors.join("\n"));
+    await look(page, "plain-form");
     await context.close();
   });
 });
@@ -411,6 +465,7 @@ describe("without JavaScript", () => {
     await page.check("input[name=timeline][value=now]");
     await page.check("input[name=decision_maker][value=true]");
     await page.fill("#f-phone", "+39 02 1234");
+    // (axe-core needs JavaScript: the same plain form is checked when the module cannot load, above.)
     await page.screenshot({ path: join(shots, "nojs-form.png"), fullPage: true });
     await Promise.all([page.waitForURL("**/submit"), page.click("button[type=submit]")]);
     const text = await page.textContent("body");

@@ -1,6 +1,6 @@
 // The scoring playground (www/playground/) in Debian's Chromium through playwright-core, served by the demo
-// server (www/serve.mjs) with the generated www/dist/ (scripts/build-www.sh). Screenshots of every panel go to
-// target/e2e/playground-*.png.
+// server (www/serve.mjs) with the generated www/dist/ (scripts/build-www.sh). axe-core checks the page at every
+// screenshot (tests/e2e/axe.mjs); the screenshots of every panel go to target/e2e/playground-*.png.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 
 import { browser, MINIMAL, root } from "../node/support.mjs";
 import { serve } from "../../www/serve.mjs";
+import { assertAccessible } from "./axe.mjs";
 
 const shots = join(root, "target/e2e");
 let server;
@@ -49,6 +50,7 @@ async function open(path = "/playground/") {
       await page.evaluate(() => {
         document.querySelector(".site-header").style.position = "static";
       });
+      await assertAccessible(page, `the playground's ${name}`);
       await page.locator(`#${panel}`).screenshot({ path: join(shots, `playground-${name}.png`) });
     },
     async close() {
@@ -115,6 +117,7 @@ describe("the scoring playground", () => {
     // The preview no longer follows the document: answering scores with the last model that compiled.
     await page.fill("#preview-form #f-email", "ana@shop.example");
     await page.waitForFunction(() => document.querySelector("#out-stage").textContent === "Lead");
+    await assertAccessible(page, "the playground with a document that does not compile");
     await page.locator("#editor").screenshot({ path: join(shots, "playground-editor-error.png") });
 
     await page.fill("#doc", good);

@@ -1,7 +1,7 @@
 // The package's stylesheet (pkg/leadscore.css) on a themed page, in Debian's Chromium: the custom properties
 // reach every element the controller creates (the computed styles), and the page looks it (the screenshot's
 // pixels: the accent fills Next, Back stays on the surface with accent text, errors are red, the ending's
-// buttons are spaced). Screenshots go to target/e2e/.
+// buttons are spaced), and axe-core finds nothing at each screenshot. Screenshots go to target/e2e/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Scorer } from "../../pkg/node.js";
 import { browser, pkg, root, serve } from "../node/support.mjs";
+import { assertAccessible } from "./axe.mjs";
 
 const shots = join(root, "target/e2e");
 const THEME = { accent: [11, 110, 79], error: [192, 0, 0], surface: [255, 255, 255] };
@@ -36,6 +37,7 @@ const PAGE = `<!doctype html>
 </head>
 <body>
   <main>
+    <h1>Talk to us</h1>
     <form id="lead" action="/collect" method="post">
       <div data-leadscore-progress></div>
       <fieldset data-step="who"><legend>Who you are</legend>
@@ -87,6 +89,7 @@ after(async () => {
  * decoded by the browser itself, on a canvas.
  */
 async function shares(page, selector, name, boxes, colours) {
+  await assertAccessible(page, name);
   const png = await page.locator(selector).screenshot({ path: join(shots, `${name}.png`) });
   const base = await page.locator(selector).boundingBox();
   const rects = {};

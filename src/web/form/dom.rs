@@ -158,16 +158,6 @@ impl Control {
             Control::Text(e) => e.validity().value_missing(),
         }
     }
-
-    /// The browser's message for a bad value (in the browser's language).
-    pub fn validation_message(&self) -> String {
-        match self {
-            Control::Input(e) => e.validation_message(),
-            Control::Select(e) => e.validation_message(),
-            Control::Text(e) => e.validation_message(),
-        }
-        .unwrap_or_default()
-    }
 }
 
 /// A new element with a class and a text (never HTML).

@@ -113,7 +113,11 @@ impl St {
             if missing_multi {
                 msg = Some(self.texts.required.clone());
             } else if let Some(c) = self.fields[i].controls.iter().find(|c| !c.check_validity()) {
-                msg = Some(if c.value_missing() { self.texts.required.clone() } else { c.validation_message() });
+                // The form's words, not the browser's (which come in the browser's language, not the page's); the
+                // control's own validity message says the same, for assistive technology and `reportValidity`.
+                let m = if c.value_missing() { &self.texts.required } else { &self.texts.invalid };
+                c.set_custom_validity(m);
+                msg = Some(m.clone());
             } else if self.refused[i] {
                 msg = Some(self.texts.invalid.clone());
             }

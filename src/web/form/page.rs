@@ -308,17 +308,21 @@ impl St {
                     c.run(|st| st.record(&name, None));
                 }
                 if let Some(hit) = el.closest("[data-leadscore-consent]").ok().flatten() {
-                    match hit.get_attribute("data-leadscore-consent").as_deref() {
-                        Some("yes") => c.run(|st| {
-                            st.set_consent(true);
+                    if let Some(v @ ("yes" | "no")) = hit.get_attribute("data-leadscore-consent").as_deref() {
+                        c.run(|st| {
+                            st.set_consent(v == "yes");
                             (true, vec![Emit::Score])
-                        }),
-                        Some("no") => c.run(|st| {
-                            st.set_consent(false);
-                            (true, vec![Emit::Score])
-                        }),
-                        _ => false,
-                    };
+                        });
+                        // The banner is hidden with the button that had focus: focus goes to the page's main
+                        // content, where a keyboard user goes on, rather than back to the top of <body>.
+                        let main = el.owner_document().and_then(|d| d.query_selector("main").ok().flatten());
+                        if let Some(m) = main.and_then(html) {
+                            if !m.has_attribute("tabindex") {
+                                let _ = m.set_attribute("tabindex", "-1");
+                            }
+                            let _ = m.focus();
+                        }
+                    }
                 }
                 // The button the controller made, not any element with its class.
                 c.run(|st| match &st.edit {
