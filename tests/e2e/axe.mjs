@@ -27,3 +27,9 @@ export async function assertAccessible(page, where) {
   const found = await violations(page);
   assert.deepEqual(found, [], `axe-core found ${found.length} violation(s) at ${where}:\n${found.join("\n")}`);
 }
+
+/** `page.screenshot(options)` once axe-core has found nothing on the page (`options.path` names it). */
+export async function checkedScreenshot(page, options) {
+  await assertAccessible(page, options.path);
+  return page.screenshot(options);
+}

@@ -12,6 +12,7 @@ import { join } from "node:path";
 
 import { browser, MINIMAL, root, serve } from "../node/support.mjs";
 import { fillSqlLead } from "./lead.mjs";
+import { assertAccessible, checkedScreenshot } from "./axe.mjs";
 import { fillAnswers, pageOf } from "./model-page.mjs";
 import { bin, receiver } from "./receiver.mjs";
 
@@ -51,7 +52,7 @@ describe("the receiver", () => {
     const landing = `${server.origin}/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch&gclid=G-42`;
     await page.goto(landing, { referer: "https://mail.example/inbox" });
     await page.waitForSelector("form.leadscore-active", { timeout: 10_000 });
-    await fillSqlLead(page, (name) => page.screenshot({ path: join(shots, `visitor-${name}.png`) }));
+    await fillSqlLead(page, (name) => checkedScreenshot(page, { path: join(shots, `visitor-${name}.png`) }));
     const response = page.waitForResponse((r) => r.url().endsWith("/submit"));
     await page.click("button[type=submit]");
     const reply = await (await response).json();
@@ -87,7 +88,7 @@ describe("the receiver", () => {
     assert.equal(await row.locator(".badge").count(), 0, "a verified lead carries no warning");
     // Times in the viewer's time zone, UTC in the title.
     assert.match(await row.locator("time").getAttribute("title"), / UTC$/);
-    await inbox.screenshot({ path: join(shots, "inbox.png"), fullPage: true });
+    await checkedScreenshot(inbox, { path: join(shots, "inbox.png"), fullPage: true });
     // On a phone: nothing wider than the screen.
     const phone = await sales.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
@@ -99,7 +100,7 @@ describe("the receiver", () => {
         .slice(0, 8),
     );
     assert.deepEqual(wide, [], "wider than a phone");
-    await phone.screenshot({ path: join(shots, "inbox-phone.png"), fullPage: true });
+    await checkedScreenshot(phone, { path: join(shots, "inbox-phone.png"), fullPage: true });
     await phone.close();
     await Promise.all([inbox.waitForURL(/\/inbox\?/), row.getByRole("button", { name: "Won" }).click()]);
     assert.equal(await row.locator("[data-status]").getAttribute("data-status"), "won");
@@ -124,7 +125,7 @@ describe("the receiver", () => {
     assert.equal(await inbox.locator("details#technical").getAttribute("open"), null);
     assert.equal(await inbox.locator("details#technical [data-claim]").getAttribute("data-claim"), "verified");
     assert.ok((await inbox.locator("h2 + table tbody tr").count()) > 0, "the ledger is shown");
-    await inbox.screenshot({ path: join(shots, "lead.png"), fullPage: true });
+    await checkedScreenshot(inbox, { path: join(shots, "lead.png"), fullPage: true });
     assert.deepEqual(inboxProblems, []);
 
     const csv = await (await sales.request.get(server.origin + "/inbox/export.csv")).text();
@@ -182,6 +183,14 @@ describe("the receiver", () => {
     assert.notEqual(await page.getAttribute("dd[data-stage]", "data-stage"), "disqualified");
     assert.equal(await page.getAttribute("html", "lang"), "it");
     await page.screenshot({ path: join(shots, "no-js-thank-you.png"), fullPage: true });
+    // axe-core needs JavaScript: the page as received is checked in a page of the same origin that runs it.
+    const html = await page.content();
+    const checker = await chromium.newContext({ locale: "it-IT" });
+    const copy = await checker.newPage();
+    await copy.goto(server.origin + "/no-such-page");
+    await copy.setContent(html);
+    await assertAccessible(copy, "the thank-you page without JavaScript");
+    await checker.close();
     await visitor.close();
   });
 
@@ -221,7 +230,7 @@ describe("the receiver", () => {
     assert.deepEqual(await inbox.locator("ul.active li").evaluateAll((l) => l.map((e) => e.dataset.filter)), ["q", "country"]);
     // Possible duplicates: the same company domain on every one of them.
     assert.equal(await inbox.locator("tr[data-lead] a.twin[data-twin=domain]").count(), 3);
-    await inbox.screenshot({ path: join(shots, "inbox-filtered.png"), fullPage: true });
+    await checkedScreenshot(inbox, { path: join(shots, "inbox-filtered.png"), fullPage: true });
     // Sorted by score: the large company first; the search kept.
     await inbox.selectOption("form.filters select[name=sort]", "score");
     await Promise.all([inbox.waitForURL(/sort=score/), inbox.click("form.filters details button[type=submit]")]);
@@ -276,7 +285,7 @@ describe("the receiver", () => {
         "sales · Status: Contacted",
       ],
     );
-    await inbox.screenshot({ path: join(shots, "lead-work.png"), fullPage: true });
+    await checkedScreenshot(inbox, { path: join(shots, "lead-work.png"), fullPage: true });
     // The list's status filter finds it.
     await inbox.goto(server.origin + "/inbox?status=lost&q=paolo");
     assert.equal(await inbox.locator("tr[data-lead]").count(), 1);
@@ -293,9 +302,9 @@ describe("the receiver", () => {
       );
       assert.deepEqual(wide, [], `${path} is wider than a phone`);
     }
-    await phone.screenshot({ path: join(shots, "lead-work-phone.png"), fullPage: true });
+    await checkedScreenshot(phone, { path: join(shots, "lead-work-phone.png"), fullPage: true });
     await phone.goto(server.origin + "/inbox?q=ferrovia&sort=score");
-    await phone.screenshot({ path: join(shots, "inbox-filtered-phone.png"), fullPage: true });
+    await checkedScreenshot(phone, { path: join(shots, "inbox-filtered-phone.png"), fullPage: true });
     assert.deepEqual(problems, []);
     await sales.close();
   });

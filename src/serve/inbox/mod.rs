@@ -187,7 +187,7 @@ form.filters .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(10
 form.filters summary{margin-top:.5rem;cursor:pointer}form.filters label{display:flex;flex-direction:column;\
 font-size:.85em;color:#4b5565}form.filters input,form.filters select,textarea{font:inherit;\
 padding:.2rem .3rem;min-width:0}form.filters .actions{grid-column:1/-1;margin:0}ul.active{list-style:none;padding:0;display:flex;\
-flex-wrap:wrap;gap:.3rem}ul.active li{background:#e6eefc;border-radius:1rem;padding:.05rem .6rem}ul.active a{text-decoration:none;\
+flex-wrap:wrap;gap:.3rem}ul.active li{background:#e6eefc;border-radius:1rem;padding:.05rem .6rem}ul.active a{font-weight:700;\
 margin-left:.2rem}nav.stages a[aria-current]{font-weight:700}.saved{background:#e7f6ec}p.saved{padding:.4rem .6rem;border-radius:.3rem}\
 .problems{background:#fde8e8;padding:.2rem .8rem;border-radius:.3rem}a.twin{display:inline-block;background:#fff4d6;color:#7a4d00;\
 border-radius:.3rem;padding:0 .4rem;font-size:.85em;text-decoration:none}#work .actions{margin:.4rem 0}#work form{margin:.3rem 0}\
@@ -425,7 +425,7 @@ async fn detail(
          <th scope=\"col\">Points</th></tr></thead><tbody>{ledger}</tbody></table>\n<h2>Behaviour events</h2>\
          <table><thead><tr><th scope=\"col\">Event</th><th scope=\"col\">When</th><th scope=\"col\">Trust</th><th scope=\"col\">Note</th></tr></thead><tbody>{events}</tbody></table>\n\
          <h2>Deliveries</h2><table><thead><tr><th scope=\"col\">Target</th><th scope=\"col\">Status</th><th scope=\"col\">Attempts</th>\
-         <th scope=\"col\">Delivered</th><th scope=\"col\">Last error</th><th scope=\"col\"></th></tr></thead><tbody>{deliveries}</tbody></table>\n\
+         <th scope=\"col\">Delivered</th><th scope=\"col\">Last error</th><th scope=\"col\">Action</th></tr></thead><tbody>{deliveries}</tbody></table>\n\
          <h2>Background and attribution</h2><table><tbody>{entries}</tbody></table>\n<h2>Issues</h2><ul>{issues}</ul>\n\
          <details id=\"technical\"{open}><summary>Technical details</summary><dl class=\"facts\"><dt>Lead id</dt><dd><code>{id}</code></dd>\
          <dt>The page's claim</dt><dd data-claim=\"{claim}\">{claim_text}</dd><dt>Rules hash</dt><dd><code>{hash}</code></dd>\
