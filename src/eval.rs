@@ -32,8 +32,7 @@ pub struct Evaluation {
     pub groups: Vec<GroupScore>,
     /// The lifecycle stage now (`disqualified` when a knockout holds).
     pub stage: StageResult,
-    /// Letter grade, if the model grades.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Letter grade; `None` (`null` in JSON, never left out) when the model has no grade.
     pub grade: Option<GradeResult>,
     /// The knockout that holds, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -162,12 +161,14 @@ pub struct Flow {
     pub disabled: Vec<String>,
     /// Required fields shown and still unanswered.
     pub missing: Vec<String>,
-    /// The first step on the path with a missing required field; `None` when none.
-    pub current_step: Option<String>,
-    /// The step after the current one on the path.
+    /// The first step on the path with a required field still unanswered: where a form resumes. `None` when
+    /// none, or when a knockout ended the form.
+    pub first_missing_step: Option<String>,
+    /// The step after `first_missing_step` on the path; `None` when it is the last, or there is none.
     pub next_step: Option<String>,
-    /// Nothing required is missing, or a knockout ended the form.
-    pub finished: bool,
+    /// No required field shown is unanswered (`missing` is empty): the lead can be sent as it is. Optional
+    /// questions may still be open, and a knockout may hold (see `Evaluation::disqualified`).
+    pub all_required_answered: bool,
 }
 
 /// The ending screen chosen.
@@ -181,9 +182,19 @@ pub struct EndingResult {
     /// Body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Call to action label and URL.
+    /// Call to action: its label and its URL, the placeholders filled with the answers. The same shape as an
+    /// ending's `action` in the rules document, and as the form controller's `FormOutcome.ending.action`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<(String, String)>,
+    pub action: Option<EndingAction>,
+}
+
+/// An ending's call to action, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndingAction {
+    /// In the evaluation's locale.
+    pub label: String,
+    /// Placeholders (`{email}`) filled with the answers, URL-encoded.
+    pub url: String,
 }
 
 /// What one pass found.
@@ -371,9 +382,9 @@ pub(crate) fn flow(
         required: vec![],
         disabled: vec![],
         missing: vec![],
-        current_step: None,
+        first_missing_step: None,
         next_step: None,
-        finished: false,
+        all_required_answered: false,
     };
     let path: Vec<usize> = (0..p.steps.len()).filter(|&s| l.on_path[s]).collect();
     let mut current: Option<usize> = None;
@@ -399,9 +410,9 @@ pub(crate) fn flow(
         }
     }
     flow.steps = path.iter().map(|&s| p.steps[s].id.clone()).collect();
-    flow.current_step = current.map(|c| p.steps[path[c]].id.clone());
+    flow.first_missing_step = current.map(|c| p.steps[path[c]].id.clone());
     flow.next_step = current.and_then(|c| path.get(c + 1)).map(|&s| p.steps[s].id.clone());
-    flow.finished = current.is_none();
+    flow.all_required_answered = flow.missing.is_empty();
     let ignored = (0..p.fields.len())
         .filter(|&i| answers.get(i).is_some() && !l.shown[i])
         .map(|i| p.fields[i].id.clone())
@@ -522,6 +533,57 @@ pub(crate) fn pass(p: &Program, answers: &Answers, slots: &[Slot], events: Optio
 }
 
 /// The first knockout that holds, and the open ones before it (all open ones when none holds).
+/// Whether the range pass `r` has one outcome (one stage, no open knockout, or a knockout that holds already),
+/// and, when not, the unanswered fields that may still be answered and change it, in form order.
+fn undecided(
+    p: &Program,
+    answers: &Answers,
+    events: &Events,
+    now: f64,
+    r: &Pass,
+    slots: &[Slot],
+) -> (bool, Vec<String>) {
+    // From the range pass only: a knockout that holds there holds for every completion. (The current pass is not
+    // enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.) `knockout_open` counts
+    // only knockouts before the first that holds: one of them may still take its place, with another reason and
+    // ending.
+    let decided = r.knockouts_open.is_empty() && (r.knockout.is_some() || r.stage.is_some());
+    let mut fields: Vec<u32> = vec![];
+    if !decided {
+        let ctx = Ctx { p, answers, slots, events: Some(events), now, scores: None, present: false };
+        fields = still_open(r, &ctx);
+        // Unanswered fields that may still be answered.
+        fields.retain(|f| answers.get(*f as usize).is_none() && matches!(slots.get(*f as usize), Some(Slot::Pending)));
+    }
+    crate::program::sort_dedup(&mut fields);
+    let names =
+        p.order.iter().filter(|f| fields.binary_search(f).is_ok()).map(|&f| p.fields[f as usize].id.clone()).collect();
+    (decided, names)
+}
+
+/// What the answers still to come can change in a form in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outlook {
+    /// The total's range over every way of completing the form.
+    pub range: Range,
+    /// Every completion gives the same stage and disqualification.
+    pub decided: bool,
+    /// Unanswered fields whose answers may still change the stage or a knockout, in form order.
+    pub undecided_fields: Vec<String>,
+}
+
+impl Program {
+    /// The range, `decided` and `undecided_fields` of [`Program::evaluate`] for a form in progress (not
+    /// `complete`), without the rest of the evaluation.
+    pub fn outlook(&self, answers: &Answers, events: &Events, now: f64) -> Outlook {
+        let now = if now.is_finite() { now } else { 0.0 };
+        let l = layout(self, answers, Some(events), now, false);
+        let r = pass(self, answers, &l.slots, Some(events), now);
+        let (decided, undecided_fields) = undecided(self, answers, events, now, &r, &l.slots);
+        Outlook { range: Range::of(r.total), decided, undecided_fields }
+    }
+}
+
 pub(crate) fn knockouts(ctx: &Ctx) -> (Option<usize>, Vec<usize>) {
     let mut open = vec![];
     for (i, k) in ctx.p.knockouts.iter().enumerate() {
@@ -729,32 +791,14 @@ impl Program {
                 // pass is not enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.)
                 // `knockout_open` counts only knockouts before the first that holds: one of them may still take its
                 // place, with another reason and ending.
-                let decided = r.knockouts_open.is_empty() && (r.knockout.is_some() || r.stage.is_some());
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
-                // Unanswered fields that may still be answered.
-                let pending = |f: &u32| {
-                    answers.get(*f as usize).is_none() && matches!(slots.get(*f as usize), Some(Slot::Pending))
-                };
-                let mut fields: Vec<u32> = vec![];
+                let (decided, names) = undecided(p, answers, events, now, r, slots);
                 let pending_rules: Vec<String> = p
                     .rules
                     .iter()
                     .zip(&r.rules)
                     .filter(|(_, o)| o.cond.is_open() || o.points.0 != o.points.1)
                     .map(|(d, _)| d.id.clone())
-                    .collect();
-                if !decided {
-                    let ctx = Ctx { p, answers, slots, events: Some(events), now, scores: None, present: false };
-                    fields = still_open(r, &ctx);
-                    fields.retain(pending);
-                }
-                crate::program::sort_dedup(&mut fields);
-                // In form order.
-                let names = p
-                    .order
-                    .iter()
-                    .filter(|f| fields.binary_search(f).is_ok())
-                    .map(|&f| p.fields[f as usize].id.clone())
                     .collect();
                 (decided, names, pending_rules)
             }
@@ -801,8 +845,7 @@ impl Program {
 
         let (mut flow, ignored) = flow(p, flow_layout, answers, Some(events), now);
         if disqualified.is_some() {
-            flow.finished = true;
-            flow.current_step = None;
+            flow.first_missing_step = None;
             flow.next_step = None;
         }
         let ending = pick_ending(p, answers, &disqualified, &stage.id, locale, fallback);
@@ -862,9 +905,11 @@ fn pick_ending(
         key,
         title: text(&e.title, locale, fallback),
         message: text(&e.message, locale, fallback),
-        action: e
-            .action
-            .as_ref()
-            .and_then(|a| Some((a.label.get(locale, fallback).to_string(), p.action_link(&a.url, answers)?))),
+        action: e.action.as_ref().and_then(|a| {
+            Some(EndingAction {
+                label: a.label.get(locale, fallback).to_string(),
+                url: p.action_link(&a.url, answers)?,
+            })
+        }),
     })
 }

@@ -208,6 +208,94 @@ fn candidates(p: &Program, compared: &Compared, f: usize, current: Option<&Answe
     out
 }
 
+/// The words of [`Program::describe_hint`] in a language: answer, change, record, yes, no, and the thousands and
+/// decimal separators.
+struct HintWords {
+    answer: (&'static str, &'static str),
+    change: (&'static str, &'static str),
+    record: &'static str,
+    yes: &'static str,
+    no: &'static str,
+    separators: (char, char),
+}
+
+const HINT_EN: HintWords = HintWords {
+    answer: ("answer", "with"),
+    change: ("change", "to"),
+    record: "record a",
+    yes: "yes",
+    no: "no",
+    separators: (',', '.'),
+};
+
+const HINT_IT: HintWords = HintWords {
+    answer: ("rispondi a", "con"),
+    change: ("cambia", "in"),
+    record: "registra",
+    yes: "sì",
+    no: "no",
+    separators: ('.', ','),
+};
+
+/// `x` rounded to two decimals, without trailing zeros, with `separators` (thousands, decimal).
+fn show_number(x: f64, (thousands, decimal): (char, char)) -> String {
+    let text = format!("{:.2}", (x * 100.0).round() / 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    let (sign, text) = text.strip_prefix('-').map_or(("", text), |t| ("-", t));
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let mut out = String::from(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(thousands);
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(decimal);
+        out.push_str(frac);
+    }
+    if out == "-0" {
+        out.remove(0);
+    }
+    out
+}
+
+impl Program {
+    /// A hint as a sentence in `locale` (Italian for `it`, else English), with the model's labels in that
+    /// locale: `answer “Company size” with 250 (+20)`, `change “Timeline” to Now (+15)`, `record a pricing
+    /// page view (+5)`. An id the model does not know is shown as it is.
+    pub fn describe_hint(&self, h: &Hint, locale: Option<&str>) -> String {
+        let locale = locale.unwrap_or(&self.locale);
+        let fallback = self.locale.as_str();
+        let w = if locale == "it" { &HINT_IT } else { &HINT_EN };
+        let gain = show_number(h.gain, w.separators);
+        let gain = if h.gain >= 0.0 { format!("+{gain}") } else { gain };
+        if h.kind == "event" {
+            let label = self.events.iter().find(|e| e.0 == h.name).and_then(|e| e.1.as_ref());
+            let label = label.map_or(h.name.clone(), |t| t.get(locale, fallback).to_lowercase());
+            return format!("{} {label} ({gain})", w.record);
+        }
+        let field = self.field_index(&h.name).map(|i| &self.fields[i]);
+        let label = field.and_then(|f| f.label.as_ref()).map_or(h.name.as_str(), |t| t.get(locale, fallback));
+        let option = |v: &str| -> String {
+            let choice = field.and_then(|f| f.options.iter().find(|c| c.value() == v));
+            choice.map_or(v, |c| c.label(locale, fallback)).to_string()
+        };
+        let value = match &h.value {
+            Some(Json::Bool(b)) => (if *b { w.yes } else { w.no }).to_string(),
+            Some(Json::Number(n)) => show_number(n.as_f64().unwrap_or(0.0), w.separators),
+            Some(Json::String(s)) => option(s),
+            Some(Json::Array(items)) => {
+                items.iter().filter_map(Json::as_str).map(option).collect::<Vec<_>>().join(", ")
+            }
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        let (verb, with) = if h.kind == "change" { w.change } else { w.answer };
+        format!("{verb} “{label}” {with} {value} ({gain})")
+    }
+}
+
 impl Program {
     /// The smallest single changes that move this lead to the next better stage.
     pub fn hints(&self, answers: &Answers, events: &Events, now: f64) -> Hints {
@@ -335,6 +423,66 @@ mod tests {
             "stages": [{"id": "sql", "when": "score >= 1000000"}, {"id": "lead"}]
         });
         crate::compile_value(doc).program.expect("compiles")
+    }
+
+    #[test]
+    fn a_hint_reads_as_a_sentence_with_the_models_labels() {
+        let doc = serde_json::json!({
+            "leadscore": 1, "id": "words", "locale": "en",
+            "fields": [
+                {"id": "size", "type": "number", "label": {"en": "Company size", "it": "Dimensione"}},
+                {"id": "when", "type": "choice", "label": "Timeline",
+                 "options": [{"value": "now", "label": {"en": "Right now", "it": "Subito"}}, "later"]},
+                {"id": "tools", "type": "multi", "options": ["crm", {"value": "bi", "label": "BI"}]},
+                {"id": "sso", "type": "boolean", "label": "SSO"}
+            ],
+            "events": [{"id": "pricing_view", "label": {"en": "Pricing page view", "it": "Visita ai prezzi"}}],
+            "rules": [{"id": "r", "group": "fit", "when": "size >= 1", "points": 1}],
+            "stages": [{"id": "lead"}]
+        });
+        let p = crate::compile_value(doc).program.expect("compiles");
+        let hint = |kind, name: &str, value: Option<Json>, gain| Hint {
+            kind,
+            name: name.into(),
+            value,
+            score: 0.0,
+            gain,
+            stage: "lead".into(),
+        };
+        let cases = [
+            (
+                hint("answer", "size", Some(serde_json::json!(1250.5)), 20.0),
+                None,
+                "answer “Company size” with 1,250.5 (+20)",
+            ),
+            (
+                hint("answer", "size", Some(serde_json::json!(1250.5)), 20.0),
+                Some("it"),
+                "rispondi a “Dimensione” con 1.250,5 (+20)",
+            ),
+            (
+                hint("change", "when", Some(serde_json::json!("now")), 7.25),
+                None,
+                "change “Timeline” to Right now (+7.25)",
+            ),
+            (
+                hint("change", "when", Some(serde_json::json!("later")), -3.0),
+                Some("it"),
+                "cambia “Timeline” in later (-3)",
+            ),
+            (
+                hint("answer", "tools", Some(serde_json::json!(["crm", "bi"])), 5.0),
+                None,
+                "answer “tools” with crm, BI (+5)",
+            ),
+            (hint("answer", "sso", Some(serde_json::json!(true)), 1.0), Some("it"), "rispondi a “SSO” con sì (+1)"),
+            (hint("event", "pricing_view", None, 0.333), None, "record a pricing page view (+0.33)"),
+            (hint("event", "pricing_view", None, 1000.0), Some("it"), "registra visita ai prezzi (+1.000)"),
+            (hint("event", "webinar", None, 1.0), None, "record a webinar (+1)"),
+        ];
+        for (h, locale, want) in cases {
+            assert_eq!(p.describe_hint(&h, locale), want);
+        }
     }
 
     #[test]

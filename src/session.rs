@@ -271,6 +271,11 @@ impl<P: Deref<Target = Program>> Session<P> {
         self.fired.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i)
     }
 
+    /// What the answers still to come can change: the same as [`Program::outlook`] of the same state.
+    pub fn outlook(&self) -> crate::Outlook {
+        self.program.outlook(&self.answers, &self.events, self.now)
+    }
+
     /// The full evaluation of the form in progress (or submitted, with `opts.complete`).
     pub fn evaluate(&self, opts: &Options) -> Evaluation {
         self.program.evaluate(&self.answers, &self.events, self.now, opts)

@@ -544,6 +544,12 @@ fn check_completions(p: &Program, case: &RangeCase) -> Result<(), TestCaseError>
     }
     let partial = p.evaluate(&partial_answers, &events, NOW, &opts(false));
     sane(p, &partial).map_err(|m| fail(context(), format!("partial: {m}")))?;
+    // The outlook alone (what a session's `range` and `undecidedFields` read) is the evaluation's.
+    let outlook = p.outlook(&partial_answers, &events, NOW);
+    let expected = (partial.range, partial.decided, &partial.undecided_fields);
+    if (outlook.range, outlook.decided, &outlook.undecided_fields) != expected {
+        return Err(fail(context(), format!("outlook {outlook:?}, the evaluation's {expected:?}")));
+    }
 
     let full_values = added(&vec![true; n]);
     let full = p.evaluate(&answers_of(p, &full_values)?, &events, NOW, &opts(true));

@@ -431,7 +431,7 @@ function thankYouPage(form, outcome, engine, lang) {
   const issues = issueList.length ? `<h2>${escapeHtml(t.issues)}</h2>\n<ul>${issueList.join("")}</ul>` : "";
   const why = e.disqualified?.message && !e.ending?.message ? `<p>${escapeHtml(e.disqualified.message)}</p>` : "";
   const action = e.ending?.action
-    ? `<p><a class="button" href="${escapeHtml(e.ending.action[1])}">${escapeHtml(e.ending.action[0])}</a></p>`
+    ? `<p><a class="button" href="${escapeHtml(e.ending.action.url)}">${escapeHtml(e.ending.action.label)}</a></p>`
     : "";
 
   return `<!doctype html>

@@ -227,8 +227,8 @@ pub fn thank_you(
         (Some(d), None) => d.message.as_ref().map_or(String::new(), |m| format!("<p>{}</p>", esc(m))),
         _ => String::new(),
     };
-    let action = e.ending.as_ref().and_then(|x| x.action.as_ref()).map_or(String::new(), |(label, url)| {
-        format!("<p><a class=\"button\" href=\"{}\">{}</a></p>", esc(url), esc(label))
+    let action = e.ending.as_ref().and_then(|x| x.action.as_ref()).map_or(String::new(), |a| {
+        format!("<p><a class=\"button\" href=\"{}\">{}</a></p>", esc(&a.url), esc(&a.label))
     });
     // The receiver's verdict and every value sent: for a demo (`page.details`), never by default.
     let details = if page.details {

@@ -150,6 +150,11 @@ pub fn format_diagnostics(rules: JsRules, file_name: JsStr) -> Result<String, Js
     Ok(diagnostic::render_at_most(&compiled.diagnostics, &text, &name, diagnostic::SHOWN))
 }
 
+/// `o[key]`, or undefined.
+fn get(o: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
 fn eval_options(v: &JsValue) -> Result<(Options, bool), JsValue> {
     let j = from_js(v, "options")?;
     let complete = j.get("complete").and_then(Json::as_bool).unwrap_or(false);
@@ -268,6 +273,29 @@ impl Scorer {
         let out = to_js(&a);
         let _ = js_sys::Reflect::set(&out, &JsValue::from_str("warnings"), &js_diagnostics(&self.text, warnings));
         Ok(out.unchecked_into())
+    }
+
+    /// A hint (from `evaluate()`'s `hints`) as a sentence with the model's labels, in `locale` (Italian for
+    /// `it`, else English; default: the model's): `answer “Company size” with 250 (+20)`. Reads the hint's
+    /// `kind`, `name`, `value` and `gain`.
+    #[wasm_bindgen(js_name = formatHint)]
+    pub fn format_hint(&self, hint: JsHint, locale: Option<JsStr>) -> Result<String, JsValue> {
+        let locale = args::opt_string(locale, "locale")?;
+        args::object(&hint, "hint")?;
+        let j = from_js(&hint, "hint")?;
+        let kind = match j.get("kind").and_then(Json::as_str) {
+            Some("answer") => "answer",
+            Some("change") => "change",
+            Some("event") => "event",
+            _ => return Err(args::type_error("hint.kind", "\"answer\", \"change\" or \"event\"", &get(&hint, "kind"))),
+        };
+        let name = j.get("name").and_then(Json::as_str);
+        let name = name.ok_or_else(|| args::type_error("hint.name", "a string", &get(&hint, "name")))?.to_string();
+        let gain = j.get("gain").and_then(Json::as_f64);
+        let gain = gain.ok_or_else(|| args::type_error("hint.gain", "a number", &get(&hint, "gain")))?;
+        let value = j.get("value").filter(|v| !v.is_null()).cloned();
+        let h = crate::Hint { kind, name, value, score: 0.0, gain, stage: String::new() };
+        Ok(self.program.describe_hint(&h, locale.as_deref()))
     }
 
     /// What the model asks and scores: fields (with their types and options), steps, events, groups, rules,

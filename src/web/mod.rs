@@ -449,6 +449,29 @@ impl Session {
         out.unchecked_into()
     }
 
+    /// The total's range over every way of completing the form from here, as `evaluate()`'s `range` for a form
+    /// in progress: `{min, max}`, a null bound infinite. `total` is the score if the form were sent now.
+    // (Not in the form build, which has no room left in its size budget: its controller shows the score.)
+    #[cfg(any(feature = "compiler", not(feature = "form")))]
+    #[wasm_bindgen(getter)]
+    pub fn range(&self) -> JsBounds {
+        let r = self.inner.outlook().range;
+        let o = Object::new();
+        let bound = |b: Option<f64>| b.map_or(JsValue::NULL, JsValue::from_f64);
+        let _ = Reflect::set(&o, &"min".into(), &bound(r.min));
+        let _ = Reflect::set(&o, &"max".into(), &bound(r.max));
+        o.unchecked_into()
+    }
+
+    /// The unanswered fields whose answers may still change the stage or a knockout, in form order (ids; as
+    /// `evaluate()`'s `undecided_fields`); empty once every completion of the form has the same outcome.
+    #[cfg(any(feature = "compiler", not(feature = "form")))]
+    #[wasm_bindgen(getter, js_name = undecidedFields)]
+    pub fn undecided_fields(&self) -> JsStrings {
+        let out: Array = self.inner.outlook().undecided_fields.iter().map(|f| JsValue::from_str(f)).collect();
+        out.unchecked_into()
+    }
+
     /// Group scores after caps, in model order (`ids().groups`).
     pub fn groups(&mut self) -> Vec<f64> {
         self.inner.score().groups.clone()

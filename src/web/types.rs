@@ -99,9 +99,14 @@ export interface Flow {
   disabled: string[];
   /** Required, shown and unanswered. */
   missing: string[];
-  current_step: string | null;
+  /** The first step on the path with a required field still unanswered: where a form resumes. null when none,
+   * or when a knockout ended the form. */
+  first_missing_step: string | null;
+  /** The step after `first_missing_step` on the path. */
   next_step: string | null;
-  finished: boolean;
+  /** `missing` is empty: the lead can be sent as it is. Optional questions may still be open, and a knockout may
+   * hold (see `disqualified`). */
+  all_required_answered: boolean;
 }
 
 /** One change and what it would do. */
@@ -137,7 +142,9 @@ export interface Evaluation {
   groups: GroupScore[];
   /** `id` is `disqualified` when a knockout holds. */
   stage: { id: string; label?: string };
-  grade?: { letter: string; cell?: string };
+  /** The grade (`cell` when the model has a matrix), or null when the model has none: the same shape as
+   * `FormOutcome.grade`. A claim (`Claim.grade`) carries it as one string, as the form sends it. */
+  grade: { letter: string; cell?: string } | null;
   disqualified?: { knockout: string; reason: string; message?: string };
   /** Every completion of the form gives the same stage and disqualification. */
   decided: boolean;
@@ -145,7 +152,8 @@ export interface Evaluation {
   ledger: LedgerEntry[];
   pending_rules: string[];
   flow: Flow;
-  ending?: { key: string; title?: string; message?: string; action?: [label: string, url: string] };
+  /** `action.url` has the placeholders (`{email}`) filled with the answers, URL-encoded (as `FormOutcome.ending`). */
+  ending?: { key: string; title?: string; message?: string; action?: { label: string; url: string } };
   /** Answers to hidden fields: they do not count. */
   ignored: string[];
   issues: Issue[];
@@ -390,6 +398,10 @@ extern "C" {
     pub type JsIds;
     #[wasm_bindgen(typescript_type = "string[]")]
     pub type JsStrings;
+    #[wasm_bindgen(typescript_type = "Hint")]
+    pub type JsHint;
+    #[wasm_bindgen(typescript_type = "{ min: number | null; max: number | null }")]
+    pub type JsBounds;
     #[wasm_bindgen(typescript_type = "Answers")]
     pub type JsAnswers;
     #[wasm_bindgen(typescript_type = "EventRecord[]")]

@@ -214,6 +214,10 @@ test("onSubmit receives the outcome and the form data with the hidden score inpu
     assert.deepEqual([...o.fired].sort(), ["big_company", "work_email"]);
     assert.equal(o.rulesHash, scorers.basic.hash);
     assert.ok(Math.abs(o.at - Date.now()) < 60_000, `outcome.at is not now: ${o.at}`);
+    // The grade has Evaluation.grade's shape.
+    const evaluation = scorers.basic.evaluate({ email: "ann@acme.example", employees: 120 }, [], o.at, { complete: true, hints: false });
+    assert.deepEqual(o.grade, { letter: "A" });
+    assert.deepEqual(o.grade, evaluation.grade);
 
     const names = call.data.map(([k]) => k);
     for (const k of ["score", "stage", "rules", "hash", "at", "groups", "grade", "events"]) {
@@ -487,6 +491,7 @@ test("a knockout shows its reason's ending and sends nothing; Change my answers 
 
     const dq = await page.evaluate(() => window.dq);
     assert.equal(dq.length, 1, "disqualified did not fire once");
+    assert.equal(dq[0].grade, null, "a model without a grade: null");
     assert.equal(dq[0].stage, "disqualified");
     assert.equal(dq[0].knockout, "student");
     assert.equal(dq[0].reason, "education");

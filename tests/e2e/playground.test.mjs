@@ -151,6 +151,8 @@ describe("the scoring playground", () => {
       assert.ok(rules.includes(r), `${r} in the ledger (${rules})`);
     }
     assert.match(await text(page, "#out-hints"), /to Sales Qualified Lead/);
+    // The engine's sentences, with the model's labels (Scorer.formatHint).
+    assert.match(await text(page, "#out-hints"), /(answer|change) “[^”]+” (with|to) [^(]+ \(\+[\d.,]+\)|record a [a-z ]+ \(\+[\d.,]+\)/);
     await page.check("#preview-form input[name=data_sources][value=snowflake]");
     await page.fill("#preview-form #f-budget_monthly", "3000");
     await page.check("#preview-form input[name=timeline][value=now]");

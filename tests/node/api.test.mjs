@@ -219,7 +219,7 @@ test("a model without a grade: the empty grade the controller sends is verified,
   const s = new Scorer(readFileSync(join(root, "examples/b2c-fitness.json"), "utf8"));
   const answers = { goals: ["lose_weight"], age: 38, country: "GB", email: "hannah.price@outlook.com" };
   const e = s.evaluate(answers, [], NOW, { complete: true, hints: false });
-  assert.equal(e.grade ?? null, null);
+  assert.equal(e.grade, null, "no grade: null, not left out");
   const claim = { rules_hash: s.hash, at: NOW, answers, events: [], score: e.score, stage: e.stage.id, grade: "" };
   const ok = s.verify(claim);
   assert.equal(ok.ok, true, JSON.stringify(ok.mismatches));
@@ -256,4 +256,44 @@ test("answersFromForm reads a submitted form as the browser's controller does: F
   const withFile = new FormData();
   withFile.append("cv", new Blob(["x"]), "cv.pdf");
   assert.throws(() => s.answersFromForm(withFile), /a file\?/);
+});
+
+test("formatHint: every hint of the sample leads as a sentence with the model's labels, in English and Italian", () => {
+  const s = new Scorer(b2b);
+  const model = s.model("en");
+  const labelOf = (list, id) => list.find((x) => x.id === id)?.label ?? id;
+  let n = 0;
+  const kinds = new Set();
+  for (const lead of leads) {
+    const e = s.evaluate(lead.answers, events(lead), NOW, { complete: false });
+    for (const hint of [...e.hints.reach, ...e.hints.closer]) {
+      kinds.add(hint.kind);
+      const en = s.formatHint(hint);
+      const it = s.formatHint(hint, "it");
+      if (hint.kind === "event") {
+        const gain = new Intl.NumberFormat("en", { maximumFractionDigits: 2 }).format(hint.gain);
+        assert.equal(en, `record a ${labelOf(model.events, hint.name).toLowerCase()} (+${gain})`);
+        assert.match(it, /^registra .+ \(\+[\d.,]+\)$/);
+      } else {
+        const label = labelOf(model.fields, hint.name);
+        assert.ok(en.startsWith(`${hint.kind === "change" ? "change" : "answer"} “${label}” `), en);
+        assert.match(en, /\(\+[\d,.]+\)$/);
+        assert.match(it, /^(rispondi a|cambia) “.+” (con|in) .+ \(\+[\d.,]+\)$/);
+      }
+      n++;
+    }
+  }
+  assert.ok(n >= 10 && kinds.size === 3, `${n} hints of kinds ${[...kinds]}`);
+  // Values read with the model's option labels.
+  const field = model.fields.find((f) => f.options?.some((o) => o.label !== o.value));
+  const option = field.options.find((o) => o.label !== o.value);
+  assert.equal(s.formatHint({ kind: "answer", name: field.id, value: option.value, gain: 2 }), `answer “${field.label}” with ${option.label} (+2)`);
+  // Bad hints: a TypeError naming the part.
+  for (const [hint, param] of [
+    [null, "hint"], ["answer", "hint"], [{ kind: "guess", name: "x", gain: 1 }, "hint.kind"],
+    [{ kind: "answer", gain: 1 }, "hint.name"], [{ kind: "event", name: "demo_request", gain: "2" }, "hint.gain"],
+  ]) {
+    assert.throws(() => s.formatHint(hint), (err) => err instanceof TypeError && err.message.includes(`\`${param}\``), JSON.stringify(hint));
+  }
+  assert.throws(() => s.formatHint({ kind: "event", name: "demo_request", gain: 1 }, 5), /`locale`/);
 });

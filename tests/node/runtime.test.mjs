@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as full from "../../pkg/node.js";
 import * as runtime from "../../pkg/runtime-node.js";
-import { root, NOW } from "./support.mjs";
+import { root, NOW, MINIMAL } from "./support.mjs";
 
 const models = ["b2b-saas", "b2c-fitness", "agency", "it-software"];
 const doc = (name) => readFileSync(join(root, `examples/${name}.json`), "utf8");
@@ -140,7 +140,7 @@ test("an ending's link takes the answers percent-encoded as natively (src/valid.
   const scorer = new full.Scorer(JSON.stringify(m));
   const answers = { company: "A!'()* é/&#+~-._Z" };
   const e = scorer.evaluate(answers, [], NOW, { complete: true, hints: false });
-  assert.deepEqual(e.ending.action, ["Go", "https://cal.example/x?c=A%21%27%28%29%2A%20%C3%A9%2F%26%23%2B~-._Z"]);
+  assert.deepEqual(e.ending.action, { label: "Go", url: "https://cal.example/x?c=A%21%27%28%29%2A%20%C3%A9%2F%26%23%2B~-._Z" });
 });
 
 test("links are resolved as browsers resolve them when the full build compiles (as natively: src/valid.rs)", () => {
@@ -161,4 +161,36 @@ test("links are resolved as browsers resolve them when the full build compiles (
     if (ok) assert.doesNotThrow(() => new full.Scorer(text), url);
     else assert.throws(() => new full.Scorer(text), /not an allowed link/, url);
   }
+});
+
+test("a session's range and undecidedFields are evaluate()'s for a form in progress, answer after answer", () => {
+  const cases = [...models.map((name) => [name, doc(name)]), ["minimal", JSON.stringify(MINIMAL)]];
+  let seen = 0;
+  let undecided = 0;
+  for (const [name, text] of cases) {
+    const compiled = new full.Scorer(text);
+    for (const build of [runtime, full]) {
+      const scorer = build === full ? compiled : new runtime.Scorer(compiled.toBytes());
+      const leads = name === "b2b-saas" ? leadsOf(name).slice(0, 20) : [{ answers: {}, events: [] }];
+      for (const lead of leads) {
+        const session = scorer.session(NOW);
+        const given = {};
+        const check = () => {
+          const e = compiled.evaluate(given, events(lead), NOW, { complete: false, hints: false });
+          assert.deepEqual(session.range, { min: e.range.min, max: e.range.max }, `${name}: ${JSON.stringify(given)}`);
+          assert.deepEqual(session.undecidedFields, e.undecided_fields, `${name}: ${JSON.stringify(given)}`);
+          seen++;
+          if (e.undecided_fields.length > 0) undecided++;
+        };
+        for (const ev of events(lead)) session.record(ev.type, ev.at);
+        check();
+        for (const [field, value] of Object.entries(lead.answers)) {
+          session.set(field, value);
+          given[field] = value;
+          check();
+        }
+      }
+    }
+  }
+  assert.ok(seen > 200 && undecided > 20, `${seen} states, ${undecided} of them undecided`);
 });

@@ -17,7 +17,7 @@ export async function drive(form: HTMLFormElement, program: Uint8Array): Promise
   const handle: FormHandle = attach(form, program, options);
   const stop: () => void = handle.on("score", (o) => {
     const fit: number | undefined = o.groups["fit"];
-    const grade: string | null = o.grade;
+    const grade: string | null = o.grade && (o.grade.cell ?? o.grade.letter);
     console.log(fit, grade, o.fired.length, o.step ?? "ended");
   });
   stop();

@@ -454,13 +454,8 @@ function whatIfEvents(now) {
   return events;
 }
 
-function hintSentence(hint) {
-  const gain = `+${num.format(hint.gain)}`;
-  if (hint.kind === "event") return `record a ${eventLabel(hint.name).toLowerCase()} (${gain})`;
-  const value = showValue(hint.name, hint.value);
-  if (hint.kind === "change") return `change “${fieldLabel(hint.name)}” to ${value} (${gain})`;
-  return `answer “${fieldLabel(hint.name)}” with ${value} (${gain})`;
-}
+/** A hint as a sentence, by the engine, with the model's labels. */
+const hintSentence = (hint) => state.scorer.formatHint(hint, "en");
 
 function evaluateNow() {
   if (!state.scorer || !state.form) return;

@@ -104,7 +104,8 @@ export interface FormOutcome {
   /** Stage id, or `disqualified`. */
   stage: string;
   stageLabel: string | null;
-  grade: string | null;
+  /** The grade (`cell` when the model has a matrix), or null when the model has none: as `Evaluation.grade`. */
+  grade: { letter: string; cell?: string } | null;
   /** Rules that gave points. */
   fired: string[];
   /** The knockout that holds, if any, and its reason. */

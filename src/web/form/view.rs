@@ -234,7 +234,16 @@ impl St {
             None => p.stages.get(s.stage).and_then(|st| self.text(&st.label)),
         };
         set("stageLabel", str_or_null(label));
-        set("grade", str_or_null(p.grade_of(&s.groups).as_deref()));
+        // The shape of `Evaluation.grade`: `{letter, cell?}`, or null when the model has no grade.
+        let grade = p.grade_result(&s.groups).map_or(JsValue::NULL, |g| {
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"letter".into(), &g.letter.into());
+            if let Some(c) = g.cell {
+                let _ = Reflect::set(&o, &"cell".into(), &c.into());
+            }
+            o.into()
+        });
+        set("grade", grade);
         let fired: Array = self.session.fired().map(|r| JsValue::from_str(&p.rules[r].id)).collect();
         set("fired", fired.into());
         let ko = s.knockout.and_then(|k| p.knockouts.get(k));
