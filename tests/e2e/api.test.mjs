@@ -88,10 +88,13 @@ const waitSubmits = (page, n) =>
   page.waitForFunction((k) => window.submits.length >= k, n, { timeout: 5000 }).catch(() => {
     throw new Error(`onSubmit was not called ${n} time(s)`);
   });
-const waitEnding = (page) =>
-  page.waitForSelector(".leadscore-ending:not([hidden])", { state: "attached", timeout: 5000 }).catch(() => {
+/** Waits for the ending, then checks the page with axe-core as it shows it. */
+const waitEnding = async (page) => {
+  await page.waitForSelector(".leadscore-ending:not([hidden])", { state: "attached", timeout: 5000 }).catch(() => {
     throw new Error("the ending was not shown");
   });
+  await assertAccessible(page, "the ending");
+};
 
 // The forms of the fixture models.
 const BASIC_FORM = `
