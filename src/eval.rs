@@ -532,7 +532,6 @@ pub(crate) fn pass(p: &Program, answers: &Answers, slots: &[Slot], events: Optio
     Pass { rules, groups: scores.groups, raw, total: scores.total, knockout, knockouts_open, stage, stage_open }
 }
 
-/// The first knockout that holds, and the open ones before it (all open ones when none holds).
 /// Whether the range pass `r` has one outcome (one stage, no open knockout, or a knockout that holds already),
 /// and, when not, the unanswered fields that may still be answered and change it, in form order.
 fn undecided(
@@ -584,6 +583,7 @@ impl Program {
     }
 }
 
+/// The first knockout that holds, and the open ones before it (all open ones when none holds).
 pub(crate) fn knockouts(ctx: &Ctx) -> (Option<usize>, Vec<usize>) {
     let mut open = vec![];
     for (i, k) in ctx.p.knockouts.iter().enumerate() {
@@ -787,10 +787,6 @@ impl Program {
         let (decided, undecided_fields, pending_rules) = match &range {
             None => (true, vec![], vec![]),
             Some(r) => {
-                // From the range pass only: a knockout that holds there holds for every completion. (The current
-                // pass is not enough: JsonLogic's `!var` holds for a missing answer and fails once it is given.)
-                // `knockout_open` counts only knockouts before the first that holds: one of them may still take its
-                // place, with another reason and ending.
                 let slots = &open_layout.as_ref().map(|l| &l.slots).unwrap_or(&cur_layout.slots);
                 let (decided, names) = undecided(p, answers, events, now, r, slots);
                 let pending_rules: Vec<String> = p

@@ -35,11 +35,34 @@ pub struct Hints {
 /// about 2,000 changes). The shipped examples have 61 to 115 changes to try for an empty form.
 pub const HINT_TRIALS: u64 = 1000;
 
+/// What a hint changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HintKind {
+    /// Answer an unanswered field.
+    Answer,
+    /// Give a field a different answer.
+    Change,
+    /// Record an event.
+    Event,
+}
+
+impl HintKind {
+    /// The kinds by their names in JSON (`answer`, `change`, `event`).
+    pub const ALL: [(HintKind, &'static str); 3] =
+        [(HintKind::Answer, "answer"), (HintKind::Change, "change"), (HintKind::Event, "event")];
+
+    /// The kind a JSON name stands for.
+    pub fn from_name(name: &str) -> Option<HintKind> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
+}
+
 /// One change and its effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hint {
-    /// `answer` (an unanswered field), `change` (a different answer) or `event`.
-    pub kind: &'static str,
+    /// What it changes.
+    pub kind: HintKind,
     /// The field id or event id.
     pub name: String,
     /// The answer to give (for `answer` and `change`).
@@ -270,11 +293,15 @@ impl Program {
         let w = if locale == "it" { &HINT_IT } else { &HINT_EN };
         let gain = show_number(h.gain, w.separators);
         let gain = if h.gain >= 0.0 { format!("+{gain}") } else { gain };
-        if h.kind == "event" {
-            let label = self.events.iter().find(|e| e.0 == h.name).and_then(|e| e.1.as_ref());
-            let label = label.map_or(h.name.clone(), |t| t.get(locale, fallback).to_lowercase());
-            return format!("{} {label} ({gain})", w.record);
-        }
+        let (verb, with) = match h.kind {
+            HintKind::Answer => w.answer,
+            HintKind::Change => w.change,
+            HintKind::Event => {
+                let label = self.events.iter().find(|e| e.0 == h.name).and_then(|e| e.1.as_ref());
+                let label = label.map_or(h.name.clone(), |t| t.get(locale, fallback).to_lowercase());
+                return format!("{} {label} ({gain})", w.record);
+            }
+        };
         let field = self.field_index(&h.name).map(|i| &self.fields[i]);
         let label = field.and_then(|f| f.label.as_ref()).map_or(h.name.as_str(), |t| t.get(locale, fallback));
         let option = |v: &str| -> String {
@@ -291,7 +318,6 @@ impl Program {
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        let (verb, with) = if h.kind == "change" { w.change } else { w.answer };
         format!("{verb} “{label}” {with} {value} ({gain})")
     }
 }
@@ -347,7 +373,7 @@ impl Program {
                     continue;
                 }
                 let reaches = o.stage.is_some_and(|s| s <= target);
-                let kind = if cur.is_none() { "answer" } else { "change" };
+                let kind = if cur.is_none() { HintKind::Answer } else { HintKind::Change };
                 let h = Hint {
                     kind,
                     name: p.fields[f].id.clone(),
@@ -382,7 +408,7 @@ impl Program {
             }
             let reaches = o.stage.is_some_and(|s| s <= target);
             let h = Hint {
-                kind: "event",
+                kind: HintKind::Event,
                 name: id.clone(),
                 value: None,
                 score: o.score,
@@ -451,34 +477,38 @@ mod tests {
         };
         let cases = [
             (
-                hint("answer", "size", Some(serde_json::json!(1250.5)), 20.0),
+                hint(HintKind::Answer, "size", Some(serde_json::json!(1250.5)), 20.0),
                 None,
                 "answer “Company size” with 1,250.5 (+20)",
             ),
             (
-                hint("answer", "size", Some(serde_json::json!(1250.5)), 20.0),
+                hint(HintKind::Answer, "size", Some(serde_json::json!(1250.5)), 20.0),
                 Some("it"),
                 "rispondi a “Dimensione” con 1.250,5 (+20)",
             ),
             (
-                hint("change", "when", Some(serde_json::json!("now")), 7.25),
+                hint(HintKind::Change, "when", Some(serde_json::json!("now")), 7.25),
                 None,
                 "change “Timeline” to Right now (+7.25)",
             ),
             (
-                hint("change", "when", Some(serde_json::json!("later")), -3.0),
+                hint(HintKind::Change, "when", Some(serde_json::json!("later")), -3.0),
                 Some("it"),
                 "cambia “Timeline” in later (-3)",
             ),
             (
-                hint("answer", "tools", Some(serde_json::json!(["crm", "bi"])), 5.0),
+                hint(HintKind::Answer, "tools", Some(serde_json::json!(["crm", "bi"])), 5.0),
                 None,
                 "answer “tools” with crm, BI (+5)",
             ),
-            (hint("answer", "sso", Some(serde_json::json!(true)), 1.0), Some("it"), "rispondi a “SSO” con sì (+1)"),
-            (hint("event", "pricing_view", None, 0.333), None, "record a pricing page view (+0.33)"),
-            (hint("event", "pricing_view", None, 1000.0), Some("it"), "registra visita ai prezzi (+1.000)"),
-            (hint("event", "webinar", None, 1.0), None, "record a webinar (+1)"),
+            (
+                hint(HintKind::Answer, "sso", Some(serde_json::json!(true)), 1.0),
+                Some("it"),
+                "rispondi a “SSO” con sì (+1)",
+            ),
+            (hint(HintKind::Event, "pricing_view", None, 0.333), None, "record a pricing page view (+0.33)"),
+            (hint(HintKind::Event, "pricing_view", None, 1000.0), Some("it"), "registra visita ai prezzi (+1.000)"),
+            (hint(HintKind::Event, "webinar", None, 1.0), None, "record a webinar (+1)"),
         ];
         for (h, locale, want) in cases {
             assert_eq!(p.describe_hint(&h, locale), want);

@@ -67,7 +67,7 @@ pub use compile::{compile_document, compile_str, compile_value, Compiled};
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::*;
 pub use form::{FormState, Leave, Outcome};
-pub use hints::{Hint, Hints};
+pub use hints::{Hint, HintKind, Hints};
 #[cfg(any(feature = "compiler", not(target_arch = "wasm32")))]
 pub use kernel::Scorer;
 pub use program::Program;

@@ -283,12 +283,9 @@ impl Scorer {
         let locale = args::opt_string(locale, "locale")?;
         args::object(&hint, "hint")?;
         let j = from_js(&hint, "hint")?;
-        let kind = match j.get("kind").and_then(Json::as_str) {
-            Some("answer") => "answer",
-            Some("change") => "change",
-            Some("event") => "event",
-            _ => return Err(args::type_error("hint.kind", "\"answer\", \"change\" or \"event\"", &get(&hint, "kind"))),
-        };
+        let kind = j.get("kind").and_then(Json::as_str).and_then(crate::HintKind::from_name);
+        let expected = "\"answer\", \"change\" or \"event\"";
+        let kind = kind.ok_or_else(|| args::type_error("hint.kind", expected, &get(&hint, "kind")))?;
         let name = j.get("name").and_then(Json::as_str);
         let name = name.ok_or_else(|| args::type_error("hint.name", "a string", &get(&hint, "name")))?.to_string();
         let gain = j.get("gain").and_then(Json::as_f64);

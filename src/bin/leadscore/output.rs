@@ -407,7 +407,7 @@ pub fn explain(out: &mut impl Write, id: &str, e: &Evaluation, hints: &leadscore
     if let Some(target) = &hints.target {
         let describe = |h: &leadscore::Hint| {
             let what = match (h.kind, &h.value) {
-                ("event", _) => format!("record {}", h.name),
+                (leadscore::HintKind::Event, _) => format!("record {}", h.name),
                 (_, Some(v)) => format!("{} = {}", h.name, show(v)),
                 _ => h.name.clone(),
             };
